@@ -1,0 +1,104 @@
+"""create_app(settings): routes, middleware, lifespan. Wiring only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from asgi_csrf import asgi_csrf
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from desk import db
+from desk.jobs import build_worker
+from desk.mail.sink import MailSink
+from desk.receipts import routes as receipt_routes
+from desk.registry import routes as registry_routes
+from desk.requests.errors import RequestError
+from desk.residents import routes as resident_routes
+from desk.partners import routes as partner_routes
+from desk.runtime import Runtime
+from desk.settings import PROJECT_ROOT, Settings
+from desk.web import errors, pages
+from desk.web.middleware import LocaleAndHeadersMiddleware
+from desk.web.templating import build_templates
+
+
+class _ProtectEveryFormPath:
+    """asgi-csrf skips cookie-less POSTs unless their path is 'always protected': all of ours are.
+
+    Machine endpoints (bearer tokens, JSON) are not forms and are exempt.
+    """
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and not path.startswith(("/api/", "/oauth/"))
+
+
+def create_app(
+    settings: Settings, *, run_worker: bool = False, mail_sink: MailSink | None = None
+) -> Starlette:
+    runtime = Runtime.build(settings)
+    routes: list[BaseRoute] = [
+        *pages.routes,
+        *registry_routes.routes,
+        *resident_routes.routes,
+        *partner_routes.routes,
+        *receipt_routes.routes,
+        Mount("/static", app=StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static"),
+    ]
+    if settings.demo and mail_sink is not None:
+        from desk.mail import routes as mailbox_routes
+
+        routes += mailbox_routes.routes
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.init_db(settings.database_url)
+        worker = build_worker(runtime) if run_worker else None
+        task = asyncio.create_task(worker.run_forever()) if worker else None
+        try:
+            yield
+        finally:
+            if worker and task:
+                worker.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=10)
+            await db.close_db()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(LocaleAndHeadersMiddleware),
+            Middleware(
+                asgi_csrf,  # type: ignore[arg-type]
+                signing_secret=settings.secret_key,
+                always_protect=_ProtectEveryFormPath(),
+                cookie_secure=settings.https_only,
+                send_csrf_failed=errors.csrf_failed,
+            ),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="desk_session",
+                max_age=settings.session_max_age,
+                same_site="lax",
+                https_only=settings.https_only,
+            ),
+        ],
+        exception_handlers={
+            HTTPException: errors.http_exception,
+            RequestError: errors.request_error,
+            Exception: errors.server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.templates = build_templates(runtime.env)
+    app.state.mail_sink = mail_sink
+    return app

@@ -1,0 +1,184 @@
+"""The `desk` command: serve, worker, migrate, seed, demo, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from dataclasses import replace
+
+from desk.settings import Settings
+
+
+def _settings(**overrides: object) -> Settings:
+    return Settings.from_env(**overrides)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from desk.db import migrate
+
+    settings = _settings()
+    asyncio.run(migrate(settings.database_url))
+    print("Base de données à jour / database up to date.")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from desk.db import close_db, init_db, migrate
+    from desk.registry.seed import seed_demo
+
+    async def run() -> int:
+        settings = _settings()
+        await migrate(settings.database_url)
+        await init_db(settings.database_url)
+        try:
+            return await seed_demo()
+        finally:
+            await close_db()
+
+    count = asyncio.run(run())
+    print(f"{count} signataires de démonstration en place.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from desk.app import create_app
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        server_header=False,
+        timeout_graceful_shutdown=20,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from desk.db import close_db, init_db
+    from desk.jobs import build_worker
+    from desk.runtime import Runtime
+
+    async def run() -> None:
+        settings = _settings()
+        await init_db(settings.database_url)
+        worker = build_worker(Runtime.build(settings))
+        try:
+            if args.once:
+                ran = await worker.run_until_idle()
+                print(f"{ran} tâches exécutées.")
+            else:
+                loop = asyncio.get_running_loop()
+                import signal
+
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, worker.stop)
+                await worker.run_forever()
+        finally:
+            await close_db()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import time
+
+    import uvicorn
+
+    from desk.app import create_app
+    from desk.db import close_db, init_db, migrate
+    from desk.mail.sink import MailSink, SmtpSinkServer
+    from desk.registry.seed import DEMO_RESIDENT_EMAIL, seed_demo
+
+    started = time.monotonic()
+    base = Settings.from_env(demo=True)
+    if "sqlite://desk.sqlite3" == base.database_url:
+        base = replace(base, database_url="sqlite://desk-demo.sqlite3")
+    sink = MailSink()
+    smtp = SmtpSinkServer(sink, port=args.smtp_port)
+    smtp.start()
+    base_url = f"http://{args.host}:{args.port}"
+    settings = replace(base, smtp_host="127.0.0.1", smtp_port=smtp.port, base_url=base_url)
+
+    async def prepare() -> int:
+        await migrate(settings.database_url)
+        await init_db(settings.database_url)
+        try:
+            return await seed_demo()
+        finally:
+            await close_db()
+
+    try:
+        count = asyncio.run(prepare())
+        app = create_app(settings, run_worker=True, mail_sink=sink)
+        config = uvicorn.Config(
+            app, host=args.host, port=args.port, log_level="warning", server_header=False
+        )
+        server = uvicorn.Server(config)
+
+        async def serve() -> None:
+            task = asyncio.create_task(server.serve())
+            while not server.started and not task.done():
+                await asyncio.sleep(0.05)
+            if server.started:
+                print(
+                    f"\nLe guichet des données — démonstration ({count} signataires)\n"
+                    f"  Ouvrez      {base_url}/\n"
+                    f"  Connexion   {base_url}/connexion  avec par exemple {DEMO_RESIDENT_EMAIL}\n"
+                    f"  Courriels   {base_url}/dev/mailbox  (le lien de connexion y arrive)\n"
+                    f"  Base        {settings.database_url}   SMTP capturé sur 127.0.0.1:{smtp.port}\n"
+                    f"  Prêt en {time.monotonic() - started:.1f} s. Ctrl-C pour arrêter.\n",
+                    flush=True,
+                )
+            await task
+
+        asyncio.run(serve())
+    finally:
+        smtp.stop()
+    print("Arrêté proprement.")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    import json
+
+    from desk.receipts.keys import Keyring
+
+    keyring = Keyring.load_or_create(_settings().data_dir)
+    print(json.dumps(keyring.jwks(), indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="desk", description="Le guichet des données")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run the web app (uvicorn)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("worker", help="run the outbox worker")
+    p.add_argument("--once", action="store_true", help="run due jobs, then exit")
+    p.set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed", help="load the demo signatories").set_defaults(func=cmd_seed)
+    p = sub.add_parser("demo", help="web + worker + SMTP sink + demo data, on SQLite")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--smtp-port", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+    sub.add_parser("keys", help="print the receipt public keys (JWKS)").set_defaults(func=cmd_keys)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

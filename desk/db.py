@@ -1,0 +1,52 @@
+"""Tortoise ORM: configuration, start-up, shut-down and migrations."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+
+MODEL_MODULES = [
+    "desk.registry.models",
+    "desk.residents.models",
+    "desk.requests.models",
+    "desk.receipts.models",
+    "desk.outbox.models",
+]
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "desk.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# Read by `tortoise makemigrations` (see [tool.tortoise] in pyproject.toml).
+TORTOISE_ORM = tortoise_config(os.environ.get("DESK_DATABASE_URL", "sqlite://desk.sqlite3"))
+
+
+async def init_db(database_url: str) -> None:
+    # The global fallback lets tasks started outside the lifespan's context (the worker,
+    # asgi-lifespan's background task in tests) reach the same connections.
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(database_url: str) -> None:
+    """Apply every pending migration (idempotent)."""
+    await tortoise_migrate(config=tortoise_config(database_url))
+    await Tortoise.close_connections()

@@ -1,0 +1,31 @@
+"""Which handler runs which outbox job: the wiring between the worker and the domains."""
+
+from __future__ import annotations
+
+from desk.outbox.worker import JobRegistry, Worker
+from desk.requests import dispatch
+from desk.residents import jobs as resident_jobs
+from desk.runtime import Runtime
+
+
+def job_registry() -> JobRegistry:
+    return JobRegistry(
+        handlers={
+            "delivery.dispatch": dispatch.dispatch_delivery,  # type: ignore[dict-item]
+            "delivery.poll": dispatch.poll_delivery,  # type: ignore[dict-item]
+            "mail.login": resident_jobs.send_login_link,  # type: ignore[dict-item]
+            "mail.resident": resident_jobs.send_notification,  # type: ignore[dict-item]
+        },
+        on_dead={"delivery.dispatch": dispatch.dispatch_dead},  # type: ignore[dict-item]
+    )
+
+
+def build_worker(runtime: Runtime) -> Worker:
+    s = runtime.settings
+    return Worker(
+        registry=job_registry(),
+        context=runtime,
+        base_delay=s.outbox_base_delay,
+        max_delay=s.outbox_max_delay,
+        poll_interval=s.worker_poll_interval,
+    )

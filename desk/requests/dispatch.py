@@ -1,0 +1,175 @@
+"""Outbox handlers that carry deliveries to signatories through their adapters."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from adapters.base import (
+    AdapterContext,
+    AdapterError,
+    Answer,
+    Envelope,
+    PermanentAdapterError,
+    load_adapter,
+)
+from desk import clock
+from desk.outbox.models import OutboxJob
+from desk.outbox.worker import PermanentJobError
+from desk.requests.errors import RequestError
+from desk.requests.links import answer_path, answer_token
+from desk.requests.models import Delivery, DeliveryState
+from desk.requests.services import JobSpec, UploadedFile, apply
+from desk.runtime import Runtime
+
+log = logging.getLogger("desk.dispatch")
+
+MAX_POLLS = 200
+
+
+async def _load(delivery_id: int) -> Delivery | None:
+    return (
+        await Delivery.filter(id=delivery_id)
+        .select_related("request__resident", "signatory")
+        .first()
+    )
+
+
+async def build_envelope(delivery: Delivery, rt: Runtime) -> Envelope:
+    signatory = delivery.signatory
+    resident = delivery.request.resident
+    identifiers: dict[str, str] = {}
+    if "email" in signatory.accepted_identifiers and resident.email:
+        identifiers["email"] = resident.email
+    token = answer_token(rt.settings.secret_key, delivery_id=delivery.id, signatory_id=signatory.id)
+    declarations = [
+        {"code": d.code, "title": d.title, "data_categories": d.data_categories}
+        for d in await signatory.declarations.all()
+    ]
+    return Envelope(
+        delivery_id=delivery.id,
+        request_reference=delivery.request.reference,
+        kind=delivery.request.kind.value,
+        signatory_slug=signatory.slug,
+        signatory_name=signatory.name,
+        identifiers=identifiers,
+        received_at=delivery.received_at,
+        due_at=delivery.due_at,
+        answer_url=rt.settings.url(answer_path(token)),
+        idempotency_key=f"delivery-{delivery.id}",
+        state=delivery.state.value,
+        declarations=declarations,
+    )
+
+
+def make_adapter(delivery: Delivery, rt: Runtime) -> object:
+    adapter_class = load_adapter(delivery.signatory.adapter)
+    context = AdapterContext(
+        settings=dict(delivery.signatory.adapter_settings or {}),
+        send_mail=rt.send_mail,
+        base_url=rt.settings.base_url,
+        options={"simulated_delay": rt.settings.simulated_delay, "env": rt.env},
+    )
+    return adapter_class(context)
+
+
+async def dispatch_delivery(job: OutboxJob, rt: Runtime) -> None:
+    delivery = await _load(int(job.payload["delivery_id"]))
+    if delivery is None or delivery.state != DeliveryState.PENDING:
+        return  # withdrawn, answered early, or already sent by an earlier attempt
+    envelope = await build_envelope(delivery, rt)
+    adapter = make_adapter(delivery, rt)
+    try:
+        dispatch = await adapter.deliver(envelope)  # type: ignore[attr-defined]
+    except PermanentAdapterError as exc:
+        raise PermanentJobError(str(exc)) from exc
+    except AdapterError:
+        raise
+    follow_up: list[JobSpec] = []
+    if dispatch.poll_after is not None:
+        follow_up.append(_poll_job(delivery.id, 1, dispatch.poll_after))
+    try:
+        await apply(
+            delivery_id=delivery.id,
+            action="send",
+            actor=f"adapter:{delivery.signatory.adapter}",
+            keyring=rt.keyring,
+            issuer=rt.issuer,
+            dispatch_ref=dispatch.reference[:200],
+            jobs=follow_up,
+        )
+    except RequestError:
+        # The partner answered (or the resident withdrew) while we were handing it over.
+        log.info("delivery %s moved on before send was recorded", delivery.id)
+
+
+def _poll_job(delivery_id: int, attempt: int, after: float) -> JobSpec:
+    return JobSpec(
+        kind="delivery.poll",
+        payload={"delivery_id": delivery_id, "attempt": attempt},
+        idempotency_key=f"poll-{delivery_id}-{attempt}",
+        run_after=clock.now() + timedelta(seconds=after),
+    )
+
+
+async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
+    delivery = await _load(int(job.payload["delivery_id"]))
+    attempt = int(job.payload.get("attempt", 1))
+    if delivery is None or delivery.state not in (
+        DeliveryState.SENT,
+        DeliveryState.ACKNOWLEDGED,
+        DeliveryState.EXTENDED,
+    ):
+        return
+    adapter = make_adapter(delivery, rt)
+    envelope = await build_envelope(delivery, rt)
+    answer: Answer | None = await adapter.poll(envelope)  # type: ignore[attr-defined]
+    delay = rt.settings.simulated_delay if delivery.signatory.adapter == "simulated" else 3600.0
+    next_poll = [_poll_job(delivery.id, attempt + 1, delay)] if attempt < MAX_POLLS else []
+    if answer is None:
+        from desk.outbox.services import enqueue
+
+        for spec in next_poll:
+            await enqueue(
+                kind=spec.kind,
+                payload=spec.payload,
+                idempotency_key=spec.idempotency_key,
+                run_after=spec.run_after,
+            )
+        return
+    upload = (
+        UploadedFile(answer.file.filename, answer.file.content_type, answer.file.content)
+        if answer.file
+        else None
+    )
+    try:
+        await apply(
+            delivery_id=delivery.id,
+            action=answer.action,
+            actor=f"adapter:{delivery.signatory.adapter}",
+            keyring=rt.keyring,
+            issuer=rt.issuer,
+            outcome=answer.outcome,
+            reason=answer.reason,
+            detail=answer.detail,
+            file=upload,
+            download_max_age=rt.settings.download_link_max_age,
+            jobs=[] if answer.final else next_poll,
+        )
+    except RequestError as exc:
+        log.warning("delivery %s: polled answer %s refused: %s", delivery.id, answer.action, exc.code)
+
+
+async def dispatch_dead(job: OutboxJob, rt: Runtime, error: str) -> None:
+    """The adapter gave up: the delivery is failed, for the back office to decide."""
+    try:
+        await apply(
+            delivery_id=int(job.payload["delivery_id"]),
+            action="fail",
+            actor="worker",
+            keyring=rt.keyring,
+            issuer=rt.issuer,
+            detail=error,
+        )
+    except RequestError:
+        pass

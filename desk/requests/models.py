@@ -1,0 +1,116 @@
+"""Rights requests, their deliveries to signatories, the audit trail and access copies."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class RequestKind(StrEnum):
+    DISCOVERY = "discovery"
+    ACCESS = "access"
+    ERASURE = "erasure"
+    OBJECTION = "objection"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    EXTENDED = "extended"
+    FULFILLED = "fulfilled"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"
+    FAILED = "failed"
+
+
+class RightsRequest(Model):
+    id = fields.IntField(primary_key=True)
+    reference = fields.CharField(max_length=32, unique=True)
+    resident: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "models.Resident", related_name="requests", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(RequestKind, max_length=16)
+    filed_via = fields.CharField(max_length=16, default="online")
+    # A client-chosen key so a double click files one request, not two.
+    submission_key = fields.CharField(max_length=64, unique=True, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    deliveries: fields.ReverseRelation[Delivery]
+
+    class Meta:
+        table = "rights_request"
+        ordering = ["-created_at", "-id"]
+
+
+class Delivery(Model):
+    """The part of a request addressed to one signatory."""
+
+    id = fields.IntField(primary_key=True)
+    request: fields.ForeignKeyRelation[RightsRequest] = fields.ForeignKeyField(
+        "models.RightsRequest", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    signatory: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "models.Signatory", related_name="deliveries", on_delete=fields.RESTRICT
+    )
+    state = fields.CharEnumField(DeliveryState, max_length=16, default=DeliveryState.PENDING)
+    received_at = fields.DatetimeField()
+    due_at = fields.DatetimeField()
+    extension_reason = fields.TextField(null=True)
+    # What the signatory answered: a structured outcome per request kind.
+    outcome: fields.Field[dict[str, Any] | None] = fields.JSONField(null=True)
+    denial_reason = fields.CharField(max_length=32, null=True)
+    denial_detail = fields.TextField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+    dispatch_ref = fields.CharField(max_length=200, null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    events: fields.ReverseRelation[DeliveryEvent]
+
+    class Meta:
+        table = "delivery"
+        unique_together = (("request", "signatory"),)
+        ordering = ["id"]
+
+
+class DeliveryEvent(Model):
+    """The audit trail: one row per transition, written with it."""
+
+    id = fields.IntField(primary_key=True)
+    delivery: fields.ForeignKeyRelation[Delivery] = fields.ForeignKeyField(
+        "models.Delivery", related_name="events", on_delete=fields.CASCADE
+    )
+    at = fields.DatetimeField()
+    actor = fields.CharField(max_length=32)
+    action = fields.CharField(max_length=32)
+    from_state = fields.CharField(max_length=16)
+    to_state = fields.CharField(max_length=16)
+    detail: fields.Field[dict[str, Any]] = fields.JSONField(default={})
+
+    class Meta:
+        table = "delivery_event"
+        ordering = ["at", "id"]
+
+
+class AccessCopy(Model):
+    """A copy of the data of a resident, sent by a signatory, deleted after download or expiry."""
+
+    id = fields.CharField(max_length=40, primary_key=True)
+    delivery: fields.ForeignKeyRelation[Delivery] = fields.ForeignKeyField(
+        "models.Delivery", related_name="copies", on_delete=fields.CASCADE
+    )
+    filename = fields.CharField(max_length=200)
+    content_type = fields.CharField(max_length=100)
+    size = fields.IntField()
+    sha256 = fields.CharField(max_length=64)
+    content = fields.BinaryField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    downloaded_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "access_copy"

@@ -1,0 +1,98 @@
+"""What a signatory may answer, per request kind: validation of fulfilment outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desk.requests.errors import RequestError
+from desk.requests.models import RequestKind
+from desk.requests.states import DENIAL_REASONS
+
+ERASURE_RESULTS = ("erased", "nothing_held", "partial")
+OBJECTION_RESULTS = ("stopped", "nothing_held")
+
+
+class InvalidAnswer(RequestError):
+    """An answer that does not fit its request kind."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="invalid")
+
+
+def _strings(value: Any, field: str, limit: int = 50) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [v for v in (part.strip() for part in value.replace(",", "\n").splitlines()) if v]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidAnswer(f"Le champ « {field} » doit être une liste de textes.")
+    cleaned = [v.strip()[:200] for v in value if v.strip()]
+    if len(cleaned) > limit:
+        raise InvalidAnswer(f"Le champ « {field} » contient trop d'éléments ({limit} au plus).")
+    return cleaned
+
+
+def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> dict[str, Any]:
+    """Return the cleaned outcome, or raise InvalidAnswer with a French explanation."""
+    if not isinstance(outcome, dict):
+        raise InvalidAnswer("La réponse doit être un objet.")
+    note = str(outcome.get("note") or "").strip()[:2000]
+    if kind == RequestKind.DISCOVERY:
+        holds = outcome.get("holds_data")
+        if not isinstance(holds, bool):
+            raise InvalidAnswer("Indiquez si vous détenez des données sur cette personne (oui ou non).")
+        declarations = _strings(outcome.get("declarations"), "traitements")
+        categories = _strings(outcome.get("categories"), "catégories de données")
+        if holds and not (declarations or categories):
+            raise InvalidAnswer("Indiquez quels traitements ou quelles catégories de données sont concernés.")
+        if not holds:
+            declarations, categories = [], []
+        return {"holds_data": holds, "declarations": declarations, "categories": categories, "note": note}
+    if kind == RequestKind.ACCESS:
+        holds = outcome.get("holds_data", True)
+        if holds is not False and not has_file:
+            raise InvalidAnswer("Joignez la copie des données (JSON, CSV ou PDF), ou indiquez que vous ne détenez rien.")
+        return {"holds_data": holds is not False, "note": note}
+    if kind == RequestKind.ERASURE:
+        result = outcome.get("result")
+        if result not in ERASURE_RESULTS:
+            raise InvalidAnswer("Indiquez le résultat : données effacées, aucune donnée détenue, ou effacement partiel.")
+        erased = _strings(outcome.get("erased_categories"), "catégories effacées")
+        kept_raw = outcome.get("kept") or []
+        if not isinstance(kept_raw, list):
+            raise InvalidAnswer("Le champ « données conservées » doit être une liste.")
+        kept = []
+        for item in kept_raw:
+            if not isinstance(item, dict):
+                raise InvalidAnswer("Chaque donnée conservée doit préciser sa catégorie et sa base légale.")
+            category = str(item.get("category") or "").strip()[:200]
+            basis = str(item.get("legal_basis") or "").strip()[:300]
+            retention = str(item.get("retention") or "").strip()[:200]
+            if not category or not basis:
+                raise InvalidAnswer("Pour chaque donnée conservée, indiquez la catégorie et la raison légale.")
+            kept.append({"category": category, "legal_basis": basis, "retention": retention})
+        if result == "partial" and not kept:
+            raise InvalidAnswer("Un effacement partiel doit indiquer les données conservées et leur raison légale.")
+        if result != "partial":
+            kept = []
+        if result == "nothing_held":
+            erased = []
+        return {
+            "result": result,
+            "erased_categories": erased,
+            "kept": kept,
+            "recipients_notified": _strings(outcome.get("recipients_notified"), "destinataires prévenus"),
+            "note": note,
+        }
+    if kind == RequestKind.OBJECTION:
+        result = outcome.get("result")
+        if result not in OBJECTION_RESULTS:
+            raise InvalidAnswer("Indiquez le résultat : traitement arrêté, ou aucune donnée détenue.")
+        return {"result": result, "note": note}
+    raise InvalidAnswer("Type de demande inconnu.")
+
+
+def validate_denial(reason: str | None) -> str:
+    if reason not in DENIAL_REASONS:
+        raise InvalidAnswer("Choisissez un motif de refus dans la liste.")
+    return reason

@@ -1,0 +1,64 @@
+"""The delivery state machine: the one table of allowed transitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from desk.requests.models import DeliveryState as S
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset[S]
+    target: S
+
+
+_OPEN_AT_PARTNER = frozenset({S.SENT, S.ACKNOWLEDGED, S.EXTENDED})
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        Transition("send", frozenset({S.PENDING}), S.SENT),
+        # A partner may answer before the channel reported the hand-over (a fast DPO).
+        Transition("acknowledge", frozenset({S.PENDING, S.SENT}), S.ACKNOWLEDGED),
+        Transition("extend", frozenset({S.PENDING, S.SENT, S.ACKNOWLEDGED}), S.EXTENDED),
+        Transition("fulfil", _OPEN_AT_PARTNER | {S.PENDING}, S.FULFILLED),
+        Transition("deny", _OPEN_AT_PARTNER | {S.PENDING}, S.DENIED),
+        Transition("withdraw", _OPEN_AT_PARTNER | {S.PENDING, S.FAILED}, S.WITHDRAWN),
+        Transition("fail", frozenset({S.PENDING, S.SENT}), S.FAILED),
+        Transition("retry", frozenset({S.FAILED}), S.PENDING),
+    )
+}
+
+FINAL_STATES = frozenset({S.FULFILLED, S.DENIED, S.WITHDRAWN})
+OPEN_STATES = frozenset(S) - FINAL_STATES - {S.FAILED}
+
+# Denial reasons, from the Data Rights Protocol's vocabulary.
+DENIAL_REASONS = ("no_match", "insuf_verification", "claim_not_covered", "legal_obligation", "other")
+
+# W3C DPV rights vocabulary, for receipts and the public.
+DPV_STATUS: dict[S, str] = {
+    S.PENDING: "RequestInitiated",
+    S.SENT: "RequestInitiated",
+    S.ACKNOWLEDGED: "RequestAcknowledged",
+    S.EXTENDED: "RequestActionDelayed",
+    S.FULFILLED: "RequestFulfilled",
+    S.DENIED: "RequestRejected",
+    S.WITHDRAWN: "RequestUnfulfilled",
+    S.FAILED: "RequestUnfulfilled",
+}
+
+
+class TransitionNotAllowed(Exception):
+    def __init__(self, action: str, state: S) -> None:
+        super().__init__(f"{action} not allowed from {state}")
+        self.action = action
+        self.state = state
+
+
+def check(action: str, state: S) -> Transition:
+    transition = TRANSITIONS[action]
+    if state not in transition.sources:
+        raise TransitionNotAllowed(action, state)
+    return transition

@@ -1,0 +1,106 @@
+"""Error answers: French HTML pages for people, RFC 9457 problem+json for machines."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from desk.requests.errors import RequestError
+
+log = logging.getLogger("desk.web")
+
+TITLES_FR = {
+    400: "Demande incorrecte",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    409: "Action impossible",
+    410: "Lien expiré",
+    413: "Fichier trop volumineux",
+    415: "Type de fichier refusé",
+    422: "Informations incorrectes",
+    429: "Trop de demandes",
+    500: "Erreur du service",
+    503: "Service momentanément indisponible",
+}
+
+DETAILS_FR = {
+    404: "L'adresse demandée n'existe pas ou plus. Vérifiez le lien, ou revenez à l'accueil.",
+    405: "Cette adresse ne s'utilise pas ainsi.",
+    500: "Une erreur s'est produite de notre côté. Votre demande n'a pas été perdue : "
+    "réessayez dans quelques minutes.",
+}
+
+STATUS_BY_CODE = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403, "gone": 410}
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith(("/api/", "/oauth/", "/.well-known/")) or request.url.path.endswith(".json"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept or "application/problem+json" in accept
+
+
+def problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title or TITLES_FR.get(status, "Erreur"), "status": status, "detail": detail}
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def error_page(request: Request, status: int, detail: str, *, title: str | None = None) -> Response:
+    if wants_json(request):
+        return problem(status, detail, title=title)
+    templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title or TITLES_FR.get(status, "Erreur"), "detail": detail},
+        status_code=status,
+    )
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if exc.detail and exc.detail != _default_phrase(exc.status_code) else DETAILS_FR.get(exc.status_code, TITLES_FR.get(exc.status_code, "Erreur"))
+    response = error_page(request, exc.status_code, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def request_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestError)
+    return error_page(request, STATUS_BY_CODE.get(exc.code, 400), exc.message)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_page(request, 500, DETAILS_FR[500])
+
+
+def _default_phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+async def csrf_failed(scope: dict[str, Any], send: Any, message_id: Any) -> None:
+    """asgi-csrf's failure answer, in French (a form without its hidden token, or a stale one)."""
+    body = (
+        "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Formulaire expiré</title>"
+        "<main><h1>Formulaire expiré ou incomplet</h1><p>Pour votre sécurité, ce formulaire "
+        "n'a pas pu être accepté (jeton de sécurité absent ou périmé). Revenez à la page "
+        "précédente, rechargez-la, puis envoyez le formulaire à nouveau.</p>"
+        "<p><a href=\"/\">Retour à l'accueil</a></p></main></html>"
+    ).encode()
+    await send({"type": "http.response.start", "status": 403, "headers": [
+        (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+    ]})
+    await send({"type": "http.response.body", "body": body})

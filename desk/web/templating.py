@@ -1,0 +1,91 @@
+"""The Jinja2 environment shared by pages and emails."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup, escape
+from starlette.templating import Jinja2Templates
+
+from desk import clock
+from desk.settings import PROJECT_ROOT
+from desk.web.i18n import DEFAULT_LOCALE, translate
+
+TEMPLATE_DIR = PROJECT_ROOT / "templates"
+
+MONTHS_FR = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def _locale(ctx: Any) -> str:
+    locale = ctx.get("locale")
+    if locale:
+        return str(locale)
+    request = ctx.get("request")
+    if request is not None:
+        return str(getattr(request.state, "locale", DEFAULT_LOCALE))
+    return DEFAULT_LOCALE
+
+
+@pass_context
+def gettext(ctx: Any, text: str, **values: object) -> str:
+    return translate(text, _locale(ctx), **values)
+
+
+def format_date(value: date | datetime | None, locale: str = DEFAULT_LOCALE) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = clock.local(value)
+    months = MONTHS_EN if locale == "en" else MONTHS_FR
+    if locale == "en":
+        return f"{value.day} {months[value.month - 1]} {value.year}"
+    day = "1er" if value.day == 1 else str(value.day)
+    return f"{day} {months[value.month - 1]} {value.year}"
+
+
+@pass_context
+def date_filter(ctx: Any, value: date | datetime | None) -> str:
+    return format_date(value, _locale(ctx))
+
+
+@pass_context
+def datetime_filter(ctx: Any, value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = clock.local(value)
+    joiner = " at " if _locale(ctx) == "en" else " à "
+    return f"{format_date(local, _locale(ctx))}{joiner}{local:%H:%M}"
+
+
+@pass_context
+def csrf_field(ctx: Any) -> Markup:
+    request = ctx.get("request")
+    token = request.scope["csrftoken"]() if request is not None and "csrftoken" in request.scope else ""
+    return Markup(f'<input type="hidden" name="csrftoken" value="{escape(token)}">')
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["_"] = gettext
+    env.globals["csrf_field"] = csrf_field
+    env.filters["date"] = date_filter
+    env.filters["datetime"] = datetime_filter
+    return env
+
+
+def build_templates(env: Environment) -> Jinja2Templates:
+    return Jinja2Templates(env=env)

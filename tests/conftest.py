@@ -1,0 +1,119 @@
+"""Shared fixtures: a migrated database (SQLite, and PostgreSQL when DESK_TEST_DATABASE_URL is
+set), a real SMTP server catching mail, the app with its lifespan, an HTTP client, a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
+
+from desk.app import create_app
+from desk.db import migrate
+from desk.jobs import build_worker
+from desk.mail.sink import MailSink, SmtpSinkServer
+from desk.outbox.worker import Worker
+from desk.settings import Settings
+
+PG_URL = os.environ.get("DESK_TEST_DATABASE_URL", "")
+TABLES = [
+    "receipt", "access_copy", "delivery_event", "delivery", "rights_request", "login_challenge",
+    "resident", "declaration", "signatory", "outbox_job",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    asyncio.run(migrate(f"sqlite://{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> str:
+    asyncio.run(migrate(PG_URL))
+    return PG_URL
+
+
+def _database_params() -> list[object]:
+    params: list[object] = ["sqlite"]
+    params.append(
+        pytest.param("postgres", marks=pytest.mark.skipif(not PG_URL, reason="DESK_TEST_DATABASE_URL not set"))
+    )
+    return params
+
+
+@pytest.fixture(params=_database_params())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "desk.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite://{path}"
+    url: str = request.getfixturevalue("postgres_migrated")
+    asyncio.run(_truncate(url))
+    return url
+
+
+async def _truncate(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def mail_sink() -> Iterator[MailSink]:
+    yield MailSink()
+
+
+@pytest.fixture
+def smtp_server(mail_sink: MailSink) -> Iterator[SmtpSinkServer]:
+    server = SmtpSinkServer(mail_sink)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, smtp_server: SmtpSinkServer) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key-not-for-production",
+        base_url="http://testserver",
+        data_dir=tmp_path / "data",
+        smtp_port=smtp_server.port,
+        demo=True,
+        simulated_delay=0.0,
+        outbox_base_delay=0.01,
+        outbox_max_delay=0.05,
+        worker_poll_interval=0.05,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings, mail_sink: MailSink) -> AsyncIterator[Starlette]:
+    application = create_app(settings, mail_sink=mail_sink)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def worker(app: Starlette) -> Worker:
+    """A worker sharing the app's runtime; tests call `await worker.run_until_idle()`."""
+    return build_worker(app.state.runtime)
