@@ -65,7 +65,8 @@ async def build_envelope(delivery: Delivery, rt: Runtime) -> Envelope:
 def make_adapter(delivery: Delivery, rt: Runtime) -> object:
     adapter_class = load_adapter(delivery.signatory.adapter)
     context = AdapterContext(
-        settings=dict(delivery.signatory.adapter_settings or {}),
+        # Every signatory has a DPO mailbox; an adapter's own settings may name another.
+        settings={"mailbox": delivery.signatory.dpo_email, **(delivery.signatory.adapter_settings or {})},
         send_mail=rt.send_mail,
         base_url=rt.settings.base_url,
         options={"simulated_delay": rt.settings.simulated_delay, "env": rt.env},
