@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from starlette.applications import Starlette
+
+from desk import clock
+from desk.outbox import services
+from desk.outbox.models import JobState, OutboxJob
+from desk.outbox.worker import JobRegistry, PermanentJobError, Worker
+
+
+def _worker(registry: JobRegistry, worker_id: str = "w1") -> Worker:
+    return Worker(registry=registry, context=None, base_delay=0.0, max_delay=0.0, worker_id=worker_id)
+
+
+async def test_enqueue_is_idempotent_by_key(app: Starlette) -> None:
+    a = await services.enqueue(kind="k", payload={"n": 1}, idempotency_key="same")
+    b = await services.enqueue(kind="k", payload={"n": 2}, idempotency_key="same")
+    assert a.id == b.id
+    assert await OutboxJob.all().count() == 1
+
+
+async def test_a_failing_job_is_retried_then_parked_dead(app: Starlette) -> None:
+    calls: list[int] = []
+    dead: list[str] = []
+
+    async def flaky(job: OutboxJob, ctx: object) -> None:
+        calls.append(job.attempts)
+        raise OSError("partner down")
+
+    async def on_dead(job: OutboxJob, ctx: object, error: str) -> None:
+        dead.append(error)
+
+    await services.enqueue(kind="flaky", payload={}, idempotency_key="f1", max_attempts=3)
+    worker = _worker(JobRegistry(handlers={"flaky": flaky}, on_dead={"flaky": on_dead}))
+    await worker.run_until_idle()
+    job = await OutboxJob.get(idempotency_key="f1")
+    assert calls == [1, 2, 3]
+    assert job.state == JobState.DEAD
+    assert "partner down" in (job.last_error or "")
+    assert dead == ["OSError: partner down"]
+    assert [j.id for j in await services.dead_jobs()] == [job.id]
+    assert await services.retry_dead(job_id=job.id)
+    assert (await OutboxJob.get(id=job.id)).state == JobState.PENDING
+
+
+async def test_backoff_grows_and_is_capped() -> None:
+    delays = [services.backoff_delay(attempts=n, base=5, maximum=60) for n in range(1, 9)]
+    assert all(0 < d <= 60 for d in delays)
+    assert services.backoff_delay(attempts=1, base=5, maximum=60) <= 5
+
+
+async def test_a_permanent_error_parks_the_job_at_once(app: Starlette) -> None:
+    async def broken(job: OutboxJob, ctx: object) -> None:
+        raise PermanentJobError("no adapter")
+
+    await services.enqueue(kind="broken", payload={}, idempotency_key="b1")
+    await _worker(JobRegistry(handlers={"broken": broken})).run_until_idle()
+    job = await OutboxJob.get(idempotency_key="b1")
+    assert job.state == JobState.DEAD and job.attempts == 1
+
+
+async def test_a_job_of_a_killed_worker_is_reclaimed_after_its_lease(app: Starlette) -> None:
+    done: list[str] = []
+
+    async def ok(job: OutboxJob, ctx: object) -> None:
+        done.append(job.idempotency_key)
+
+    await services.enqueue(kind="ok", payload={}, idempotency_key="lease-1")
+    claimed = await services.claim(worker_id="dead-worker", lease_seconds=60)
+    assert claimed is not None  # ...and that worker dies here, mid-job.
+    other = _worker(JobRegistry(handlers={"ok": ok}), worker_id="w2")
+    assert await other.run_until_idle() == 0  # the lease still holds
+    await OutboxJob.filter(id=claimed.id).update(locked_until=clock.now() - timedelta(seconds=1))
+    assert await other.run_until_idle() == 1
+    job = await OutboxJob.get(id=claimed.id)
+    assert job.state == JobState.DONE and job.locked_by == "w2" and job.attempts == 2
+    assert done == ["lease-1"]
+
+
+async def test_two_workers_never_run_the_same_job(app: Starlette) -> None:
+    for n in range(20):
+        await services.enqueue(kind="ok", payload={}, idempotency_key=f"j{n}")
+    claimed: list[int] = []
+    import asyncio
+
+    async def grab(worker_id: str) -> None:
+        while (job := await services.claim(worker_id=worker_id)) is not None:
+            claimed.append(job.id)
+            await services.complete(job=job)
+
+    await asyncio.gather(grab("a"), grab("b"))
+    assert sorted(claimed) == sorted(set(claimed))
+    assert len(claimed) == 20

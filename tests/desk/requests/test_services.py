@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from starlette.applications import Starlette
+
+from desk import clock
+from desk.outbox.models import OutboxJob
+from desk.receipts.models import Receipt
+from desk.requests.errors import RequestError
+from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
+from desk.requests.services import AlreadyAnswered, apply, file_request
+from tests.factories import make_resident, make_signatory
+
+
+async def _answer(app: Starlette, delivery_id: int, action: str, **kw: object) -> Delivery:
+    rt = app.state.runtime
+    return await apply(
+        delivery_id=delivery_id, action=action, actor="test", keyring=rt.keyring, issuer=rt.issuer, **kw
+    )  # type: ignore[arg-type]
+
+
+async def test_filing_writes_deliveries_events_and_dispatch_jobs_together(app: Starlette) -> None:
+    resident = await make_resident()
+    await make_signatory("eau")
+    await make_signatory("bus")
+    request = await file_request(resident_id=resident.id, kind=RequestKind.DISCOVERY)
+    deliveries = await Delivery.filter(request=request)
+    assert len(deliveries) == 2
+    assert all(d.state == DeliveryState.PENDING for d in deliveries)
+    assert all(d.due_at == clock.add_months(d.received_at, 1) for d in deliveries)
+    jobs = await OutboxJob.filter(kind="delivery.dispatch")
+    assert sorted(j.payload["delivery_id"] for j in jobs) == sorted(d.id for d in deliveries)
+    assert await DeliveryEvent.filter(action="file").count() == 2
+
+
+async def test_same_submission_key_files_one_request(app: Starlette) -> None:
+    resident = await make_resident()
+    await make_signatory("eau")
+    first = await file_request(resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k1")
+    second = await file_request(resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k1")
+    assert first.id == second.id
+    assert await RightsRequest.all().count() == 1
+    assert await OutboxJob.filter(kind="delivery.dispatch").count() == 1
+
+
+async def test_erasure_fulfilment_issues_a_receipt_and_tells_the_resident(app: Starlette) -> None:
+    resident = await make_resident()
+    await make_signatory("eau")
+    request = await file_request(resident_id=resident.id, kind=RequestKind.ERASURE)
+    delivery = await Delivery.get(request=request)
+    done = await _answer(
+        app,
+        delivery.id,
+        "fulfil",
+        outcome={"result": "erased", "erased_categories": ["coordonnées"], "recipients_notified": ["Trésor public"]},
+    )
+    assert done.state == DeliveryState.FULFILLED
+    receipt = await Receipt.get(delivery_id=delivery.id)
+    assert receipt.sequence == 1
+    mail = await OutboxJob.get(kind="mail.resident")
+    assert mail.payload["template"] == "receipt"
+    assert mail.payload["context"]["receipt_id"] == receipt.id
+
+
+async def test_nothing_changes_after_a_final_answer(app: Starlette) -> None:
+    resident = await make_resident()
+    await make_signatory("eau")
+    request = await file_request(resident_id=resident.id, kind=RequestKind.OBJECTION)
+    delivery = await Delivery.get(request=request)
+    await _answer(app, delivery.id, "fulfil", outcome={"result": "stopped"})
+    with pytest.raises(AlreadyAnswered):
+        await _answer(app, delivery.id, "deny", reason="other")
+    assert (await Delivery.get(id=delivery.id)).state == DeliveryState.FULFILLED
+    assert await Receipt.all().count() == 1
+
+
+async def test_invalid_answers_are_refused_in_french_and_change_nothing(app: Starlette) -> None:
+    resident = await make_resident()
+    await make_signatory("eau")
+    request = await file_request(resident_id=resident.id, kind=RequestKind.ERASURE)
+    delivery = await Delivery.get(request=request)
+    with pytest.raises(RequestError, match="effacement partiel"):
+        await _answer(app, delivery.id, "fulfil", outcome={"result": "partial"})
+    with pytest.raises(RequestError, match="motif"):
+        await _answer(app, delivery.id, "deny", reason="because")
+    assert (await Delivery.get(id=delivery.id)).state == DeliveryState.PENDING
+    assert await DeliveryEvent.filter(delivery_id=delivery.id).count() == 1
+
+
+async def test_extension_is_once_within_the_first_month_up_to_three_months(app: Starlette) -> None:
+    resident = await make_resident()
+    await make_signatory("eau")
+    await make_signatory("bus")
+    request = await file_request(resident_id=resident.id, kind=RequestKind.ACCESS)
+    first, late = await Delivery.filter(request=request).order_by("id")
+    extended = await _answer(app, first.id, "extend", reason="Archives sur papier à numériser")
+    assert extended.due_at == clock.add_months(first.received_at, 3)
+    with pytest.raises(RequestError):
+        await _answer(app, first.id, "extend", reason="encore")
+    # A delivery received more than a month ago can no longer be extended.
+    await Delivery.filter(id=late.id).update(received_at=clock.now() - timedelta(days=40))
+    with pytest.raises(RequestError, match="premier mois"):
+        await _answer(app, late.id, "extend", reason="trop tard")
+
+
+async def test_receipts_form_a_hash_chain(app: Starlette) -> None:
+    resident = await make_resident()
+    for slug in ("a", "b", "c"):
+        await make_signatory(slug)
+    request = await file_request(resident_id=resident.id, kind=RequestKind.ERASURE)
+    for delivery in await Delivery.filter(request=request).order_by("id"):
+        await _answer(app, delivery.id, "fulfil", outcome={"result": "nothing_held"})
+    receipts = await Receipt.all().order_by("sequence")
+    assert [r.sequence for r in receipts] == [1, 2, 3]
+    from desk.receipts.services import GENESIS
+
+    import json
+    from base64 import urlsafe_b64decode
+
+    def prev_of(token: str) -> str:
+        body = token.split(".")[1]
+        return json.loads(urlsafe_b64decode(body + "=" * (-len(body) % 4)))["prev"]
+
+    assert prev_of(receipts[0].jws) == GENESIS
+    assert prev_of(receipts[1].jws) == receipts[0].digest
+    assert prev_of(receipts[2].jws) == receipts[1].digest
