@@ -14,6 +14,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+
 from desk.app import create_app
 from desk.db import migrate
 from desk.jobs import build_worker
@@ -101,6 +103,9 @@ def settings(tmp_path: Path, database_url: str, smtp_server: SmtpSinkServer) -> 
 
 @pytest.fixture
 async def app(settings: Settings, mail_sink: MailSink) -> AsyncIterator[Starlette]:
+    # Tortoise caches each table's INSERT statement per connection name, whatever the dialect;
+    # this suite switches between SQLite and PostgreSQL in one process.
+    EXECUTOR_CACHE.clear()
     application = create_app(settings, mail_sink=mail_sink)
     async with LifespanManager(application):
         yield application

@@ -218,7 +218,7 @@ async def _apply_once(
         delivery = (
             await Delivery.filter(id=delivery_id)
             .using_db(conn)
-            .select_for_update()
+            .select_for_update(of=("delivery",))
             .select_related("request__resident", "signatory")
             .first()
         )
