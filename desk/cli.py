@@ -146,6 +146,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """The back office's view of the outbox: what is waiting, what is dead, and a retry."""
+    from desk.db import close_db, init_db
+    from desk.outbox import services
+
+    async def run() -> int:
+        settings = _settings()
+        await init_db(settings.database_url)
+        try:
+            if args.retry is not None:
+                if await services.retry_dead(job_id=args.retry):
+                    print(f"Tâche {args.retry} relancée.")
+                    return 0
+                print(f"Aucune tâche morte n° {args.retry}.", file=sys.stderr)
+                return 1
+            print(f"En attente : {await services.pending_count()}")
+            dead = await services.dead_jobs()
+            print(f"Mortes (abandonnées après le dernier essai) : {len(dead)}")
+            for job in dead:
+                print(f"  #{job.id} {job.kind} {job.payload} essais={job.attempts} — {job.last_error}")
+            return 0
+        finally:
+            await close_db()
+
+    return asyncio.run(run())
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     import json
 
@@ -174,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--smtp-port", type=int, default=0)
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("outbox", help="list waiting and dead outbox jobs; retry a dead one")
+    p.add_argument("--retry", type=int, metavar="JOB_ID", help="give a dead job new attempts")
+    p.set_defaults(func=cmd_outbox)
     sub.add_parser("keys", help="print the receipt public keys (JWKS)").set_defaults(func=cmd_keys)
     args = parser.parse_args(argv)
     result: int = args.func(args)
