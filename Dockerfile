@@ -15,7 +15,7 @@ COPY templates ./templates
 COPY static ./static
 COPY desk ./desk
 COPY adapters ./adapters
-ENV PATH=/opt/desk/bin:$PATH PYTHONUNBUFFERED=1 DESK_DATA_DIR=/app/data
+ENV PATH=/opt/desk/bin:$PATH PYTHONPATH=/app PYTHONUNBUFFERED=1 DESK_DATA_DIR=/app/data
 RUN mkdir -p /app/data && chown desk:desk /app/data
 USER desk
 EXPOSE 8000
