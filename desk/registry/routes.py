@@ -1,7 +1,80 @@
-"""Routes of this domain (to be written)."""
+"""The public register's pages and its open-data exports."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import re
 
-routes: list[BaseRoute] = []
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from desk.registry import services
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+NOT_FOUND_FR = (
+    "Aucun signataire de la charte ne correspond à cette adresse. "
+    "Retrouvez tous les signataires sur la page « Signataires »."
+)
+OPEN_DATA_HEADERS = {
+    # Open data: any site may reuse it; it changes rarely.
+    "access-control-allow-origin": "*",
+    "cache-control": "public, max-age=300",
+}
+# Charter status → an existing badge colour (state-<name> in static/desk.css).
+STATUS_STATE = {"signed": "fulfilled", "suspended": "extended", "excluded": "denied"}
+
+
+def _labels() -> dict[str, object]:
+    return {
+        "KIND_LABELS": services.KIND_LABELS,
+        "CHARTER_STATUS_LABELS": services.CHARTER_STATUS_LABELS,
+        "CHARTER_STATUS_EXPLANATIONS": services.CHARTER_STATUS_EXPLANATIONS,
+        "LEGAL_BASIS_LABELS": services.LEGAL_BASIS_LABELS,
+        "LEGAL_BASIS_EXPLANATIONS": services.LEGAL_BASIS_EXPLANATIONS,
+        "channel_label": services.channel_label,
+        "STATUS_STATE": STATUS_STATE,
+    }
+
+
+async def register(request: Request) -> Response:
+    signatories = await services.list_signatories()
+    response: Response = request.app.state.templates.TemplateResponse(
+        request, "public/signatories.html", {"signatories": signatories, **_labels()}
+    )
+    return response
+
+
+async def signatory_page(request: Request) -> Response:
+    slug = str(request.path_params["slug"])
+    signatory = await services.get_signatory(slug=slug) if SLUG.fullmatch(slug) else None
+    if signatory is None:
+        raise HTTPException(404, NOT_FOUND_FR)
+    response: Response = request.app.state.templates.TemplateResponse(
+        request, "public/signatory.html", {"signatory": signatory, **_labels()}
+    )
+    return response
+
+
+async def open_data_json(request: Request) -> Response:
+    records = await services.open_data_rows(base_url=request.app.state.settings.base_url)
+    return JSONResponse(records, headers=OPEN_DATA_HEADERS)
+
+
+async def open_data_csv(request: Request) -> Response:
+    return Response(
+        await services.open_data_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            **OPEN_DATA_HEADERS,
+            "content-disposition": 'attachment; filename="signataires.csv"',
+        },
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/signataires", register, name="registry:list"),
+    Route("/signataires/{slug}", signatory_page, name="registry:signatory"),
+    Route("/donnees-ouvertes/signataires.json", open_data_json, name="registry:open_data_json"),
+    Route("/donnees-ouvertes/signataires.csv", open_data_csv, name="registry:open_data_csv"),
+]

@@ -1,0 +1,194 @@
+"""The public register: who signed the charter and what each signatory declares.
+
+Everything here is public (charter principles 3, 7, 8, 9), except each signatory's adapter
+settings, which may hold secrets and never leave this module's callers' hands.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from desk.registry.models import CharterStatus, Declaration, Signatory, SignatoryKind
+
+KIND_LABELS: dict[str, str] = {
+    SignatoryKind.PUBLIC_BODY: "Collectivité ou organisme public",
+    SignatoryKind.PUBLIC_OPERATOR: "Opérateur de service public",
+    SignatoryKind.SOCIAL_HOUSING: "Bailleur social",
+    SignatoryKind.COMPANY: "Entreprise",
+    SignatoryKind.ASSOCIATION: "Association",
+}
+
+CHARTER_STATUS_LABELS: dict[str, str] = {
+    CharterStatus.SIGNED: "Signataire",
+    CharterStatus.SUSPENDED: "Suspendu",
+    CharterStatus.EXCLUDED: "Exclu",
+}
+
+CHARTER_STATUS_EXPLANATIONS: dict[str, str] = {
+    CharterStatus.SIGNED: "A signé la charte et reçoit vos demandes.",
+    CharterStatus.SUSPENDED: "Ne tient pas ses engagements pour l'instant : le comité d'éthique "
+    "l'a suspendu. Vos demandes ne lui sont plus transmises par le guichet.",
+    CharterStatus.EXCLUDED: "N'a pas tenu ses engagements malgré les alertes : il ne fait plus "
+    "partie des signataires.",
+}
+
+LEGAL_BASIS_LABELS: dict[str, str] = {
+    "legal_obligation": "obligation légale",
+    "public_task": "mission d'intérêt public",
+    "contract": "contrat",
+    "consent": "consentement",
+    "legitimate_interest": "intérêt légitime",
+    "vital_interest": "intérêts vitaux",
+}
+
+# What each legal basis means for the resident, in plain words (GDPR Art. 6(1)).
+LEGAL_BASIS_EXPLANATIONS: dict[str, str] = {
+    "legal_obligation": "Une loi oblige cet organisme à traiter ces données. Il ne peut pas les "
+    "effacer avant la fin de la durée prévue par la loi.",
+    "public_task": "Ces données servent à un service public que cet organisme assure. Vous pouvez "
+    "vous opposer à leur usage si votre situation particulière le justifie.",
+    "contract": "Ces données sont nécessaires au contrat que vous avez passé avec cet organisme "
+    "(abonnement, bail, location…).",
+    "consent": "Vous avez donné votre accord. Vous pouvez le retirer à tout moment : les données "
+    "ne sont alors plus utilisées.",
+    "legitimate_interest": "L'organisme estime en avoir besoin pour son activité, sans que cela "
+    "nuise à vos droits. Vous pouvez vous opposer à cet usage.",
+    "vital_interest": "Ces données servent à protéger la vie ou la santé d'une personne.",
+}
+
+# How a signatory receives the requests the desk forwards, by adapter name.
+CHANNEL_LABELS: dict[str, str] = {
+    "email": "par courriel au délégué à la protection des données",
+    "simulated": "automatiquement (démonstration)",
+    "webhook": "automatiquement, par son propre logiciel",
+    "rest": "automatiquement, par son propre logiciel",
+    "postal": "par courrier postal",
+}
+CHANNEL_FALLBACK = "par un moyen convenu avec le guichet"
+
+CSV_COLUMNS = [
+    "signatory_slug", "signatory_name", "signatory_kind", "signatory_kind_label", "charter_status",
+    "charter_status_label", "signed_on", "dpo_email", "website", "channel", "declaration_code",
+    "declaration_title", "purposes", "legal_basis", "legal_basis_label", "data_categories",
+    "retention", "recipients", "source", "dpia_summary", "declaration_updated_at",
+]  # fmt: skip
+
+# Lists (categories, recipients) are joined with this in the CSV; none of our values contains it.
+CSV_LIST_SEPARATOR = " | "
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+def charter_status_label(status: str) -> str:
+    return CHARTER_STATUS_LABELS.get(status, status)
+
+
+def legal_basis_label(code: str) -> str:
+    return LEGAL_BASIS_LABELS.get(code, code)
+
+
+def channel_label(adapter: str) -> str:
+    return CHANNEL_LABELS.get(adapter, CHANNEL_FALLBACK)
+
+
+async def list_signatories(*, include_excluded: bool = True) -> list[Signatory]:
+    """Every signatory, by name, with its declarations prefetched."""
+    query = Signatory.all()
+    if not include_excluded:
+        query = query.exclude(charter_status=CharterStatus.EXCLUDED)
+    return list(await query.order_by("name").prefetch_related("declarations"))
+
+
+async def get_signatory(*, slug: str) -> Signatory | None:
+    return await Signatory.filter(slug=slug).prefetch_related("declarations").first()
+
+
+def declaration_record(declaration: Declaration) -> dict[str, Any]:
+    return {
+        "code": declaration.code,
+        "title": declaration.title,
+        "purposes": declaration.purposes,
+        "legal_basis": declaration.legal_basis,
+        "legal_basis_label": legal_basis_label(declaration.legal_basis),
+        "data_categories": list(declaration.data_categories or []),
+        "retention": declaration.retention,
+        "recipients": list(declaration.recipients or []),
+        "source": declaration.source,
+        "dpia_summary": declaration.dpia_summary,
+        "updated_at": declaration.updated_at.isoformat() if declaration.updated_at else None,
+    }
+
+
+def signatory_record(signatory: Signatory, *, base_url: str = "") -> dict[str, Any]:
+    """The public face of a signatory (declarations must be prefetched). No adapter settings."""
+    return {
+        "slug": signatory.slug,
+        "name": signatory.name,
+        "kind": signatory.kind.value,
+        "kind_label": kind_label(signatory.kind),
+        "charter_status": signatory.charter_status.value,
+        "charter_status_label": charter_status_label(signatory.charter_status),
+        "signed_on": signatory.signed_on.isoformat(),
+        "description": signatory.description,
+        "website": signatory.website,
+        "dpo_email": signatory.dpo_email,
+        "accepted_identifiers": list(signatory.accepted_identifiers or []),
+        "channel": signatory.adapter,
+        "channel_label": channel_label(signatory.adapter),
+        "page_url": f"{base_url.rstrip('/')}/signataires/{signatory.slug}",
+        "declarations": [declaration_record(d) for d in signatory.declarations],
+    }
+
+
+async def open_data_rows(*, base_url: str = "") -> list[dict[str, Any]]:
+    """The register as open data: one record per signatory, its declarations nested."""
+    return [signatory_record(s, base_url=base_url) for s in await list_signatories()]
+
+
+def csv_rows(records: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """One row per declaration, with its signatory's columns; a signatory with none gets one row."""
+    rows: list[dict[str, str]] = []
+    for record in records:
+        head = {
+            "signatory_slug": record["slug"],
+            "signatory_name": record["name"],
+            "signatory_kind": record["kind"],
+            "signatory_kind_label": record["kind_label"],
+            "charter_status": record["charter_status"],
+            "charter_status_label": record["charter_status_label"],
+            "signed_on": record["signed_on"],
+            "dpo_email": record["dpo_email"],
+            "website": record["website"],
+            "channel": record["channel"],
+        }
+        for declaration in record["declarations"] or [None]:
+            row = dict.fromkeys(CSV_COLUMNS, "") | head
+            if declaration is not None:
+                row |= {
+                    "declaration_code": declaration["code"],
+                    "declaration_title": declaration["title"],
+                    "purposes": declaration["purposes"],
+                    "legal_basis": declaration["legal_basis"],
+                    "legal_basis_label": declaration["legal_basis_label"],
+                    "data_categories": CSV_LIST_SEPARATOR.join(declaration["data_categories"]),
+                    "retention": declaration["retention"],
+                    "recipients": CSV_LIST_SEPARATOR.join(declaration["recipients"]),
+                    "source": declaration["source"],
+                    "dpia_summary": declaration["dpia_summary"],
+                    "declaration_updated_at": declaration["updated_at"] or "",
+                }
+            rows.append(row)
+    return rows
+
+
+async def open_data_csv() -> str:
+    """The register as CSV text (RFC 4180: comma, double quotes, CRLF), with a header row."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, quoting=csv.QUOTE_MINIMAL)
+    writer.writeheader()
+    writer.writerows(csv_rows(await open_data_rows()))
+    return buffer.getvalue()
