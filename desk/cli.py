@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from dataclasses import replace
@@ -139,7 +140,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 )
             await task
 
-        asyncio.run(serve())
+        # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal it caught.
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve())
     finally:
         smtp.stop()
     print("Arrêté proprement.")
