@@ -30,6 +30,8 @@ class JobRegistry:
     handlers: dict[str, Handler] = field(default_factory=dict)
     # Called once when a job of that kind is parked as dead (e.g. mark the delivery failed).
     on_dead: dict[str, DeadHandler] = field(default_factory=dict)
+    # Housekeeping run every `maintenance_interval` seconds (purges of expired personal data).
+    periodic: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
 
 
 class Worker:
@@ -42,6 +44,7 @@ class Worker:
         max_delay: float,
         poll_interval: float = 1.0,
         worker_id: str | None = None,
+        maintenance_interval: float = 300.0,
     ) -> None:
         self.registry = registry
         self.context = context
@@ -50,6 +53,8 @@ class Worker:
         self.poll_interval = poll_interval
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._stopping = asyncio.Event()
+        self.maintenance_interval = maintenance_interval
+        self._next_maintenance = 0.0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -92,9 +97,20 @@ class Worker:
             count += 1
         return count
 
+    async def maintain(self) -> None:
+        for task in self.registry.periodic:
+            try:
+                await task(self.context)
+            except Exception:
+                log.exception("maintenance task %s failed", getattr(task, "__name__", task))
+
     async def run_forever(self) -> None:
         log.info("worker %s started", self.worker_id)
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            if loop.time() >= self._next_maintenance:
+                self._next_maintenance = loop.time() + self.maintenance_interval
+                await self.maintain()
             try:
                 ran = await self.run_once()
             except asyncio.CancelledError:
