@@ -73,6 +73,16 @@ def csrf_field(ctx: Any) -> Markup:
     return Markup(f'<input type="hidden" name="csrftoken" value="{escape(token)}">')
 
 
+@pass_context
+def lang_url(ctx: Any, locale: str) -> str:
+    """The current page in another language, keeping its query (a receipt being verified...)."""
+    request = ctx.get("request")
+    if request is None:
+        return f"?lang={locale}"
+    url = request.url.include_query_params(lang=locale)
+    return f"{url.path}?{url.query}"
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -82,6 +92,7 @@ def build_environment() -> Environment:
     )
     env.globals["_"] = gettext
     env.globals["csrf_field"] = csrf_field
+    env.globals["lang_url"] = lang_url
     env.filters["date"] = date_filter
     env.filters["datetime"] = datetime_filter
     return env
