@@ -12,8 +12,8 @@ from dataclasses import replace
 from desk.settings import Settings
 
 
-def _settings(**overrides: object) -> Settings:
-    return Settings.from_env(**overrides)
+def _settings() -> Settings:
+    return Settings.from_env()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

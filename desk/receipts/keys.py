@@ -43,7 +43,7 @@ class Keyring:
         return {"keys": [k.as_dict(private=False) for k in self.published]}
 
     def key_set(self) -> KeySet:
-        return KeySet.import_key_set(self.jwks())
+        return KeySet.import_key_set(self.jwks())  # type: ignore[arg-type]
 
     def sign(self, payload: bytes) -> str:
         header = {"alg": ALGORITHM, "kid": self.kid, "typ": "desk-receipt+jws"}

@@ -260,7 +260,7 @@ async def _apply_once(
         elif action == "deny":
             clean_reason = outcomes.validate_denial(reason)
             delivery.denial_reason = clean_reason
-            delivery.denial_detail = (detail or "").strip()[:2000] or None
+            delivery.denial_detail = (detail or "").strip()[:2000] or None  # type: ignore[assignment]
             delivery.completed_at = now
             event_detail = {"reason": clean_reason}
         elif action == "fail":
