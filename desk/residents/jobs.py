@@ -1,14 +1,96 @@
-"""Outbox handlers that email residents (to be written)."""
+"""Outbox handlers that email residents: login links and news about their requests.
+
+Sending errors propagate: the worker retries. Mails carry links, never the answer itself.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+from typing import Any
+
+from desk import clock
 from desk.outbox.models import OutboxJob
+from desk.outbox.worker import PermanentJobError
+from desk.requests.models import AccessCopy, Delivery, DeliveryState
+from desk.residents.models import LoginChallenge, Resident
+from desk.residents.services import login_path, login_token
+from desk.residents.views import discovery_summary, kind_label, state_label
 from desk.runtime import Runtime
+
+log = logging.getLogger("desk.residents.jobs")
+
+NOTIFICATION_TEMPLATES = frozenset(
+    {"receipt", "copy_ready", "delivery_extended", "discovery_complete"}
+)
 
 
 async def send_login_link(job: OutboxJob, rt: Runtime) -> None:
-    raise NotImplementedError
+    challenge = await LoginChallenge.filter(id=str(job.payload.get("challenge_id", ""))).first()
+    max_age = rt.settings.login_link_max_age
+    if challenge is None or challenge.used_at is not None or not challenge.email:
+        return
+    if challenge.created_at < clock.now() - timedelta(seconds=max_age):
+        return  # the worker was late: a dead link helps nobody
+    token = login_token(rt.settings.secret_key, challenge.id)
+    await rt.send_mail(
+        to=challenge.email,
+        template="login_link",
+        context={"link": rt.settings.url(login_path(token)), "minutes": max(1, max_age // 60)},
+        idempotency_key=job.idempotency_key,
+    )
+    log.info("login link sent for challenge job %s", job.id)
 
 
 async def send_notification(job: OutboxJob, rt: Runtime) -> None:
-    raise NotImplementedError
+    payload = job.payload
+    template = payload.get("template")
+    if template not in NOTIFICATION_TEMPLATES:
+        raise PermanentJobError(f"unknown resident mail template {template!r}")
+    resident = await Resident.filter(id=int(payload["resident_id"])).first()
+    if resident is None or not resident.email:
+        return  # assisted residents without email hear from their mediator
+    delivery = (
+        await Delivery.filter(id=int(payload["delivery_id"]))
+        .select_related("request", "signatory")
+        .first()
+    )
+    if delivery is None:
+        return
+    extra: dict[str, Any] = payload.get("context") or {}
+    request = delivery.request
+    settings = rt.settings
+    context: dict[str, Any] = {
+        "signatory_name": delivery.signatory.name,
+        "kind_label": kind_label(request.kind),
+        "reference": request.reference,
+        "request_url": settings.url(f"/mon-espace/demandes/{request.reference}"),
+        "dashboard_url": settings.url("/mon-espace"),
+    }
+    if template == "receipt":
+        context["receipt_url"] = settings.url(f"/recus/{extra['receipt_id']}")
+        context["denied"] = delivery.state == DeliveryState.DENIED
+        context["state_label"] = state_label(delivery.state)
+    elif template == "copy_ready":
+        copy = await AccessCopy.filter(
+            id=str(extra.get("copy_id", "")), deleted_at__isnull=True
+        ).values("expires_at")
+        if not copy:
+            return  # already downloaded or expired
+        context["expires_at"] = copy[0]["expires_at"]
+    elif template == "delivery_extended":
+        context["due_at"] = delivery.due_at
+        context["reason"] = delivery.extension_reason or ""
+    elif template == "discovery_complete":
+        deliveries = await Delivery.filter(request_id=request.id)
+        holders, asked = discovery_summary(deliveries)
+        context["holders"] = holders
+        context["asked"] = asked
+    await rt.send_mail(
+        to=resident.email,
+        template=str(template),
+        context=context,
+        idempotency_key=job.idempotency_key,
+        locale=resident.locale or "fr",
+    )
+    log.info("resident mail %s sent to resident %s (job %s)", template, resident.id, job.id)

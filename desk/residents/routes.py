@@ -1,7 +1,262 @@
-"""Routes of this domain (to be written)."""
+"""The resident's pages: login by email link, dashboard, requests, one-time downloads."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import logging
+import re
+import time
+from typing import Any
+from urllib.parse import quote
 
-routes: list[BaseRoute] = []
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from desk import clock
+from desk.requests import queries
+from desk.requests.errors import RequestError
+from desk.requests.services import MAX_UPLOAD_TYPES
+from desk.requests.states import FINAL_STATES
+from desk.residents import services, views
+from desk.residents.auth import current_resident, require_resident
+
+log = logging.getLogger("desk.residents")
+
+FLASH = "flash"
+
+
+def _render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    context.setdefault("flash", request.session.pop(FLASH, None))
+    response: Response = request.app.state.templates.TemplateResponse(
+        request, template, context, status_code=status_code
+    )
+    return response
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+async def login_form(request: Request) -> Response:
+    resident = await current_resident(request)
+    return _render(
+        request,
+        "resident/login.html",
+        {"email": "", "error": None, "logged_in": resident is not None},
+    )
+
+
+async def login_submit(request: Request) -> Response:
+    settings = request.app.state.settings
+    form = await request.form()
+    raw = _field(form, "email")
+    now = clock.now()
+    await services.purge_expired(now=now, login_max_age=settings.login_link_max_age)
+    try:
+        challenge = await services.request_login(email=raw, now=now)
+    except services.InvalidEmail as exc:
+        return _render(
+            request,
+            "resident/login.html",
+            {"email": raw.strip()[:254], "error": exc.message, "logged_in": False},
+            status_code=422,
+        )
+    if challenge is not None:
+        log.info("login challenge created")
+    # The same page whether the address is known, new, or throttled.
+    return _render(
+        request,
+        "resident/login_sent.html",
+        {"minutes": max(1, settings.login_link_max_age // 60)},
+    )
+
+
+def _link_problem(request: Request, exc: services.LoginLinkError) -> Response:
+    status = 410 if exc.code == "gone" else 404
+    return _render(
+        request,
+        "resident/login_problem.html",
+        {"reason": exc.reason, "message": exc.message},
+        status_code=status,
+    )
+
+
+async def login_confirm_page(request: Request) -> Response:
+    settings = request.app.state.settings
+    token = request.path_params["token"]
+    try:
+        await services.check_login(
+            secret=settings.secret_key, token=token, max_age=settings.login_link_max_age
+        )
+    except services.LoginLinkError as exc:
+        return _link_problem(request, exc)
+    return _render(request, "resident/login_confirm.html", {"action": services.login_path(token)})
+
+
+async def login_confirm(request: Request) -> Response:
+    settings = request.app.state.settings
+    token = request.path_params["token"]
+    try:
+        resident = await services.confirm_login(
+            secret=settings.secret_key, token=token, max_age=settings.login_link_max_age
+        )
+    except services.LoginLinkError as exc:
+        return _link_problem(request, exc)
+    # A fresh session: nothing from before the login survives (session fixation).
+    request.session.clear()
+    request.session["resident_id"] = resident.id
+    request.session["auth_at"] = int(time.time())
+    log.info("resident %s logged in", resident.id)
+    return _redirect("/mon-espace")
+
+
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    request.session[FLASH] = "Vous êtes déconnecté. À bientôt !"
+    return _redirect("/")
+
+
+# --- dashboard and requests ---------------------------------------------------------------------
+
+
+async def dashboard(request: Request) -> Response:
+    resident = await require_resident(request)
+    model = await views.build_dashboard(resident_id=resident.id)
+    auto_refresh = request.query_params.get("actualiser") != "non"
+    return _render(
+        request,
+        "resident/dashboard.html",
+        {
+            "d": model,
+            "refresh": model.waiting and auto_refresh,
+            "refresh_stopped": model.waiting and not auto_refresh,
+            "new_key": services.new_submission_key,
+            "state_label": views.state_label,
+            "kind_label": views.kind_label,
+        },
+    )
+
+
+async def file_request(request: Request) -> Response:
+    resident = await require_resident(request)
+    form = await request.form()
+    kind = services.parse_kind(_field(form, "kind"))
+    slugs = [v for v in form.getlist("signatory") if isinstance(v, str)]
+    key = services.check_submission_key(_field(form, "submission_key"))
+    filed = await services.file_for_resident(
+        resident_id=resident.id, kind=kind, signatory_slugs=slugs, submission_key=key
+    )
+    return _redirect(f"/mon-espace/demandes/{filed.reference}")
+
+
+async def erasure_confirm(request: Request) -> Response:
+    resident = await require_resident(request)
+    everyone = request.query_params.get("tous") == "1"
+    slug = request.query_params.get("signataire")
+    if not everyone and not slug:
+        raise RequestError(
+            "Choisissez chez quel signataire supprimer vos données, depuis votre espace.",
+            code="invalid",
+        )
+    plan = await services.erasure_plan(resident_id=resident.id, slug=slug, all_holders=everyone)
+    return _render(
+        request,
+        "resident/erasure_confirm.html",
+        {"plan": plan, "submission_key": services.new_submission_key()},
+    )
+
+
+async def request_page(request: Request) -> Response:
+    resident = await require_resident(request)
+    reference = request.path_params["reference"]
+    detail = await queries.resident_request(resident_id=resident.id, reference=reference[:32])
+    if detail is None:
+        raise RequestError("Cette demande est introuvable.", code="not_found")
+    return _render(
+        request,
+        "resident/request.html",
+        {
+            "detail": detail,
+            "req": detail.request,
+            "answers": views.request_page_lines(detail),
+            "final_states": FINAL_STATES,
+            "state_label": views.state_label,
+            "kind_label": views.kind_label,
+            "event_label": views.event_label,
+            "actor_label": views.actor_label,
+            "now": clock.now(),
+        },
+    )
+
+
+async def withdraw(request: Request) -> Response:
+    resident = await require_resident(request)
+    reference = request.path_params["reference"][:32]
+    form = await request.form()
+    raw = _field(form, "delivery")
+    if not raw.isdigit():
+        raise RequestError("Indiquez quelle demande retirer.", code="invalid")
+    runtime = request.app.state.runtime
+    await services.withdraw(
+        resident_id=resident.id,
+        reference=reference,
+        delivery_id=int(raw),
+        keyring=runtime.keyring,
+        issuer=runtime.issuer,
+    )
+    request.session[FLASH] = "Votre demande auprès de cet organisme a été retirée."
+    return _redirect(f"/mon-espace/demandes/{reference}")
+
+
+def _disposition(filename: str) -> str:
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename).strip("._") or "copie"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def download_copy(request: Request) -> Response:
+    resident = await require_resident(request)
+    download = await services.take_copy(
+        resident_id=resident.id, copy_id=request.path_params["copy_id"]
+    )
+    media_type = (
+        download.content_type
+        if download.content_type in MAX_UPLOAD_TYPES
+        else "application/octet-stream"
+    )
+    return Response(
+        content=download.content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": _disposition(download.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/connexion", login_form, methods=["GET"], name="login"),
+    Route("/connexion", login_submit, methods=["POST"], name="login_submit"),
+    Route("/connexion/{token}", login_confirm_page, methods=["GET"], name="login_link"),
+    Route("/connexion/{token}", login_confirm, methods=["POST"], name="login_confirm"),
+    Route("/deconnexion", logout, methods=["POST"], name="logout"),
+    Route("/mon-espace", dashboard, methods=["GET"], name="dashboard"),
+    Route("/mon-espace/demandes", file_request, methods=["POST"], name="file_request"),
+    Route("/mon-espace/supprimer", erasure_confirm, methods=["GET"], name="erasure_confirm"),
+    Route(
+        "/mon-espace/demandes/{reference}", request_page, methods=["GET"], name="resident_request"
+    ),
+    Route("/mon-espace/demandes/{reference}/retirer", withdraw, methods=["POST"], name="withdraw"),
+    Route("/mon-espace/copies/{copy_id}", download_copy, methods=["GET"], name="download_copy"),
+]

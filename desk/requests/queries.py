@@ -1,0 +1,170 @@
+"""Read-only queries for a resident's dashboard: a fixed number of queries, never one per row."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tortoise.query_utils import Prefetch
+
+from desk.receipts.models import Receipt
+from desk.registry.models import CharterStatus, Declaration, Signatory
+from desk.requests.models import (
+    AccessCopy,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    RequestKind,
+    RightsRequest,
+)
+
+
+@dataclass(frozen=True)
+class CopyInfo:
+    """An access copy without its content (the bytes are loaded only to be downloaded)."""
+
+    id: str
+    delivery_id: int
+    filename: str
+    content_type: str
+    size: int
+    created_at: datetime
+    expires_at: datetime
+    downloaded_at: datetime | None
+    deleted_at: datetime | None
+
+    @property
+    def available(self) -> bool:
+        return self.downloaded_at is None and self.deleted_at is None
+
+
+@dataclass(frozen=True)
+class ReceiptInfo:
+    id: str
+    delivery_id: int
+    issued_at: datetime
+
+
+@dataclass
+class RequestDetail:
+    request: RightsRequest
+    deliveries: list[Delivery]
+    events: dict[int, list[DeliveryEvent]] = field(default_factory=dict)
+    copies: dict[int, list[CopyInfo]] = field(default_factory=dict)
+    receipts: dict[int, ReceiptInfo] = field(default_factory=dict)
+    # signatory id → {declaration code: title}, to name what a discovery answer points at.
+    declaration_titles: dict[int, dict[str, str]] = field(default_factory=dict)
+
+
+def _deliveries_with_signatory() -> Prefetch:
+    return Prefetch("deliveries", queryset=Delivery.all().select_related("signatory"))
+
+
+async def resident_requests(*, resident_id: int) -> list[RightsRequest]:
+    """Every request of a resident, newest first, with deliveries and their signatories."""
+    return (
+        await RightsRequest.filter(resident_id=resident_id)
+        .order_by("-created_at", "-id")
+        .prefetch_related(_deliveries_with_signatory())
+    )
+
+
+async def latest_discovery(*, resident_id: int) -> RightsRequest | None:
+    return (
+        await RightsRequest.filter(resident_id=resident_id, kind=RequestKind.DISCOVERY)
+        .order_by("-created_at", "-id")
+        .prefetch_related(_deliveries_with_signatory())
+        .first()
+    )
+
+
+async def resident_request(*, resident_id: int, reference: str) -> RequestDetail | None:
+    """One request of this resident, with everything its page shows; None if not theirs."""
+    request = (
+        await RightsRequest.filter(reference=reference, resident_id=resident_id)
+        .prefetch_related(_deliveries_with_signatory())
+        .first()
+    )
+    if request is None:
+        return None
+    deliveries = list(request.deliveries)
+    ids = [d.id for d in deliveries]
+    detail = RequestDetail(request=request, deliveries=deliveries)
+    if not ids:
+        return detail
+    for event in await DeliveryEvent.filter(delivery_id__in=ids).order_by("at", "id"):
+        detail.events.setdefault(event.delivery_id, []).append(event)  # type: ignore[attr-defined]
+    detail.copies = await copies_for(delivery_ids=ids)
+    detail.receipts = await receipts_for(delivery_ids=ids)
+    signatory_ids = [d.signatory_id for d in deliveries]  # type: ignore[attr-defined]
+    for sid, code, title in await Declaration.filter(signatory_id__in=signatory_ids).values_list(
+        "signatory_id", "code", "title"
+    ):
+        detail.declaration_titles.setdefault(sid, {})[code] = title
+    return detail
+
+
+async def copies_for(*, delivery_ids: list[int]) -> dict[int, list[CopyInfo]]:
+    rows = (
+        await AccessCopy.filter(delivery_id__in=delivery_ids)
+        .order_by("created_at")
+        .values(
+            "id",
+            "delivery_id",
+            "filename",
+            "content_type",
+            "size",
+            "created_at",
+            "expires_at",
+            "downloaded_at",
+            "deleted_at",
+        )  # fmt: skip
+    )
+    grouped: dict[int, list[CopyInfo]] = defaultdict(list)
+    for row in rows:
+        grouped[row["delivery_id"]].append(CopyInfo(**row))
+    return dict(grouped)
+
+
+async def receipts_for(*, delivery_ids: list[int]) -> dict[int, ReceiptInfo]:
+    if not delivery_ids:
+        return {}
+    rows = await Receipt.filter(delivery_id__in=delivery_ids).values(
+        "id", "delivery_id", "issued_at"
+    )
+    return {row["delivery_id"]: ReceiptInfo(**row) for row in rows}
+
+
+async def resident_copy(*, resident_id: int, copy_id: str) -> AccessCopy | None:
+    """An access copy (with its content) if it belongs to this resident."""
+    if not copy_id or len(copy_id) > 40:
+        return None
+    return await AccessCopy.filter(id=copy_id, delivery__request__resident_id=resident_id).first()
+
+
+async def signed_signatories() -> list[Signatory]:
+    """The charter's current signatories with their declarations, by name."""
+    return (
+        await Signatory.filter(charter_status=CharterStatus.SIGNED)
+        .order_by("name")
+        .prefetch_related(Prefetch("declarations", queryset=Declaration.all().order_by("id")))
+    )
+
+
+async def discovery_holders(*, resident_id: int) -> list[Signatory]:
+    """Signed signatories whose answer to the resident's latest discovery request said
+    they hold data."""
+    request = await latest_discovery(resident_id=resident_id)
+    if request is None:
+        return []
+    return sorted(
+        (
+            d.signatory
+            for d in request.deliveries
+            if d.state == DeliveryState.FULFILLED
+            and (d.outcome or {}).get("holds_data") is True
+            and d.signatory.charter_status == CharterStatus.SIGNED
+        ),
+        key=lambda s: s.name,
+    )

@@ -1,0 +1,46 @@
+"""Who is logged in: the resident named by the signed session cookie."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from desk.residents.models import Resident
+from desk.web.errors import wants_json
+
+_UNSET = object()
+
+
+async def current_resident(request: Request) -> Resident | None:
+    """The logged-in resident, or None (no session, or the account no longer exists)."""
+    cached = getattr(request.state, "resident", _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    raw = request.session.get("resident_id")
+    auth_at = request.session.get("auth_at")
+    resident = None
+    # The cookie's own expiry slides with each visit; a login still lasts session_max_age at most.
+    fresh = (
+        isinstance(auth_at, int)
+        and time.time() - auth_at < request.app.state.settings.session_max_age
+    )
+    if isinstance(raw, int) and not isinstance(raw, bool) and fresh:
+        resident = await Resident.filter(id=raw).first()
+    request.state.resident = resident
+    return resident
+
+
+async def require_resident(request: Request) -> Resident:
+    """The logged-in resident; otherwise a 303 to the login page (401 for JSON clients)."""
+    resident = await current_resident(request)
+    if resident is not None:
+        return resident
+    if request.session.get("resident_id") is not None:
+        request.session.clear()
+    if wants_json(request):
+        raise HTTPException(401, "Connectez-vous pour accéder à cette page.")
+    raise HTTPException(
+        303, "Connectez-vous pour accéder à votre espace.", headers={"Location": "/connexion"}
+    )

@@ -1,0 +1,252 @@
+"""What the resident's pages show, in plain French: labels, answers, the dashboard's model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from desk.registry.models import Signatory
+from desk.requests import queries
+from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
+from desk.requests.states import FINAL_STATES, OPEN_STATES
+
+STATE_LABELS: dict[DeliveryState, str] = {
+    DeliveryState.PENDING: "en attente d'envoi",
+    DeliveryState.SENT: "envoyée",
+    DeliveryState.ACKNOWLEDGED: "reçue par l'organisme",
+    DeliveryState.EXTENDED: "délai prolongé",
+    DeliveryState.FULFILLED: "traitée",
+    DeliveryState.DENIED: "refusée",
+    DeliveryState.WITHDRAWN: "retirée",
+    DeliveryState.FAILED: "envoi en échec — nous nous en occupons",
+}
+
+KIND_LABELS: dict[RequestKind, str] = {
+    RequestKind.DISCOVERY: "Savoir qui détient mes données",
+    RequestKind.ACCESS: "Obtenir une copie de mes données",
+    RequestKind.ERASURE: "Supprimer mes données",
+    RequestKind.OBJECTION: "M'opposer à l'utilisation de mes données",
+}
+
+DENIAL_LABELS: dict[str, str] = {
+    "no_match": "l'organisme n'a trouvé aucune donnée correspondant à votre identité",
+    "insuf_verification": (
+        "l'organisme n'a pas pu vérifier que vous êtes bien la personne concernée"
+    ),
+    "claim_not_covered": "l'organisme estime que ce droit ne s'applique pas à ces données",
+    "legal_obligation": "une obligation légale empêche l'organisme de donner suite",
+    "other": "autre motif (voir le message de l'organisme)",
+}
+
+ACTION_LABELS: dict[str, str] = {
+    "file": "Demande enregistrée",
+    "send": "Demande transmise à l'organisme",
+    "acknowledge": "Demande reçue par l'organisme",
+    "extend": "Délai de réponse prolongé",
+    "fulfil": "Réponse de l'organisme",
+    "deny": "Refus de l'organisme",
+    "withdraw": "Demande retirée",
+    "fail": "L'envoi a échoué",
+    "retry": "Nouvel envoi",
+}
+
+
+def state_label(state: DeliveryState | str) -> str:
+    return STATE_LABELS.get(DeliveryState(state), str(state))
+
+
+def kind_label(kind: RequestKind | str) -> str:
+    return KIND_LABELS.get(RequestKind(kind), str(kind))
+
+
+PARTNER_ACTIONS = frozenset({"acknowledge", "extend", "fulfil", "deny"})
+
+
+def actor_label(actor: str, action: str = "") -> str:
+    """Who did it, in words; an answer is the organisation's whichever channel carried it."""
+    if actor == "resident":
+        return "vous"
+    if actor.startswith("mediator"):
+        return "votre médiateur ou médiatrice numérique"
+    if action in PARTNER_ACTIONS or actor.startswith(("partner", "signatory", "link")):
+        return "l'organisme"
+    return "le guichet"
+
+
+def event_label(event: DeliveryEvent) -> str:
+    return ACTION_LABELS.get(event.action, event.action)
+
+
+def answer_lines(
+    kind: RequestKind, delivery: Delivery, declarations: dict[str, str] | None = None
+) -> list[str]:
+    """The signatory's answer, as sentences a resident understands."""
+    titles = declarations or {}
+    name = delivery.signatory.name
+    if delivery.state == DeliveryState.DENIED:
+        why = DENIAL_LABELS.get(delivery.denial_reason or "", "motif non précisé")
+        refused = [f"{name} a refusé votre demande : {why}."]
+        if delivery.denial_detail:
+            refused.append(f"Précision de l'organisme : « {delivery.denial_detail} »")
+        return refused
+    if delivery.state != DeliveryState.FULFILLED or not delivery.outcome:
+        return []
+    out: dict[str, Any] = delivery.outcome
+    lines: list[str] = []
+    if kind == RequestKind.DISCOVERY:
+        if out.get("holds_data"):
+            lines.append(f"{name} détient des données sur vous.")
+            used = [titles.get(code, code) for code in out.get("declarations") or []]
+            if used:
+                lines.append("Dans ces traitements : " + ", ".join(used) + ".")
+            if out.get("categories"):
+                lines.append("Types de données : " + ", ".join(out["categories"]) + ".")
+        else:
+            lines.append(f"{name} ne détient aucune donnée sur vous.")
+    elif kind == RequestKind.ACCESS:
+        if out.get("holds_data"):
+            lines.append(f"{name} vous a envoyé une copie de vos données.")
+        else:
+            lines.append(f"{name} ne détient aucune donnée sur vous : il n'y a pas de copie.")
+    elif kind == RequestKind.ERASURE:
+        result = out.get("result")
+        if result == "nothing_held":
+            lines.append(f"{name} ne détenait aucune donnée sur vous : rien à effacer.")
+        elif result == "erased":
+            lines.append(f"{name} a effacé vos données.")
+        elif result == "partial":
+            lines.append(
+                f"{name} a effacé une partie de vos données ; la loi l'oblige à garder le reste."
+            )
+        if out.get("erased_categories"):
+            lines.append("Données effacées : " + ", ".join(out["erased_categories"]) + ".")
+        for kept in out.get("kept") or []:
+            retention = f", pendant {kept['retention']}" if kept.get("retention") else ""
+            lines.append(
+                f"Données gardées : {kept['category']} (raison : {kept['legal_basis']}{retention})."
+            )
+        if out.get("recipients_notified"):
+            lines.append(
+                "Organismes à qui vos données avaient été transmises, et qui ont été prévenus "
+                "de l'effacement : " + ", ".join(out["recipients_notified"]) + "."
+            )
+    elif kind == RequestKind.OBJECTION:
+        if out.get("result") == "stopped":
+            lines.append(f"{name} a cessé d'utiliser vos données pour ce traitement.")
+        else:
+            lines.append(f"{name} ne détenait aucune donnée sur vous.")
+    if out.get("note"):
+        lines.append(f"Message de l'organisme : « {out['note']} »")
+    return lines
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+
+@dataclass
+class SignatoryRow:
+    """One signatory on the dashboard, with what the latest discovery request learnt."""
+
+    signatory: Signatory
+    # holds | nothing | waiting | refused | withdrawn | failed | not_asked
+    status: str
+    lines: list[str] = field(default_factory=list)
+    due_at: datetime | None = None
+    state: str = ""
+
+
+@dataclass
+class DiscoveryProgress:
+    request: RightsRequest
+    answered: int
+    total: int
+    holders: int
+
+    @property
+    def pending(self) -> bool:
+        return self.answered < self.total
+
+
+@dataclass
+class Dashboard:
+    rows: list[SignatoryRow]
+    requests: list[RightsRequest]
+    receipts: dict[int, queries.ReceiptInfo]
+    discovery: DiscoveryProgress | None
+    # Something is moving (a partner may answer any minute): the page refreshes itself.
+    waiting: bool
+
+    @property
+    def holders(self) -> list[Signatory]:
+        return [r.signatory for r in self.rows if r.status == "holds"]
+
+
+def _row(signatory: Signatory, delivery: Delivery | None) -> SignatoryRow:
+    titles = {d.code: d.title for d in signatory.declarations}
+    if delivery is None:
+        return SignatoryRow(signatory=signatory, status="not_asked")
+    state = delivery.state
+    row = SignatoryRow(
+        signatory=signatory, status="waiting", due_at=delivery.due_at, state=state.value
+    )
+    if state == DeliveryState.FULFILLED:
+        holds = bool((delivery.outcome or {}).get("holds_data"))
+        row.status = "holds" if holds else "nothing"
+        row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles)
+    elif state == DeliveryState.DENIED:
+        row.status = "refused"
+        row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles)
+    elif state == DeliveryState.WITHDRAWN:
+        row.status = "withdrawn"
+    elif state == DeliveryState.FAILED:
+        row.status = "failed"
+    return row
+
+
+async def build_dashboard(*, resident_id: int) -> Dashboard:
+    signatories = await queries.signed_signatories()
+    requests = await queries.resident_requests(resident_id=resident_id)
+    discovery = next((r for r in requests if r.kind == RequestKind.DISCOVERY), None)
+    by_signatory: dict[int, Delivery] = {}
+    progress = None
+    if discovery is not None:
+        deliveries = [d for d in discovery.deliveries if d.state != DeliveryState.WITHDRAWN]
+        by_signatory = {d.signatory_id: d for d in discovery.deliveries}  # type: ignore[attr-defined]
+        progress = DiscoveryProgress(
+            request=discovery,
+            answered=sum(1 for d in deliveries if d.state in FINAL_STATES),
+            total=len(deliveries),
+            holders=sum(
+                1
+                for d in deliveries
+                if d.state == DeliveryState.FULFILLED
+                and (d.outcome or {}).get("holds_data") is True
+            ),
+        )
+    rows = [_row(s, by_signatory.get(s.id)) for s in signatories]
+    all_deliveries = [d for r in requests for d in r.deliveries]
+    receipts = await queries.receipts_for(delivery_ids=[d.id for d in all_deliveries])
+    waiting = any(d.state in OPEN_STATES for d in all_deliveries)
+    return Dashboard(
+        rows=rows, requests=requests, receipts=receipts, discovery=progress, waiting=waiting
+    )
+
+
+def request_page_lines(detail: queries.RequestDetail) -> dict[int, list[str]]:
+    kind = detail.request.kind
+    return {
+        d.id: answer_lines(kind, d, detail.declaration_titles.get(d.signatory_id))  # type: ignore[attr-defined]
+        for d in detail.deliveries
+    }
+
+
+def discovery_summary(deliveries: list[Delivery]) -> tuple[int, int]:
+    """(signatories holding data, signatories asked), for the "discovery complete" email."""
+    asked = [d for d in deliveries if d.state != DeliveryState.WITHDRAWN]
+    holders = sum(
+        1
+        for d in asked
+        if d.state == DeliveryState.FULFILLED and (d.outcome or {}).get("holds_data") is True
+    )
+    return holders, len(asked)
