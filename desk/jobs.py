@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from desk import clock
 from desk.outbox.worker import JobRegistry, Worker
 from desk.requests import dispatch
 from desk.residents import jobs as resident_jobs
+from desk.residents import services as resident_services
 from desk.runtime import Runtime
 
 
@@ -17,6 +19,14 @@ def job_registry() -> JobRegistry:
             "mail.resident": resident_jobs.send_notification,  # type: ignore[dict-item]
         },
         on_dead={"delivery.dispatch": dispatch.dispatch_dead},  # type: ignore[dict-item]
+        periodic=[purge_expired_personal_data],
+    )
+
+
+async def purge_expired_personal_data(runtime: Runtime) -> None:
+    """Login links past their life and access copies past their expiry are deleted."""
+    await resident_services.purge_expired(
+        now=clock.now(), login_max_age=runtime.settings.login_link_max_age
     )
 
 
