@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from asgi_csrf import asgi_csrf
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,18 +24,9 @@ from desk.partners import routes as partner_routes
 from desk.runtime import Runtime
 from desk.settings import PROJECT_ROOT, Settings
 from desk.web import errors, pages
+from desk.web.csrf import CSRFMiddleware
 from desk.web.middleware import LocaleAndHeadersMiddleware
 from desk.web.templating import build_templates
-
-
-class _ProtectEveryFormPath:
-    """asgi-csrf skips cookie-less POSTs unless their path is 'always protected': all of ours are.
-
-    Machine endpoints (bearer tokens, JSON) are not forms and are exempt.
-    """
-
-    def __contains__(self, path: object) -> bool:
-        return isinstance(path, str) and not path.startswith(("/api/", "/oauth/"))
 
 
 def create_app(
@@ -75,11 +65,10 @@ def create_app(
         middleware=[
             Middleware(LocaleAndHeadersMiddleware),
             Middleware(
-                asgi_csrf,  # type: ignore[arg-type]
-                signing_secret=settings.secret_key,
-                always_protect=_ProtectEveryFormPath(),
+                CSRFMiddleware,
+                secret=settings.secret_key,
+                failed=errors.csrf_failed,
                 cookie_secure=settings.https_only,
-                send_csrf_failed=errors.csrf_failed,
             ),
             Middleware(
                 SessionMiddleware,

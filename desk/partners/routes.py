@@ -1,7 +1,200 @@
-"""Routes of this domain (to be written)."""
+"""The partner's answer page, reached from the signed link of the email: no account needed."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from collections.abc import Awaitable, Callable
+from email.utils import parseaddr
+from typing import Any
 
-routes: list[BaseRoute] = []
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Message
+
+from desk.partners import services
+from desk.requests.errors import RequestError
+from desk.requests.links import LinkInvalid, answer_path, read_answer_token
+from desk.requests.services import AlreadyAnswered, UploadedFile
+from desk.requests.states import DENIAL_REASONS
+from desk.web.errors import STATUS_BY_CODE
+
+# The page names a person and their request: keep it out of caches and search engines.
+PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _limited(
+    receive: Callable[[], Awaitable[Message]], limit: int
+) -> Callable[[], Awaitable[Message]]:
+    """A receive channel that stops a body once it grows past `limit` (no Content-Length needed)."""
+    seen = 0
+
+    async def receive_limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge()
+        return message
+
+    return receive_limited
+
+
+def _token_ids(request: Request) -> tuple[int, int] | Response:
+    settings = request.app.state.settings
+    try:
+        return read_answer_token(
+            settings.secret_key, request.path_params["token"], max_age=settings.answer_link_max_age
+        )
+    except LinkInvalid as exc:
+        status = 410 if exc.expired else 404
+        return request.app.state.templates.TemplateResponse(
+            request,
+            "partner/link_invalid.html",
+            {"expired": exc.expired, "contact": parseaddr(settings.mail_from)[1]},
+            status_code=status,
+            headers=PRIVATE_HEADERS,
+        )
+
+
+def _render(
+    request: Request,
+    page: services.AnswerPage,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    fields: dict[str, list[str]] | None = None,
+    failed_action: str | None = None,
+) -> Response:
+    ok = request.query_params.get("ok") if status == 200 else None
+    fields = fields or {}
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "partner/answer.html",
+        {
+            "page": page,
+            "ok": ok if ok in services.PARTNER_ACTIONS else None,
+            "error": error,
+            "failed_action": failed_action,
+            "values": {name: values[0] for name, values in fields.items() if values},
+            "multi": fields,
+            "denial_reasons": DENIAL_REASONS,
+            "kept_rows": range(1, services.KEPT_ROWS_SHOWN + 1),
+            "max_upload": services.human_size(request.app.state.settings.upload_max_bytes),
+            "action_url": answer_path(request.path_params["token"]),
+        },
+        status_code=status,
+        headers=PRIVATE_HEADERS,
+    )
+
+
+async def _load(request: Request, ids: tuple[int, int]) -> services.AnswerPage:
+    return await services.load_answer_page(
+        delivery_id=ids[0], signatory_id=ids[1], runtime=request.app.state.runtime
+    )
+
+
+async def answer_page(request: Request) -> Response:
+    ids = _token_ids(request)
+    if isinstance(ids, Response):
+        return ids
+    return _render(request, await _load(request, ids))
+
+
+async def _read_form(
+    request: Request, limit: int
+) -> tuple[dict[str, list[str]], UploadFile | None, Any]:
+    limited = Request(request.scope, receive=_limited(request.receive, limit))
+    try:
+        form = await limited.form(
+            max_files=1, max_fields=200, max_part_size=services.TEXT_FIELD_MAX_BYTES
+        )
+    except HTTPException as exc:
+        raise HTTPException(
+            400, "Le formulaire reçu est incomplet ou mal formé : rechargez la page et recommencez."
+        ) from exc
+    fields: dict[str, list[str]] = {}
+    upload: UploadFile | None = None
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(name, []).append(value)
+        elif value.filename:  # a file input left empty arrives with no file name
+            upload = value
+    return fields, upload, form
+
+
+async def submit_answer(request: Request) -> Response:
+    ids = _token_ids(request)
+    if isinstance(ids, Response):
+        return ids
+    page = await _load(request, ids)
+    settings = request.app.state.settings
+    max_bytes = settings.upload_max_bytes
+    limit = max_bytes + services.FORM_OVERHEAD_BYTES
+    too_large = services.UploadTooLarge(max_bytes).message
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        # Refused on the header alone: the body is never read.
+        return _render(request, page, status=413, error=too_large, failed_action="fulfil")
+    try:
+        fields, upload, form = await _read_form(request, limit)
+    except _BodyTooLarge:
+        return _render(request, page, status=413, error=too_large, failed_action="fulfil")
+    try:
+        action = services.parse_action(fields)
+        if page.final:
+            raise AlreadyAnswered(page.delivery.state)
+        uploaded: UploadedFile | None = None
+        if upload is not None:
+            content = await upload.read(max_bytes + 1)
+            uploaded = services.check_upload(
+                filename=upload.filename or "",
+                content_type=upload.content_type or "",
+                content=content,
+                max_bytes=max_bytes,
+            )
+        runtime = request.app.state.runtime
+        await services.submit_answer(
+            delivery_id=ids[0],
+            signatory_id=ids[1],
+            fields=fields,
+            upload=uploaded,
+            keyring=runtime.keyring,
+            issuer=runtime.issuer,
+            download_max_age=settings.download_link_max_age,
+        )
+    except RequestError as exc:
+        status = getattr(exc, "status", None) or STATUS_BY_CODE.get(exc.code, 400)
+        if status == 404:
+            raise
+        # Show the page as it is now (another answer may have landed meanwhile).
+        return _render(
+            request,
+            await _load(request, ids),
+            status=status,
+            error=exc.message,
+            fields=fields,
+            failed_action=fields.get("action", [""])[0],
+        )
+    finally:
+        await form.close()
+    return RedirectResponse(
+        f"{answer_path(request.path_params['token'])}?ok={action}", status_code=303
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/partenaires/reponse/{token}", answer_page, methods=["GET"], name="partner_answer"),
+    Route(
+        "/partenaires/reponse/{token}",
+        submit_answer,
+        methods=["POST"],
+        name="partner_answer_submit",
+    ),
+]

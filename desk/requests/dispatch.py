@@ -43,7 +43,12 @@ async def build_envelope(delivery: Delivery, rt: Runtime) -> Envelope:
         identifiers["email"] = resident.email
     token = answer_token(rt.settings.secret_key, delivery_id=delivery.id, signatory_id=signatory.id)
     declarations = [
-        {"code": d.code, "title": d.title, "data_categories": d.data_categories}
+        {
+            "code": d.code,
+            "title": d.title,
+            "data_categories": d.data_categories,
+            "recipients": d.recipients,
+        }
         for d in await signatory.declarations.all()
     ]
     return Envelope(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -91,16 +92,42 @@ def _default_phrase(status: int) -> str:
         return ""
 
 
-async def csrf_failed(scope: dict[str, Any], send: Any, message_id: Any) -> None:
-    """asgi-csrf's failure answer, in French (a form without its hidden token, or a stale one)."""
-    body = (
-        "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Formulaire expiré</title>"
-        "<main><h1>Formulaire expiré ou incomplet</h1><p>Pour votre sécurité, ce formulaire "
-        "n'a pas pu être accepté (jeton de sécurité absent ou périmé). Revenez à la page "
-        "précédente, rechargez-la, puis envoyez le formulaire à nouveau.</p>"
-        "<p><a href=\"/\">Retour à l'accueil</a></p></main></html>"
-    ).encode()
-    await send({"type": "http.response.start", "status": 403, "headers": [
-        (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+_CSRF_PAGES = {
+    403: (
+        "Formulaire expiré ou incomplet",
+        "Pour votre sécurité, ce formulaire n'a pas pu être accepté (jeton de sécurité absent ou "
+        "périmé). Revenez à la page précédente, rechargez-la, puis envoyez le formulaire à nouveau.",
+    ),
+    413: (
+        "Formulaire trop volumineux",
+        "Ce formulaire contient trop de texte pour être accepté. Raccourcissez-le et réessayez.",
+    ),
+    400: (
+        "Formulaire illisible",
+        "Ce formulaire n'a pas pu être lu. Revenez à la page précédente et réessayez.",
+    ),
+}
+
+
+async def csrf_failed(scope: dict[str, Any], send: Any, status: int, reason: str) -> None:
+    """The CSRF middleware's refusal, in French (HTML, or problem+json for JSON clients)."""
+    title, detail = _CSRF_PAGES.get(status, _CSRF_PAGES[403])
+    headers = dict(scope.get("headers") or [])
+    if b"json" in headers.get(b"accept", b""):
+        body = json.dumps(
+            {"type": "about:blank", "title": title, "status": status, "detail": detail},
+            ensure_ascii=False,
+        ).encode()
+        content_type = b"application/problem+json"
+    else:
+        body = (
+            f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title>'
+            f'<link rel="stylesheet" href="/static/desk.css"></head><body><main class="wrap">'
+            f"<h1>{title}</h1><p class=\"notice notice-error\" role=\"alert\">{detail}</p>"
+            f'<p><a href="/">Retour à l\'accueil</a></p></main></body></html>'
+        ).encode()
+        content_type = b"text/html; charset=utf-8"
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
     ]})
     await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,346 @@
+"""Answering a delivery through the signed link of the partner email: the rules behind the page.
+
+The parsing functions are pure (form fields in, outcome or French error out) so they can be
+tested without HTTP; `load_answer_page` and `submit_answer` hold the database side.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePath
+from typing import Any
+
+from desk import clock
+from desk.receipts.keys import Keyring
+from desk.registry.models import Declaration
+from desk.requests.dispatch import build_envelope
+from desk.requests.errors import RequestError
+from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
+from desk.requests.services import AlreadyAnswered, DeliveryNotFound, UploadedFile, apply
+from desk.requests.states import DENIAL_REASONS, FINAL_STATES, TransitionNotAllowed, check
+from desk.runtime import Runtime
+
+ACTOR = "partner:email-link"
+PARTNER_ACTIONS = ("acknowledge", "extend", "fulfil", "deny")
+# Room for the text fields of a form on top of the uploaded file itself.
+FORM_OVERHEAD_BYTES = 256 * 1024
+TEXT_FIELD_MAX_BYTES = 64 * 1024
+KEPT_ROWS_MAX = 10
+KEPT_ROWS_SHOWN = 3
+
+# Accepted upload formats: extension → (canonical content type, content types browsers send).
+UPLOAD_FORMATS: dict[str, tuple[str, frozenset[str]]] = {
+    ".json": ("application/json", frozenset({"application/json", "text/json", "text/plain"})),
+    ".csv": (
+        "text/csv",
+        frozenset({"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}),
+    ),
+    ".pdf": ("application/pdf", frozenset({"application/pdf", "application/x-pdf"})),
+}
+
+Fields = Mapping[str, Sequence[str]]
+
+
+class AnswerRefused(RequestError):
+    """A refused answer that carries its own HTTP status (413, 415, 422)."""
+
+    def __init__(self, message: str, *, status: int, code: str = "invalid") -> None:
+        super().__init__(message, code=code)
+        self.status = status
+
+
+class UploadTooLarge(AnswerRefused):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(
+            f"Le fichier est trop volumineux : {human_size(max_bytes)} au plus. "
+            "Découpez l'export, ou compressez-le en PDF, puis recommencez.",
+            status=413,
+        )
+
+
+class UploadRefused(AnswerRefused):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=415)
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} Mo"
+    if size >= 1024:
+        return f"{size / 1024:.0f} Ko"
+    return f"{size} octets"
+
+
+# --- pure parsing -----------------------------------------------------------------------
+
+
+def first(fields: Fields, name: str) -> str:
+    values = fields.get(name) or []
+    return values[0].strip() if values else ""
+
+
+def _lines(text: str) -> list[str]:
+    return [part.strip() for part in text.replace(",", "\n").splitlines() if part.strip()]
+
+
+def parse_action(fields: Fields) -> str:
+    action = first(fields, "action")
+    if action not in PARTNER_ACTIONS:
+        raise AnswerRefused(
+            "Action inconnue : choisissez l'un des formulaires de la page (accuser réception, "
+            "prolonger, répondre ou refuser).",
+            status=422,
+        )
+    return action
+
+
+def _yes_no(value: str) -> bool | None:
+    return {"yes": True, "oui": True, "no": False, "non": False}.get(value.lower())
+
+
+def parse_outcome(kind: str, fields: Fields) -> dict[str, Any]:
+    """The form of the 'answer' section → an outcome dict for desk.requests.outcomes.validate."""
+    note = first(fields, "note")
+    if kind == RequestKind.DISCOVERY:
+        return {
+            "holds_data": _yes_no(first(fields, "holds_data")),
+            "declarations": [v.strip() for v in fields.get("declarations", []) if v.strip()],
+            "categories": _lines(first(fields, "categories")),
+            "note": note,
+        }
+    if kind == RequestKind.ACCESS:
+        outcome: dict[str, Any] = {"note": note}
+        holds = _yes_no(first(fields, "holds_data"))
+        if holds is not None:
+            outcome["holds_data"] = holds
+        return outcome
+    if kind == RequestKind.ERASURE:
+        kept = []
+        for n in range(1, KEPT_ROWS_MAX + 1):
+            row = {
+                "category": first(fields, f"kept_category_{n}"),
+                "legal_basis": first(fields, f"kept_basis_{n}"),
+                "retention": first(fields, f"kept_retention_{n}"),
+            }
+            if any(row.values()):
+                kept.append(row)
+        return {
+            "result": first(fields, "result") or None,
+            "erased_categories": _lines(first(fields, "erased_categories")),
+            "kept": kept,
+            "recipients_notified": _lines(first(fields, "recipients_notified")),
+            "note": note,
+        }
+    if kind == RequestKind.OBJECTION:
+        return {"result": first(fields, "result") or None, "note": note}
+    raise AnswerRefused("Type de demande inconnu.", status=422)
+
+
+def parse_extension(fields: Fields) -> tuple[str, int]:
+    """(reason, extra months) of the 'extend' form."""
+    reason = first(fields, "reason")
+    if not reason:
+        raise AnswerRefused(
+            "Indiquez la raison de la prolongation : la personne la lira.", status=422
+        )
+    try:
+        months = int(first(fields, "extra_months") or "0")
+    except ValueError:
+        months = 0
+    if months not in (1, 2):
+        raise AnswerRefused("Choisissez une prolongation d'un ou de deux mois.", status=422)
+    return reason, months
+
+
+def parse_denial(fields: Fields) -> tuple[str, str]:
+    """(reason code, explanation) of the 'deny' form."""
+    reason = first(fields, "reason")
+    if reason not in DENIAL_REASONS:
+        raise AnswerRefused("Choisissez un motif de refus dans la liste.", status=422)
+    detail = first(fields, "detail")
+    if reason == "other" and not detail:
+        raise AnswerRefused("Expliquez le motif du refus : la personne le lira.", status=422)
+    return reason, detail
+
+
+def check_upload(
+    *, filename: str, content_type: str, content: bytes, max_bytes: int
+) -> UploadedFile:
+    """Accept a JSON, CSV or PDF copy: extension, declared type and content must all agree."""
+    if len(content) > max_bytes:
+        raise UploadTooLarge(max_bytes)
+    if not content:
+        raise AnswerRefused("Le fichier joint est vide.", status=422)
+    name = PurePath(filename.replace("\\", "/")).name.strip()[:200] or "copie"
+    extension = PurePath(name).suffix.lower()
+    if extension not in UPLOAD_FORMATS:
+        raise UploadRefused(
+            "Ce type de fichier n'est pas accepté : envoyez un fichier JSON (.json), "
+            "CSV (.csv, un tableau) ou PDF (.pdf)."
+        )
+    canonical, accepted = UPLOAD_FORMATS[extension]
+    declared = content_type.split(";", 1)[0].strip().lower()
+    if declared not in accepted:
+        raise UploadRefused(
+            f"Le fichier porte l'extension {extension} mais son type déclaré "
+            f"({declared or 'inconnu'}) ne correspond pas : "
+            "enregistrez-le à nouveau dans le bon format."
+        )
+    if extension == ".json":
+        try:
+            json.loads(content.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise UploadRefused(
+                "Ce fichier n'est pas un JSON valide : vérifiez l'export, "
+                "ou envoyez un CSV ou un PDF."
+            ) from exc
+    elif extension == ".pdf":
+        if not content.lstrip()[:5].startswith(b"%PDF"):
+            raise UploadRefused("Ce fichier n'est pas un PDF valide.")
+    elif b"\x00" in content:
+        raise UploadRefused("Ce fichier n'est pas un CSV (texte) valide.")
+    return UploadedFile(filename=name, content_type=canonical, content=content)
+
+
+def available_actions(
+    state: DeliveryState, *, received_at: datetime, now: datetime
+) -> tuple[str, ...]:
+    """What the partner may still do; an extension only within the first month (Art. 12(3))."""
+    actions = []
+    for action in PARTNER_ACTIONS:
+        try:
+            check(action, state)
+        except TransitionNotAllowed:
+            continue
+        if action == "extend" and now > clock.add_months(received_at, 1):
+            continue
+        actions.append(action)
+    return tuple(actions)
+
+
+NOT_ALLOWED = {
+    "acknowledge": "La réception de cette demande est déjà confirmée : il n'y a rien à refaire.",
+    "extend": "Le délai ne peut plus être prolongé : une seule prolongation est permise, "
+    "pendant le premier mois après la réception.",
+    "fulfil": "Cette demande ne peut pas recevoir de réponse dans son état actuel.",
+    "deny": "Cette demande ne peut pas être refusée dans son état actuel.",
+}
+
+
+def ensure_allowed(
+    action: str, state: DeliveryState, *, received_at: datetime, now: datetime
+) -> None:
+    """Refuse, with a French reason and 409, an action the current state does not allow."""
+    if action not in available_actions(state, received_at=received_at, now=now):
+        raise AnswerRefused(
+            NOT_ALLOWED.get(action, "Action impossible."), status=409, code="conflict"
+        )
+
+
+# --- database side --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerPage:
+    delivery: Delivery
+    kind: str
+    state: str
+    reference: str
+    signatory_name: str
+    identifiers: dict[str, str]
+    declarations: list[Declaration]
+    declared_recipients: list[str]
+    events: list[DeliveryEvent]
+    actions: tuple[str, ...]
+    final: bool
+    extension_closes_at: datetime
+    # (extra months, new deadline) for each extension the partner may choose.
+    extension_choices: list[tuple[int, datetime]]
+
+
+async def _delivery_for(delivery_id: int, signatory_id: int) -> Delivery:
+    delivery = (
+        await Delivery.filter(id=delivery_id, signatory_id=signatory_id)
+        .select_related("request__resident", "signatory")
+        .first()
+    )
+    if delivery is None:
+        raise DeliveryNotFound()
+    return delivery
+
+
+async def load_answer_page(*, delivery_id: int, signatory_id: int, runtime: Runtime) -> AnswerPage:
+    delivery = await _delivery_for(delivery_id, signatory_id)
+    # The envelope names the identifiers this signatory accepts, and only those.
+    envelope = await build_envelope(delivery, runtime)
+    declarations = await Declaration.filter(signatory_id=signatory_id).order_by("id")
+    recipients: list[str] = []
+    for declaration in declarations:
+        for recipient in declaration.recipients or []:
+            if recipient not in recipients:
+                recipients.append(recipient)
+    events = await DeliveryEvent.filter(delivery_id=delivery.id).order_by("at", "id")
+    received = delivery.received_at
+    return AnswerPage(
+        delivery=delivery,
+        kind=delivery.request.kind.value,
+        state=delivery.state.value,
+        reference=delivery.request.reference,
+        signatory_name=delivery.signatory.name,
+        identifiers=envelope.identifiers,
+        declarations=list(declarations),
+        declared_recipients=recipients,
+        events=list(events),
+        actions=available_actions(delivery.state, received_at=received, now=clock.now()),
+        final=delivery.state in FINAL_STATES,
+        extension_closes_at=clock.add_months(received, 1),
+        extension_choices=[(m, clock.add_months(received, 1 + m)) for m in (1, 2)],
+    )
+
+
+async def submit_answer(
+    *,
+    delivery_id: int,
+    signatory_id: int,
+    fields: Fields,
+    upload: UploadedFile | None,
+    keyring: Keyring,
+    issuer: str,
+    download_max_age: int,
+) -> Delivery:
+    """Parse the form and apply it; a French RequestError when refused (nothing changed)."""
+    action = parse_action(fields)
+    delivery = await _delivery_for(delivery_id, signatory_id)
+    if delivery.state in FINAL_STATES:
+        raise AlreadyAnswered(delivery.state)
+    ensure_allowed(action, delivery.state, received_at=delivery.received_at, now=clock.now())
+    common: dict[str, Any] = {
+        "delivery_id": delivery_id,
+        "action": action,
+        "actor": ACTOR,
+        "keyring": keyring,
+        "issuer": issuer,
+        "signatory_id": signatory_id,
+        "download_max_age": download_max_age,
+    }
+    if action == "extend":
+        reason, months = parse_extension(fields)
+        return await apply(**common, reason=reason, extra_months=months)
+    if action == "deny":
+        reason, detail = parse_denial(fields)
+        return await apply(**common, reason=reason, detail=detail)
+    if action == "fulfil":
+        kind = delivery.request.kind.value
+        outcome = parse_outcome(kind, fields)
+        file = upload if kind == RequestKind.ACCESS else None
+        if file is not None and outcome.get("holds_data") is False:
+            raise AnswerRefused(
+                "Vous avez indiqué ne détenir aucune donnée, mais joint un fichier : "
+                "choisissez l'un ou l'autre.",
+                status=422,
+            )
+        return await apply(**common, outcome=outcome, file=file)
+    return await apply(**common)
