@@ -16,11 +16,11 @@ from starlette.staticfiles import StaticFiles
 from desk import db
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink
+from desk.partners import routes as partner_routes
 from desk.receipts import routes as receipt_routes
 from desk.registry import routes as registry_routes
 from desk.requests.errors import RequestError
 from desk.residents import routes as resident_routes
-from desk.partners import routes as partner_routes
 from desk.runtime import Runtime
 from desk.settings import PROJECT_ROOT, Settings
 from desk.web import errors, pages

@@ -126,7 +126,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         async def serve() -> None:
             task = asyncio.create_task(server.serve())
-            while not server.started and not task.done():
+            # uvicorn exposes no start-up event, only this flag.
+            while not server.started and not task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             if server.started:
                 print(
@@ -134,7 +135,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     f"  Ouvrez      {base_url}/\n"
                     f"  Connexion   {base_url}/connexion  avec par exemple {DEMO_RESIDENT_EMAIL}\n"
                     f"  Courriels   {base_url}/dev/mailbox  (le lien de connexion y arrive)\n"
-                    f"  Base        {settings.database_url}   SMTP capturé sur 127.0.0.1:{smtp.port}\n"
+                    f"  Base        {settings.database_url}\n"
+                    f"  SMTP        capturé sur 127.0.0.1:{smtp.port}\n"
                     f"  Prêt en {time.monotonic() - started:.1f} s. Ctrl-C pour arrêter.\n",
                     flush=True,
                 )
@@ -168,7 +170,9 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             dead = await services.dead_jobs()
             print(f"Mortes (abandonnées après le dernier essai) : {len(dead)}")
             for job in dead:
-                print(f"  #{job.id} {job.kind} {job.payload} essais={job.attempts} — {job.last_error}")
+                print(
+                    f"  #{job.id} {job.kind} {job.payload} essais={job.attempts} — {job.last_error}"
+                )
             return 0
         finally:
             await close_db()

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
-
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from desk.app import create_app
@@ -46,7 +45,10 @@ def postgres_migrated() -> str:
 def _database_params() -> list[object]:
     params: list[object] = ["sqlite"]
     params.append(
-        pytest.param("postgres", marks=pytest.mark.skipif(not PG_URL, reason="DESK_TEST_DATABASE_URL not set"))
+        pytest.param(
+            "postgres",
+            marks=pytest.mark.skipif(not PG_URL, reason="DESK_TEST_DATABASE_URL not set"),
+        )
     )
     return params
 

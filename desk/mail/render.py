@@ -17,7 +17,9 @@ class RenderedEmail:
     html: str | None
 
 
-def render_email(env: Environment, name: str, context: dict[str, Any], locale: str = DEFAULT_LOCALE) -> RenderedEmail:
+def render_email(
+    env: Environment, name: str, context: dict[str, Any], locale: str = DEFAULT_LOCALE
+) -> RenderedEmail:
     values = {**context, "locale": locale}
     subject = env.get_template(f"email/{name}/subject.txt").render(values)
     text = env.get_template(f"email/{name}/body.txt").render(values)

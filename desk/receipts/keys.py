@@ -32,7 +32,9 @@ class Keyring:
 
     @staticmethod
     def _new_key() -> ECKey:
-        key = ECKey.generate_key("P-256", parameters={"use": "sig", "alg": ALGORITHM}, auto_kid=True)
+        key = ECKey.generate_key(
+            "P-256", parameters={"use": "sig", "alg": ALGORITHM}, auto_kid=True
+        )
         return key
 
     @property

@@ -22,7 +22,9 @@ def digest(jws_compact: str) -> str:
     return hashlib.sha256(jws_compact.encode("ascii")).hexdigest()
 
 
-def receipt_payload(*, receipt_id: str, delivery: Delivery, prev: str, issuer: str) -> dict[str, Any]:
+def receipt_payload(
+    *, receipt_id: str, delivery: Delivery, prev: str, issuer: str
+) -> dict[str, Any]:
     request = delivery.request
     outcome = delivery.outcome or {}
     return {

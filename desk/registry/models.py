@@ -27,7 +27,9 @@ class Signatory(Model):
     slug = fields.CharField(max_length=64, unique=True)
     name = fields.CharField(max_length=200)
     kind = fields.CharEnumField(SignatoryKind, max_length=32)
-    charter_status = fields.CharEnumField(CharterStatus, max_length=16, default=CharterStatus.SIGNED)
+    charter_status = fields.CharEnumField(
+        CharterStatus, max_length=16, default=CharterStatus.SIGNED
+    )
     signed_on = fields.DateField()
     description = fields.TextField(default="")
     website = fields.CharField(max_length=300, default="")

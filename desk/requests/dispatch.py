@@ -71,7 +71,10 @@ def make_adapter(delivery: Delivery, rt: Runtime) -> object:
     adapter_class = load_adapter(delivery.signatory.adapter)
     context = AdapterContext(
         # Every signatory has a DPO mailbox; an adapter's own settings may name another.
-        settings={"mailbox": delivery.signatory.dpo_email, **(delivery.signatory.adapter_settings or {})},
+        settings={
+            "mailbox": delivery.signatory.dpo_email,
+            **(delivery.signatory.adapter_settings or {}),
+        },
         send_mail=rt.send_mail,
         base_url=rt.settings.base_url,
         options={"simulated_delay": rt.settings.simulated_delay, "env": rt.env},
@@ -163,7 +166,9 @@ async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
             jobs=[] if answer.final else next_poll,
         )
     except RequestError as exc:
-        log.warning("delivery %s: polled answer %s refused: %s", delivery.id, answer.action, exc.code)
+        log.warning(
+            "delivery %s: polled answer %s refused: %s", delivery.id, answer.action, exc.code
+        )
 
 
 async def dispatch_dead(job: OutboxJob, rt: Runtime, error: str) -> None:

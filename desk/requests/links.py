@@ -25,7 +25,11 @@ def read_answer_token(secret: str, token: str, *, max_age: int) -> tuple[int, in
         raise LinkInvalid(expired=True) from exc
     except BadSignature as exc:
         raise LinkInvalid(expired=False) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("d"), int) or not isinstance(data.get("s"), int):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("d"), int)
+        or not isinstance(data.get("s"), int)
+    ):
         raise LinkInvalid(expired=False)
     return data["d"], data["s"]
 

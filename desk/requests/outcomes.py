@@ -40,23 +40,38 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
     if kind == RequestKind.DISCOVERY:
         holds = outcome.get("holds_data")
         if not isinstance(holds, bool):
-            raise InvalidAnswer("Indiquez si vous détenez des données sur cette personne (oui ou non).")
+            raise InvalidAnswer(
+                "Indiquez si vous détenez des données sur cette personne (oui ou non)."
+            )
         declarations = _strings(outcome.get("declarations"), "traitements")
         categories = _strings(outcome.get("categories"), "catégories de données")
         if holds and not (declarations or categories):
-            raise InvalidAnswer("Indiquez quels traitements ou quelles catégories de données sont concernés.")
+            raise InvalidAnswer(
+                "Indiquez quels traitements ou quelles catégories de données sont concernés."
+            )
         if not holds:
             declarations, categories = [], []
-        return {"holds_data": holds, "declarations": declarations, "categories": categories, "note": note}
+        return {
+            "holds_data": holds,
+            "declarations": declarations,
+            "categories": categories,
+            "note": note,
+        }
     if kind == RequestKind.ACCESS:
         holds = outcome.get("holds_data", True)
         if holds is not False and not has_file:
-            raise InvalidAnswer("Joignez la copie des données (JSON, CSV ou PDF), ou indiquez que vous ne détenez rien.")
+            raise InvalidAnswer(
+                "Joignez la copie des données (JSON, CSV ou PDF), "
+                "ou indiquez que vous ne détenez rien."
+            )
         return {"holds_data": holds is not False, "note": note}
     if kind == RequestKind.ERASURE:
         result = outcome.get("result")
         if result not in ERASURE_RESULTS:
-            raise InvalidAnswer("Indiquez le résultat : données effacées, aucune donnée détenue, ou effacement partiel.")
+            raise InvalidAnswer(
+                "Indiquez le résultat : données effacées, aucune donnée détenue, "
+                "ou effacement partiel."
+            )
         erased = _strings(outcome.get("erased_categories"), "catégories effacées")
         kept_raw = outcome.get("kept") or []
         if not isinstance(kept_raw, list):
@@ -64,15 +79,21 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
         kept = []
         for item in kept_raw:
             if not isinstance(item, dict):
-                raise InvalidAnswer("Chaque donnée conservée doit préciser sa catégorie et sa base légale.")
+                raise InvalidAnswer(
+                    "Chaque donnée conservée doit préciser sa catégorie et sa base légale."
+                )
             category = str(item.get("category") or "").strip()[:200]
             basis = str(item.get("legal_basis") or "").strip()[:300]
             retention = str(item.get("retention") or "").strip()[:200]
             if not category or not basis:
-                raise InvalidAnswer("Pour chaque donnée conservée, indiquez la catégorie et la raison légale.")
+                raise InvalidAnswer(
+                    "Pour chaque donnée conservée, indiquez la catégorie et la raison légale."
+                )
             kept.append({"category": category, "legal_basis": basis, "retention": retention})
         if result == "partial" and not kept:
-            raise InvalidAnswer("Un effacement partiel doit indiquer les données conservées et leur raison légale.")
+            raise InvalidAnswer(
+                "Un effacement partiel doit indiquer les données conservées et leur raison légale."
+            )
         if result != "partial":
             kept = []
         if result == "nothing_held":
@@ -81,13 +102,17 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
             "result": result,
             "erased_categories": erased,
             "kept": kept,
-            "recipients_notified": _strings(outcome.get("recipients_notified"), "destinataires prévenus"),
+            "recipients_notified": _strings(
+                outcome.get("recipients_notified"), "destinataires prévenus"
+            ),
             "note": note,
         }
     if kind == RequestKind.OBJECTION:
         result = outcome.get("result")
         if result not in OBJECTION_RESULTS:
-            raise InvalidAnswer("Indiquez le résultat : traitement arrêté, ou aucune donnée détenue.")
+            raise InvalidAnswer(
+                "Indiquez le résultat : traitement arrêté, ou aucune donnée détenue."
+            )
         return {"result": result, "note": note}
     raise InvalidAnswer("Type de demande inconnu.")
 

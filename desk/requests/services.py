@@ -251,7 +251,10 @@ async def _apply_once(
                 raise RequestError("La prolongation est d'un ou deux mois au plus.")
             delivery.extension_reason = reason.strip()[:2000]
             delivery.due_at = clock.add_months(delivery.received_at, 1 + extra_months)
-            event_detail = {"reason": delivery.extension_reason, "due_at": delivery.due_at.isoformat()}
+            event_detail = {
+                "reason": delivery.extension_reason,
+                "due_at": delivery.due_at.isoformat(),
+            }
         elif action == "fulfil":
             clean = outcomes.validate(kind, outcome or {}, has_file=file is not None)
             delivery.outcome = clean

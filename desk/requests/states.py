@@ -35,7 +35,13 @@ FINAL_STATES = frozenset({S.FULFILLED, S.DENIED, S.WITHDRAWN})
 OPEN_STATES = frozenset(S) - FINAL_STATES - {S.FAILED}
 
 # Denial reasons, from the Data Rights Protocol's vocabulary.
-DENIAL_REASONS = ("no_match", "insuf_verification", "claim_not_covered", "legal_obligation", "other")
+DENIAL_REASONS = (
+    "no_match",
+    "insuf_verification",
+    "claim_not_covered",
+    "legal_obligation",
+    "other",
+)
 
 # W3C DPV rights vocabulary, for receipts and the public.
 DPV_STATUS: dict[S, str] = {

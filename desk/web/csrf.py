@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl
 
@@ -136,37 +137,46 @@ async def _scan_urlencoded(receive: Receive) -> tuple[int, str | None, Receive]:
     return 200, fields.get(FIELD), _replay(messages, receive)
 
 
+@dataclass
+class _Part:
+    name: bytes | None = None
+    is_file: bool = False
+    value: bytes = b""
+    header_field: bytes = b""
+    header_value: bytes = b""
+
+
 async def _scan_multipart(boundary: bytes, receive: Receive) -> tuple[int, str | None, Receive]:
     messages: list[Message] = []
-    part: dict[str, object] = {"name": None, "file": False, "value": b"", "hf": b"", "hv": b""}
+    part = _Part()
 
     def on_part_begin() -> None:
-        part.update(name=None, file=False, value=b"")
+        part.name, part.is_file, part.value = None, False, b""
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
-        part["hf"] = bytes(part["hf"]) + data[start:end]  # type: ignore[arg-type]
+        part.header_field += data[start:end]
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
-        part["hv"] = bytes(part["hv"]) + data[start:end]  # type: ignore[arg-type]
+        part.header_value += data[start:end]
 
     def on_header_end() -> None:
-        if bytes(part["hf"]).lower() == b"content-disposition":  # type: ignore[arg-type]
-            _, opts = parse_options_header(bytes(part["hv"]))  # type: ignore[arg-type]
-            part["name"] = opts.get(b"name")
-            part["file"] = b"filename" in opts
-        part["hf"], part["hv"] = b"", b""
+        if part.header_field.lower() == b"content-disposition":
+            _, opts = parse_options_header(part.header_value)
+            part.name = opts.get(b"name")
+            part.is_file = b"filename" in opts
+        part.header_field, part.header_value = b"", b""
 
     def on_headers_finished() -> None:
-        if part["file"]:
+        if part.is_file:
             raise _FileFirst
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
-        if part["name"] == FIELD.encode():
-            part["value"] = bytes(part["value"]) + data[start:end]  # type: ignore[arg-type]
+        if part.name == FIELD.encode():
+            part.value += data[start:end]
 
     def on_part_end() -> None:
-        if part["name"] == FIELD.encode():
-            raise _Found(bytes(part["value"]).decode("utf-8", "replace"))  # type: ignore[arg-type]
+        if part.name == FIELD.encode():
+            raise _Found(part.value.decode("utf-8", "replace"))
 
     parser = MultipartParser(
         boundary,

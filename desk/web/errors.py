@@ -9,6 +9,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Scope, Send
 
 from desk.requests.errors import RequestError
 
@@ -40,14 +41,21 @@ STATUS_BY_CODE = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden"
 
 
 def wants_json(request: Request) -> bool:
-    if request.url.path.startswith(("/api/", "/oauth/", "/.well-known/")) or request.url.path.endswith(".json"):
+    if request.url.path.startswith(
+        ("/api/", "/oauth/", "/.well-known/")
+    ) or request.url.path.endswith(".json"):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept or "application/problem+json" in accept
 
 
 def problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title or TITLES_FR.get(status, "Erreur"), "status": status, "detail": detail}
+    body = {
+        "type": "about:blank",
+        "title": title or TITLES_FR.get(status, "Erreur"),
+        "status": status,
+        "detail": detail,
+    }
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
@@ -66,7 +74,11 @@ def error_page(request: Request, status: int, detail: str, *, title: str | None 
 
 async def http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    detail = exc.detail if exc.detail and exc.detail != _default_phrase(exc.status_code) else DETAILS_FR.get(exc.status_code, TITLES_FR.get(exc.status_code, "Erreur"))
+    detail = (
+        exc.detail
+        if exc.detail and exc.detail != _default_phrase(exc.status_code)
+        else DETAILS_FR.get(exc.status_code, TITLES_FR.get(exc.status_code, "Erreur"))
+    )
     response = error_page(request, exc.status_code, detail)
     if exc.headers:
         response.headers.update(exc.headers)
@@ -95,8 +107,9 @@ def _default_phrase(status: int) -> str:
 _CSRF_PAGES = {
     403: (
         "Formulaire expiré ou incomplet",
-        "Pour votre sécurité, ce formulaire n'a pas pu être accepté (jeton de sécurité absent ou "
-        "périmé). Revenez à la page précédente, rechargez-la, puis envoyez le formulaire à nouveau.",
+        "Pour votre sécurité, ce formulaire n'a pas pu être accepté (jeton de sécurité absent "
+        "ou périmé). Revenez à la page précédente, rechargez-la, puis envoyez le formulaire à "
+        "nouveau.",
     ),
     413: (
         "Formulaire trop volumineux",
@@ -109,7 +122,7 @@ _CSRF_PAGES = {
 }
 
 
-async def csrf_failed(scope: dict[str, Any], send: Any, status: int, reason: str) -> None:
+async def csrf_failed(scope: Scope, send: Send, status: int, reason: str) -> None:
     """The CSRF middleware's refusal, in French (HTML, or problem+json for JSON clients)."""
     title, detail = _CSRF_PAGES.get(status, _CSRF_PAGES[403])
     headers = dict(scope.get("headers") or [])
@@ -123,11 +136,18 @@ async def csrf_failed(scope: dict[str, Any], send: Any, status: int, reason: str
         body = (
             f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title>'
             f'<link rel="stylesheet" href="/static/desk.css"></head><body><main class="wrap">'
-            f"<h1>{title}</h1><p class=\"notice notice-error\" role=\"alert\">{detail}</p>"
+            f'<h1>{title}</h1><p class="notice notice-error" role="alert">{detail}</p>'
             f'<p><a href="/">Retour à l\'accueil</a></p></main></body></html>'
         ).encode()
         content_type = b"text/html; charset=utf-8"
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
-    ]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -41,7 +41,10 @@ class LocaleAndHeadersMiddleware:
                 headers += [h for h in SECURITY_HEADERS if h[0] not in present]
                 if set_cookie:
                     headers.append(
-                        (b"set-cookie", f"lang={locale}; Path=/; Max-Age=31536000; SameSite=Lax".encode())
+                        (
+                            b"set-cookie",
+                            f"lang={locale}; Path=/; Max-Age=31536000; SameSite=Lax".encode(),
+                        )
                     )
                 message["headers"] = headers
             await send(message)

@@ -69,7 +69,9 @@ def datetime_filter(ctx: Any, value: datetime | None) -> str:
 @pass_context
 def csrf_field(ctx: Any) -> Markup:
     request = ctx.get("request")
-    token = request.scope["csrftoken"]() if request is not None and "csrftoken" in request.scope else ""
+    token = (
+        request.scope["csrftoken"]() if request is not None and "csrftoken" in request.scope else ""
+    )
     return Markup(f'<input type="hidden" name="csrftoken" value="{escape(token)}">')
 
 

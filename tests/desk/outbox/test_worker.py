@@ -11,7 +11,9 @@ from desk.outbox.worker import JobRegistry, PermanentJobError, Worker
 
 
 def _worker(registry: JobRegistry, worker_id: str = "w1") -> Worker:
-    return Worker(registry=registry, context=None, base_delay=0.0, max_delay=0.0, worker_id=worker_id)
+    return Worker(
+        registry=registry, context=None, base_delay=0.0, max_delay=0.0, worker_id=worker_id
+    )
 
 
 async def test_enqueue_is_idempotent_by_key(app: Starlette) -> None:

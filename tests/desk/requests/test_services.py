@@ -17,7 +17,12 @@ from tests.factories import make_resident, make_signatory
 async def _answer(app: Starlette, delivery_id: int, action: str, **kw: object) -> Delivery:
     rt = app.state.runtime
     return await apply(
-        delivery_id=delivery_id, action=action, actor="test", keyring=rt.keyring, issuer=rt.issuer, **kw
+        delivery_id=delivery_id,
+        action=action,
+        actor="test",
+        keyring=rt.keyring,
+        issuer=rt.issuer,
+        **kw,
     )  # type: ignore[arg-type]
 
 
@@ -38,8 +43,12 @@ async def test_filing_writes_deliveries_events_and_dispatch_jobs_together(app: S
 async def test_same_submission_key_files_one_request(app: Starlette) -> None:
     resident = await make_resident()
     await make_signatory("eau")
-    first = await file_request(resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k1")
-    second = await file_request(resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k1")
+    first = await file_request(
+        resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k1"
+    )
+    second = await file_request(
+        resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k1"
+    )
     assert first.id == second.id
     assert await RightsRequest.all().count() == 1
     assert await OutboxJob.filter(kind="delivery.dispatch").count() == 1
@@ -54,7 +63,11 @@ async def test_erasure_fulfilment_issues_a_receipt_and_tells_the_resident(app: S
         app,
         delivery.id,
         "fulfil",
-        outcome={"result": "erased", "erased_categories": ["coordonnées"], "recipients_notified": ["Trésor public"]},
+        outcome={
+            "result": "erased",
+            "erased_categories": ["coordonnées"],
+            "recipients_notified": ["Trésor public"],
+        },
     )
     assert done.state == DeliveryState.FULFILLED
     receipt = await Receipt.get(delivery_id=delivery.id)
@@ -114,10 +127,10 @@ async def test_receipts_form_a_hash_chain(app: Starlette) -> None:
         await _answer(app, delivery.id, "fulfil", outcome={"result": "nothing_held"})
     receipts = await Receipt.all().order_by("sequence")
     assert [r.sequence for r in receipts] == [1, 2, 3]
-    from desk.receipts.services import GENESIS
-
     import json
     from base64 import urlsafe_b64decode
+
+    from desk.receipts.services import GENESIS
 
     def prev_of(token: str) -> str:
         body = token.split(".")[1]

@@ -23,7 +23,9 @@ async def test_a_file_before_the_token_is_refused(client: httpx.AsyncClient) -> 
     token = await csrf_token(client)
     body = (
         b'--B\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n\r\nx\r\n'
-        b'--B\r\nContent-Disposition: form-data; name="csrftoken"\r\n\r\n' + token.encode() + b"\r\n--B--\r\n"
+        b'--B\r\nContent-Disposition: form-data; name="csrftoken"\r\n\r\n'
+        + token.encode()
+        + b"\r\n--B--\r\n"
     )
     response = await client.post(
         "/deconnexion", content=body, headers={"content-type": "multipart/form-data; boundary=B"}
@@ -51,5 +53,7 @@ async def test_malformed_and_oversized_forms_get_clear_answers(client: httpx.Asy
     assert bad.status_code == 400 and "illisible" in bad.text
     huge = await client.post("/deconnexion", content=b"a=" + b"x" * 300_000, headers=form)
     assert huge.status_code == 413
-    odd = await client.post("/deconnexion", content=b"{}", headers={"content-type": "application/json"})
+    odd = await client.post(
+        "/deconnexion", content=b"{}", headers={"content-type": "application/json"}
+    )
     assert odd.status_code == 403
