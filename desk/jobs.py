@@ -13,12 +13,12 @@ from desk.runtime import Runtime
 def job_registry() -> JobRegistry:
     return JobRegistry(
         handlers={
-            "delivery.dispatch": dispatch.dispatch_delivery,  # type: ignore[dict-item]
-            "delivery.poll": dispatch.poll_delivery,  # type: ignore[dict-item]
-            "mail.login": resident_jobs.send_login_link,  # type: ignore[dict-item]
-            "mail.resident": resident_jobs.send_notification,  # type: ignore[dict-item]
+            "delivery.dispatch": dispatch.dispatch_delivery,
+            "delivery.poll": dispatch.poll_delivery,
+            "mail.login": resident_jobs.send_login_link,
+            "mail.resident": resident_jobs.send_notification,
         },
-        on_dead={"delivery.dispatch": dispatch.dispatch_dead},  # type: ignore[dict-item]
+        on_dead={"delivery.dispatch": dispatch.dispatch_dead},
         periodic=[purge_expired_personal_data],
     )
 

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from desk.mail.sink import MailSink
+from desk.web.templating import render
 
 
 def _sink(request: Request) -> MailSink:
@@ -16,9 +17,7 @@ def _sink(request: Request) -> MailSink:
 
 async def mailbox(request: Request) -> Response:
     messages = list(reversed(_sink(request).messages()))
-    return request.app.state.templates.TemplateResponse(
-        request, "dev/mailbox.html", {"messages": messages}
-    )
+    return render(request, "dev/mailbox.html", {"messages": messages})
 
 
 async def mailbox_json(request: Request) -> Response:

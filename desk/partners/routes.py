@@ -19,6 +19,7 @@ from desk.requests.links import LinkInvalid, answer_path, read_answer_token
 from desk.requests.services import AlreadyAnswered, UploadedFile
 from desk.requests.states import DENIAL_REASONS
 from desk.web.errors import STATUS_BY_CODE
+from desk.web.templating import render
 
 # The page names a person and their request: keep it out of caches and search engines.
 PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
@@ -54,7 +55,7 @@ def _token_ids(request: Request) -> tuple[int, int] | Response:
         )
     except LinkInvalid as exc:
         status = 410 if exc.expired else 404
-        return request.app.state.templates.TemplateResponse(
+        return render(
             request,
             "partner/link_invalid.html",
             {"expired": exc.expired, "contact": parseaddr(settings.mail_from)[1]},
@@ -74,7 +75,7 @@ def _render(
 ) -> Response:
     ok = request.query_params.get("ok") if status == 200 else None
     fields = fields or {}
-    return request.app.state.templates.TemplateResponse(
+    return render(
         request,
         "partner/answer.html",
         {

@@ -24,6 +24,7 @@ from desk.receipts.verify import (
     verify_receipt,
 )
 from desk.requests.errors import RequestError
+from desk.web.templating import render
 
 log = logging.getLogger("desk.receipts")
 
@@ -97,9 +98,7 @@ def _render_verifier(
     }
     if status is None:
         status = 200 if result is None or result.valid else 422
-    return request.app.state.templates.TemplateResponse(
-        request, "receipts/verifier.html", context, status_code=status
-    )
+    return render(request, "receipts/verifier.html", context, status_code=status)
 
 
 async def _find(receipt_id: str) -> Receipt:
@@ -131,9 +130,7 @@ async def receipt_page(request: Request) -> Response:
         "page_url": page_url,
         "jwks_url": settings.url("/.well-known/jwks.json"),
     }
-    return request.app.state.templates.TemplateResponse(
-        request, "receipts/receipt.html", context, headers=NOINDEX
-    )
+    return render(request, "receipts/receipt.html", context, headers=NOINDEX)
 
 
 async def receipt_jws(request: Request) -> Response:

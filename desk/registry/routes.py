@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.registry import services
+from desk.web.templating import render
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 NOT_FOUND_FR = (
@@ -39,9 +40,7 @@ def _labels() -> dict[str, object]:
 
 async def register(request: Request) -> Response:
     signatories = await services.list_signatories()
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, "public/signatories.html", {"signatories": signatories, **_labels()}
-    )
+    response = render(request, "public/signatories.html", {"signatories": signatories, **_labels()})
     return response
 
 
@@ -50,9 +49,7 @@ async def signatory_page(request: Request) -> Response:
     signatory = await services.get_signatory(slug=slug) if SLUG.fullmatch(slug) else None
     if signatory is None:
         raise HTTPException(404, NOT_FOUND_FR)
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, "public/signatory.html", {"signatory": signatory, **_labels()}
-    )
+    response = render(request, "public/signatory.html", {"signatory": signatory, **_labels()})
     return response
 
 

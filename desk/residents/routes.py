@@ -20,6 +20,7 @@ from desk.requests.services import MAX_UPLOAD_TYPES
 from desk.requests.states import FINAL_STATES
 from desk.residents import services, views
 from desk.residents.auth import current_resident, require_resident
+from desk.web.templating import render
 
 log = logging.getLogger("desk.residents")
 
@@ -30,9 +31,7 @@ def _render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
     context.setdefault("flash", request.session.pop(FLASH, None))
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, template, context, status_code=status_code
-    )
+    response = render(request, template, context, status_code=status_code)
     return response
 
 

@@ -180,7 +180,7 @@ async def _scan_multipart(boundary: bytes, receive: Receive) -> tuple[int, str |
 
     parser = MultipartParser(
         boundary,
-        callbacks={  # type: ignore[arg-type]
+        callbacks={
             "on_part_begin": on_part_begin,
             "on_header_field": on_header_field,
             "on_header_value": on_header_value,

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Scope, Send
 
 from desk.requests.errors import RequestError
+from desk.web.templating import render
 
 log = logging.getLogger("desk.web")
 
@@ -63,8 +64,7 @@ def problem(status: int, detail: str, *, title: str | None = None, **extra: Any)
 def error_page(request: Request, status: int, detail: str, *, title: str | None = None) -> Response:
     if wants_json(request):
         return problem(status, detail, title=title)
-    templates = request.app.state.templates
-    return templates.TemplateResponse(
+    return render(
         request,
         "errors/error.html",
         {"status": status, "title": title or TITLES_FR.get(status, "Erreur"), "detail": detail},

@@ -6,13 +6,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from desk.web.templating import render
+
 
 async def home(request: Request) -> Response:
-    return request.app.state.templates.TemplateResponse(request, "public/home.html", {})
+    return render(request, "public/home.html", {})
 
 
 async def accessibility(request: Request) -> Response:
-    return request.app.state.templates.TemplateResponse(request, "public/accessibility.html", {})
+    return render(request, "public/accessibility.html", {})
 
 
 routes = [
