@@ -192,6 +192,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # aiosmtpd logs every connection at INFO, with peer addresses: too chatty for an operator.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="desk", description="Le guichet des données")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run the web app (uvicorn)")

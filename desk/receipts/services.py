@@ -16,6 +16,7 @@ from desk.requests.models import Delivery
 from desk.requests.states import DPV_STATUS
 
 GENESIS = "0" * 64
+_LISTED_SEPARATELY = ("erased_categories", "kept", "recipients_notified")
 
 
 def digest(jws_compact: str) -> str:
@@ -38,7 +39,8 @@ def receipt_payload(
         "kind": request.kind.value,
         "status": DPV_STATUS[delivery.state],
         "state": delivery.state.value,
-        "outcome": outcome,
+        # Listed once, below: a shorter token still fits in a QR code on paper.
+        "outcome": {k: v for k, v in outcome.items() if k not in _LISTED_SEPARATELY},
         "denial_reason": delivery.denial_reason,
         "erased_categories": outcome.get("erased_categories", []),
         "kept": outcome.get("kept", []),
