@@ -26,17 +26,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from desk.db import close_db, init_db, migrate
+    from desk.db import connected, migrate
     from desk.registry.seed import seed_demo
 
     async def run() -> int:
         settings = _settings()
         await migrate(settings.database_url)
-        await init_db(settings.database_url)
-        try:
+        async with connected(settings.database_url):
             return await seed_demo()
-        finally:
-            await close_db()
 
     count = asyncio.run(run())
     print(f"{count} signataires de démonstration en place.")
@@ -62,27 +59,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from desk.db import close_db, init_db
+    import signal
+
+    from desk.db import connected
     from desk.jobs import build_worker
     from desk.runtime import Runtime
 
     async def run() -> None:
         settings = _settings()
-        await init_db(settings.database_url)
-        worker = build_worker(Runtime.build(settings))
-        try:
+        async with connected(settings.database_url):
+            worker = build_worker(Runtime.build(settings))
             if args.once:
                 ran = await worker.run_until_idle()
                 print(f"{ran} tâches exécutées.")
-            else:
-                loop = asyncio.get_running_loop()
-                import signal
-
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.add_signal_handler(sig, worker.stop)
-                await worker.run_forever()
-        finally:
-            await close_db()
+                return
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, worker.stop)
+            await worker.run_forever()
 
     asyncio.run(run())
     return 0
@@ -94,7 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import uvicorn
 
     from desk.app import create_app
-    from desk.db import close_db, init_db, migrate
+    from desk.db import connected, migrate
     from desk.mail.sink import MailSink, SmtpSinkServer
     from desk.registry.seed import DEMO_RESIDENT_EMAIL, seed_demo
 
@@ -110,11 +104,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     async def prepare() -> int:
         await migrate(settings.database_url)
-        await init_db(settings.database_url)
-        try:
+        async with connected(settings.database_url):
             return await seed_demo()
-        finally:
-            await close_db()
 
     try:
         count = asyncio.run(prepare())
@@ -153,13 +144,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_outbox(args: argparse.Namespace) -> int:
     """The back office's view of the outbox: what is waiting, what is dead, and a retry."""
-    from desk.db import close_db, init_db
+    from desk.db import connected
     from desk.outbox import services
 
     async def run() -> int:
-        settings = _settings()
-        await init_db(settings.database_url)
-        try:
+        async with connected(_settings().database_url):
             if args.retry is not None:
                 if await services.retry_dead(job_id=args.retry):
                     print(f"Tâche {args.retry} relancée.")
@@ -174,8 +163,6 @@ def cmd_outbox(args: argparse.Namespace) -> int:
                     f"  #{job.id} {job.kind} {job.payload} essais={job.attempts} — {job.last_error}"
                 )
             return 0
-        finally:
-            await close_db()
 
     return asyncio.run(run())
 

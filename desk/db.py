@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from tortoise import Tortoise
@@ -50,3 +52,13 @@ async def migrate(database_url: str) -> None:
     """Apply every pending migration (idempotent)."""
     await tortoise_migrate(config=tortoise_config(database_url))
     await Tortoise.close_connections()
+
+
+@contextlib.asynccontextmanager
+async def connected(database_url: str) -> AsyncIterator[None]:
+    """Tortoise initialised for the block, then closed: for commands outside the web app."""
+    await init_db(database_url)
+    try:
+        yield
+    finally:
+        await close_db()

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import httpx
 
 
@@ -11,3 +18,33 @@ async def csrf_token(client: httpx.AsyncClient, path: str = "/") -> str:
     token = client.cookies.get("csrftoken")
     assert token, "the CSRF cookie was not set"
     return token
+
+
+def start_demo(tmp_path: Path, **env_overrides: str) -> tuple[subprocess.Popen[str], str]:
+    """Start `desk demo` in tmp_path on a free port; returns (process, base URL) once it answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
+    env.update(DESK_DATA_DIR=str(tmp_path / "data"), **env_overrides)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desk.cli", "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(base + "/", timeout=2)
+            return process, base
+        except httpx.TransportError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    process.kill()
+    output = process.stdout.read() if process.stdout else ""
+    raise AssertionError(f"desk demo did not start:\n{output}")

@@ -19,7 +19,7 @@ from desk.outbox.worker import PermanentJobError
 from desk.requests.errors import RequestError
 from desk.requests.links import answer_path, answer_token
 from desk.requests.models import Delivery, DeliveryState
-from desk.requests.services import JobSpec, UploadedFile, apply
+from desk.requests.services import JobSpec, UploadedFile, apply, enqueue_spec
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.dispatch")
@@ -136,15 +136,8 @@ async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
     delay = rt.settings.simulated_delay if delivery.signatory.adapter == "simulated" else 3600.0
     next_poll = [_poll_job(delivery.id, attempt + 1, delay)] if attempt < MAX_POLLS else []
     if answer is None:
-        from desk.outbox.services import enqueue
-
         for spec in next_poll:
-            await enqueue(
-                kind=spec.kind,
-                payload=spec.payload,
-                idempotency_key=spec.idempotency_key,
-                run_after=spec.run_after,
-            )
+            await enqueue_spec(spec)
         return
     upload = (
         UploadedFile(answer.file.filename, answer.file.content_type, answer.file.content)

@@ -63,6 +63,16 @@ class JobSpec:
     run_after: datetime | None = None
 
 
+async def enqueue_spec(spec: JobSpec, *, connection: BaseDBAsyncClient | None = None) -> None:
+    await enqueue(
+        kind=spec.kind,
+        payload=spec.payload,
+        idempotency_key=spec.idempotency_key,
+        run_after=spec.run_after,
+        connection=connection,
+    )
+
+
 @dataclass(frozen=True)
 class UploadedFile:
     filename: str
@@ -295,13 +305,7 @@ async def _apply_once(
                 connection=conn,
             )
         for spec in jobs:
-            await enqueue(
-                kind=spec.kind,
-                payload=spec.payload,
-                idempotency_key=spec.idempotency_key,
-                run_after=spec.run_after,
-                connection=conn,
-            )
+            await enqueue_spec(spec, connection=conn)
         return delivery
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.helpers import start_demo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -22,35 +20,12 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not instal
 EMAIL = "camille.demo@exemple.invalid"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
-    env.update(DESK_DATA_DIR=str(tmp_path / "data"), DESK_SIMULATED_DELAY="0.3")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "desk.cli", "demo", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base + "/", timeout=2)
-            break
-        except httpx.TransportError:
-            time.sleep(0.2)
+    process, base = start_demo(tmp_path, DESK_SIMULATED_DELAY="0.3")
     yield base
     process.send_signal(signal.SIGINT)
-    process.wait(timeout=30)
+    process.communicate(timeout=30)
 
 
 def _reload_until(page: object, text: str, seconds: float = 30) -> None:
