@@ -16,6 +16,8 @@ MODEL_MODULES = [
     "desk.requests.models",
     "desk.receipts.models",
     "desk.outbox.models",
+    "desk.partners.models",
+    "desk.staff.models",
 ]
 
 

@@ -25,7 +25,8 @@ from desk.settings import Settings
 PG_URL = os.environ.get("DESK_TEST_DATABASE_URL", "")
 TABLES = [
     "receipt", "access_copy", "delivery_event", "delivery", "rights_request", "login_challenge",
-    "resident", "declaration", "signatory", "outbox_job",
+    "resident", "declaration", "signatory", "outbox_job", "partner_client", "client_secret",
+    "idempotency_record", "holding", "lineage_event", "staff_member",
 ]  # fmt: skip
 
 

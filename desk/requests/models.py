@@ -21,6 +21,7 @@ class DeliveryState(StrEnum):
     SENT = "sent"
     ACKNOWLEDGED = "acknowledged"
     EXTENDED = "extended"
+    AWAITING_INFO = "awaiting_info"
     FULFILLED = "fulfilled"
     DENIED = "denied"
     WITHDRAWN = "withdrawn"
@@ -66,6 +67,11 @@ class Delivery(Model):
     denial_detail = fields.TextField(null=True)
     completed_at = fields.DatetimeField(null=True)
     dispatch_ref = fields.CharField(max_length=200, null=True)
+    # The channel actually used, when the back office switched it from the signatory's own.
+    channel = fields.CharField(max_length=64, null=True)
+    # A signatory's question to the resident (need_info) and the resident's answer.
+    info_request = fields.TextField(null=True)
+    info_answer = fields.TextField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     events: fields.ReverseRelation[DeliveryEvent]

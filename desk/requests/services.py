@@ -251,6 +251,8 @@ async def _apply_once(
         if action == "send":
             delivery.dispatch_ref = dispatch_ref
         elif action == "extend":
+            if delivery.extension_reason:
+                raise RequestError("Le délai a déjà été prolongé une fois.", code="conflict")
             if now > clock.add_months(delivery.received_at, 1):
                 raise RequestError(
                     "Le délai ne peut être prolongé que pendant le premier mois.", code="conflict"
@@ -276,10 +278,24 @@ async def _apply_once(
             delivery.denial_detail = (detail or "").strip()[:2000] or None  # type: ignore[assignment]
             delivery.completed_at = now
             event_detail = {"reason": clean_reason}
+        elif action == "need_info":
+            if not detail or not detail.strip():
+                raise RequestError("Écrivez la question posée à la personne.")
+            delivery.info_request = detail.strip()[:2000]
+            delivery.info_answer = None  # type: ignore[assignment]
+            event_detail = {"question": delivery.info_request}
+        elif action == "provide_info":
+            if not detail or not detail.strip():
+                raise RequestError("Écrivez votre réponse à la question de l'organisme.")
+            delivery.info_answer = detail.strip()[:4000]
+            event_detail = {"answer": delivery.info_answer}
         elif action == "fail":
             event_detail = {"error": (detail or "")[:500]}
 
-        delivery.state = transition.target
+        target = transition.target
+        if action == "provide_info" and delivery.extension_reason:
+            target = DeliveryState.EXTENDED
+        delivery.state = target
         await delivery.save(using_db=conn)
         await _record(conn, delivery, action, actor, previous, event_detail)
 
@@ -297,6 +313,22 @@ async def _apply_once(
                 await _notify_if_request_complete(conn, delivery)
         elif action == "extend":
             await _notify(conn, resident_id, "delivery_extended", delivery, {})
+        elif action == "need_info":
+            await _notify(
+                conn,
+                resident_id,
+                "info_requested",
+                delivery,
+                {},
+                key=f"mail-info_requested-{delivery.id}-{secrets.token_hex(4)}",
+            )
+        elif action == "provide_info":
+            await enqueue(
+                kind="partner.info_answered",
+                payload={"delivery_id": delivery.id},
+                idempotency_key=f"info-answered-{delivery.id}-{secrets.token_hex(4)}",
+                connection=conn,
+            )
         elif action == "retry":
             await enqueue(
                 kind="delivery.dispatch",

@@ -14,7 +14,7 @@ class Transition:
     target: S
 
 
-_OPEN_AT_PARTNER = frozenset({S.SENT, S.ACKNOWLEDGED, S.EXTENDED})
+_OPEN_AT_PARTNER = frozenset({S.SENT, S.ACKNOWLEDGED, S.EXTENDED, S.AWAITING_INFO})
 
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
@@ -22,7 +22,14 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("send", frozenset({S.PENDING}), S.SENT),
         # A partner may answer before the channel reported the hand-over (a fast DPO).
         Transition("acknowledge", frozenset({S.PENDING, S.SENT}), S.ACKNOWLEDGED),
-        Transition("extend", frozenset({S.PENDING, S.SENT, S.ACKNOWLEDGED}), S.EXTENDED),
+        # Once only: services also refuse a second extension after a need_info round trip.
+        Transition(
+            "extend", frozenset({S.PENDING, S.SENT, S.ACKNOWLEDGED, S.AWAITING_INFO}), S.EXTENDED
+        ),
+        # The signatory asks the resident for more information; the resident's answer sends the
+        # delivery back to it (acknowledged, or extended if it had been).
+        Transition("need_info", frozenset({S.SENT, S.ACKNOWLEDGED, S.EXTENDED}), S.AWAITING_INFO),
+        Transition("provide_info", frozenset({S.AWAITING_INFO}), S.ACKNOWLEDGED),
         Transition("fulfil", _OPEN_AT_PARTNER | {S.PENDING}, S.FULFILLED),
         Transition("deny", _OPEN_AT_PARTNER | {S.PENDING}, S.DENIED),
         Transition("withdraw", _OPEN_AT_PARTNER | {S.PENDING, S.FAILED}, S.WITHDRAWN),
@@ -49,6 +56,7 @@ DPV_STATUS: dict[S, str] = {
     S.SENT: "RequestInitiated",
     S.ACKNOWLEDGED: "RequestAcknowledged",
     S.EXTENDED: "RequestActionDelayed",
+    S.AWAITING_INFO: "RequestRequiresAction",
     S.FULFILLED: "RequestFulfilled",
     S.DENIED: "RequestRejected",
     S.WITHDRAWN: "RequestUnfulfilled",
