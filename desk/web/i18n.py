@@ -19,11 +19,14 @@ _CATALOG_DIR = Path(__file__).parent / "locales"
 
 @cache
 def catalog(locale: str) -> dict[str, str]:
-    path = _CATALOG_DIR / f"{locale}.json"
-    if locale == DEFAULT_LOCALE or not path.exists():
+    """`<locale>.json` merged with every `<locale>-<part>.json` (one file per area of the desk)."""
+    if locale == DEFAULT_LOCALE:
         return {}
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    merged: dict[str, str] = {}
+    for path in sorted(_CATALOG_DIR.glob(f"{locale}*.json")):
+        if path.stem == locale or path.stem.startswith(f"{locale}-"):
+            merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
 
 
 def translate(text: str, locale: str, **values: object) -> str:
