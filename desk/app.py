@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from desk import db
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink
+from desk.partners import api_auth, openapi
 from desk.partners import routes as partner_routes
 from desk.receipts import routes as receipt_routes
 from desk.registry import routes as registry_routes
@@ -38,6 +39,8 @@ def create_app(
         *registry_routes.routes,
         *resident_routes.routes,
         *partner_routes.routes,
+        *api_auth.routes,
+        *openapi.routes,
         *receipt_routes.routes,
         Mount("/static", app=StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static"),
     ]
@@ -81,6 +84,7 @@ def create_app(
         ],
         exception_handlers={
             HTTPException: errors.http_exception,
+            errors.ApiProblem: errors.api_problem,
             RequestError: errors.request_error,
             Exception: errors.server_error,
         },

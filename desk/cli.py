@@ -167,6 +167,44 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_partners(args: argparse.Namespace) -> int:
+    """Partner API credentials: create a client, rotate its secret, give the hashing key."""
+    from desk.db import connected
+    from desk.partners import clients
+    from desk.registry.models import Signatory
+
+    async def run() -> int:
+        settings = _settings()
+        async with connected(settings.database_url):
+            if args.action == "create-client":
+                try:
+                    cred = await clients.create_client(slug=args.target, label=args.label or "")
+                except clients.UnknownSignatory:
+                    print(f"Aucun signataire « {args.target} ».", file=sys.stderr)
+                    return 1
+            elif args.action == "rotate-secret":
+                try:
+                    cred = await clients.rotate_secret(client_id=args.target)
+                except LookupError:
+                    print(f"Aucun client actif « {args.target} ».", file=sys.stderr)
+                    return 1
+            else:
+                signatory = await Signatory.get_or_none(slug=args.target)
+                if signatory is None:
+                    print(f"Aucun signataire « {args.target} ».", file=sys.stderr)
+                    return 1
+                key = await clients.hashing_key(signatory=signatory, secret_key=settings.secret_key)
+                print(f"Clé de hachage de {signatory.slug} (HMAC-SHA256) : {key}")
+                return 0
+            print(f"Signataire    {cred.signatory_slug}")
+            print(f"client_id     {cred.client_id}")
+            print(f"client_secret {cred.client_secret}")
+            print("Ce secret ne sera plus affiché : transmettez-le au signataire par un canal sûr.")
+            return 0
+
+    return asyncio.run(run())
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     import json
 
@@ -200,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("outbox", help="list waiting and dead outbox jobs; retry a dead one")
     p.add_argument("--retry", type=int, metavar="JOB_ID", help="give a dead job new attempts")
     p.set_defaults(func=cmd_outbox)
+    p = sub.add_parser("partners", help="partner API credentials and hashing keys")
+    p.add_argument("action", choices=["create-client", "rotate-secret", "hashing-key"])
+    p.add_argument("target", help="signatory slug (create-client, hashing-key) or client_id")
+    p.add_argument("--label", help="what this client is for (create-client)")
+    p.set_defaults(func=cmd_partners)
     sub.add_parser("keys", help="print the receipt public keys (JWKS)").set_defaults(func=cmd_keys)
     args = parser.parse_args(argv)
     result: int = args.func(args)

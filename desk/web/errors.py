@@ -41,6 +41,33 @@ DETAILS_FR = {
 STATUS_BY_CODE = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403, "gone": 410}
 
 
+class ApiProblem(Exception):
+    """An API refusal: answered as application/problem+json with a French `detail`."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title
+        self.headers = headers or {}
+        self.extra = extra
+
+
+async def api_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiProblem)
+    response = problem(exc.status, exc.detail, title=exc.title, **exc.extra)
+    response.headers.update(exc.headers)
+    return response
+
+
 def wants_json(request: Request) -> bool:
     if request.url.path.startswith(
         ("/api/", "/oauth/", "/.well-known/")

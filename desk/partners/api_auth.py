@@ -1,0 +1,167 @@
+"""The partner API's front door: the OAuth2 token endpoint and bearer-token checks."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from desk.partners import clients, tokens
+from desk.partners.openapi import operation
+from desk.partners.tokens import PartnerPrincipal
+from desk.web.errors import ApiProblem
+
+MAX_TOKEN_REQUEST_BYTES = 4096
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    # RFC 6749 §5.2 names the fields; the problem fields make it read like the rest of the API.
+    body = {
+        "error": error,
+        "error_description": description,
+        "type": "about:blank",
+        "title": "Authentification refusée" if status == 401 else "Demande de jeton incorrecte",
+        "status": status,
+        "detail": description,
+    }
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="desk"'
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+@operation(
+    "POST",
+    "/oauth/token",
+    summary="Obtenir un jeton d'accès (OAuth2 client credentials)",
+    description="Authentification du client par HTTP Basic ou par les champs client_id et "
+    "client_secret ; le jeton vaut 15 minutes et ne donne accès qu'aux envois du signataire.",
+    tags=["Authentification"],
+    secured=False,
+    request_body={
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "client_id": {"type": "string", "maxLength": 64},
+                        "client_secret": {"type": "string", "maxLength": 200},
+                    },
+                }
+            }
+        },
+    },
+    responses={
+        "200": {
+            "description": "Jeton d'accès",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["access_token", "token_type", "expires_in"],
+                        "properties": {
+                            "access_token": {"type": "string"},
+                            "token_type": {"type": "string", "enum": ["Bearer"]},
+                            "expires_in": {"type": "integer"},
+                            "scope": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        },
+        "401": {"description": "Client inconnu ou secret incorrect"},
+    },
+)
+async def token_endpoint(request: Request) -> Response:
+    """POST /oauth/token — client credentials grant (form body; client auth by Basic or form)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != (
+        "application/x-www-form-urlencoded"
+    ):
+        return _oauth_error(
+            400,
+            "invalid_request",
+            "Envoyez un formulaire application/x-www-form-urlencoded (RFC 6749).",
+        )
+    body = await request.body()
+    if len(body) > MAX_TOKEN_REQUEST_BYTES:
+        return _oauth_error(400, "invalid_request", "Demande de jeton trop volumineuse.")
+    form = await request.form()
+    if form.get("grant_type") != "client_credentials":
+        return _oauth_error(
+            400, "unsupported_grant_type", "Seul grant_type=client_credentials est accepté."
+        )
+    client_id, client_secret = _basic_credentials(request)
+    if client_id is None:
+        client_id = str(form.get("client_id") or "") or None
+        client_secret = str(form.get("client_secret") or "") or None
+    if not client_id or not client_secret or len(client_id) > 64 or len(client_secret) > 200:
+        return _oauth_error(401, "invalid_client", "Identifiant ou secret client manquant.")
+    client = await clients.authenticate(client_id=client_id, client_secret=client_secret)
+    if client is None:
+        return _oauth_error(401, "invalid_client", "Identifiant ou secret client incorrect.")
+    runtime = request.app.state.runtime
+    access_token = tokens.issue(
+        secret_key=runtime.settings.secret_key,
+        issuer=runtime.issuer,
+        client_id=client.client_id,
+        signatory_id=client.signatory_id,  # type: ignore[attr-defined]
+    )
+    return JSONResponse(
+        {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": tokens.LIFETIME,
+            "scope": tokens.SCOPE,
+        },
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+def _basic_credentials(request: Request) -> tuple[str | None, str | None]:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None, None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return None, None
+    return unquote(client_id), unquote(secret)
+
+
+def require_partner(request: Request) -> PartnerPrincipal:
+    """The caller's signatory, from its bearer token; a problem+json 401 otherwise."""
+    header = request.headers.get("authorization", "")
+    challenge = {"WWW-Authenticate": 'Bearer realm="desk"'}
+    if not header.lower().startswith("bearer "):
+        raise ApiProblem(
+            401,
+            "Jeton d'accès manquant : demandez-en un à /oauth/token et envoyez-le dans "
+            "l'en-tête Authorization: Bearer.",
+            title="Authentification requise",
+            headers=challenge,
+        )
+    runtime = request.app.state.runtime
+    try:
+        return tokens.verify(
+            secret_key=runtime.settings.secret_key, issuer=runtime.issuer, token=header[7:].strip()
+        )
+    except tokens.InvalidToken as exc:
+        raise ApiProblem(
+            401,
+            "Jeton d'accès invalide ou expiré : demandez-en un nouveau à /oauth/token.",
+            title="Authentification requise",
+            headers={"WWW-Authenticate": 'Bearer realm="desk", error="invalid_token"'},
+        ) from exc
+
+
+routes = [Route("/oauth/token", token_endpoint, methods=["POST"], name="oauth_token")]

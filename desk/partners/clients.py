@@ -1,0 +1,117 @@
+"""Partner API credentials: OAuth2 clients, their hashed secrets (two at once for rotation),
+and each signatory's hashing key for holdings and lineage events."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from desk import clock, crypto
+from desk.partners.models import ClientSecret, PartnerClient
+from desk.registry.models import CharterStatus, Signatory
+
+MAX_ACTIVE_SECRETS = 2
+
+
+@dataclass(frozen=True)
+class NewCredential:
+    client_id: str
+    client_secret: str  # shown once, never stored in clear
+    signatory_slug: str
+
+
+class UnknownSignatory(LookupError):
+    pass
+
+
+async def create_client(*, slug: str, label: str = "") -> NewCredential:
+    signatory = await Signatory.get_or_none(slug=slug)
+    if signatory is None:
+        raise UnknownSignatory(slug)
+    client_id = f"{slug}-{secrets.token_hex(6)}"
+    secret = _new_secret()
+    async with in_transaction() as conn:
+        client = await PartnerClient.create(
+            client_id=client_id, signatory=signatory, label=label, using_db=conn
+        )
+        await ClientSecret.create(
+            client=client,
+            secret_hash=crypto.hash_secret(secret),
+            prefix=secret[:8],
+            using_db=conn,
+        )
+    return NewCredential(client_id=client_id, client_secret=secret, signatory_slug=slug)
+
+
+async def rotate_secret(*, client_id: str) -> NewCredential:
+    """Add a secret; the oldest is revoked when two are already active."""
+    client = await PartnerClient.get_or_none(client_id=client_id, revoked_at=None).prefetch_related(
+        "signatory"
+    )
+    if client is None:
+        raise LookupError(client_id)
+    secret = _new_secret()
+    async with in_transaction() as conn:
+        active = (
+            await ClientSecret.filter(client=client, revoked_at=None)
+            .using_db(conn)
+            .order_by("created_at", "id")
+        )
+        for old in active[: max(0, len(active) - MAX_ACTIVE_SECRETS + 1)]:
+            old.revoked_at = clock.now()
+            await old.save(using_db=conn, update_fields=["revoked_at"])
+        await ClientSecret.create(
+            client=client,
+            secret_hash=crypto.hash_secret(secret),
+            prefix=secret[:8],
+            using_db=conn,
+        )
+    return NewCredential(
+        client_id=client.client_id, client_secret=secret, signatory_slug=client.signatory.slug
+    )
+
+
+async def revoke_secret(*, client_id: str, prefix: str) -> bool:
+    updated = await ClientSecret.filter(
+        client__client_id=client_id, prefix=prefix, revoked_at=None
+    ).update(revoked_at=clock.now())
+    return bool(updated)
+
+
+async def authenticate(*, client_id: str, client_secret: str) -> PartnerClient | None:
+    """The client, if the secret matches one of its active secrets and its signatory may answer."""
+    client = await PartnerClient.get_or_none(client_id=client_id, revoked_at=None).prefetch_related(
+        "signatory"
+    )
+    if client is None:
+        # Same work as a real check, so timing does not tell which client ids exist.
+        crypto.check_secret(client_secret, _DUMMY_HASH)
+        return None
+    if client.signatory.charter_status == CharterStatus.EXCLUDED:
+        return None
+    for stored in await ClientSecret.filter(client=client, revoked_at=None):
+        if crypto.check_secret(client_secret, stored.secret_hash):
+            await PartnerClient.filter(id=client.id).update(last_used_at=clock.now())
+            return client
+    return None
+
+
+async def hashing_key(*, signatory: Signatory, secret_key: str, create: bool = True) -> str | None:
+    """The signatory's key for keyed hashes of identifiers, created on first use."""
+    if signatory.hashing_key:
+        return crypto.decrypt(secret_key, signatory.hashing_key)
+    if not create:
+        return None
+    key = secrets.token_urlsafe(32)
+    signatory.hashing_key = crypto.encrypt(secret_key, key)
+    await signatory.save(update_fields=["hashing_key"])
+    return key
+
+
+def _new_secret() -> str:
+    return "dsk_" + secrets.token_urlsafe(32)
+
+
+_DUMMY_HASH = crypto.hash_secret("not-a-real-secret")
