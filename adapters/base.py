@@ -66,6 +66,14 @@ class AdapterError(Exception):
     """A failure worth retrying (network, partner down)."""
 
 
+class RetryLater(AdapterError):
+    """The partner asked us to come back later (HTTP 429/503 with Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class PermanentAdapterError(AdapterError):
     """A failure no retry will mend (bad configuration, partner refuses)."""
 

@@ -77,14 +77,20 @@ def backoff_delay(*, attempts: int, base: float, maximum: float) -> float:
     return random.uniform(min(base / 2, ceiling), ceiling)
 
 
-async def fail(*, job: OutboxJob, error: str, base_delay: float, max_delay: float) -> bool:
-    """Record a failed attempt; returns True when the job is now dead (no attempt left)."""
+async def fail(
+    *, job: OutboxJob, error: str, base_delay: float, max_delay: float, not_before: float = 0.0
+) -> bool:
+    """Record a failed attempt; returns True when the job is now dead (no attempt left).
+
+    `not_before` (seconds) is the partner's own Retry-After, honoured up to `max_delay`.
+    """
     if job.attempts >= job.max_attempts:
         await OutboxJob.filter(id=job.id).update(
             state=JobState.DEAD, last_error=error[:2000], finished_at=clock.now(), locked_until=None
         )
         return True
     delay = backoff_delay(attempts=job.attempts, base=base_delay, maximum=max_delay)
+    delay = max(delay, min(not_before, max_delay))
     await OutboxJob.filter(id=job.id).update(
         state=JobState.PENDING,
         last_error=error[:2000],

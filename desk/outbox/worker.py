@@ -77,7 +77,11 @@ class Worker:
             if isinstance(exc, PermanentJobError):
                 job.attempts = job.max_attempts
             dead = await services.fail(
-                job=job, error=error, base_delay=self.base_delay, max_delay=self.max_delay
+                job=job,
+                error=error,
+                base_delay=self.base_delay,
+                max_delay=self.max_delay,
+                not_before=float(getattr(exc, "retry_after", 0.0) or 0.0),
             )
             log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, error)
             if dead:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from adapters.base import (
     AdapterContext,
@@ -13,7 +14,7 @@ from adapters.base import (
     PermanentAdapterError,
     load_adapter,
 )
-from desk import clock
+from desk import clock, crypto
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.requests.errors import RequestError
@@ -67,14 +68,32 @@ async def build_envelope(delivery: Delivery, rt: Runtime) -> Envelope:
     )
 
 
-def make_adapter(delivery: Delivery, rt: Runtime) -> object:
-    adapter_class = load_adapter(delivery.signatory.adapter)
-    context = AdapterContext(
+def channel_of(delivery: Delivery) -> str:
+    """The back office may switch one delivery to another channel than its signatory's."""
+    return delivery.channel or delivery.signatory.adapter
+
+
+def adapter_settings(delivery: Delivery, secret_key: str) -> dict[str, Any]:
+    """The signatory's adapter settings with secrets decrypted, for the adapter only."""
+    settings: dict[str, Any] = {
         # Every signatory has a DPO mailbox; an adapter's own settings may name another.
-        settings={
-            "mailbox": delivery.signatory.dpo_email,
-            **(delivery.signatory.adapter_settings or {}),
-        },
+        "mailbox": delivery.signatory.dpo_email,
+        **(delivery.signatory.adapter_settings or {}),
+    }
+    for name, value in settings.items():
+        if crypto.is_encrypted(value):
+            settings[name] = crypto.decrypt(secret_key, value)
+        elif isinstance(value, list):
+            settings[name] = [
+                crypto.decrypt(secret_key, v) if crypto.is_encrypted(v) else v for v in value
+            ]
+    return settings
+
+
+def make_adapter(delivery: Delivery, rt: Runtime) -> object:
+    adapter_class = load_adapter(channel_of(delivery))
+    context = AdapterContext(
+        settings=adapter_settings(delivery, rt.settings.secret_key),
         send_mail=rt.send_mail,
         base_url=rt.settings.base_url,
         options={"simulated_delay": rt.settings.simulated_delay, "env": rt.env},
@@ -101,7 +120,7 @@ async def dispatch_delivery(job: OutboxJob, rt: Runtime) -> None:
         await apply(
             delivery_id=delivery.id,
             action="send",
-            actor=f"adapter:{delivery.signatory.adapter}",
+            actor=f"adapter:{channel_of(delivery)}",
             keyring=rt.keyring,
             issuer=rt.issuer,
             dispatch_ref=dispatch.reference[:200],
@@ -133,7 +152,7 @@ async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
     adapter = make_adapter(delivery, rt)
     envelope = await build_envelope(delivery, rt)
     answer: Answer | None = await adapter.poll(envelope)  # type: ignore[attr-defined]
-    delay = rt.settings.simulated_delay if delivery.signatory.adapter == "simulated" else 3600.0
+    delay = rt.settings.simulated_delay if channel_of(delivery) == "simulated" else 3600.0
     next_poll = [_poll_job(delivery.id, attempt + 1, delay)] if attempt < MAX_POLLS else []
     if answer is None:
         for spec in next_poll:
@@ -148,7 +167,7 @@ async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
         await apply(
             delivery_id=delivery.id,
             action=answer.action,
-            actor=f"adapter:{delivery.signatory.adapter}",
+            actor=f"adapter:{channel_of(delivery)}",
             keyring=rt.keyring,
             issuer=rt.issuer,
             outcome=answer.outcome,

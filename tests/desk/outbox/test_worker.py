@@ -95,3 +95,19 @@ async def test_two_workers_never_run_the_same_job(app: Starlette) -> None:
     await asyncio.gather(grab("a"), grab("b"))
     assert sorted(claimed) == sorted(set(claimed))
     assert len(claimed) == 20
+
+
+async def test_a_partner_retry_after_is_honoured(app: Starlette) -> None:
+    from adapters.base import RetryLater
+
+    async def busy(job: OutboxJob, ctx: object) -> None:
+        raise RetryLater("429", retry_after=120)
+
+    await services.enqueue(kind="busy", payload={}, idempotency_key="r1")
+    worker = Worker(
+        registry=JobRegistry(handlers={"busy": busy}), context=None, base_delay=1, max_delay=600
+    )
+    await worker.run_once()
+    job = await OutboxJob.get(idempotency_key="r1")
+    assert job.state == JobState.PENDING
+    assert job.run_after >= clock.now() + timedelta(seconds=100)
