@@ -18,8 +18,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "command",
     [
-        ("ruff", "check", "desk", "adapters", "tests", "bench"),
-        ("ruff", "format", "--check", "desk", "adapters", "tests", "bench"),
+        ("ruff", "check", "desk", "adapters", "tests", "bench", "tools"),
+        ("ruff", "format", "--check", "desk", "adapters", "tests", "bench", "tools"),
         ("mypy",),
     ],
     ids=["ruff-check", "ruff-format", "mypy-strict"],
