@@ -29,6 +29,8 @@ class Envelope:
     idempotency_key: str
     # The delivery's state when the envelope was made (pending, sent, acknowledged, ...).
     state: str = "pending"
+    # What the adapter's deliver() reported (e.g. the partner's own request id), for poll().
+    dispatch_reference: str | None = None
     # The signatory's declarations, so an automated answer can name them.
     declarations: list[dict[str, Any]] = field(default_factory=list)
 
@@ -39,6 +41,7 @@ class Dispatch:
 
     reference: str
     # Seconds after which the desk should poll for an answer; None: the partner will call back.
+    # Later polls come at the same interval.
     poll_after: float | None = None
 
 

@@ -14,16 +14,21 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from desk import db
+from desk.backoffice import routes as backoffice_routes
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink
+from desk.partners import api as partner_api
 from desk.partners import api_auth, openapi
+from desk.partners import holdings as partner_holdings
 from desk.partners import routes as partner_routes
 from desk.receipts import routes as receipt_routes
 from desk.registry import routes as registry_routes
 from desk.requests.errors import RequestError
+from desk.residents import deeplinks
 from desk.residents import routes as resident_routes
 from desk.runtime import Runtime
 from desk.settings import PROJECT_ROOT, Settings
+from desk.staff import routes as staff_routes
 from desk.web import errors, pages
 from desk.web.csrf import CSRFMiddleware
 from desk.web.middleware import LocaleAndHeadersMiddleware
@@ -38,9 +43,14 @@ def create_app(
         *pages.routes,
         *registry_routes.routes,
         *resident_routes.routes,
+        *deeplinks.routes,
+        *staff_routes.routes,
+        *backoffice_routes.routes,
         *partner_routes.routes,
         *api_auth.routes,
         *openapi.routes,
+        *partner_api.routes,
+        *partner_holdings.routes,
         *receipt_routes.routes,
         Mount("/static", app=StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static"),
     ]

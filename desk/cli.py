@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 
 from desk.settings import Settings
+from desk.staff.models import StaffRole
 
 
 def _settings() -> Settings:
@@ -205,6 +206,37 @@ def cmd_partners(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    """Staff accounts: add (or reactivate) and deactivate."""
+    from desk.db import connected
+    from desk.requests.errors import RequestError
+    from desk.staff import services
+    from desk.staff.models import StaffRole
+
+    async def run() -> int:
+        async with connected(_settings().database_url):
+            if args.action == "add":
+                try:
+                    member = await services.add_staff(
+                        email=args.email,
+                        display_name=args.name or args.email,
+                        role=StaffRole(args.role),
+                        help_point=args.help_point or "",
+                    )
+                except RequestError as exc:
+                    print(exc.message, file=sys.stderr)
+                    return 1
+                print(f"Compte {member.id} actif : rôle {member.role.value}.")
+                return 0
+            if await services.deactivate_staff(email=args.email):
+                print("Compte désactivé.")
+                return 0
+            print("Aucun compte actif à cette adresse.", file=sys.stderr)
+            return 1
+
+    return asyncio.run(run())
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     import json
 
@@ -243,7 +275,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("target", help="signatory slug (create-client, hashing-key) or client_id")
     p.add_argument("--label", help="what this client is for (create-client)")
     p.set_defaults(func=cmd_partners)
+    p = sub.add_parser("staff", help="staff accounts (back office, mediators, committee, admins)")
+    p.add_argument("action", choices=["add", "deactivate"])
+    p.add_argument("email")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--role", default="back_office", choices=[r.value for r in StaffRole])
+    p.add_argument("--help-point", help="digital-help point of a mediator")
+    p.set_defaults(func=cmd_staff)
+    # Listed for --help; its own parser reads its options (see below).
+    sub.add_parser("partner-sim", help="the reference partner (webhook receiver, REST API)")
     sub.add_parser("keys", help="print the receipt public keys (JWKS)").set_defaults(func=cmd_keys)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["partner-sim"]:
+        from desk.partners.reference import main as reference_main
+
+        return reference_main(argv[1:])
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from desk import clock
 from desk.outbox.worker import JobRegistry, Worker
+from desk.partners import notify as partner_notify
 from desk.requests import dispatch
 from desk.residents import jobs as resident_jobs
 from desk.residents import services as resident_services
 from desk.runtime import Runtime
+from desk.staff import services as staff_services
 
 
 def job_registry() -> JobRegistry:
@@ -17,8 +19,13 @@ def job_registry() -> JobRegistry:
             "delivery.poll": dispatch.poll_delivery,
             "mail.login": resident_jobs.send_login_link,
             "mail.resident": resident_jobs.send_notification,
+            "mail.staff_login": staff_services.send_staff_login_link,
+            "partner.info_answered": partner_notify.notify_info_answered,
         },
-        on_dead={"delivery.dispatch": dispatch.dispatch_dead},
+        on_dead={
+            "delivery.dispatch": dispatch.dispatch_dead,
+            "delivery.poll": dispatch.dispatch_dead,
+        },
         periodic=[purge_expired_personal_data],
     )
 

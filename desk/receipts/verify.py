@@ -270,6 +270,7 @@ STATUS_FR = {
     "RequestAcknowledged": "demande reçue par le signataire",
     "RequestActionDelayed": "délai de réponse prolongé",
     "RequestInitiated": "demande transmise",
+    "RequestRequiresAction": "en attente d'une réponse de la personne",
     "RequestUnfulfilled": "demande non aboutie",
 }
 

@@ -64,6 +64,7 @@ async def build_envelope(delivery: Delivery, rt: Runtime) -> Envelope:
         answer_url=rt.settings.url(answer_path(token)),
         idempotency_key=f"delivery-{delivery.id}",
         state=delivery.state.value,
+        dispatch_reference=delivery.dispatch_ref,
         declarations=declarations,
     )
 
@@ -140,6 +141,16 @@ def _poll_job(delivery_id: int, attempt: int, after: float) -> JobSpec:
     )
 
 
+def poll_interval(delivery: Delivery, rt: Runtime) -> float:
+    """Seconds between two polls: the signatory's `poll_interval` setting, hourly by default."""
+    if channel_of(delivery) == "simulated":
+        return rt.settings.simulated_delay
+    try:
+        return max(1.0, float(delivery.signatory.adapter_settings.get("poll_interval", 3600)))
+    except (TypeError, ValueError):
+        return 3600.0
+
+
 async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
     delivery = await _load(int(job.payload["delivery_id"]))
     attempt = int(job.payload.get("attempt", 1))
@@ -151,8 +162,11 @@ async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
         return
     adapter = make_adapter(delivery, rt)
     envelope = await build_envelope(delivery, rt)
-    answer: Answer | None = await adapter.poll(envelope)  # type: ignore[attr-defined]
-    delay = rt.settings.simulated_delay if channel_of(delivery) == "simulated" else 3600.0
+    try:
+        answer: Answer | None = await adapter.poll(envelope)  # type: ignore[attr-defined]
+    except PermanentAdapterError as exc:
+        raise PermanentJobError(str(exc)) from exc
+    delay = poll_interval(delivery, rt)
     next_poll = [_poll_job(delivery.id, attempt + 1, delay)] if attempt < MAX_POLLS else []
     if answer is None:
         for spec in next_poll:

@@ -90,7 +90,7 @@ class DeliveryEvent(Model):
         "models.Delivery", related_name="events", on_delete=fields.CASCADE
     )
     at = fields.DatetimeField()
-    actor = fields.CharField(max_length=32)
+    actor = fields.CharField(max_length=100)
     action = fields.CharField(max_length=32)
     from_state = fields.CharField(max_length=16)
     to_state = fields.CharField(max_length=16)

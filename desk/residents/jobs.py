@@ -21,7 +21,7 @@ from desk.runtime import Runtime
 log = logging.getLogger("desk.residents.jobs")
 
 NOTIFICATION_TEMPLATES = frozenset(
-    {"receipt", "copy_ready", "delivery_extended", "discovery_complete"}
+    {"receipt", "copy_ready", "delivery_extended", "discovery_complete", "info_requested"}
 )
 
 
@@ -81,6 +81,9 @@ async def send_notification(job: OutboxJob, rt: Runtime) -> None:
     elif template == "delivery_extended":
         context["due_at"] = delivery.due_at
         context["reason"] = delivery.extension_reason or ""
+    elif template == "info_requested":
+        if delivery.state != DeliveryState.AWAITING_INFO:
+            return  # answered or closed meanwhile: nothing left to ask
     elif template == "discovery_complete":
         deliveries = await Delivery.filter(request_id=request.id)
         holders, asked = discovery_summary(deliveries)

@@ -16,10 +16,12 @@ from starlette.routing import BaseRoute, Route
 from desk import clock
 from desk.requests import queries
 from desk.requests.errors import RequestError
-from desk.requests.services import MAX_UPLOAD_TYPES
+from desk.requests.models import Delivery
+from desk.requests.services import MAX_UPLOAD_TYPES, apply
 from desk.requests.states import FINAL_STATES
 from desk.residents import services, views
 from desk.residents.auth import current_resident, require_resident
+from desk.residents.deeplinks import resident_next
 from desk.web.templating import render
 
 log = logging.getLogger("desk.residents")
@@ -112,12 +114,14 @@ async def login_confirm(request: Request) -> Response:
         )
     except services.LoginLinkError as exc:
         return _link_problem(request, exc)
+    # Where a partner's deep link was taking the resident, if anywhere.
+    next_path = resident_next(request.session.get("next"))
     # A fresh session: nothing from before the login survives (session fixation).
     request.session.clear()
     request.session["resident_id"] = resident.id
     request.session["auth_at"] = int(time.time())
     log.info("resident %s logged in", resident.id)
-    return _redirect("/mon-espace")
+    return _redirect(next_path or "/mon-espace")
 
 
 async def logout(request: Request) -> Response:
@@ -131,7 +135,9 @@ async def logout(request: Request) -> Response:
 
 async def dashboard(request: Request) -> Response:
     resident = await require_resident(request)
-    model = await views.build_dashboard(resident_id=resident.id)
+    model = await views.build_dashboard(
+        resident_id=resident.id, secret_key=request.app.state.settings.secret_key
+    )
     auto_refresh = request.query_params.get("actualiser") != "non"
     return _render(
         request,
@@ -218,6 +224,47 @@ async def withdraw(request: Request) -> Response:
     return _redirect(f"/mon-espace/demandes/{reference}")
 
 
+async def answer_info(request: Request) -> Response:
+    """The resident answers the question a signatory asked (need_info) about their request."""
+    resident = await require_resident(request)
+    reference = request.path_params["reference"][:32]
+    form = await request.form()
+    raw = _field(form, "delivery")
+    if not raw.isdigit() or len(raw) > 10:
+        raise RequestError("Indiquez à quelle question vous répondez.", code="invalid")
+    owned = await Delivery.filter(
+        id=int(raw), request__reference=reference, request__resident_id=resident.id
+    ).exists()
+    if not owned:
+        raise RequestError("Cette demande est introuvable.", code="not_found")
+    answer = _field(form, "answer").strip()
+    if not answer:
+        raise RequestError(
+            "Écrivez votre réponse à la question de l'organisme avant de l'envoyer.",
+            code="invalid",
+        )
+    runtime = request.app.state.runtime
+    try:
+        await apply(
+            delivery_id=int(raw),
+            action="provide_info",
+            actor="resident",
+            keyring=runtime.keyring,
+            issuer=runtime.issuer,
+            detail=answer,
+        )
+    except RequestError as exc:
+        if exc.code == "conflict":
+            raise RequestError(
+                "Cette question n'attend plus de réponse : l'organisme a peut-être déjà "
+                "répondu à votre demande, ou vous avez déjà répondu.",
+                code="conflict",
+            ) from exc
+        raise
+    request.session[FLASH] = "Votre réponse a été transmise à l'organisme."
+    return _redirect(f"/mon-espace/demandes/{reference}")
+
+
 def _disposition(filename: str) -> str:
     fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename).strip("._") or "copie"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
@@ -257,5 +304,11 @@ routes: list[BaseRoute] = [
         "/mon-espace/demandes/{reference}", request_page, methods=["GET"], name="resident_request"
     ),
     Route("/mon-espace/demandes/{reference}/retirer", withdraw, methods=["POST"], name="withdraw"),
+    Route(
+        "/mon-espace/demandes/{reference}/repondre",
+        answer_info,
+        methods=["POST"],
+        name="answer_info",
+    ),
     Route("/mon-espace/copies/{copy_id}", download_copy, methods=["GET"], name="download_copy"),
 ]

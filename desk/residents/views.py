@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from desk.partners.holdings import Transparency, resident_transparency
 from desk.registry.models import Signatory
 from desk.requests import queries
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
@@ -16,6 +17,7 @@ STATE_LABELS: dict[DeliveryState, str] = {
     DeliveryState.SENT: "envoyée",
     DeliveryState.ACKNOWLEDGED: "reçue par l'organisme",
     DeliveryState.EXTENDED: "délai prolongé",
+    DeliveryState.AWAITING_INFO: "en attente de votre réponse",
     DeliveryState.FULFILLED: "traitée",
     DeliveryState.DENIED: "refusée",
     DeliveryState.WITHDRAWN: "retirée",
@@ -49,6 +51,10 @@ ACTION_LABELS: dict[str, str] = {
     "withdraw": "Demande retirée",
     "fail": "L'envoi a échoué",
     "retry": "Nouvel envoi",
+    "need_info": "L'organisme vous a posé une question",
+    "provide_info": "Vous avez répondu à la question de l'organisme",
+    "letter_printed": "Lettre envoyée par la poste à l'organisme",
+    "channel_changed": "Nouveau moyen d'envoi choisi par le guichet",
 }
 
 
@@ -60,7 +66,7 @@ def kind_label(kind: RequestKind | str) -> str:
     return KIND_LABELS.get(RequestKind(kind), str(kind))
 
 
-PARTNER_ACTIONS = frozenset({"acknowledge", "extend", "fulfil", "deny"})
+PARTNER_ACTIONS = frozenset({"acknowledge", "extend", "fulfil", "deny", "need_info"})
 
 
 def actor_label(actor: str, action: str = "") -> str:
@@ -176,6 +182,8 @@ class Dashboard:
     discovery: DiscoveryProgress | None
     # Something is moving (a partner may answer any minute): the page refreshes itself.
     waiting: bool
+    # What signatories declared by keyed hash (holdings, lineage); None when not looked up.
+    transparency: Transparency | None = None
 
     @property
     def holders(self) -> list[Signatory]:
@@ -204,7 +212,9 @@ def _row(signatory: Signatory, delivery: Delivery | None) -> SignatoryRow:
     return row
 
 
-async def build_dashboard(*, resident_id: int) -> Dashboard:
+async def build_dashboard(*, resident_id: int, secret_key: str | None = None) -> Dashboard:
+    """The dashboard's model; with `secret_key` (to decrypt hashing keys), what signatories
+    declared holding about the resident and their lineage events."""
     signatories = await queries.signed_signatories()
     requests = await queries.resident_requests(resident_id=resident_id)
     discovery = next((r for r in requests if r.kind == RequestKind.DISCOVERY), None)
@@ -228,8 +238,18 @@ async def build_dashboard(*, resident_id: int) -> Dashboard:
     all_deliveries = [d for r in requests for d in r.deliveries]
     receipts = await queries.receipts_for(delivery_ids=[d.id for d in all_deliveries])
     waiting = any(d.state in OPEN_STATES for d in all_deliveries)
+    transparency = (
+        await resident_transparency(resident_id=resident_id, secret_key=secret_key)
+        if secret_key
+        else None
+    )
     return Dashboard(
-        rows=rows, requests=requests, receipts=receipts, discovery=progress, waiting=waiting
+        rows=rows,
+        requests=requests,
+        receipts=receipts,
+        discovery=progress,
+        waiting=waiting,
+        transparency=transparency,
     )
 
 

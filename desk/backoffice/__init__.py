@@ -1,0 +1,1 @@
+"""The back office: deliveries per signatory, failed jobs, paper answers, postal letters."""

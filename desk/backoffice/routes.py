@@ -1,0 +1,391 @@
+"""The back office pages (roles back_office and admin): thin, the rules are in services."""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from desk import clock
+from desk.backoffice import services
+from desk.partners import services as answers
+from desk.receipts.qr import qr_svg
+from desk.requests.errors import RequestError
+from desk.requests.models import DeliveryState, RequestKind
+from desk.requests.services import UploadedFile
+from desk.requests.states import DENIAL_REASONS
+from desk.residents.views import kind_label
+from desk.staff.auth import require_staff
+from desk.staff.models import StaffMember, StaffRole
+from desk.staff.routes import role_label
+from desk.web.errors import STATUS_BY_CODE
+from desk.web.i18n import translate
+from desk.web.templating import render
+
+ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)
+PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
+
+STATE_LABELS: dict[str, str] = {
+    "pending": "en cours d'envoi",
+    "sent": "envoyée",
+    "acknowledged": "réception confirmée",
+    "extended": "délai prolongé",
+    "awaiting_info": "question posée à la personne",
+    "fulfilled": "traitée",
+    "denied": "refusée",
+    "withdrawn": "retirée",
+    "failed": "envoi en échec",
+}
+
+
+def state_label(state: DeliveryState | str) -> str:
+    return STATE_LABELS.get(str(state), str(state))
+
+
+async def _staff(request: Request) -> StaffMember:
+    return await require_staff(request, *ROLES)
+
+
+def _page(
+    request: Request,
+    template: str,
+    staff: StaffMember,
+    context: dict[str, Any],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        template,
+        {
+            "staff": staff,
+            "role_label": role_label,
+            "state_label": state_label,
+            "kind_label": kind_label,
+            "now": clock.now(),
+            **context,
+        },
+        status_code=status_code,
+        headers=PRIVATE_HEADERS,
+    )
+
+
+def _int_param(request: Request, name: str) -> int:
+    raw = str(request.path_params.get(name, ""))
+    if not raw.isdigit() or len(raw) > 12:
+        raise RequestError("Cette page est introuvable.", code="not_found")
+    return int(raw)
+
+
+def _redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+async def _form_field(request: Request, name: str) -> str:
+    form = await request.form()
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+# --- overview and lists -------------------------------------------------------------------------
+
+
+async def overview(request: Request) -> Response:
+    staff = await _staff(request)
+    model = await services.overview()
+    return _page(request, "backoffice/overview.html", staff, {"o": model})
+
+
+async def retry_job(request: Request) -> Response:
+    staff = await _staff(request)
+    job_id = _int_param(request, "job_id")
+    runtime = request.app.state.runtime
+    await services.retry_job(
+        job_id=job_id, staff_id=staff.id, keyring=runtime.keyring, issuer=runtime.issuer
+    )
+    request.session["flash"] = "La tâche est relancée : le guichet va réessayer dans un instant."
+    return _redirect("/back-office")
+
+
+async def signatory_page(request: Request) -> Response:
+    staff = await _staff(request)
+    params = request.query_params
+    view = await services.signatory_view(
+        slug=request.path_params["slug"],
+        state=params.get("etat") or None,
+        kind=params.get("type") or None,
+        late_only=params.get("en_retard") == "1",
+    )
+    return _page(
+        request,
+        "backoffice/signatory.html",
+        staff,
+        {"v": view, "states": services.STATE_ORDER, "kinds": [k.value for k in RequestKind]},
+    )
+
+
+# --- one delivery -------------------------------------------------------------------------------
+
+
+def _delivery_page(
+    request: Request,
+    staff: StaffMember,
+    view: services.DeliveryView,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    failed_action: str | None = None,
+    fields: dict[str, list[str]] | None = None,
+) -> Response:
+    fields = fields or {}
+    return _page(
+        request,
+        "backoffice/delivery.html",
+        staff,
+        {
+            "v": view,
+            "d": view.delivery,
+            "error": error,
+            "failed_action": failed_action,
+            "values": {name: values[0] for name, values in fields.items() if values},
+            "multi": fields,
+            "denial_reasons": DENIAL_REASONS,
+            "kept_rows": range(1, answers.KEPT_ROWS_SHOWN + 1),
+            "max_upload": answers.human_size(request.app.state.settings.upload_max_bytes),
+        },
+        status_code=status,
+    )
+
+
+async def delivery_page(request: Request) -> Response:
+    staff = await _staff(request)
+    view = await services.delivery_view(delivery_id=_int_param(request, "delivery_id"))
+    return _delivery_page(request, staff, view)
+
+
+async def retry_delivery(request: Request) -> Response:
+    staff = await _staff(request)
+    delivery_id = _int_param(request, "delivery_id")
+    runtime = request.app.state.runtime
+    await services.retry_delivery(
+        delivery_id=delivery_id, staff_id=staff.id, keyring=runtime.keyring, issuer=runtime.issuer
+    )
+    request.session["flash"] = "L'envoi est relancé."
+    return _redirect(f"/back-office/envois/{delivery_id}")
+
+
+async def change_channel(request: Request) -> Response:
+    staff = await _staff(request)
+    delivery_id = _int_param(request, "delivery_id")
+    channel = await _form_field(request, "channel")
+    runtime = request.app.state.runtime
+    try:
+        await services.change_channel(
+            delivery_id=delivery_id,
+            channel=channel,
+            staff_id=staff.id,
+            keyring=runtime.keyring,
+            issuer=runtime.issuer,
+        )
+    except RequestError as exc:
+        if exc.code == "not_found":
+            raise
+        view = await services.delivery_view(delivery_id=delivery_id)
+        return _delivery_page(
+            request,
+            staff,
+            view,
+            status=STATUS_BY_CODE.get(exc.code, 422),
+            error=exc.message,
+            failed_action="channel",
+        )
+    request.session["flash"] = "Le canal d'envoi est changé et l'envoi est relancé."
+    return _redirect(f"/back-office/envois/{delivery_id}")
+
+
+async def _answer_form(
+    request: Request, max_bytes: int
+) -> tuple[dict[str, list[str]], UploadFile | None, Any]:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes + answers.FORM_OVERHEAD_BYTES:
+        raise answers.UploadTooLarge(max_bytes)
+    try:
+        form = await request.form(
+            max_files=1, max_fields=200, max_part_size=answers.TEXT_FIELD_MAX_BYTES
+        )
+    except HTTPException as exc:
+        raise HTTPException(
+            400, "Le formulaire reçu est incomplet ou mal formé : rechargez la page et recommencez."
+        ) from exc
+    fields: dict[str, list[str]] = {}
+    upload: UploadFile | None = None
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(name, []).append(value)
+        elif value.filename:
+            upload = value
+    return fields, upload, form
+
+
+async def paper_answer(request: Request) -> Response:
+    staff = await _staff(request)
+    delivery_id = _int_param(request, "delivery_id")
+    settings = request.app.state.settings
+    runtime = request.app.state.runtime
+    max_bytes = settings.upload_max_bytes
+    fields: dict[str, list[str]] = {}
+    form: Any = None
+    try:
+        fields, upload, form = await _answer_form(request, max_bytes)
+        uploaded: UploadedFile | None = None
+        if upload is not None:
+            content = await upload.read(max_bytes + 1)
+            uploaded = answers.check_upload(
+                filename=upload.filename or "",
+                content_type=upload.content_type or "",
+                content=content,
+                max_bytes=max_bytes,
+            )
+        action = answers.parse_action(fields)
+        await services.record_paper_answer(
+            delivery_id=delivery_id,
+            staff_id=staff.id,
+            fields=fields,
+            upload=uploaded,
+            keyring=runtime.keyring,
+            issuer=runtime.issuer,
+            download_max_age=settings.download_link_max_age,
+        )
+    except RequestError as exc:
+        status = getattr(exc, "status", None) or STATUS_BY_CODE.get(exc.code, 422)
+        if status == 404:
+            raise
+        view = await services.delivery_view(delivery_id=delivery_id)
+        return _delivery_page(
+            request,
+            staff,
+            view,
+            status=status,
+            error=exc.message,
+            failed_action=(fields.get("action") or [""])[0],
+            fields=fields,
+        )
+    finally:
+        if form is not None:
+            await form.close()
+    if action == "acknowledge":
+        request.session["flash"] = "La réception de la demande par l'organisme est enregistrée."
+    elif action == "extend":
+        request.session["flash"] = (
+            "La prolongation du délai est enregistrée ; la personne est prévenue."
+        )
+    elif action == "fulfil":
+        request.session["flash"] = (
+            "La réponse reçue par courrier est enregistrée ; la personne reçoit son reçu."
+        )
+    else:
+        request.session["flash"] = (
+            "Le refus reçu par courrier est enregistré ; la personne reçoit son reçu."
+        )
+    return _redirect(f"/back-office/envois/{delivery_id}")
+
+
+# --- postal letters ----------------------------------------------------------------------------
+
+
+async def postal_queue(request: Request) -> Response:
+    staff = await _staff(request)
+    queue = await services.postal_queue()
+    return _page(request, "backoffice/postal_queue.html", staff, {"q": queue})
+
+
+async def postal_letter(request: Request) -> Response:
+    staff = await _staff(request)
+    model = await services.letter(
+        delivery_id=_int_param(request, "delivery_id"), runtime=request.app.state.runtime
+    )
+    runtime = request.app.state.runtime
+    return _page(
+        request,
+        "postal/letter.html",
+        staff,
+        {
+            "letter": model,
+            "base_url": runtime.issuer,
+            "contact": parseaddr(runtime.settings.mail_from)[1],
+            "qr": qr_svg(
+                model.answer_url,
+                label=translate(
+                    "Répondre en ligne à cette demande", getattr(request.state, "locale", "fr")
+                ),
+            ),
+        },
+    )
+
+
+async def mark_printed(request: Request) -> Response:
+    staff = await _staff(request)
+    delivery_id = _int_param(request, "delivery_id")
+    await services.mark_printed(delivery_id=delivery_id, staff_id=staff.id)
+    request.session["flash"] = (
+        "C'est noté : la lettre est imprimée. Saisissez la réponse quand elle arrive par courrier."
+    )
+    return _redirect("/back-office/courriers")
+
+
+routes: list[BaseRoute] = [
+    Route("/back-office", overview, methods=["GET"], name="backoffice"),
+    Route(
+        "/back-office/taches/{job_id}/relancer",
+        retry_job,
+        methods=["POST"],
+        name="backoffice_retry_job",
+    ),
+    Route(
+        "/back-office/signataires/{slug}",
+        signatory_page,
+        methods=["GET"],
+        name="backoffice_signatory",
+    ),
+    Route(
+        "/back-office/envois/{delivery_id}",
+        delivery_page,
+        methods=["GET"],
+        name="backoffice_delivery",
+    ),
+    Route(
+        "/back-office/envois/{delivery_id}/relancer",
+        retry_delivery,
+        methods=["POST"],
+        name="backoffice_retry_delivery",
+    ),
+    Route(
+        "/back-office/envois/{delivery_id}/canal",
+        change_channel,
+        methods=["POST"],
+        name="backoffice_change_channel",
+    ),
+    Route(
+        "/back-office/envois/{delivery_id}/reponse",
+        paper_answer,
+        methods=["POST"],
+        name="backoffice_paper_answer",
+    ),
+    Route("/back-office/courriers", postal_queue, methods=["GET"], name="backoffice_postal"),
+    Route(
+        "/back-office/courriers/{delivery_id}",
+        postal_letter,
+        methods=["GET"],
+        name="backoffice_letter",
+    ),
+    Route(
+        "/back-office/courriers/{delivery_id}/imprime",
+        mark_printed,
+        methods=["POST"],
+        name="backoffice_letter_printed",
+    ),
+]

@@ -1,0 +1,131 @@
+"""Partner deep links: a signatory's own site links to /signataires/<slug>/mes-donnees.
+
+The resident lands, logs in if needed, and sees that signatory's card: what it declares, what it
+answered about them, and one-click buttons to erase their data there or object to its use.
+Every query is filtered by the logged-in resident: another resident's answers are never shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from desk.registry.models import CharterStatus, Declaration, Signatory
+from desk.requests.errors import RequestError
+from desk.requests.models import Delivery, RequestKind
+from desk.residents.auth import current_resident
+from desk.residents.services import new_submission_key
+from desk.residents.views import answer_lines, kind_label, state_label
+from desk.web.templating import render
+
+NEXT_KEY = "next"
+SPACE_PREFIX = "/mon-espace/"
+NOT_FOUND = (
+    "Ce signataire est introuvable. Vérifiez le lien, ou retrouvez-le dans la liste des "
+    "signataires de la charte."
+)
+
+
+def card_path(slug: str) -> str:
+    return f"/mon-espace/signataires/{slug}"
+
+
+def resident_next(value: object) -> str | None:
+    """Where to go after a resident logs in: only a page of the resident's own space."""
+    if not isinstance(value, str) or not value.startswith(SPACE_PREFIX):
+        return None
+    if "//" in value or "\\" in value or ".." in value or len(value) > 300:
+        return None
+    if any(ord(c) < 33 for c in value):
+        return None
+    return value
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+async def find_signatory(slug: str) -> Signatory:
+    signatory = await Signatory.filter(slug=slug[:64]).first()
+    if signatory is None:
+        raise RequestError(NOT_FOUND, code="not_found")
+    return signatory
+
+
+@dataclass
+class SignatoryCard:
+    signatory: Signatory
+    declarations: list[Declaration]
+    signed: bool
+    # The resident's latest discovery delivery to this signatory, and its answer in words.
+    discovery: Delivery | None
+    discovery_lines: list[str] = field(default_factory=list)
+    # Every request of this resident to this signatory, newest first.
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+async def signatory_card(*, resident_id: int, slug: str) -> SignatoryCard:
+    signatory = await find_signatory(slug)
+    declarations = list(await Declaration.filter(signatory_id=signatory.id).order_by("id"))
+    deliveries = list(
+        await Delivery.filter(signatory_id=signatory.id, request__resident_id=resident_id)
+        .select_related("request", "signatory")
+        .order_by("-received_at", "-id")
+    )
+    discovery = next((d for d in deliveries if d.request.kind == RequestKind.DISCOVERY), None)
+    titles = {d.code: d.title for d in declarations}
+    return SignatoryCard(
+        signatory=signatory,
+        declarations=declarations,
+        signed=signatory.charter_status == CharterStatus.SIGNED,
+        discovery=discovery,
+        discovery_lines=(
+            answer_lines(RequestKind.DISCOVERY, discovery, titles) if discovery else []
+        ),
+        deliveries=deliveries,
+    )
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+
+async def deep_link(request: Request) -> Response:
+    signatory = await find_signatory(str(request.path_params["slug"]))
+    target = card_path(signatory.slug)
+    if await current_resident(request) is None:
+        request.session[NEXT_KEY] = target
+        return RedirectResponse("/connexion", status_code=303)
+    return RedirectResponse(target, status_code=303)
+
+
+async def card_page(request: Request) -> Response:
+    slug = str(request.path_params["slug"])
+    resident = await current_resident(request)
+    if resident is None:
+        signatory = await find_signatory(slug)
+        request.session[NEXT_KEY] = card_path(signatory.slug)
+        return RedirectResponse("/connexion", status_code=303)
+    card = await signatory_card(resident_id=resident.id, slug=slug)
+    context: dict[str, Any] = {
+        "card": card,
+        "submission_key": new_submission_key(),
+        "access_key": new_submission_key(),
+        "discovery_key": new_submission_key(),
+        "state_label": state_label,
+        "kind_label": kind_label,
+    }
+    return render(
+        request,
+        "deeplinks/signatory_card.html",
+        context,
+        headers={"cache-control": "no-store"},
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/signataires/{slug}/mes-donnees", deep_link, methods=["GET"], name="deep_link"),
+    Route("/mon-espace/signataires/{slug}", card_page, methods=["GET"], name="resident_signatory"),
+]

@@ -1,0 +1,153 @@
+"""Staff login by email link, and the staff home page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from desk import clock
+from desk.residents.services import InvalidEmail, LoginLinkError, purge_expired
+from desk.staff import services
+from desk.staff.auth import (
+    NEXT_KEY,
+    NOTICE_KEY,
+    allowed,
+    current_staff,
+    end_staff_session,
+    require_staff,
+    safe_next,
+    start_staff_session,
+)
+from desk.staff.models import StaffMember, StaffRole
+from desk.web.templating import render
+
+log = logging.getLogger("desk.staff")
+
+ROLE_LABELS: dict[str, str] = {
+    StaffRole.BACK_OFFICE: "back office (suivi des demandes et des envois)",
+    StaffRole.MEDIATOR: "médiation numérique (accompagnement des personnes)",
+    StaffRole.COMMITTEE: "comité d'éthique",
+    StaffRole.ADMIN: "administration du guichet",
+}
+
+BACK_OFFICE_ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)
+
+
+def role_label(role: StaffRole | str) -> str:
+    return ROLE_LABELS.get(str(role), str(role))
+
+
+def home_for(staff: StaffMember) -> str:
+    return "/back-office" if allowed(staff, BACK_OFFICE_ROLES) else "/equipe"
+
+
+def _page(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        template,
+        {"role_label": role_label, **context},
+        status_code=status_code,
+        headers={"cache-control": "no-store"},
+    )
+
+
+async def login_form(request: Request) -> Response:
+    staff = await current_staff(request)
+    notice = request.session.pop(NOTICE_KEY, None)
+    return _page(
+        request,
+        "staff/login.html",
+        {"email": "", "error": None, "staff": staff, "expired": notice == "expired"},
+    )
+
+
+async def login_submit(request: Request) -> Response:
+    settings = request.app.state.settings
+    form = await request.form()
+    raw = form.get("email")
+    email = raw if isinstance(raw, str) else ""
+    now = clock.now()
+    await purge_expired(now=now, login_max_age=settings.login_link_max_age)
+    try:
+        await services.request_staff_login(email=email, now=now)
+    except InvalidEmail as exc:
+        return _page(
+            request,
+            "staff/login.html",
+            {"email": email.strip()[:254], "error": exc.message, "staff": None, "expired": False},
+            status_code=422,
+        )
+    # The same page whether the address belongs to an active member or not.
+    return _page(
+        request, "staff/login_sent.html", {"minutes": max(1, settings.login_link_max_age // 60)}
+    )
+
+
+def _link_problem(request: Request, exc: LoginLinkError) -> Response:
+    return _page(
+        request,
+        "staff/login_problem.html",
+        {"reason": exc.reason, "message": exc.message},
+        status_code=410 if exc.code == "gone" else 404,
+    )
+
+
+async def login_confirm_page(request: Request) -> Response:
+    settings = request.app.state.settings
+    token = request.path_params["token"]
+    try:
+        await services.check_staff_login(
+            secret=settings.secret_key, token=token, max_age=settings.login_link_max_age
+        )
+    except LoginLinkError as exc:
+        return _link_problem(request, exc)
+    return _page(request, "staff/login_confirm.html", {"action": services.staff_login_path(token)})
+
+
+async def login_confirm(request: Request) -> Response:
+    settings = request.app.state.settings
+    token = request.path_params["token"]
+    try:
+        staff = await services.confirm_staff_login(
+            secret=settings.secret_key, token=token, max_age=settings.login_link_max_age
+        )
+    except LoginLinkError as exc:
+        return _link_problem(request, exc)
+    next_path = safe_next(request.session.get(NEXT_KEY))
+    # A fresh session: nothing from before the login survives (session fixation).
+    request.session.clear()
+    start_staff_session(request, staff)
+    return RedirectResponse(next_path or home_for(staff), status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    end_staff_session(request)
+    # Staff desks are often shared: leave nothing of anybody behind.
+    request.session.clear()
+    request.session["flash"] = "Vous êtes déconnecté de l'espace équipe."
+    return RedirectResponse("/equipe/connexion", status_code=303)
+
+
+async def home(request: Request) -> Response:
+    staff = await require_staff(request)
+    return _page(
+        request,
+        "staff/home.html",
+        {"staff": staff, "back_office": allowed(staff, BACK_OFFICE_ROLES)},
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/equipe", home, methods=["GET"], name="staff_home"),
+    Route("/equipe/connexion", login_form, methods=["GET"], name="staff_login"),
+    Route("/equipe/connexion", login_submit, methods=["POST"], name="staff_login_submit"),
+    Route("/equipe/connexion/{token}", login_confirm_page, methods=["GET"], name="staff_link"),
+    Route("/equipe/connexion/{token}", login_confirm, methods=["POST"], name="staff_confirm"),
+    Route("/equipe/deconnexion", logout, methods=["POST"], name="staff_logout"),
+]
