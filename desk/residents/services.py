@@ -106,7 +106,7 @@ async def request_login(*, email: str, now: datetime | None = None) -> LoginChal
     address = normalise_email(email)
     moment = now or clock.now()
     recent = await LoginChallenge.filter(
-        email=address, created_at__gte=moment - THROTTLE_WINDOW
+        email=address, audience="resident", created_at__gte=moment - THROTTLE_WINDOW
     ).count()
     if recent >= THROTTLE_MAX:
         log.info("login link throttled")
@@ -126,7 +126,8 @@ async def request_login(*, email: str, now: datetime | None = None) -> LoginChal
 async def check_login(*, secret: str, token: str, max_age: int) -> LoginChallenge:
     """The unused, unexpired challenge a link names, or LoginLinkError."""
     challenge_id = read_login_token(secret, token, max_age=max_age)
-    challenge = await LoginChallenge.filter(id=challenge_id).first()
+    # A staff link never opens a resident space, even with a valid signature.
+    challenge = await LoginChallenge.filter(id=challenge_id, audience="resident").first()
     if challenge is None:
         raise LoginLinkError("invalid")
     if challenge.used_at is not None:
