@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "desk.outbox.models",
     "desk.partners.models",
     "desk.staff.models",
+    "desk.charter.models",
 ]
 
 

@@ -26,7 +26,8 @@ PG_URL = os.environ.get("DESK_TEST_DATABASE_URL", "")
 TABLES = [
     "receipt", "access_copy", "delivery_event", "delivery", "rights_request", "login_challenge",
     "resident", "declaration", "signatory", "outbox_job", "partner_client", "client_secret",
-    "idempotency_record", "holding", "lineage_event", "staff_member",
+    "idempotency_record", "holding", "lineage_event", "staff_member", "committee_decision",
+    "charter_alert", "self_evaluation", "complaint", "transparency_checkpoint",
 ]  # fmt: skip
 
 
