@@ -193,6 +193,7 @@ async def _read_json(response: httpx.Response, *, what: str) -> dict[str, Any]:
 
 class RestAdapter:
     kind: ClassVar[str] = "rest"
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("token",)
 
     def __init__(self, context: AdapterContext) -> None:
         self.context = context

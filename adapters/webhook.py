@@ -164,6 +164,7 @@ def http_client(deadline: float) -> httpx.AsyncClient:
 
 class WebhookAdapter:
     kind: ClassVar[str] = "webhook"
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("secrets",)
 
     def __init__(self, context: AdapterContext) -> None:
         self.context = context

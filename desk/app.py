@@ -15,8 +15,13 @@ from starlette.staticfiles import StaticFiles
 
 from desk import db
 from desk.backoffice import routes as backoffice_routes
+from desk.charter import api as charter_api
+from desk.charter import public_routes as charter_public_routes
+from desk.charter import routes as charter_routes
+from desk.explain import routes as explain_routes
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink
+from desk.mediation import routes as mediation_routes
 from desk.partners import api as partner_api
 from desk.partners import api_auth, openapi
 from desk.partners import holdings as partner_holdings
@@ -41,17 +46,22 @@ def create_app(
     runtime = Runtime.build(settings)
     routes: list[BaseRoute] = [
         *pages.routes,
+        *explain_routes.routes,
+        *charter_public_routes.routes,
         *registry_routes.routes,
         *resident_routes.routes,
         *deeplinks.routes,
         *staff_routes.routes,
         *backoffice_routes.routes,
+        *mediation_routes.routes,
         *partner_routes.routes,
         *api_auth.routes,
         *openapi.routes,
         *partner_api.routes,
         *partner_holdings.routes,
         *receipt_routes.routes,
+        *charter_routes.routes,
+        *charter_api.routes,
         Mount("/static", app=StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static"),
     ]
     if settings.demo and mail_sink is not None:

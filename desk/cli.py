@@ -169,7 +169,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
 
 def cmd_partners(args: argparse.Namespace) -> int:
-    """Partner API credentials: create a client, rotate its secret, give the hashing key."""
+    """Partner channel and API credentials: configure the adapter, create a client, rotate its
+    secret, give the hashing key."""
     from desk.db import connected
     from desk.partners import clients
     from desk.registry.models import Signatory
@@ -177,6 +178,8 @@ def cmd_partners(args: argparse.Namespace) -> int:
     async def run() -> int:
         settings = _settings()
         async with connected(settings.database_url):
+            if args.action == "configure":
+                return await _configure_channel(args, settings.secret_key)
             if args.action == "create-client":
                 try:
                     cred = await clients.create_client(slug=args.target, label=args.label or "")
@@ -204,6 +207,36 @@ def cmd_partners(args: argparse.Namespace) -> int:
             return 0
 
     return asyncio.run(run())
+
+
+async def _configure_channel(args: argparse.Namespace, secret_key: str) -> int:
+    """`desk partners configure SLUG --adapter NAME --set key=value [--rotate]`."""
+    from desk.partners import channels
+
+    try:
+        if not args.adapter:
+            raise channels.ChannelError("Indiquez le connecteur : --adapter webhook, rest, …")
+        result = await channels.configure_channel(
+            slug=args.target,
+            adapter=args.adapter,
+            settings=channels.parse_assignments(args.set or []),
+            secret_key=secret_key,
+            rotate=args.rotate,
+        )
+    except channels.ChannelError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(f"Signataire    {result.slug}")
+    print(f"Connecteur    {result.adapter}")
+    for key, value in sorted(result.settings.items()):
+        print(f"  {key} = {value}")
+    for secret in result.generated:
+        print(f"Nouveau secret de signature : {secret}")
+    if result.generated:
+        print("Ce secret ne sera plus affiché : transmettez-le au signataire par un canal sûr.")
+    if args.rotate and len(result.secrets.get("secrets", [])) > 1:
+        print("L'ancien secret reste valable jusqu'au prochain changement de secret.")
+    return 0
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
@@ -247,6 +280,18 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from desk.charter.report import write_report_file
+
+    return asyncio.run(write_report_file(settings=_settings(), year=args.year, output=args.output))
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from desk.charter.transparency import run_audit
+
+    return asyncio.run(run_audit(settings=_settings()))
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # aiosmtpd logs every connection at INFO, with peer addresses: too chatty for an operator.
@@ -271,9 +316,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retry", type=int, metavar="JOB_ID", help="give a dead job new attempts")
     p.set_defaults(func=cmd_outbox)
     p = sub.add_parser("partners", help="partner API credentials and hashing keys")
-    p.add_argument("action", choices=["create-client", "rotate-secret", "hashing-key"])
-    p.add_argument("target", help="signatory slug (create-client, hashing-key) or client_id")
+    p.add_argument("action", choices=["configure", "create-client", "rotate-secret", "hashing-key"])
+    p.add_argument(
+        "target", help="signatory slug (configure, create-client, hashing-key) or client_id"
+    )
     p.add_argument("--label", help="what this client is for (create-client)")
+    p.add_argument("--adapter", help="channel: email, webhook, rest, postal, … (configure)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an adapter setting, repeatable; JSON for lists (configure)",
+    )
+    p.add_argument(
+        "--rotate", action="store_true", help="new webhook secret, the previous kept (configure)"
+    )
     p.set_defaults(func=cmd_partners)
     p = sub.add_parser("staff", help="staff accounts (back office, mediators, committee, admins)")
     p.add_argument("action", choices=["add", "deactivate"])
@@ -285,6 +342,13 @@ def main(argv: list[str] | None = None) -> int:
     # Listed for --help; its own parser reads its options (see below).
     sub.add_parser("partner-sim", help="the reference partner (webhook receiver, REST API)")
     sub.add_parser("keys", help="print the receipt public keys (JWKS)").set_defaults(func=cmd_keys)
+    p = sub.add_parser("report", help="write the charter's annual report as one HTML file")
+    p.add_argument("--year", required=True, help="the year, e.g. 2025")
+    p.add_argument("--output", help="file to write (default: bilan-<year>.html)")
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("audit", help="recompute the receipts chain and its signed checkpoints")
+    p.add_argument("action", choices=["verify"])
+    p.set_defaults(func=cmd_audit)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["partner-sim"]:
         from desk.partners.reference import main as reference_main

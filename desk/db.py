@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "desk.partners.models",
     "desk.staff.models",
     "desk.charter.models",
+    "desk.mediation.models",
 ]
 
 

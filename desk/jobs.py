@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from desk import clock
+from desk.charter import jobs as charter_jobs
+from desk.mediation import services as mediation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
 from desk.requests import dispatch
@@ -21,12 +23,13 @@ def job_registry() -> JobRegistry:
             "mail.resident": resident_jobs.send_notification,
             "mail.staff_login": staff_services.send_staff_login_link,
             "partner.info_answered": partner_notify.notify_info_answered,
+            **charter_jobs.HANDLERS,
         },
         on_dead={
             "delivery.dispatch": dispatch.dispatch_dead,
             "delivery.poll": dispatch.dispatch_dead,
         },
-        periodic=[purge_expired_personal_data],
+        periodic=[purge_expired_personal_data, charter_jobs.charter_maintenance],
     )
 
 
@@ -35,6 +38,8 @@ async def purge_expired_personal_data(runtime: Runtime) -> None:
     await resident_services.purge_expired(
         now=clock.now(), login_max_age=runtime.settings.login_link_max_age
     )
+    # Names and postal addresses of residents assisted without email, once nothing needs them.
+    await mediation_services.purge_contacts(now=clock.now())
 
 
 def build_worker(runtime: Runtime) -> Worker:

@@ -44,6 +44,12 @@ class Settings:
     worker_poll_interval: float = 1.0
     # Delay, in seconds, before the simulated adapter answers (demo and load tests).
     simulated_delay: float = 4.0
+    # The charter's alert ladder (desk.charter.alerts): days from alert 1 to the formal notice
+    # while deliveries stay overdue, late deliveries in a rolling year that also call for it,
+    # and days from the formal notice to the proposal of exclusion.
+    alert_formal_notice_days: int = 15
+    alert_rolling_overdue: int = 5
+    alert_exclusion_days: int = 30
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

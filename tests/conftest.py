@@ -28,6 +28,8 @@ TABLES = [
     "resident", "declaration", "signatory", "outbox_job", "partner_client", "client_secret",
     "idempotency_record", "holding", "lineage_event", "staff_member", "committee_decision",
     "charter_alert", "self_evaluation", "complaint", "transparency_checkpoint",
+    "mediation_event", "mediation_told", "assisted_filing", "mandate", "assisted_session",
+    "mediation_contact",
 ]  # fmt: skip
 
 

@@ -14,7 +14,9 @@ Sources, all merged into one sorted list of unique strings:
 
 Usage (from the project root):
     .venv/bin/python tools/i18n_extract.py            # every string, one per line
-    .venv/bin/python tools/i18n_extract.py --missing  # strings desk/web/locales/en.json lacks
+    .venv/bin/python tools/i18n_extract.py --missing  # strings the English catalogue lacks
+    .venv/bin/python tools/i18n_extract.py --update-po   # add them to messages.po, msgstr ""
+    .venv/bin/python tools/i18n_extract.py --write-po    # fold en*.json into messages.po
     .venv/bin/python tools/i18n_extract.py --dynamic  # `_(variable)` calls and f-string messages
     .venv/bin/python tools/i18n_extract.py --json     # {string: [where it was found]}
 """
@@ -37,7 +39,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
 PYTHON_DIRS = (ROOT / "desk", ROOT / "adapters")
-CATALOGUE = ROOT / "desk" / "web" / "locales" / "en.json"
+LOCALE_DIR = ROOT / "desk" / "web" / "locales"
+TARGET_LOCALE = "en"
+# The gettext catalogue translators edit (Poedit): msgid = French source, msgstr = English.
+CATALOGUE = LOCALE_DIR / TARGET_LOCALE / "LC_MESSAGES" / "messages.po"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -45,9 +50,17 @@ if str(ROOT) not in sys.path:
 # Dictionaries and constants whose values templates pass to `_()`, and where they are shown.
 # (module, attribute): attribute may be dotted (Class.ATTR) or a glob over module names (REASON_*).
 LABEL_SOURCES: tuple[tuple[str, str], ...] = (
+    # charter/report*.html: alert steps and committee decisions; /bilan and /transparence errors
+    ("desk.charter.report", "LEVEL_LABELS"),
+    ("desk.charter.report", "DECISION_LABELS"),
+    ("desk.charter.public_routes", "YEAR_NOT_FOUND_FR"),
+    ("desk.charter.public_routes", "FROM_INVALID_FR"),
+    ("desk.charter.public_routes", "LIMIT_INVALID_FR"),
     # errors/error.html: _(title), _(detail)
     ("desk.web.errors", "TITLES_FR"),
     ("desk.web.errors", "DETAILS_FR"),
+    # the CSRF refusal page (desk.web.errors.csrf_failed, translated before the app runs)
+    ("desk.web.errors", "_CSRF_PAGES"),
     # public/signatories.html, public/signatory.html
     ("desk.registry.services", "KIND_LABELS"),
     ("desk.registry.services", "CHARTER_STATUS_LABELS"),
@@ -59,10 +72,17 @@ LABEL_SOURCES: tuple[tuple[str, str], ...] = (
     # 404 detail of /signataires/<slug> and /recus/<id>
     ("desk.registry.routes", "NOT_FOUND_FR"),
     ("desk.receipts.routes", "NOT_FOUND_FR"),
+    # explain/*.html: _(topic.title), _(topic.summary), _(heading); 404 detail of /comprendre/x
+    ("desk.explain.topics", "TOPICS"),
+    ("desk.explain.topics", "GROUP_HEADINGS"),
+    ("desk.explain.routes", "NOT_FOUND_FR"),
     # resident/dashboard.html, resident/request.html, email/receipt, email/delivery_extended
     ("desk.residents.views", "STATE_LABELS"),
     ("desk.residents.views", "KIND_LABELS"),
     ("desk.residents.views", "ACTION_LABELS"),
+    # answer_lines(): Message(DENIAL_LABELS…) values, translated through _(line)
+    ("desk.residents.views", "DENIAL_LABELS"),
+    ("desk.residents.views", "DENIAL_FALLBACK"),
     # resident/login.html _(error), resident/login_problem.html _(message)
     ("desk.residents.services", "LoginLinkError.MESSAGES"),
     # receipts/_details.html, receipts/receipt.html, receipts/verifier.html
@@ -78,6 +98,28 @@ LABEL_SOURCES: tuple[tuple[str, str], ...] = (
     ("desk.staff.routes", "ROLE_LABELS"),
     # backoffice/*.html: _(state_label(...))
     ("desk.backoffice.routes", "STATE_LABELS"),
+    # mediation/*.html: _(identity_labels[...]); refusals shown through _(detail) / _(error)
+    ("desk.mediation.services", "IDENTITY_LABELS"),
+    ("desk.mediation.services", "NOT_YOURS"),
+    ("desk.mediation.services", "NO_MANDATE"),
+    ("desk.mediation.services", "SESSION_CLOSED"),
+    ("desk.mediation.services", "PAPER_UNSIGNED"),
+    ("desk.mediation.services", "KIND_OUTSIDE"),
+    ("desk.mediation.services", "SIGNATORY_OUTSIDE"),
+    # charter/*.html and email/alert_notice: alert levels, decisions, self-evaluation, refusals
+    ("desk.charter.alerts", "LEVEL_LABELS"),
+    ("desk.charter.alerts", "LEVEL_EXPLANATIONS"),
+    ("desk.charter.alerts", "MSG_*"),
+    ("desk.charter.committee", "OUTCOME_LABELS"),
+    ("desk.charter.committee", "MSG_*"),
+    ("desk.charter.complaints", "MSG_*"),
+    ("desk.charter.selfeval", "QUESTION_LABELS"),
+    ("desk.charter.selfeval", "ANSWER_LABELS"),
+    ("desk.charter.selfeval", "MSG_*"),
+    ("desk.charter.routes", "FLASH_*"),
+    ("desk.charter.routes", "NOT_FOUND_FR"),
+    ("desk.charter.routes", "SELF_EVAL_NOT_FOUND_FR"),
+    ("desk.charter.api", "MSG_*"),
 )
 
 # Functions whose returned literal strings are labels rendered through `_()`: every string
@@ -97,7 +139,8 @@ LABEL_FUNCTIONS: tuple[tuple[str, str], ...] = (
 MESSAGE_EXCEPTIONS = frozenset({"RequestError"})
 # HTTPException(status, detail): the detail is the second argument.
 DETAIL_EXCEPTIONS = frozenset({"HTTPException"})
-TRANSLATE_CALLS = frozenset({"_", "gettext", "translate"})
+# Message("… {name}", name=…) (desk.web.i18n) builds a French sentence translated later.
+TRANSLATE_CALLS = frozenset({"_", "gettext", "translate", "Message"})
 FLASH_KEYS = frozenset({"flash"})
 
 
@@ -468,12 +511,10 @@ def extract() -> list[str]:
 
 
 def load_catalogue(path: Path = CATALOGUE) -> dict[str, str]:
-    """The catalogue as the app reads it: en.json merged with every en-<area>.json beside it."""
-    merged: dict[str, str] = {}
-    for part in sorted(path.parent.glob(f"{path.stem}*.json")):
-        if part.stem == path.stem or part.stem.startswith(f"{path.stem}-"):
-            merged.update(json.loads(part.read_text(encoding="utf-8")))
-    return merged
+    """The catalogue as the app reads it: the .po, with any en*.json beside it merged on top."""
+    from desk.web.i18n import load_catalog
+
+    return load_catalog(TARGET_LOCALE, path.parents[2])
 
 
 def missing(strings: Iterable[str] | None = None, path: Path = CATALOGUE) -> list[str]:
@@ -481,16 +522,113 @@ def missing(strings: Iterable[str] | None = None, path: Path = CATALOGUE) -> lis
     return [s for s in (extract() if strings is None else strings) if s not in catalogue]
 
 
+def _brace_fields(text: str) -> bool:
+    import string
+
+    try:
+        return any(name is not None for _, name, _, _ in string.Formatter().parse(text))
+    except ValueError:
+        return False
+
+
+def _read_po(path: Path) -> Any:
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po
+
+    if not path.exists():
+        return Catalog(
+            locale=TARGET_LOCALE,
+            domain="messages",
+            project="desk",
+            language_team="English",
+            charset="utf-8",
+            fuzzy=False,
+        )
+    with path.open("rb") as handle:
+        return read_po(handle, locale=TARGET_LOCALE)
+
+
+def _write_po(po: Any, path: Path) -> None:
+    from babel.messages.pofile import write_po
+
+    for message in po:
+        if not message.id:
+            continue
+        # Our sources use str.format placeholders, never %-formatting: tell PO tools so.
+        message.flags.discard("python-format")
+        if isinstance(message.id, str) and _brace_fields(message.id):
+            message.flags.add("python-brace-format")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        write_po(handle, po, width=0, no_location=True, sort_output=True)
+
+
+def update_po(strings: Iterable[str], path: Path = CATALOGUE) -> list[str]:
+    """Add every extracted string the .po lacks, with an empty msgstr; returns those added."""
+    po = _read_po(path)
+    added = [text for text in strings if text not in po]
+    for text in added:
+        po.add(text, "")
+    _write_po(po, path)
+    return added
+
+
+def fold_json(
+    path: Path = CATALOGUE, *, only: Iterable[Path] | None = None, delete: bool = True
+) -> list[Path]:
+    """Move en*.json entries (all, or `only` those files) into the .po (JSON wins: it is
+    newer), then delete the JSON files folded."""
+    from desk.web.i18n import json_paths
+
+    po = _read_po(path)
+    everything = json_paths(TARGET_LOCALE, path.parents[2])
+    wanted = {p.resolve() for p in only} if only is not None else None
+    parts = [p for p in everything if wanted is None or p.resolve() in wanted]
+    for part in parts:
+        for source, english in json.loads(part.read_text(encoding="utf-8")).items():
+            if source in po:
+                if english:
+                    po[source].string = english
+                    po[source].flags.discard("fuzzy")
+            else:
+                po.add(source, english)
+    _write_po(po, path)
+    if delete:
+        for part in parts:
+            part.unlink()
+    return parts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--missing", action="store_true", help="strings en.json does not translate")
+    group.add_argument("--missing", action="store_true", help="strings the English catalogue lacks")
     group.add_argument(
         "--dynamic", action="store_true", help="_(variable) calls, f-string messages"
     )
     group.add_argument("--json", action="store_true", help="strings with where they were found")
+    group.add_argument(
+        "--update-po",
+        action="store_true",
+        help="add the missing strings to messages.po with an empty msgstr (for Poedit)",
+    )
+    group.add_argument(
+        "--write-po",
+        nargs="*",
+        metavar="JSON",
+        help="fold en*.json (all, or the files named) into messages.po, then delete them",
+    )
     args = parser.parse_args(argv)
+    if args.write_po is not None:
+        only = [Path(name) for name in args.write_po] if args.write_po else None
+        for part in fold_json(only=only):
+            print(f"folded {_rel(part)} into {_rel(CATALOGUE)}")
+        return 0
     result = extract_all()
+    if args.update_po:
+        added = update_po(result.sorted_strings())
+        print(f"{len(added)} new msgids in {_rel(CATALOGUE)}")
+        return 0
     if args.json:
         data = {s: sorted(result.strings[s]) for s in result.sorted_strings()}
         print(json.dumps(data, ensure_ascii=False, indent=2))

@@ -22,6 +22,7 @@ from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, Request
 from desk.requests.services import AlreadyAnswered, DeliveryNotFound, UploadedFile, apply
 from desk.requests.states import DENIAL_REASONS, FINAL_STATES, TransitionNotAllowed, check
 from desk.runtime import Runtime
+from desk.web.i18n import Message
 
 ACTOR = "partner:email-link"
 PARTNER_ACTIONS = ("acknowledge", "extend", "fulfil", "deny")
@@ -55,8 +56,11 @@ class AnswerRefused(RequestError):
 class UploadTooLarge(AnswerRefused):
     def __init__(self, max_bytes: int) -> None:
         super().__init__(
-            f"Le fichier est trop volumineux : {human_size(max_bytes)} au plus. "
-            "Découpez l'export, ou compressez-le en PDF, puis recommencez.",
+            Message(
+                "Le fichier est trop volumineux : {size} au plus. "
+                "Découpez l'export, ou compressez-le en PDF, puis recommencez.",
+                size=human_size(max_bytes),
+            ),
             status=413,
         )
 
@@ -67,11 +71,12 @@ class UploadRefused(AnswerRefused):
 
 
 def human_size(size: int) -> str:
+    """ "5 Mo" in French, "5 MB" through `_()` (the unit is a catalogue entry)."""
     if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.0f} Mo"
+        return Message("{size} Mo", size=f"{size / (1024 * 1024):.0f}")
     if size >= 1024:
-        return f"{size / 1024:.0f} Ko"
-    return f"{size} octets"
+        return Message("{size} Ko", size=f"{size / 1024:.0f}")
+    return Message("{size} octets", size=size)
 
 
 # --- pure parsing -----------------------------------------------------------------------
@@ -185,9 +190,12 @@ def check_upload(
     declared = content_type.split(";", 1)[0].strip().lower()
     if declared not in accepted:
         raise UploadRefused(
-            f"Le fichier porte l'extension {extension} mais son type déclaré "
-            f"({declared or 'inconnu'}) ne correspond pas : "
-            "enregistrez-le à nouveau dans le bon format."
+            Message(
+                "Le fichier porte l'extension {extension} mais son type déclaré "
+                "({declared}) ne correspond pas : enregistrez-le à nouveau dans le bon format.",
+                extension=extension,
+                declared=declared or Message("inconnu"),
+            )
         )
     if extension == ".json":
         try:

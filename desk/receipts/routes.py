@@ -24,6 +24,7 @@ from desk.receipts.verify import (
     verify_receipt,
 )
 from desk.requests.errors import RequestError
+from desk.web.i18n import DEFAULT_LOCALE, translate
 from desk.web.templating import render
 
 log = logging.getLogger("desk.receipts")
@@ -123,7 +124,13 @@ async def receipt_page(request: Request) -> Response:
         "receipt": row,
         "result": result,
         "view": describe(result.payload) if result.payload else None,
-        "qr": qr_svg(qr_target, label="Code QR : ouvre la vérification de ce reçu"),
+        "qr": qr_svg(
+            qr_target,
+            label=translate(
+                "Code QR : ouvre la vérification de ce reçu",
+                getattr(request.state, "locale", DEFAULT_LOCALE),
+            ),
+        ),
         "qr_target": qr_target,
         "verify_path": verify_path,
         "qr_points_to_page": qr_target == page_url,

@@ -10,6 +10,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from desk import clock
+from desk.charter.transparency import record_checkpoint
 from desk.receipts.keys import Keyring
 from desk.receipts.models import Receipt
 from desk.requests.models import Delivery
@@ -69,7 +70,7 @@ async def issue_receipt(
     payload = receipt_payload(receipt_id=receipt_id, delivery=delivery, prev=prev, issuer=issuer)
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     token = keyring.sign(body)
-    return await Receipt.create(
+    receipt = await Receipt.create(
         id=receipt_id,
         sequence=sequence,
         delivery_id=delivery.id,
@@ -78,3 +79,8 @@ async def issue_receipt(
         issued_at=clock.now(),
         using_db=connection,
     )
+    # The transparency log's new signed head, in the same transaction: no receipt without it.
+    await record_checkpoint(
+        keyring=keyring, issuer=issuer, size=sequence, head=receipt.digest, connection=connection
+    )
+    return receipt

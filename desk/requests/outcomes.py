@@ -7,6 +7,7 @@ from typing import Any
 from desk.requests.errors import RequestError
 from desk.requests.models import RequestKind
 from desk.requests.states import DENIAL_REASONS
+from desk.web.i18n import Message
 
 ERASURE_RESULTS = ("erased", "nothing_held", "partial")
 OBJECTION_RESULTS = ("stopped", "nothing_held")
@@ -19,16 +20,25 @@ class InvalidAnswer(RequestError):
         super().__init__(message, code="invalid")
 
 
-def _strings(value: Any, field: str, limit: int = 50) -> list[str]:
+def _strings(value: Any, field: Message, limit: int = 50) -> list[str]:
+    """A list of texts; `field` names it in the error (a Message, so it is translated too)."""
     if value is None:
         return []
     if isinstance(value, str):
         value = [v for v in (part.strip() for part in value.replace(",", "\n").splitlines()) if v]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidAnswer(f"Le champ « {field} » doit être une liste de textes.")
+        raise InvalidAnswer(
+            Message("Le champ « {field} » doit être une liste de textes.", field=field)
+        )
     cleaned = [v.strip()[:200] for v in value if v.strip()]
     if len(cleaned) > limit:
-        raise InvalidAnswer(f"Le champ « {field} » contient trop d'éléments ({limit} au plus).")
+        raise InvalidAnswer(
+            Message(
+                "Le champ « {field} » contient trop d'éléments ({limit} au plus).",
+                field=field,
+                limit=limit,
+            )
+        )
     return cleaned
 
 
@@ -43,8 +53,8 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
             raise InvalidAnswer(
                 "Indiquez si vous détenez des données sur cette personne (oui ou non)."
             )
-        declarations = _strings(outcome.get("declarations"), "traitements")
-        categories = _strings(outcome.get("categories"), "catégories de données")
+        declarations = _strings(outcome.get("declarations"), Message("traitements"))
+        categories = _strings(outcome.get("categories"), Message("catégories de données"))
         if holds and not (declarations or categories):
             raise InvalidAnswer(
                 "Indiquez quels traitements ou quelles catégories de données sont concernés."
@@ -72,7 +82,7 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
                 "Indiquez le résultat : données effacées, aucune donnée détenue, "
                 "ou effacement partiel."
             )
-        erased = _strings(outcome.get("erased_categories"), "catégories effacées")
+        erased = _strings(outcome.get("erased_categories"), Message("catégories effacées"))
         kept_raw = outcome.get("kept") or []
         if not isinstance(kept_raw, list):
             raise InvalidAnswer("Le champ « données conservées » doit être une liste.")
@@ -103,7 +113,7 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
             "erased_categories": erased,
             "kept": kept,
             "recipients_notified": _strings(
-                outcome.get("recipients_notified"), "destinataires prévenus"
+                outcome.get("recipients_notified"), Message("destinataires prévenus")
             ),
             "note": note,
         }

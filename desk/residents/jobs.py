@@ -38,6 +38,7 @@ async def send_login_link(job: OutboxJob, rt: Runtime) -> None:
         template="login_link",
         context={"link": rt.settings.url(login_path(token)), "minutes": max(1, max_age // 60)},
         idempotency_key=job.idempotency_key,
+        locale=str(job.payload.get("locale", "fr")),
     )
     log.info("login link sent for challenge job %s", job.id)
 

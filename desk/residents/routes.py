@@ -22,6 +22,7 @@ from desk.requests.states import FINAL_STATES
 from desk.residents import services, views
 from desk.residents.auth import current_resident, require_resident
 from desk.residents.deeplinks import resident_next
+from desk.residents.models import Resident
 from desk.web.templating import render
 
 log = logging.getLogger("desk.residents")
@@ -65,7 +66,7 @@ async def login_submit(request: Request) -> Response:
     now = clock.now()
     await services.purge_expired(now=now, login_max_age=settings.login_link_max_age)
     try:
-        challenge = await services.request_login(email=raw, now=now)
+        challenge = await services.request_login(email=raw, now=now, locale=request.state.locale)
     except services.InvalidEmail as exc:
         return _render(
             request,
@@ -120,6 +121,10 @@ async def login_confirm(request: Request) -> Response:
     request.session.clear()
     request.session["resident_id"] = resident.id
     request.session["auth_at"] = int(time.time())
+    # Emails follow the language the resident reads the desk in (chosen or from the browser).
+    locale = getattr(request.state, "locale", resident.locale)
+    if locale != resident.locale:
+        await Resident.filter(id=resident.id).update(locale=locale)
     log.info("resident %s logged in", resident.id)
     return _redirect(next_path or "/mon-espace")
 

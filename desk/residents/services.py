@@ -97,7 +97,9 @@ def read_login_token(secret: str, token: str, *, max_age: int) -> str:
     return value
 
 
-async def request_login(*, email: str, now: datetime | None = None) -> LoginChallenge | None:
+async def request_login(
+    *, email: str, now: datetime | None = None, locale: str = "fr"
+) -> LoginChallenge | None:
     """Create a login challenge and its mail job in one transaction.
 
     Returns None when the address already asked for too many links recently: the caller shows
@@ -116,7 +118,7 @@ async def request_login(*, email: str, now: datetime | None = None) -> LoginChal
         challenge = await LoginChallenge.create(id=challenge_id, email=address, using_db=conn)
         await enqueue(
             kind="mail.login",
-            payload={"challenge_id": challenge_id},
+            payload={"challenge_id": challenge_id, "locale": locale},
             idempotency_key=f"login-{challenge_id}",
             connection=conn,
         )

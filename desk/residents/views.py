@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from desk.mediation.filings import FiledBy, filed_by
 from desk.partners.holdings import Transparency, resident_transparency
 from desk.registry.models import Signatory
 from desk.requests import queries
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES, OPEN_STATES
+from desk.web.i18n import Message
 
 STATE_LABELS: dict[DeliveryState, str] = {
     DeliveryState.PENDING: "en attente d'envoi",
@@ -40,6 +42,7 @@ DENIAL_LABELS: dict[str, str] = {
     "legal_obligation": "une obligation légale empêche l'organisme de donner suite",
     "other": "autre motif (voir le message de l'organisme)",
 }
+DENIAL_FALLBACK = "motif non précisé"
 
 ACTION_LABELS: dict[str, str] = {
     "file": "Demande enregistrée",
@@ -87,14 +90,20 @@ def event_label(event: DeliveryEvent) -> str:
 def answer_lines(
     kind: RequestKind, delivery: Delivery, declarations: dict[str, str] | None = None
 ) -> list[str]:
-    """The signatory's answer, as sentences a resident understands."""
+    """The signatory's answer, as sentences a resident understands.
+
+    Each line is a `Message`: French when printed as is, in the reader's language through
+    `_(line)` (the catalogue template is translated, then the names put in).
+    """
     titles = declarations or {}
     name = delivery.signatory.name
     if delivery.state == DeliveryState.DENIED:
-        why = DENIAL_LABELS.get(delivery.denial_reason or "", "motif non précisé")
-        refused = [f"{name} a refusé votre demande : {why}."]
+        why = Message(DENIAL_LABELS.get(delivery.denial_reason or "", DENIAL_FALLBACK))
+        refused: list[str] = [Message("{name} a refusé votre demande : {why}.", name=name, why=why)]
         if delivery.denial_detail:
-            refused.append(f"Précision de l'organisme : « {delivery.denial_detail} »")
+            refused.append(
+                Message("Précision de l'organisme : « {detail} »", detail=delivery.denial_detail)
+            )
         return refused
     if delivery.state != DeliveryState.FULFILLED or not delivery.outcome:
         return []
@@ -102,48 +111,82 @@ def answer_lines(
     lines: list[str] = []
     if kind == RequestKind.DISCOVERY:
         if out.get("holds_data"):
-            lines.append(f"{name} détient des données sur vous.")
+            lines.append(Message("{name} détient des données sur vous.", name=name))
             used = [titles.get(code, code) for code in out.get("declarations") or []]
             if used:
-                lines.append("Dans ces traitements : " + ", ".join(used) + ".")
+                lines.append(Message("Dans ces traitements : {items}.", items=", ".join(used)))
             if out.get("categories"):
-                lines.append("Types de données : " + ", ".join(out["categories"]) + ".")
+                lines.append(
+                    Message("Types de données : {items}.", items=", ".join(out["categories"]))
+                )
         else:
-            lines.append(f"{name} ne détient aucune donnée sur vous.")
+            lines.append(Message("{name} ne détient aucune donnée sur vous.", name=name))
     elif kind == RequestKind.ACCESS:
         if out.get("holds_data"):
-            lines.append(f"{name} vous a envoyé une copie de vos données.")
+            lines.append(Message("{name} vous a envoyé une copie de vos données.", name=name))
         else:
-            lines.append(f"{name} ne détient aucune donnée sur vous : il n'y a pas de copie.")
+            lines.append(
+                Message(
+                    "{name} ne détient aucune donnée sur vous : il n'y a pas de copie.",
+                    name=name,
+                )
+            )
     elif kind == RequestKind.ERASURE:
         result = out.get("result")
         if result == "nothing_held":
-            lines.append(f"{name} ne détenait aucune donnée sur vous : rien à effacer.")
+            lines.append(
+                Message("{name} ne détenait aucune donnée sur vous : rien à effacer.", name=name)
+            )
         elif result == "erased":
-            lines.append(f"{name} a effacé vos données.")
+            lines.append(Message("{name} a effacé vos données.", name=name))
         elif result == "partial":
             lines.append(
-                f"{name} a effacé une partie de vos données ; la loi l'oblige à garder le reste."
+                Message(
+                    "{name} a effacé une partie de vos données ; "
+                    "la loi l'oblige à garder le reste.",
+                    name=name,
+                )
             )
         if out.get("erased_categories"):
-            lines.append("Données effacées : " + ", ".join(out["erased_categories"]) + ".")
-        for kept in out.get("kept") or []:
-            retention = f", pendant {kept['retention']}" if kept.get("retention") else ""
             lines.append(
-                f"Données gardées : {kept['category']} (raison : {kept['legal_basis']}{retention})."
+                Message("Données effacées : {items}.", items=", ".join(out["erased_categories"]))
             )
+        for kept in out.get("kept") or []:
+            if kept.get("retention"):
+                lines.append(
+                    Message(
+                        "Données gardées : {category} (raison : {legal_basis}, "
+                        "pendant {retention}).",
+                        category=kept["category"],
+                        legal_basis=kept["legal_basis"],
+                        retention=kept["retention"],
+                    )
+                )
+            else:
+                lines.append(
+                    Message(
+                        "Données gardées : {category} (raison : {legal_basis}).",
+                        category=kept["category"],
+                        legal_basis=kept["legal_basis"],
+                    )
+                )
         if out.get("recipients_notified"):
             lines.append(
-                "Organismes à qui vos données avaient été transmises, et qui ont été prévenus "
-                "de l'effacement : " + ", ".join(out["recipients_notified"]) + "."
+                Message(
+                    "Organismes à qui vos données avaient été transmises, et qui ont été "
+                    "prévenus de l'effacement : {items}.",
+                    items=", ".join(out["recipients_notified"]),
+                )
             )
     elif kind == RequestKind.OBJECTION:
         if out.get("result") == "stopped":
-            lines.append(f"{name} a cessé d'utiliser vos données pour ce traitement.")
+            lines.append(
+                Message("{name} a cessé d'utiliser vos données pour ce traitement.", name=name)
+            )
         else:
-            lines.append(f"{name} ne détenait aucune donnée sur vous.")
+            lines.append(Message("{name} ne détenait aucune donnée sur vous.", name=name))
     if out.get("note"):
-        lines.append(f"Message de l'organisme : « {out['note']} »")
+        lines.append(Message("Message de l'organisme : « {note} »", note=out["note"]))
     return lines
 
 
@@ -184,6 +227,8 @@ class Dashboard:
     waiting: bool
     # What signatories declared by keyed hash (holdings, lineage); None when not looked up.
     transparency: Transparency | None = None
+    # request id → the mediator who filed it with the resident (requests filed in person).
+    filed_by: dict[int, FiledBy] = field(default_factory=dict)
 
     @property
     def holders(self) -> list[Signatory]:
@@ -250,6 +295,7 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
         discovery=progress,
         waiting=waiting,
         transparency=transparency,
+        filed_by=await filed_by(request_ids=[r.id for r in requests]),
     )
 
 

@@ -42,6 +42,8 @@ def role_label(role: StaffRole | str) -> str:
 
 
 def home_for(staff: StaffMember) -> str:
+    if staff.role == StaffRole.MEDIATOR:
+        return "/mediation"
     return "/back-office" if allowed(staff, BACK_OFFICE_ROLES) else "/equipe"
 
 

@@ -6,12 +6,14 @@ import json
 import logging
 from typing import Any
 
+from markupsafe import escape
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope, Send
 
 from desk.requests.errors import RequestError
+from desk.web.i18n import locale_of, translate
 from desk.web.templating import render
 
 log = logging.getLogger("desk.web")
@@ -153,6 +155,8 @@ async def csrf_failed(scope: Scope, send: Send, status: int, reason: str) -> Non
     """The CSRF middleware's refusal, in French (HTML, or problem+json for JSON clients)."""
     title, detail = _CSRF_PAGES.get(status, _CSRF_PAGES[403])
     headers = dict(scope.get("headers") or [])
+    # Answered before the app runs (no request.state.locale): same choice, from the scope.
+    locale = locale_of(HTTPConnection(scope))
     if b"json" in headers.get(b"accept", b""):
         body = json.dumps(
             {"type": "about:blank", "title": title, "status": status, "detail": detail},
@@ -160,11 +164,14 @@ async def csrf_failed(scope: Scope, send: Send, status: int, reason: str) -> Non
         ).encode()
         content_type = b"application/problem+json"
     else:
+        title, detail = escape(translate(title, locale)), escape(translate(detail, locale))
+        home = escape(translate("Retour à l'accueil", locale))
         body = (
-            f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title>'
+            f'<!doctype html><html lang="{locale}"><head><meta charset="utf-8">'
+            f"<title>{title}</title>"
             f'<link rel="stylesheet" href="/static/desk.css"></head><body><main class="wrap">'
             f'<h1>{title}</h1><p class="notice notice-error" role="alert">{detail}</p>'
-            f'<p><a href="/">Retour à l\'accueil</a></p></main></body></html>'
+            f'<p><a href="/">{home}</a></p></main></body></html>'
         ).encode()
         content_type = b"text/html; charset=utf-8"
     await send(

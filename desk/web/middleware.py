@@ -39,6 +39,8 @@ class LocaleAndHeadersMiddleware:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+                # Pages depend on the language asked for (query, cookie or Accept-Language).
+                headers.append((b"vary", b"Accept-Language, Cookie"))
                 if set_cookie:
                     headers.append(
                         (

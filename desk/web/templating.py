@@ -68,6 +68,36 @@ def datetime_filter(ctx: Any, value: datetime | None) -> str:
     return f"{format_date(local, _locale(ctx))}{joiner}{local:%H:%M}"
 
 
+def deadline_words(
+    due: date | datetime | None, locale: str = DEFAULT_LOCALE, *, today: date | None = None
+) -> str:
+    """A deadline in words, counted in calendar days in Brest (Europe/Paris):
+    "dans 12 jours", "demain", "aujourd'hui", "en retard de 3 jours"."""
+    if due is None:
+        return ""
+    due_day = clock.local(due).date() if isinstance(due, datetime) else due
+    current = today or clock.local(clock.now()).date()
+    days = (due_day - current).days
+    if days == 0:
+        return translate("aujourd'hui", locale)
+    if days == 1:
+        return translate("demain", locale)
+    if days > 1:
+        return translate("dans {count} jours", locale, count=days)
+    if days == -1:
+        return translate("en retard d'un jour", locale)
+    return translate("en retard de {count} jours", locale, count=-days)
+
+
+@pass_context
+def deadline_filter(ctx: Any, value: date | datetime | None, today: date | None = None) -> str:
+    """`{{ delivery.due_at|deadline }}`; a `today` in the context (or argument) fixes the date."""
+    fixed = today or ctx.get("today")
+    if isinstance(fixed, datetime):
+        fixed = clock.local(fixed).date()
+    return deadline_words(value, _locale(ctx), today=fixed if isinstance(fixed, date) else None)
+
+
 @pass_context
 def csrf_field(ctx: Any) -> Markup:
     request = ctx.get("request")
@@ -99,6 +129,7 @@ def build_environment() -> Environment:
     env.globals["lang_url"] = lang_url
     env.filters["date"] = date_filter
     env.filters["datetime"] = datetime_filter
+    env.filters["deadline"] = deadline_filter
     return env
 
 

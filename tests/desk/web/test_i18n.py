@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import html
+import json
+import re
 import string
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from desk.mail.render import render_email
+from desk.mail.sink import MailSink
+from desk.outbox.worker import Worker
 from desk.registry.seed import seed_demo
-from desk.web.templating import build_environment
+from desk.requests.models import Delivery
+from desk.requests.services import apply
+from desk.residents.models import Resident
+from desk.web.i18n import Message, translate
+from desk.web.templating import build_environment, deadline_words
+from tests.desk.residents.helpers import log_in, post_form
+from tests.factories import make_signatory
 from tools import i18n_extract
 
 ROOT = Path(__file__).resolve().parents[3]
-CATALOGUE = ROOT / "desk" / "web" / "locales" / "en.json"
+CATALOGUE = i18n_extract.CATALOGUE
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +65,7 @@ def test_every_string_people_read_has_an_english_translation(
 ) -> None:
     missing = [s for s in extracted if not catalogue.get(s, "").strip()]
     assert not missing, (
-        f"{len(missing)} French strings have no English entry in desk/web/locales/en.json "
+        f"{len(missing)} French strings have no English entry in messages.po or en-*.json "
         "(run .venv/bin/python tools/i18n_extract.py --missing):\n" + "\n".join(missing)
     )
 
@@ -158,3 +171,232 @@ def test_email_in_the_residents_language() -> None:
     assert "The link works for 10 minutes, once only." in english.text
     assert english.html is not None and '<html lang="en">' in english.html
     assert french.subject == "Votre lien de connexion au guichet des données"
+
+
+# --- the gettext catalogue (desk/web/locales/en/LC_MESSAGES/messages.po) -------------------------
+
+
+def _po_entries(path: Path) -> list[Any]:
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as handle:
+        return [m for m in read_po(handle) if m.id]
+
+
+def test_every_msgid_of_the_po_catalogue_has_an_english_msgstr() -> None:
+    entries = _po_entries(CATALOGUE)
+
+    assert len(entries) > 500
+    untranslated = [m.id for m in entries if not m.string or not str(m.string).strip()]
+    fuzzy = [m.id for m in entries if m.fuzzy]
+    assert not untranslated, "msgids without msgstr in messages.po:\n" + "\n".join(untranslated)
+    assert not fuzzy, "fuzzy entries in messages.po:\n" + "\n".join(fuzzy)
+    wrong = [m.id for m in entries if _fields(m.id) != _fields(m.string)]
+    assert not wrong, "placeholders differ in messages.po:\n" + "\n".join(wrong)
+
+
+def test_update_po_adds_new_strings_untranslated_and_keeps_translations(tmp_path: Path) -> None:
+    po = tmp_path / "en" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_bytes(CATALOGUE.read_bytes())
+
+    added = i18n_extract.update_po(["Accueil", "Une phrase toute neuve pour {name}"], po)
+
+    assert added == ["Une phrase toute neuve pour {name}"]
+    by_id = {m.id: m for m in _po_entries(po)}
+    fresh = by_id["Une phrase toute neuve pour {name}"]
+    assert fresh.string == ""
+    assert not fresh.fuzzy
+    assert "python-brace-format" in fresh.flags
+    assert by_id["Accueil"].string == "Home"
+    assert "#, fuzzy" not in po.read_text(encoding="utf-8")
+
+
+def test_json_parts_are_merged_then_folded_into_the_po(tmp_path: Path) -> None:
+    from desk.web.i18n import load_catalog
+
+    po = tmp_path / "en" / "LC_MESSAGES" / "messages.po"
+    i18n_extract.update_po(["Bonjour", "Au revoir"], po)
+    (tmp_path / "en-area.json").write_text(
+        json.dumps({"Bonjour": "Hello", "Merci {name}": "Thank you {name}"}), encoding="utf-8"
+    )
+
+    merged = load_catalog("en", tmp_path)
+    assert merged == {"Bonjour": "Hello", "Merci {name}": "Thank you {name}"}
+
+    folded = i18n_extract.fold_json(po)
+
+    assert [p.name for p in folded] == ["en-area.json"]
+    assert not (tmp_path / "en-area.json").exists()
+    assert load_catalog("en", tmp_path) == merged
+    assert {m.id: m.string for m in _po_entries(po)}["Au revoir"] == ""
+
+
+# --- Accept-Language --------------------------------------------------------------------------
+
+
+async def test_a_browser_preferring_english_gets_english_without_a_cookie(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+
+    text = _text(response)
+    assert '<html lang="en">' in text
+    assert "Your personal data, within reach" in text
+    assert "set-cookie" not in response.headers or "lang=" not in response.headers["set-cookie"]
+    assert client.cookies.get("lang") is None
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fr;q=0.4, en;q=0.8", "en"),
+        ("en;q=0.3, fr", "fr"),
+        ("de-DE, en;q=0.5", "en"),
+        ("de-DE, fr;q=0.9, en;q=0.8", "fr"),
+        ("en;q=0, de", "fr"),
+        ("*", "fr"),
+        ("en-US;q=garbage, en;q=0.1", "en"),
+        ("", "fr"),
+    ],
+)
+async def test_accept_language_weights_are_respected(
+    client: httpx.AsyncClient, header: str, expected: str
+) -> None:
+    response = await client.get("/", headers={"Accept-Language": header})
+
+    assert f'<html lang="{expected}">' in response.text
+
+
+async def test_the_lang_cookie_wins_over_the_browser_header(client: httpx.AsyncClient) -> None:
+    await client.get("/?lang=fr")
+
+    response = await client.get("/", headers={"Accept-Language": "en"})
+
+    assert '<html lang="fr">' in response.text
+    assert "Vos données personnelles, à portée de main" in _text(response)
+
+
+async def test_refused_form_page_speaks_the_browsers_language(client: httpx.AsyncClient) -> None:
+    await client.get("/")  # the CSRF cookie, but no token in the form
+
+    response = await client.post(
+        "/connexion", data={"email": "a@exemple.fr"}, headers={"Accept-Language": "en"}
+    )
+
+    assert response.status_code == 403
+    text = _text(response)
+    assert '<html lang="en">' in text
+    assert "Form expired or incomplete" in text
+    assert "Back to the home page" in text
+    assert "Formulaire expiré" not in text
+
+
+# --- sentences built at run time --------------------------------------------------------------
+
+
+def test_a_message_reads_french_and_translates_with_its_values() -> None:
+    why = Message("motif non précisé")
+    line = Message("{name} a refusé votre demande : {why}.", name="Bibus", why=why)
+
+    assert line == "Bibus a refusé votre demande : motif non précisé."
+    assert translate(line, "en") == "Bibus refused your request: reason not given."
+    rendered = build_environment().from_string("{{ _(line) }}").render(line=line, locale="en")
+    assert rendered == "Bibus refused your request: reason not given."
+
+
+def test_upload_and_outcome_errors_are_translated_after_formatting() -> None:
+    from desk.partners.services import UploadTooLarge, check_upload
+    from desk.requests.models import RequestKind
+    from desk.requests.outcomes import InvalidAnswer, validate
+
+    too_large = UploadTooLarge(5 * 1024 * 1024).message
+    assert too_large.startswith("Le fichier est trop volumineux : 5 Mo au plus.")
+    assert translate(too_large, "en").startswith("The file is too large: 5 MB at most.")
+
+    with pytest.raises(Exception) as refused:
+        check_upload(filename="copie.pdf", content_type="", content=b"%PDF-1.4", max_bytes=99)
+    assert "(unknown)" in translate(refused.value.message, "en")  # type: ignore[attr-defined]
+
+    with pytest.raises(InvalidAnswer) as invalid:
+        validate(RequestKind.DISCOVERY, {"holds_data": True, "categories": 3}, has_file=False)
+    assert translate(invalid.value.message, "en") == (
+        "The field “data categories” must be a list of texts."
+    )
+
+
+# --- deadlines in words -------------------------------------------------------------------------
+
+
+TODAY = date(2026, 3, 10)
+
+
+@pytest.mark.parametrize(
+    ("due", "french", "english"),
+    [
+        (date(2026, 3, 10), "aujourd'hui", "today"),
+        (date(2026, 3, 11), "demain", "tomorrow"),
+        (date(2026, 3, 22), "dans 12 jours", "in 12 days"),
+        (date(2026, 3, 9), "en retard d'un jour", "one day overdue"),
+        (date(2026, 3, 7), "en retard de 3 jours", "3 days overdue"),
+        # 23:30 UTC on 10 March is already 11 March in Brest: calendar days are Paris days.
+        (datetime(2026, 3, 10, 23, 30, tzinfo=UTC), "demain", "tomorrow"),
+        (datetime(2026, 3, 9, 23, 30, tzinfo=UTC), "aujourd'hui", "today"),
+    ],
+)
+def test_deadline_in_words(due: date, french: str, english: str) -> None:
+    assert deadline_words(due, "fr", today=TODAY) == french
+    assert deadline_words(due, "en", today=TODAY) == english
+
+
+def test_deadline_filter_takes_the_date_from_the_context() -> None:
+    template = build_environment().from_string("{{ due|deadline }}")
+
+    assert template.render(due=date(2026, 3, 22), today=TODAY, locale="fr") == "dans 12 jours"
+    assert template.render(due=date(2026, 3, 7), today=TODAY, locale="en") == "3 days overdue"
+    assert template.render(due=None, today=TODAY) == ""
+
+
+# --- the resident's language reaches the emails -------------------------------------------------
+
+
+async def test_an_english_resident_gets_english_pages_and_emails(
+    app: Starlette, client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
+) -> None:
+    await make_signatory("eau-du-ponant", name="Eau du Ponant")
+    await client.get("/?lang=en")
+    await log_in(client, worker, mail_sink, "robin@example.org")
+
+    resident = await Resident.get(email="robin@example.org")
+    assert resident.locale == "en"
+
+    filed = await post_form(
+        client, "/mon-espace/demandes", {"kind": "discovery", "submission_key": "cle-anglaise-1"}
+    )
+    assert filed.status_code == 303
+    waiting = _text(await client.get("/mon-espace"))
+    assert "in 1 month" not in waiting
+    assert re.search(r"\(in \d+ days\)", waiting)
+
+    delivery = await Delivery.filter(request__resident_id=resident.id).get()
+    rt = app.state.runtime
+    await apply(
+        delivery_id=delivery.id,
+        action="fulfil",
+        actor="partner",
+        keyring=rt.keyring,
+        issuer=rt.issuer,
+        outcome={"holds_data": True, "declarations": [], "categories": ["coordonnées"]},
+    )
+    await worker.run_until_idle()
+
+    page = _text(await client.get("/mon-espace"))
+    assert "Eau du Ponant holds data about you." in page
+    assert "Kinds of data: coordonnées." in page  # the partner's own words stay as written
+    assert "détient des données sur vous" not in page
+    mails = mail_sink.to("robin@example.org")
+    notification = mails[-1]
+    assert notification.subject == translate(
+        "Tous les signataires ont répondu : qui détient vos données", "en"
+    )
+    assert notification.subject != "Tous les signataires ont répondu : qui détient vos données"

@@ -1,0 +1,226 @@
+"""The charter part of the partner API: a signatory reads its alerts, answers them, and files
+its yearly self-evaluation. Every query is filtered by the bearer token's signatory."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from desk import clock
+from desk.charter import alerts, selfeval
+from desk.partners.api_auth import require_partner
+from desk.partners.openapi import operation
+from desk.requests.errors import RequestError
+from desk.web.errors import STATUS_BY_CODE, ApiProblem
+
+BODY_MAX = 32 * 1024
+NO_STORE = {"Cache-Control": "no-store"}
+MSG_NOT_JSON = "Le corps de la demande n'est pas un JSON valide."
+MSG_WANT_JSON = "Envoyez le corps de la demande en JSON (en-tête Content-Type: application/json)."
+MSG_TOO_LARGE = "Le corps de la demande est trop volumineux (32 Ko au plus)."
+MSG_NOT_OBJECT = "Le corps de la demande doit être un objet JSON."
+
+ALERT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "level": {"type": "integer", "enum": [1, 2, 3]},
+        "label": {"type": "string"},
+        "reason": {"type": "string", "description": "Motif, en français."},
+        "delivery_ids": {"type": "array", "items": {"type": "integer"}},
+        "created_at": {"type": "string", "format": "date-time"},
+        "closed_at": {"type": ["string", "null"], "format": "date-time"},
+        "response": {"type": ["string", "null"]},
+        "corrective_plan": {"type": ["string", "null"]},
+        "responded_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+RESPONSE_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["explanation", "corrective_plan"],
+    "properties": {
+        "explanation": {"type": "string", "maxLength": alerts.RESPONSE_MAX},
+        "corrective_plan": {"type": "string", "maxLength": alerts.RESPONSE_MAX},
+    },
+}
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["answer"],
+    "properties": {
+        "answer": {"type": "string", "enum": list(selfeval.ANSWER_LABELS)},
+        "comment": {"type": "string", "maxLength": selfeval.COMMENT_MAX},
+    },
+}
+SELF_EVAL_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["answers"],
+    "properties": {
+        "answers": {
+            "type": "object",
+            "description": "Une entrée par question : "
+            + " ; ".join(f"{key} — {label}" for key, label in selfeval.QUESTIONS),
+            "required": [key for key, _ in selfeval.QUESTIONS],
+            "properties": {key: ANSWER_SCHEMA for key, _ in selfeval.QUESTIONS},
+        }
+    },
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
+
+def _refusal(exc: RequestError) -> ApiProblem:
+    return ApiProblem(STATUS_BY_CODE.get(exc.code, 422), exc.message)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > BODY_MAX:
+        raise ApiProblem(413, MSG_TOO_LARGE)
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > BODY_MAX:
+            raise ApiProblem(413, MSG_TOO_LARGE)
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise ApiProblem(415, MSG_WANT_JSON)
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ApiProblem(400, MSG_NOT_JSON) from exc
+    if not isinstance(data, dict):
+        raise ApiProblem(422, MSG_NOT_OBJECT)
+    return data
+
+
+@operation(
+    "GET",
+    "/api/v1/alerts",
+    summary="Lister les alertes de la charte visant votre organisme",
+    description="Les étapes de l'échelle d'alertes (1 : rappel, 2 : mise en demeure, "
+    "3 : exclusion proposée au comité d'éthique), les plus récentes d'abord, avec leur motif, "
+    "les envois en retard concernés et votre réponse éventuelle.",
+    tags=["Charte"],
+    responses={
+        "200": {
+            "description": "Vos alertes",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"alerts": {"type": "array", "items": ALERT_SCHEMA}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def list_alerts(request: Request) -> Response:
+    principal = require_partner(request)
+    rows = await alerts.alerts_of(signatory_id=principal.signatory_id)
+    return JSONResponse({"alerts": [alerts.alert_document(a) for a in rows]}, headers=NO_STORE)
+
+
+@operation(
+    "POST",
+    "/api/v1/alerts/{alert_id}/response",
+    summary="Répondre à une alerte : explication et plan d'action",
+    description="Votre réponse est publiée avec l'alerte. Une nouvelle réponse remplace la "
+    "précédente.",
+    tags=["Charte"],
+    parameters=[
+        {
+            "name": "alert_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    ],
+    request_body={"required": True, "content": {"application/json": {"schema": RESPONSE_BODY}}},
+    responses={
+        "200": {
+            "description": "L'alerte avec votre réponse",
+            "content": {"application/json": {"schema": ALERT_SCHEMA}},
+        },
+        "404": _problem("Alerte introuvable pour votre organisme"),
+        "413": _problem("Corps trop volumineux"),
+        "415": _problem("Le corps doit être du JSON"),
+    },
+)
+async def respond(request: Request) -> Response:
+    principal = require_partner(request)
+    raw = str(request.path_params.get("alert_id", ""))
+    if not raw.isdigit() or len(raw) > 10:
+        raise ApiProblem(404, alerts.MSG_ALERT_NOT_FOUND)
+    data = await _body(request)
+    try:
+        alert = await alerts.respond(
+            alert_id=int(raw),
+            signatory_id=principal.signatory_id,
+            explanation=data.get("explanation"),
+            corrective_plan=data.get("corrective_plan"),
+        )
+    except RequestError as exc:
+        raise _refusal(exc) from exc
+    return JSONResponse(alerts.alert_document(alert), headers=NO_STORE)
+
+
+@operation(
+    "PUT",
+    "/api/v1/self-evaluations/{year}",
+    summary="Déposer l'auto-évaluation annuelle de votre organisme",
+    description="Six questions sur l'application de la charte, chacune répondue par yes, "
+    "partly ou no, avec un commentaire facultatif. Publiée sur "
+    "/signataires/{slug}/auto-evaluation/{year}. Un nouveau dépôt pour la même année remplace "
+    "le précédent.",
+    tags=["Charte"],
+    parameters=[
+        {
+            "name": "year",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": selfeval.FIRST_YEAR},
+        }
+    ],
+    request_body={"required": True, "content": {"application/json": {"schema": SELF_EVAL_BODY}}},
+    responses={
+        "200": {"description": "Auto-évaluation remplacée"},
+        "201": {"description": "Auto-évaluation enregistrée"},
+        "404": _problem("Année hors de la période de la charte"),
+    },
+)
+async def put_self_evaluation(request: Request) -> Response:
+    principal = require_partner(request)
+    now = clock.now()
+    try:
+        year = selfeval.check_year(request.path_params.get("year", ""), now=now)
+        data = await _body(request)
+        row, created = await selfeval.submit(
+            signatory_id=principal.signatory_id,
+            year=year,
+            answers=data.get("answers"),
+            now=now,
+        )
+    except RequestError as exc:
+        raise _refusal(exc) from exc
+    return JSONResponse(
+        selfeval.document(row), status_code=201 if created else 200, headers=NO_STORE
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/alerts", list_alerts, methods=["GET"], name="api_alerts"),
+    Route("/api/v1/alerts/{alert_id}/response", respond, methods=["POST"]),
+    Route("/api/v1/self-evaluations/{year}", put_self_evaluation, methods=["PUT"]),
+]

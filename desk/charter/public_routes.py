@@ -1,0 +1,195 @@
+"""Public transparency pages: statistics, annual report, open data, transparency log, flows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from desk import clock
+from desk.charter import opendata, report, statistics, transparency
+from desk.charter.charts import overview_charts
+from desk.web.i18n import translate
+from desk.web.templating import render
+
+OPEN_DATA_HEADERS = {"access-control-allow-origin": "*", "cache-control": "public, max-age=300"}
+YEAR_NOT_FOUND_FR = (
+    "Il n'y a pas de bilan pour cette année : l'adresse doit se terminer par une année passée "
+    "ou l'année en cours, en quatre chiffres (par exemple /bilan/2025)."
+)
+FROM_INVALID_FR = (
+    "Le paramètre « from » doit être un numéro de reçu : un nombre entier à partir de 1."
+)
+LIMIT_INVALID_FR = "Le paramètre « limit » doit être un nombre entier entre 1 et 500."
+
+
+def _t(request: Request) -> Any:
+    locale = str(getattr(request.state, "locale", "fr"))
+
+    def t(text: str, **values: object) -> str:
+        return translate(text, locale, **values)
+
+    return t
+
+
+def _locale(request: Request) -> str:
+    return str(getattr(request.state, "locale", "fr"))
+
+
+async def statistics_page(request: Request) -> Response:
+    now = clock.now()
+    start, end = statistics.last_twelve_months(now)
+    overview = await statistics.compute_overview(start=start, end=end, now=now)
+    charts = overview_charts(overview, t=_t(request), locale=_locale(request))
+    return render(
+        request,
+        "charter/stats.html",
+        {"overview": overview, "charts": charts, "this_year": clock.local(now).year},
+    )
+
+
+async def report_page(request: Request) -> Response:
+    now = clock.now()
+    year = report.parse_year(str(request.path_params["year"]), now=now)
+    if year is None:
+        raise HTTPException(404, YEAR_NOT_FOUND_FR)
+    annual = await report.build_report(year=year, now=now)
+    charts = overview_charts(annual.overview, t=_t(request), locale=_locale(request))
+    return render(
+        request, "charter/report.html", {**report.report_context(annual), "charts": charts}
+    )
+
+
+async def open_data_index(request: Request) -> Response:
+    datasets = [(name, opendata.schema(name)) for name in opendata.DATASETS]
+    return render(
+        request,
+        "charter/opendata.html",
+        {
+            "datasets": datasets,
+            "licence_name": opendata.LICENCE_NAME,
+            "licence_url": opendata.LICENCE_URL,
+        },
+    )
+
+
+async def open_data_redirect(request: Request) -> Response:
+    return RedirectResponse("/donnees-ouvertes/", status_code=308)
+
+
+def _csv_endpoint(name: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        return Response(
+            opendata.to_csv(name, await opendata.rows(name)),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                **OPEN_DATA_HEADERS,
+                "content-disposition": f'attachment; filename="{name}.csv"',
+                "link": f'</donnees-ouvertes/{name}.schema.json>; rel="describedby"',
+            },
+        )
+
+    return endpoint
+
+
+def _json_endpoint(name: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(await opendata.rows(name), headers=OPEN_DATA_HEADERS)
+
+    return endpoint
+
+
+def _schema_endpoint(name: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        base = request.app.state.settings.base_url
+        return JSONResponse(
+            opendata.published_schema(name, base_url=base),
+            media_type="application/schema+json",
+            headers=OPEN_DATA_HEADERS,
+        )
+
+    return endpoint
+
+
+async def transparency_page(request: Request) -> Response:
+    checkpoint = await transparency.latest_checkpoint()
+    return render(request, "charter/transparency.html", {"checkpoint": checkpoint})
+
+
+async def checkpoint_json(request: Request) -> Response:
+    checkpoint = await transparency.latest_checkpoint()
+    document = transparency.checkpoint_document(
+        checkpoint, base_url=request.app.state.settings.base_url.rstrip("/")
+    )
+    return JSONResponse(document, headers=OPEN_DATA_HEADERS | {"cache-control": "no-cache"})
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int, message: str) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise HTTPException(400, message)
+    return int(raw)
+
+
+async def chain_json(request: Request) -> Response:
+    start = _int_param(request, "from", 1, 1, 2**31 - 1, FROM_INVALID_FR)
+    limit = _int_param(
+        request, "limit", transparency.CHAIN_PAGE_MAX, 1, transparency.CHAIN_PAGE_MAX,
+        LIMIT_INVALID_FR,
+    )  # fmt: skip
+    page = await transparency.chain_page(start=start, limit=limit)
+    next_url = f"/transparence/chaine.json?from={page.next_from}" if page.next_from else None
+    return JSONResponse(
+        {"from": start, "receipts": page.entries, "next": next_url},
+        headers=OPEN_DATA_HEADERS | {"cache-control": "no-cache"},
+    )
+
+
+async def flows_page(request: Request) -> Response:
+    rows = await opendata.recipient_rows()
+    by_signatory: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_signatory[(row["signatory_slug"], row["signatory_name"])].append(row)
+    flows = [
+        {
+            "slug": slug,
+            "name": name,
+            "rows": items,
+            "recipients": list(dict.fromkeys(row["recipient"] for row in items)),
+        }
+        for (slug, name), items in by_signatory.items()
+    ]
+    recipients = {row["recipient"] for row in rows}
+    return render(
+        request,
+        "public/flows.html",
+        {"flows": flows, "flow_count": len(rows), "recipient_count": len(recipients)},
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/statistiques", statistics_page, name="charter:statistics"),
+    Route("/bilan/{year}", report_page, name="charter:report"),
+    Route("/donnees-ouvertes", open_data_redirect),
+    Route("/donnees-ouvertes/", open_data_index, name="charter:open_data"),
+    *[
+        route
+        for name in opendata.DATASETS
+        for route in (
+            Route(f"/donnees-ouvertes/{name}.csv", _csv_endpoint(name)),
+            Route(f"/donnees-ouvertes/{name}.json", _json_endpoint(name)),
+            Route(f"/donnees-ouvertes/{name}.schema.json", _schema_endpoint(name)),
+        )
+    ],
+    Route("/transparence", transparency_page, name="charter:transparency"),
+    Route("/transparence/checkpoint.json", checkpoint_json),
+    Route("/transparence/chaine.json", chain_json),
+    # Before the register's /signataires/{slug}, which would take "flux" for a slug.
+    Route("/signataires/flux", flows_page, name="charter:flows"),
+]

@@ -1,0 +1,1 @@
+"""Comprendre mes données: plain-language pages on personal data, rights and the desk's words."""

@@ -1,0 +1,447 @@
+"""The mediators' pages (role mediator; administrators too): thin, the rules are in services."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from desk import clock
+from desk.explain.topics import topic_path
+from desk.mediation import services
+from desk.mediation.models import IdentityCheck
+from desk.requests.errors import RequestError
+from desk.requests.models import RequestKind
+from desk.requests.services import MAX_UPLOAD_TYPES
+from desk.residents.services import check_submission_key
+from desk.residents.views import answer_lines, kind_label, state_label
+from desk.staff.auth import require_staff
+from desk.staff.models import StaffMember, StaffRole
+from desk.staff.routes import role_label
+from desk.web.errors import STATUS_BY_CODE
+from desk.web.templating import render
+
+ROLES = (StaffRole.MEDIATOR, StaffRole.ADMIN)
+PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
+KINDS = [k.value for k in RequestKind]
+# The printable "Comprendre mes données" sheet of each request kind (desk/explain).
+SHEET_TOPICS = {
+    RequestKind.DISCOVERY: "savoir-qui-detient",
+    RequestKind.ACCESS: "copie",
+    RequestKind.ERASURE: "effacement",
+    RequestKind.OBJECTION: "opposition",
+}
+SHEETS = {kind.value: topic_path(slug) for kind, slug in SHEET_TOPICS.items()}
+
+
+async def _mediator(request: Request) -> StaffMember:
+    # require_staff reloads the member on every request: a deactivated account stops at once.
+    return await require_staff(request, *ROLES)
+
+
+def _page(
+    request: Request,
+    template: str,
+    staff: StaffMember,
+    context: dict[str, Any],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        template,
+        {
+            "staff": staff,
+            "role_label": role_label,
+            "state_label": state_label,
+            "kind_label": kind_label,
+            "answer_lines": answer_lines,
+            "identity_labels": services.IDENTITY_LABELS,
+            "kinds": KINDS,
+            "sheets": SHEETS,
+            "now": clock.now(),
+            "add_months": clock.add_months,
+            **context,
+        },
+        status_code=status_code,
+        headers=PRIVATE_HEADERS,
+    )
+
+
+def _int_param(request: Request, name: str) -> int:
+    raw = str(request.path_params.get(name, ""))
+    # Ids fit a 32-bit integer column (PostgreSQL): longer ones cannot exist.
+    if not raw.isdigit() or len(raw) > 9:
+        raise RequestError("Cette page est introuvable.", code="not_found")
+    return int(raw)
+
+
+def _redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _list(form: FormData, name: str) -> list[str]:
+    return [v.strip() for v in form.getlist(name) if isinstance(v, str)]
+
+
+# --- home ----------------------------------------------------------------------------------------
+
+
+async def home(request: Request) -> Response:
+    staff = await _mediator(request)
+    model = await services.home(mediator=staff)
+    return _page(request, "mediation/home.html", staff, {"h": model})
+
+
+# --- opening a session ---------------------------------------------------------------------------
+
+
+def _blank_form() -> dict[str, Any]:
+    return {
+        "mode": "sans_email",
+        "email": "",
+        "full_name": "",
+        "street": "",
+        "street_more": "",
+        "postcode": "",
+        "city": "",
+        "help_point_only": False,
+        "identity_check": "",
+        "kinds": [],
+        "scope": "all",
+        "signatories": [],
+        "months": "3",
+        "paper_signed": False,
+    }
+
+
+def _read_form(form: FormData) -> dict[str, Any]:
+    return {
+        "mode": _field(form, "mode") or "sans_email",
+        "email": _field(form, "email")[:254],
+        "full_name": _field(form, "full_name")[:300],
+        "street": _field(form, "street")[:300],
+        "street_more": _field(form, "street_more")[:300],
+        "postcode": _field(form, "postcode")[:20],
+        "city": _field(form, "city")[:300],
+        "help_point_only": _field(form, "help_point_only") == "1",
+        "identity_check": _field(form, "identity_check"),
+        "kinds": _list(form, "kinds"),
+        "scope": _field(form, "scope") or "all",
+        "signatories": _list(form, "signatory"),
+        "months": _field(form, "months"),
+        "paper_signed": _field(form, "paper_signed") == "1",
+    }
+
+
+def _parse_session(values: dict[str, Any]) -> tuple[IdentityCheck, services.MandateInput]:
+    try:
+        check = IdentityCheck(values["identity_check"])
+    except ValueError as exc:
+        raise RequestError("Indiquez comment l'identité de la personne a été vérifiée.") from exc
+    kinds = services.parse_kinds(values["kinds"])
+    ids: list[int] | None = None
+    if values["scope"] == "some":
+        if not all(v.isdigit() and len(v) < 10 for v in values["signatories"]):
+            raise RequestError("Un des organismes choisis est inconnu.")
+        ids = [int(v) for v in values["signatories"]]
+    months = (
+        int(values["months"]) if values["months"].isdigit() and len(values["months"]) < 3 else 0
+    )
+    return check, services.MandateInput(
+        kinds=kinds, signatory_ids=ids, months=months, paper_signed=values["paper_signed"]
+    )
+
+
+async def _session_form(
+    request: Request,
+    staff: StaffMember,
+    values: dict[str, Any],
+    *,
+    resident_id: int | None = None,
+    contact: Any = None,
+    error: str | None = None,
+    duplicates: list[Any] | None = None,
+    status: int = 200,
+) -> Response:
+    return _page(
+        request,
+        "mediation/session_form.html",
+        staff,
+        {
+            "f": values,
+            "resident_id": resident_id,
+            "contact": contact,
+            "error": error,
+            "duplicates": duplicates or [],
+            "duplicate_contacts": {
+                r.id: await services.contact_of(resident_id=r.id) for r in duplicates or []
+            },
+            "signatories": await services.signed_signatories(),
+            "identity_checks": [c.value for c in IdentityCheck],
+            "months_choices": services.MANDATE_MONTHS,
+        },
+        status_code=status,
+    )
+
+
+async def new_session_form(request: Request) -> Response:
+    staff = await _mediator(request)
+    return await _session_form(request, staff, _blank_form())
+
+
+async def renew_session_form(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    resident = await services.known_resident(mediator=staff, resident_id=rid)
+    contact = await services.contact_of(resident_id=resident.id)
+    return await _session_form(request, staff, _blank_form(), resident_id=rid, contact=contact)
+
+
+async def open_session(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid") if "rid" in request.path_params else None
+    form = await request.form()
+    values = _read_form(form)
+    contact = await services.contact_of(resident_id=rid) if rid is not None else None
+    existing = _field(form, "use_existing")
+    try:
+        check, mandate = _parse_session(values)
+        kwargs: dict[str, Any] = {}
+        if rid is not None:
+            kwargs["resident_id"] = rid
+        elif values["mode"] == "email":
+            if not values["email"]:
+                raise RequestError("Indiquez l'adresse électronique de la personne.")
+            kwargs["email"] = values["email"]
+        else:
+            kwargs["contact"] = services.ContactInput(
+                full_name=values["full_name"],
+                street=values["street"],
+                street_more=values["street_more"],
+                postcode=values["postcode"],
+                city=values["city"],
+                reached_at_help_point=values["help_point_only"],
+            )
+            kwargs["use_existing_id"] = (
+                int(existing) if existing.isdigit() and len(existing) < 10 else None
+            )
+            kwargs["homonym_confirmed"] = _field(form, "homonym") == "1"
+        session, _ = await services.open_session(
+            mediator=staff, identity_check=check, mandate=mandate, **kwargs
+        )
+    except services.DuplicateResident as exc:
+        return await _session_form(
+            request, staff, values, error=exc.message, duplicates=exc.existing, status=409
+        )
+    except RequestError as exc:
+        if exc.code == "not_found":
+            raise
+        return await _session_form(
+            request, staff, values, resident_id=rid, contact=contact, error=exc.message,
+            status=STATUS_BY_CODE.get(exc.code, 422),
+        )  # fmt: skip
+    request.session["flash"] = "La séance est ouverte et le mandat est enregistré."
+    return _redirect(f"/mediation/habitants/{session.resident_id}")  # type: ignore[attr-defined]
+
+
+# --- one resident --------------------------------------------------------------------------------
+
+
+async def resident_page(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    model = await services.resident_file(mediator=staff, resident_id=rid)
+    return _page(
+        request,
+        "mediation/resident.html",
+        staff,
+        {"r": model, "new_key": secrets.token_urlsafe(16)},
+    )
+
+
+async def mandate_print(request: Request) -> Response:
+    staff = await _mediator(request)
+    sheet = await services.mandate_sheet(
+        mediator=staff,
+        resident_id=_int_param(request, "rid"),
+        mandate_id=_int_param(request, "mid"),
+    )
+    return _page(request, "mediation/mandate.html", staff, {"m": sheet})
+
+
+async def mandate_signed(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    await services.record_paper_signed(
+        mediator=staff, resident_id=rid, mandate_id=_int_param(request, "mid")
+    )
+    request.session["flash"] = "La signature du mandat papier est enregistrée."
+    return _redirect(f"/mediation/habitants/{rid}")
+
+
+async def file_request(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    form = await request.form()
+    raw_kind = _field(form, "kind")
+    if raw_kind not in KINDS:
+        raise RequestError("Choisissez le type de demande.")
+    raw_ids = _list(form, "signatory")
+    if not raw_ids:
+        raise RequestError("Cochez au moins un organisme à qui adresser la demande.")
+    if not all(v.isdigit() and len(v) < 10 for v in raw_ids):
+        raise RequestError("Un des organismes choisis est inconnu.")
+    key = check_submission_key(_field(form, "submission_key"))
+    filed = await services.file_for_resident(
+        mediator=staff,
+        resident_id=rid,
+        kind=RequestKind(raw_kind),
+        signatory_ids=[int(v) for v in raw_ids],
+        submission_key=key,
+    )
+    request.session["flash"] = (
+        "La demande est déposée. Imprimez l'accusé de réception et remettez-le à la personne."
+    )
+    return _redirect(f"/mediation/habitants/{rid}/demandes/{filed.reference}/accuse")
+
+
+async def acknowledgement(request: Request) -> Response:
+    staff = await _mediator(request)
+    ack = await services.acknowledgement(
+        mediator=staff,
+        resident_id=_int_param(request, "rid"),
+        reference=str(request.path_params["reference"]),
+    )
+    return _page(request, "mediation/acknowledgement.html", staff, {"a": ack})
+
+
+def _disposition(filename: str) -> str:
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename).strip("._") or "copie"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def download_copy(request: Request) -> Response:
+    staff = await _mediator(request)
+    copy_id = str(request.path_params["copy_id"])
+    download = await services.take_copy_for(
+        mediator=staff, resident_id=_int_param(request, "rid"), copy_id=copy_id
+    )
+    media_type = (
+        download.content_type
+        if download.content_type in MAX_UPLOAD_TYPES
+        else "application/octet-stream"
+    )
+    return Response(
+        content=download.content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": _disposition(download.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def mark_told(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    await services.mark_told(
+        mediator=staff, resident_id=rid, event_id=_int_param(request, "event_id")
+    )
+    request.session["flash"] = "C'est noté : la personne est au courant."
+    back = (
+        "/mediation"
+        if _field(await request.form(), "back") == "home"
+        else f"/mediation/habitants/{rid}"
+    )
+    return _redirect(back)
+
+
+async def letter_page(request: Request) -> Response:
+    staff = await _mediator(request)
+    model = await services.letter(mediator=staff, resident_id=_int_param(request, "rid"))
+    return _page(request, "mediation/letter.html", staff, {"l": model})
+
+
+async def letter_posted(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    await services.letter_posted(mediator=staff, resident_id=rid)
+    request.session["flash"] = "C'est noté : la lettre est postée, ses nouvelles sont transmises."
+    return _redirect(f"/mediation/habitants/{rid}")
+
+
+routes: list[BaseRoute] = [
+    Route("/mediation", home, methods=["GET"], name="mediation_home"),
+    Route("/mediation/seance", new_session_form, methods=["GET"], name="mediation_new"),
+    Route("/mediation/seance", open_session, methods=["POST"], name="mediation_open"),
+    Route("/mediation/habitants/{rid}", resident_page, methods=["GET"], name="mediation_resident"),
+    Route(
+        "/mediation/habitants/{rid}/seance",
+        renew_session_form,
+        methods=["GET"],
+        name="mediation_renew",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/seance",
+        open_session,
+        methods=["POST"],
+        name="mediation_renew_submit",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/mandats/{mid}",
+        mandate_print,
+        methods=["GET"],
+        name="mediation_mandate",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/mandats/{mid}/signe",
+        mandate_signed,
+        methods=["POST"],
+        name="mediation_mandate_signed",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/demandes",
+        file_request,
+        methods=["POST"],
+        name="mediation_file",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/demandes/{reference}/accuse",
+        acknowledgement,
+        methods=["GET"],
+        name="mediation_ack",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/copies/{copy_id}",
+        download_copy,
+        methods=["GET"],
+        name="mediation_copy",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/nouvelles/{event_id}/dite",
+        mark_told,
+        methods=["POST"],
+        name="mediation_told",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/lettre", letter_page, methods=["GET"], name="mediation_letter"
+    ),
+    Route(
+        "/mediation/habitants/{rid}/lettre",
+        letter_posted,
+        methods=["POST"],
+        name="mediation_letter_posted",
+    ),
+]

@@ -1,0 +1,222 @@
+"""Configuring a signatory's channel (adapter): validated when typed in, secrets encrypted at rest.
+
+A wrong URL or a missing secret is refused here, with a French message, rather than at the
+first delivery. Secrets the desk generates (a webhook signing secret) are returned once, in
+clear, for the operator to hand to the partner; the database only ever holds them encrypted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.base import adapter_names, load_adapter
+from desk import crypto
+from desk.partners.webhooks import new_secret
+from desk.registry.models import Signatory
+from desk.requests.errors import RequestError
+
+log = logging.getLogger("desk.partners.channels")
+
+# Settings fields holding a signing secret the desk generates when none is given, and which
+# `rotate` renews (the newest previous secret stays valid while the partner switches).
+ROTATING_FIELD = "secrets"
+GENERATING_ADAPTERS = frozenset({"webhook"})
+MAX_ROTATING_SECRETS = 2
+
+MSG_UNKNOWN_SIGNATORY = "Aucun signataire « {slug} » dans le registre."
+MSG_UNKNOWN_ADAPTER = "Aucun connecteur nommé « {name} » : choisissez parmi {names}."
+MSG_SETTINGS_NOT_OBJECT = "Les réglages du connecteur doivent être une liste de paires clé=valeur."
+MSG_ROTATE_UNSUPPORTED = (
+    "Le changement de secret (rotation) ne concerne que les connecteurs qui signent leurs "
+    "messages avec un secret (webhook) ; le connecteur « {name} » n'en a pas."
+)
+MSG_ROTATE_ONE_SECRET = (
+    "Pour changer de secret, donnez au plus un nouveau secret (ou aucun : le guichet en crée un)."
+)
+MSG_CANNOT_DECRYPT = (
+    "Les secrets enregistrés pour ce signataire ne peuvent pas être déchiffrés : la clé du "
+    "guichet (DESK_SECRET_KEY) a changé. Donnez de nouveaux secrets."
+)
+MSG_INVALID = "Réglages du connecteur « {name} » refusés : {reason}"
+MSG_BAD_PAIR = "Réglage « {pair} » incompris : écrivez clé=valeur, par exemple url=https://exemple.fr/webhooks."
+MSG_BAD_JSON = (
+    "La valeur de « {key} » commence comme du JSON mais n'en est pas : "
+    'écrivez par exemple ["a", "b"].'
+)
+
+
+class ChannelError(RequestError, ValueError):
+    """A channel configuration refused; the message is French and says what to correct."""
+
+
+@dataclass(frozen=True)
+class ChannelResult:
+    slug: str
+    adapter: str
+    # The stored settings with every secret masked: safe to print or show.
+    settings: dict[str, Any]
+    # Every secret now active, in clear, by field (lists: oldest first). Shown once.
+    secrets: dict[str, list[str]] = field(default_factory=dict)
+    # Secrets the desk generated in this call: the partner does not know them yet.
+    generated: list[str] = field(default_factory=list)
+
+
+def secret_fields(adapter_class: type[Any]) -> tuple[str, ...]:
+    """The settings fields an adapter declares secret (encrypted at rest)."""
+    names = getattr(adapter_class, "SECRET_FIELDS", ())
+    return tuple(str(n) for n in names)
+
+
+def mask(value: Any) -> Any:
+    """A secret shown as its first characters only, enough to tell two apart."""
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    if isinstance(value, str):
+        plain = value if not crypto.is_encrypted(value) else "chiffré"
+        return plain[:10] + "…" if len(plain) > 10 else "…"
+    return value
+
+
+def _decrypted(stored: dict[str, Any], names: tuple[str, ...], secret_key: str) -> dict[str, Any]:
+    out = dict(stored)
+    try:
+        for name in names:
+            value = out.get(name)
+            if isinstance(value, str):
+                out[name] = crypto.decrypt(secret_key, value)
+            elif isinstance(value, list):
+                out[name] = [
+                    crypto.decrypt(secret_key, v) if isinstance(v, str) else v for v in value
+                ]
+    except ValueError as exc:
+        raise ChannelError(MSG_CANNOT_DECRYPT) from exc
+    return out
+
+
+def _encrypted(clean: dict[str, Any], names: tuple[str, ...], secret_key: str) -> dict[str, Any]:
+    out = dict(clean)
+    for name in names:
+        value = out.get(name)
+        if isinstance(value, str) and value:
+            out[name] = crypto.encrypt(secret_key, value)
+        elif isinstance(value, list):
+            out[name] = [
+                crypto.encrypt(secret_key, v) if isinstance(v, str) and v else v for v in value
+            ]
+    return out
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list | tuple):
+        return [v.strip() for v in value if isinstance(v, str) and v.strip()]
+    return []
+
+
+def _rotating_secrets(
+    adapter: str, given: Any, previous: Any, *, rotate: bool
+) -> tuple[list[str] | None, list[str]]:
+    """The secrets to validate (None: leave the field as given) and those generated now."""
+    given_list = _as_list(given)
+    previous_list = _as_list(previous)
+    if rotate:
+        if len(given_list) > 1:
+            raise ChannelError(MSG_ROTATE_ONE_SECRET)
+        fresh = given_list[0] if given_list else new_secret()
+        kept = [s for s in previous_list if s != fresh][-(MAX_ROTATING_SECRETS - 1) :]
+        return [*kept, fresh], ([] if given_list else [fresh])
+    if given is not None:
+        return None, []
+    if previous_list:
+        return previous_list, []
+    if adapter in GENERATING_ADAPTERS:
+        fresh = new_secret()
+        return [fresh], [fresh]
+    return None, []
+
+
+async def configure_channel(
+    *, slug: str, adapter: str, settings: dict[str, Any], secret_key: str, rotate: bool = False
+) -> ChannelResult:
+    """Validate, complete and store a signatory's adapter and its settings.
+
+    Settings given here override those already stored for the same adapter (so changing a
+    URL keeps the secrets); switching to another adapter starts from the given settings only.
+    A webhook gets a fresh `whsec_` secret when it has none; `rotate=True` adds a new one and
+    keeps the newest previous one, two at most, so the partner can switch without a gap.
+    """
+    if not isinstance(settings, dict):
+        raise ChannelError(MSG_SETTINGS_NOT_OBJECT)
+    name = (adapter or "").strip()
+    names = adapter_names()
+    if name not in names:
+        raise ChannelError(
+            MSG_UNKNOWN_ADAPTER.format(name=name, names=", ".join(names)), code="invalid"
+        )
+    adapter_class: type[Any] = load_adapter(name)
+    signatory = await Signatory.get_or_none(slug=(slug or "").strip())
+    if signatory is None:
+        raise ChannelError(MSG_UNKNOWN_SIGNATORY.format(slug=slug), code="not_found")
+    fields_secret = secret_fields(adapter_class)
+
+    current: dict[str, Any] = {}
+    if signatory.adapter == name and isinstance(signatory.adapter_settings, dict):
+        current = _decrypted(dict(signatory.adapter_settings), fields_secret, secret_key)
+    wanted = {**current, **settings}
+
+    generated: list[str] = []
+    if rotate and ROTATING_FIELD not in fields_secret:
+        raise ChannelError(MSG_ROTATE_UNSUPPORTED.format(name=name))
+    if ROTATING_FIELD in fields_secret:
+        chosen, generated = _rotating_secrets(
+            name, settings.get(ROTATING_FIELD), current.get(ROTATING_FIELD), rotate=rotate
+        )
+        if chosen is not None:
+            wanted[ROTATING_FIELD] = chosen
+
+    validate = getattr(adapter_class, "validate_settings", None)
+    clean: dict[str, Any] = dict(wanted)
+    if callable(validate):
+        try:
+            clean = dict(validate(wanted))
+        except ValueError as exc:
+            raise ChannelError(MSG_INVALID.format(name=name, reason=exc)) from exc
+
+    signatory.adapter = name
+    signatory.adapter_settings = _encrypted(clean, fields_secret, secret_key)
+    await signatory.save(update_fields=["adapter", "adapter_settings"])
+    log.info("signatory %s channel set to %s", signatory.id, name)
+
+    active: dict[str, list[str]] = {}
+    for secret_name in fields_secret:
+        value = clean.get(secret_name)
+        if isinstance(value, str) and value:
+            active[secret_name] = [value]
+        elif isinstance(value, list):
+            active[secret_name] = [v for v in value if isinstance(v, str)]
+    shown = {k: (mask(v) if k in fields_secret else v) for k, v in clean.items()}
+    return ChannelResult(
+        slug=signatory.slug, adapter=name, settings=shown, secrets=active, generated=generated
+    )
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` pairs from the command line; a value starting with [ or { is read as JSON."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ChannelError(MSG_BAD_PAIR.format(pair=pair))
+        value: Any = raw
+        if raw.strip()[:1] in ("[", "{"):
+            try:
+                value = json.loads(raw)
+            except ValueError as exc:
+                raise ChannelError(MSG_BAD_JSON.format(key=key)) from exc
+        out[key] = value
+    return out
