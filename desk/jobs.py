@@ -7,11 +7,14 @@ from desk.charter import jobs as charter_jobs
 from desk.mediation import services as mediation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
-from desk.requests import dispatch
+from desk.requests import dispatch, identifiers
 from desk.residents import jobs as resident_jobs
 from desk.residents import services as resident_services
 from desk.runtime import Runtime
 from desk.staff import services as staff_services
+
+# A resident met at a help point is found by name and address, which only mediation knows.
+identifiers.register(mediation_services.contact_identifiers)
 
 
 def job_registry() -> JobRegistry:

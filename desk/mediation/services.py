@@ -268,6 +268,20 @@ async def contact_of(*, resident_id: int) -> ResidentContact | None:
     return await ResidentContact.filter(resident_id=resident_id).first()
 
 
+async def contact_identifiers(resident_id: int) -> dict[str, str]:
+    """What a signatory may use to find a resident met at a help point (identity checked there).
+
+    Registered with desk.requests.identifiers; envelopes keep only the kinds a signatory accepts.
+    """
+    contact = await contact_of(resident_id=resident_id)
+    if contact is None:
+        return {}
+    found = {"full_name": contact.full_name}
+    if contact.address_lines:
+        found["postal_address"] = ", ".join(line for line in contact.address_lines if line)
+    return found
+
+
 # --- opening a session ---------------------------------------------------------------------------
 
 

@@ -45,7 +45,9 @@ async def seed_demo() -> int:
                     signed_on=entry["signed_on"],
                     description=entry.get("description", ""),
                     dpo_email=demo_dpo_email(entry["slug"]),
-                    accepted_identifiers=["email"],
+                    # Public services know their users by name and address too: residents
+                    # met at a help point, without email, can be found.
+                    accepted_identifiers=["email", "full_name", "postal_address"],
                     adapter=entry["adapter"],
                     adapter_settings={},
                 )

@@ -18,6 +18,7 @@ from desk import clock, crypto
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.requests.errors import RequestError
+from desk.requests.identifiers import known_identifiers
 from desk.requests.links import answer_path, answer_token
 from desk.requests.models import Delivery, DeliveryState
 from desk.requests.services import JobSpec, UploadedFile, apply, enqueue_spec
@@ -39,9 +40,12 @@ async def _load(delivery_id: int) -> Delivery | None:
 async def build_envelope(delivery: Delivery, rt: Runtime) -> Envelope:
     signatory = delivery.signatory
     resident = delivery.request.resident
-    identifiers: dict[str, str] = {}
-    if "email" in signatory.accepted_identifiers and resident.email:
-        identifiers["email"] = resident.email
+    accepted = set(signatory.accepted_identifiers or [])
+    known = await known_identifiers(resident.id)
+    if resident.email:
+        known["email"] = resident.email
+    # Only what the signatory accepts to find a person, and nothing else.
+    identifiers = {kind: value for kind, value in known.items() if kind in accepted}
     token = answer_token(rt.settings.secret_key, delivery_id=delivery.id, signatory_id=signatory.id)
     declarations = [
         {
