@@ -26,6 +26,7 @@ from desk.partners import services as answers
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration, Signatory
 from desk.requests import queries
+from desk.requests.audit import record_event
 from desk.requests.dispatch import build_envelope
 from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
@@ -386,15 +387,14 @@ async def change_channel(
             raise RequestError(
                 "Cet envoi vient de changer d'état : rechargez la page.", code="conflict"
             )
-        await DeliveryEvent.create(
+        await record_event(
             delivery_id=delivery.id,
-            at=clock.now(),
             actor=actor_for(staff_id),
             action=CHANNEL_CHANGED,
             from_state=delivery.state.value,
             to_state=delivery.state.value,
             detail={"from": previous, "to": name},
-            using_db=conn,
+            connection=conn,
         )
     log.info(
         "delivery %s switched from %s to %s by staff %s", delivery.id, previous, name, staff_id
@@ -555,9 +555,8 @@ async def mark_printed(*, delivery_id: int, staff_id: int) -> DeliveryEvent:
             "été mise dans la file des courriers, ou son envoi a échoué.",
             code="conflict",
         )
-    event = await DeliveryEvent.create(
+    event = await record_event(
         delivery_id=delivery.id,
-        at=clock.now(),
         actor=actor_for(staff_id),
         action=LETTER_PRINTED,
         from_state=delivery.state.value,

@@ -22,6 +22,7 @@ from desk import clock
 from desk.charter.models import TransparencyCheckpoint
 from desk.receipts.keys import ALGORITHM, Keyring
 from desk.receipts.models import Receipt
+from desk.requests.audit import verify_events
 from desk.settings import Settings
 
 log = logging.getLogger("desk.charter.transparency")
@@ -148,6 +149,7 @@ class AuditReport:
     receipts: int = 0
     head: str = GENESIS
     checkpoints: int = 0
+    events: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -209,6 +211,15 @@ async def audit(*, keyring: Keyring) -> AuditReport:
         report.findings.append(
             Finding("points de contrôle", "Des reçus existent mais aucun point de contrôle signé.")
         )
+    report.events, trail_problems = await verify_events()
+    report.findings += [
+        Finding(
+            f"journal de l'envoi n° {p.delivery_id}"
+            + (f", événement n° {p.event_id}" if p.event_id else ""),
+            p.reason_fr,
+        )
+        for p in trail_problems
+    ]
     return report
 
 
@@ -221,7 +232,8 @@ async def run_audit(*, settings: Settings) -> int:
         report = await audit(keyring=keyring)
     print(
         f"Chaîne des reçus : {report.receipts} reçu(s), dernière empreinte {report.head}.\n"
-        f"Points de contrôle signés : {report.checkpoints}."
+        f"Points de contrôle signés : {report.checkpoints}.\n"
+        f"Journal des envois : {report.events} événement(s) vérifié(s)."
     )
     if report.ok:
         print("Aucune anomalie : la chaîne et ses points de contrôle concordent.")

@@ -535,13 +535,9 @@ async def file_for_resident(
             signatory_ids=wanted,
             submission_key=submission_key,
             filed_via="assisted",
-        )
-        # The audit trail names who really filed it (file_request writes "resident").
-        await DeliveryEvent.filter(
-            delivery__request_id=request.id, action="file", actor="resident"
-        ).update(
+            # The audit trail names who really filed it.
             actor=f"mediator:{mediator.id}",
-            detail={"mediator_name": mediator.display_name, "help_point": help_point},
+            actor_detail={"mediator_name": mediator.display_name, "help_point": help_point},
         )
         await AssistedFiling.create(
             request_id=request.id,

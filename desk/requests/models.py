@@ -95,6 +95,9 @@ class DeliveryEvent(Model):
     from_state = fields.CharField(max_length=16)
     to_state = fields.CharField(max_length=16)
     detail: fields.Field[dict[str, Any]] = fields.JSONField(default={})
+    # Hash chain per delivery (desk.requests.audit): the previous event's digest, and this one's.
+    prev_digest = fields.CharField(max_length=64, null=True)
+    digest = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "delivery_event"

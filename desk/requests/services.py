@@ -21,11 +21,11 @@ from desk.receipts.keys import Keyring
 from desk.receipts.services import issue_receipt
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests import outcomes
+from desk.requests.audit import record_event
 from desk.requests.errors import RequestError
 from desk.requests.models import (
     AccessCopy,
     Delivery,
-    DeliveryEvent,
     DeliveryState,
     RequestKind,
     RightsRequest,
@@ -91,8 +91,13 @@ async def file_request(
     signatory_ids: list[int] | None = None,
     submission_key: str | None = None,
     filed_via: str = "online",
+    actor: str = "resident",
+    actor_detail: dict[str, Any] | None = None,
 ) -> RightsRequest:
-    """One request, one delivery per signatory; a repeated submission key returns the first."""
+    """One request, one delivery per signatory; a repeated submission key returns the first.
+
+    `actor` names who filed it in the audit trail (a mediator files on a resident's behalf).
+    """
     if submission_key:
         existing = await RightsRequest.filter(submission_key=submission_key).first()
         if existing is not None:
@@ -124,7 +129,9 @@ async def file_request(
                     due_at=clock.add_months(received, 1),
                     using_db=conn,
                 )
-                await _record(conn, delivery, "file", "resident", DeliveryState.PENDING, {})
+                await _record(
+                    conn, delivery, "file", actor, DeliveryState.PENDING, actor_detail or {}
+                )
                 await enqueue(
                     kind="delivery.dispatch",
                     payload={"delivery_id": delivery.id},
@@ -149,15 +156,14 @@ async def _record(
     from_state: DeliveryState,
     detail: dict[str, Any],
 ) -> None:
-    await DeliveryEvent.create(
-        delivery=delivery,
-        at=clock.now(),
-        actor=actor,
+    await record_event(
+        delivery_id=delivery.id,
         action=action,
+        actor=actor,
         from_state=from_state.value,
         to_state=delivery.state.value,
         detail=detail,
-        using_db=conn,
+        connection=conn,
     )
 
 

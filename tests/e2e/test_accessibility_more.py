@@ -94,7 +94,9 @@ def _walk(browser: Any, demo: axe.Demo) -> dict[str, dict[str, Any]]:
 
     def audit(name: str, path: str | None = None) -> None:
         if path is not None:
-            page.goto(path if path.startswith("http") else base + path)
+            response = page.goto(path if path.startswith("http") else base + path)
+            assert response is not None and response.ok, f"{name}: {path} did not open"
+        assert "/connexion" not in page.url, f"{name}: sent to the login page ({page.url})"
         audits[name] = _audit(page)
 
     # Public pages.

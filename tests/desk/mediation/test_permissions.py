@@ -15,7 +15,8 @@ from desk import clock
 from desk.mail.sink import MailSink
 from desk.mediation.models import Mandate, MediationEvent
 from desk.outbox.worker import Worker
-from desk.requests.models import AccessCopy, Delivery, DeliveryEvent, RightsRequest
+from desk.requests.audit import record_event
+from desk.requests.models import AccessCopy, Delivery, RightsRequest
 from tests.desk.mediation.support import log_in_staff, open_session, resident_id_of, session_form
 from tests.desk.residents.helpers import log_in
 from tests.desk.staff.support import post_form
@@ -84,8 +85,8 @@ async def _world(client: httpx.AsyncClient, signatory_id: int) -> World:
     assert filed.status_code == 303
     request = await RightsRequest.get(resident_id=rid)
     delivery = await Delivery.get(request_id=request.id)
-    event = await DeliveryEvent.create(
-        delivery=delivery, at=clock.now(), actor="partner:test", action="extend",
+    event = await record_event(
+        delivery_id=delivery.id, actor="partner:test", action="extend",
         from_state="acknowledged", to_state="extended", detail={"reason": "Archives"},
     )  # fmt: skip
     copy = await AccessCopy.create(

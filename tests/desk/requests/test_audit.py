@@ -1,0 +1,66 @@
+"""The deliveries' audit trail is hash-chained: edits, deletions and silent state changes show."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from desk.requests.audit import GENESIS, verify_events
+from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
+from desk.requests.services import apply, file_request
+from tests.factories import make_resident, make_signatory
+
+
+async def _answered(app: Starlette) -> Delivery:
+    resident = await make_resident()
+    await make_signatory("eau")
+    request = await file_request(resident_id=resident.id, kind=RequestKind.OBJECTION)
+    delivery = await Delivery.get(request=request)
+    rt = app.state.runtime
+    for action, extra in (("acknowledge", {}), ("fulfil", {"outcome": {"result": "stopped"}})):
+        await apply(
+            delivery_id=delivery.id,
+            action=action,
+            actor="partner:test",
+            keyring=rt.keyring,
+            issuer=rt.issuer,
+            **extra,  # type: ignore[arg-type]
+        )
+    return delivery
+
+
+async def test_an_untouched_trail_verifies(app: Starlette) -> None:
+    delivery = await _answered(app)
+    events = await DeliveryEvent.filter(delivery_id=delivery.id).order_by("id")
+    assert events[0].prev_digest == GENESIS
+    assert [e.prev_digest for e in events[1:]] == [e.digest for e in events[:-1]]
+    assert await verify_events() == (3, [])
+
+
+async def test_an_edited_event_is_found(app: Starlette) -> None:
+    delivery = await _answered(app)
+    first = await DeliveryEvent.filter(delivery_id=delivery.id).order_by("id").first()
+    assert first is not None
+    await DeliveryEvent.filter(id=first.id).update(actor="someone-else")
+    _, problems = await verify_events()
+    assert [(p.event_id, p.reason_fr) for p in problems] == [
+        (first.id, "Événement modifié après son enregistrement.")
+    ]
+
+
+async def test_a_deleted_event_or_a_silent_state_change_is_found(app: Starlette) -> None:
+    delivery = await _answered(app)
+    middle = (await DeliveryEvent.filter(delivery_id=delivery.id).order_by("id"))[1]
+    await DeliveryEvent.filter(id=middle.id).delete()
+    _, problems = await verify_events()
+    assert any("Maillon manquant" in p.reason_fr for p in problems)
+
+    other = await _answered_again(app)
+    await Delivery.filter(id=other.id).update(state=DeliveryState.DENIED)
+    _, problems = await verify_events()
+    assert any(p.delivery_id == other.id and "dernier événement" in p.reason_fr for p in problems)
+
+
+async def _answered_again(app: Starlette) -> Delivery:
+    resident = await make_resident("autre@exemple.invalid")
+    request = await file_request(resident_id=resident.id, kind=RequestKind.DISCOVERY)
+    return await Delivery.get(request=request)
