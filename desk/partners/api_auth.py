@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -16,6 +17,26 @@ from desk.partners.tokens import PartnerPrincipal
 from desk.web.errors import ApiProblem
 
 MAX_TOKEN_REQUEST_BYTES = 4096
+
+# RFC 6749 §5.2 errors, with the problem fields the rest of the API uses.
+_OAUTH_ERROR_RESPONSE: dict[str, Any] = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error", "error_description", "status", "detail"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "error_description": {"type": "string"},
+                    "type": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                },
+            }
+        }
+    }
+}
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
@@ -76,7 +97,8 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
                 }
             },
         },
-        "401": {"description": "Client inconnu ou secret incorrect"},
+        "400": _OAUTH_ERROR_RESPONSE | {"description": "Demande de jeton incorrecte"},
+        "401": _OAUTH_ERROR_RESPONSE | {"description": "Client inconnu ou secret incorrect"},
     },
 )
 async def token_endpoint(request: Request) -> Response:

@@ -6,19 +6,38 @@ and images) and screenshots at 320 and 1280 px kept in the test's tmp_path for a
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e import axe
+from tests.e2e.test_accessibility_more import (
+    HELP_POINT,
+    MEDIATOR,
+    add_staff,
+    open_session_without_email,
+    staff_login,
+)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(axe.CHROMIUM is None, reason="Chromium is not installed")
 
 MAX_PAGE_BYTES = 100 * 1024
-SCREENSHOTS = ("home", "signatories", "dashboard", "request", "receipt", "partner")
+SCREENSHOTS = (
+    "home",
+    "signatories",
+    "dashboard",
+    "request",
+    "receipt",
+    "partner",
+    "statistics",
+    "mediation",
+)
 # Viewports: a 320 px phone; 200 % zoom of a 1280 px screen (640 CSS px at 2 device px per
 # CSS px); a desktop.
 PHONE = {"viewport": {"width": 320, "height": 720}}
@@ -26,7 +45,7 @@ ZOOM_200 = {"viewport": {"width": 640, "height": 480}, "device_scale_factor": 2}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
-def _pages(journey: axe.Journey) -> dict[str, str]:
+def _pages(journey: axe.Journey, complaint_path: str) -> dict[str, str]:
     return {
         "home": "/",
         "signatories": "/signataires",
@@ -40,6 +59,14 @@ def _pages(journey: axe.Journey) -> dict[str, str]:
         "receipt": journey.receipt_path,
         "verifier": "/verifier",
         "partner": journey.partner_link,
+        "complaint": complaint_path,
+        "statistics": "/statistiques",
+        "report": f"/bilan/{datetime.date.today().year}",
+        "open_data": "/donnees-ouvertes/",
+        "transparency": "/transparence",
+        "flows": "/signataires/flux",
+        "self_evaluation": f"/signataires/{journey.slug}/auto-evaluation",
+        "explain": "/comprendre",
     }
 
 
@@ -54,6 +81,35 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def journey() -> axe.Journey:
     return axe.shared_demo().journey()
+
+
+@pytest.fixture(scope="module")
+def pages(journey: axe.Journey) -> dict[str, str]:
+    with httpx.Client(base_url=journey.base, cookies=journey.cookies, timeout=10) as client:
+        request_page = client.get(journey.erasure_path).text
+    complaint = re.findall(r'href="(/mon-espace/reclamations/[0-9]+)"', request_page)
+    assert complaint, "the erasure page links to no complaint form"
+    return _pages(journey, complaint[0])
+
+
+@pytest.fixture(scope="module")
+def mediator(browser: Any, journey: axe.Journey) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """A mediator's session cookies, JavaScript off, and the mediator's main pages."""
+    demo = axe.shared_demo()
+    demo.staff_ready()  # one writer at a time on the demo's SQLite file
+    add_staff(demo, MEDIATOR, "mediator", "--help-point", HELP_POINT)
+    ctx = browser.new_context(java_script_enabled=False, locale="fr-FR")
+    ctx.set_default_timeout(15_000)
+    page = ctx.new_page()
+    staff_login(page, journey.base, MEDIATOR)
+    resident = open_session_without_email(page, journey.base)
+    cookies: list[dict[str, Any]] = ctx.cookies()
+    ctx.close()
+    return cookies, {
+        "mediation": "/mediation",
+        "mediation_session_form": "/mediation/seance",
+        "mediation_resident": resident,
+    }
 
 
 def _context(browser: Any, journey: axe.Journey, **options: Any) -> Any:
@@ -84,13 +140,37 @@ def _overflow(page: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("viewport", [PHONE, ZOOM_200], ids=["320px", "zoom-200"])
 def test_main_pages_do_not_scroll_sideways(
-    browser: Any, journey: axe.Journey, viewport: dict[str, Any], tmp_path: Path
+    browser: Any,
+    journey: axe.Journey,
+    pages: dict[str, str],
+    viewport: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     ctx = _context(browser, journey, **viewport)
+    _check_sideways(ctx, journey, pages, viewport["viewport"]["width"], tmp_path)
+
+
+@pytest.mark.parametrize("viewport", [PHONE, ZOOM_200], ids=["320px", "zoom-200"])
+def test_mediator_pages_do_not_scroll_sideways(
+    browser: Any,
+    journey: axe.Journey,
+    mediator: tuple[list[dict[str, Any]], dict[str, str]],
+    viewport: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    cookies, pages = mediator
+    ctx = browser.new_context(java_script_enabled=False, locale="fr-FR", **viewport)
+    ctx.set_default_timeout(15_000)
+    ctx.add_cookies(cookies)
+    _check_sideways(ctx, journey, pages, viewport["viewport"]["width"], tmp_path)
+
+
+def _check_sideways(
+    ctx: Any, journey: axe.Journey, pages: dict[str, str], width: int, tmp_path: Path
+) -> None:
     page = ctx.new_page()
-    width = viewport["viewport"]["width"]
     problems = []
-    for name, path in _pages(journey).items():
+    for name, path in pages.items():
         page.goto(_url(journey, path))
         assert page.locator("h1").count() == 1, f"{name} did not render without JavaScript"
         found = _overflow(page)
@@ -103,10 +183,10 @@ def test_main_pages_do_not_scroll_sideways(
 
 
 def test_pages_are_light_and_look_right_on_a_desktop(
-    browser: Any, journey: axe.Journey, tmp_path: Path
+    browser: Any, journey: axe.Journey, pages: dict[str, str], tmp_path: Path
 ) -> None:
     heavy = []
-    for name, path in _pages(journey).items():
+    for name, path in pages.items():
         # A fresh context per page: nothing cached, the stylesheet counts for every page.
         ctx = _context(browser, journey, **DESKTOP)
         page = ctx.new_page()
