@@ -27,6 +27,8 @@ from desk.staff.services import add_staff
 from tests.desk.charter.support import install_clock
 from tests.factories import make_resident, make_signatory
 
+PARIS = ZoneInfo("Europe/Paris")
+
 # The simulated day ticks at 09:00 in Paris, so deadlines (same Paris time a month later) fall
 # on ticks across daylight-saving changes.
 START = datetime(2025, 1, 1, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
@@ -224,7 +226,24 @@ async def test_a_simulated_year(
     assert len(mailed) == len(actual)
 
     await _check_statistics(plan, now=fake.moment)
+    await _check_report(plan, actual, now=fake.moment)
     assert time.process_time() - began < 30
+
+
+async def _check_report(
+    plan: list[Planned], alerts_seen: list[tuple[str, int, datetime, list[int]]], *, now: datetime
+) -> None:
+    """The annual report of 2025 tells the same year: every alert, the decision, the figures."""
+    from desk.charter.report import build_report
+
+    report = await build_report(year=2025, now=now)
+    assert report.has_data
+    assert len(report.alerts) == len([a for a in alerts_seen if a[2].year == 2025])
+    assert [d.outcome for d in report.decisions] == [DecisionOutcome.EXCLUDED]
+    received = {row.slug: row.received for row in report.overview.signatories}
+    for slug in SLUGS:
+        in_2025 = [p for p in plan if p.slug == slug and p.received.astimezone(PARIS).year == 2025]
+        assert received[slug] == len(in_2025)
 
 
 async def _check_statistics(plan: list[Planned], *, now: datetime) -> None:
