@@ -124,11 +124,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='LoginChallenge',
             name='audience',
-            field=fields.CharField(default='resident', max_length=16),
+            field=fields.CharField(default='resident', db_default='resident', max_length=16),
         ),
         ops.AddField(
             model_name='Signatory',
             name='hashing_key',
-            field=fields.CharField(default='', max_length=300),
+            field=fields.CharField(default='', db_default='', max_length=300),
         ),
     ]

@@ -42,7 +42,7 @@ class Signatory(Model):
     adapter_settings: fields.Field[dict[str, object]] = fields.JSONField(default={})
     # Key for the keyed hashes (HMAC-SHA256) of identifiers in holdings and lineage events,
     # encrypted at rest; given once to the signatory.
-    hashing_key = fields.CharField(max_length=300, default="")
+    hashing_key = fields.CharField(max_length=300, default="", db_default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     declarations: fields.ReverseRelation[Declaration]

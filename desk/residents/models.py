@@ -26,7 +26,8 @@ class LoginChallenge(Model):
     id = fields.CharField(max_length=64, primary_key=True)
     email = fields.CharField(max_length=254, null=True)
     # "resident" or "staff": a staff link never opens a resident space, nor the reverse.
-    audience = fields.CharField(max_length=16, default="resident")
+    # db_default: rows that existed before this column get it too.
+    audience = fields.CharField(max_length=16, default="resident", db_default="resident")
     created_at = fields.DatetimeField(auto_now_add=True)
     used_at = fields.DatetimeField(null=True)
 

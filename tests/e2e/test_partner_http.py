@@ -103,6 +103,12 @@ async def test_webhook_partner_answers_through_the_api_and_the_resident_gets_a_r
             state = partner.state.partner
             assert state.errors == []
             assert [w.msg_id for w in state.webhooks] == [f"delivery-{delivery.id}"]
+            # The partner records its answer once the desk's reply reaches it, which may be
+            # just after the desk committed it.
+            for _ in range(100):
+                if state.answers:
+                    break
+                await asyncio.sleep(0.05)
             assert [a["status"] for a in state.answers] == [200]
             assert delivery.state == DeliveryState.FULFILLED
             assert delivery.outcome is not None
