@@ -90,10 +90,13 @@ def staff_login(page: Any, base: str, email: str) -> None:
     page.wait_for_load_state()
 
 
-def open_session_without_email(page: Any, base: str) -> str:
-    """A mediator opens a session for a resident without email; returns the resident's URL."""
+def open_session_without_email(page: Any, base: str, full_name: str) -> str:
+    """A mediator opens a session for a resident without email; returns the resident's URL.
+
+    `full_name` must be new to the demo: a namesake would make the form ask which one it is.
+    """
     page.goto(base + "/mediation/seance")
-    page.get_by_label("Nom et prénom").fill("Yvonne Le Gall")
+    page.get_by_label("Nom et prénom").fill(full_name)
     page.get_by_label("Numéro et rue").fill("3 rue de Kerbonne")
     page.get_by_label("Code postal").fill("29200")
     page.get_by_label("Commune").fill("Brest")
@@ -151,7 +154,7 @@ def _walk(browser: Any, demo: axe.Demo) -> dict[str, dict[str, Any]]:
     staff_login(page, base, MEDIATOR)
     audit("mediation_home", "/mediation")
     audit("mediation_session_form", "/mediation/seance")
-    resident_url = open_session_without_email(page, base)
+    resident_url = open_session_without_email(page, base, "Yvonne Le Gall")
     audit("mediation_resident")
     page.get_by_role("link", name="Imprimer le mandat à faire signer").click()
     audit("mediation_mandate")

@@ -102,7 +102,7 @@ def mediator(browser: Any, journey: axe.Journey) -> tuple[list[dict[str, Any]], 
     ctx.set_default_timeout(15_000)
     page = ctx.new_page()
     staff_login(page, journey.base, MEDIATOR)
-    resident = open_session_without_email(page, journey.base)
+    resident = open_session_without_email(page, journey.base, "Gwenaëlle Kerjean")
     cookies: list[dict[str, Any]] = ctx.cookies()
     ctx.close()
     return cookies, {
