@@ -7,8 +7,6 @@ The signatories themselves are the register's (desk/registry: /donnees-ouvertes/
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -21,6 +19,7 @@ from desk.charter.models import Alert, AlertLevel, CommitteeDecision
 from desk.charter.statistics import compute_overview, year_bounds
 from desk.registry.models import Declaration
 from desk.requests.models import Delivery
+from desk.web.csv_export import csv_text
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 LIST_SEPARATOR = " | "
@@ -198,8 +197,6 @@ def _cell(value: Any) -> str:
 
 def to_csv(name: str, records: list[Row]) -> str:
     """RFC 4180 CSV (comma, double quotes, CRLF), columns in the schema's order."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns(name), quoting=csv.QUOTE_MINIMAL)
-    writer.writeheader()
-    writer.writerows({k: _cell(record.get(k)) for k in columns(name)} for record in records)
-    return buffer.getvalue()
+    return csv_text(
+        columns(name), ({k: _cell(record.get(k)) for k in columns(name)} for record in records)
+    )

@@ -6,11 +6,10 @@ settings, which may hold secrets and never leave this module's callers' hands.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from desk.registry.models import CharterStatus, Declaration, Signatory, SignatoryKind
+from desk.web.csv_export import csv_text
 
 KIND_LABELS: dict[str, str] = {
     SignatoryKind.PUBLIC_BODY: "Collectivité ou organisme public",
@@ -187,8 +186,4 @@ def csv_rows(records: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 async def open_data_csv() -> str:
     """The register as CSV text (RFC 4180: comma, double quotes, CRLF), with a header row."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, quoting=csv.QUOTE_MINIMAL)
-    writer.writeheader()
-    writer.writerows(csv_rows(await open_data_rows()))
-    return buffer.getvalue()
+    return csv_text(CSV_COLUMNS, csv_rows(await open_data_rows()))
