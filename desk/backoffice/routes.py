@@ -6,7 +6,6 @@ from email.utils import parseaddr
 from typing import Any
 
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -24,6 +23,7 @@ from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
 from desk.staff.routes import role_label
 from desk.web.errors import STATUS_BY_CODE
+from desk.web.forms import BodyTooLarge, read_form_with_file
 from desk.web.i18n import translate
 from desk.web.templating import render
 
@@ -210,25 +210,14 @@ async def change_channel(request: Request) -> Response:
 async def _answer_form(
     request: Request, max_bytes: int
 ) -> tuple[dict[str, list[str]], UploadFile | None, Any]:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + answers.FORM_OVERHEAD_BYTES:
-        raise answers.UploadTooLarge(max_bytes)
     try:
-        form = await request.form(
-            max_files=1, max_fields=200, max_part_size=answers.TEXT_FIELD_MAX_BYTES
+        return await read_form_with_file(
+            request,
+            limit=max_bytes + answers.FORM_OVERHEAD_BYTES,
+            text_field_max_bytes=answers.TEXT_FIELD_MAX_BYTES,
         )
-    except HTTPException as exc:
-        raise HTTPException(
-            400, "Le formulaire reçu est incomplet ou mal formé : rechargez la page et recommencez."
-        ) from exc
-    fields: dict[str, list[str]] = {}
-    upload: UploadFile | None = None
-    for name, value in form.multi_items():
-        if isinstance(value, str):
-            fields.setdefault(name, []).append(value)
-        elif value.filename:
-            upload = value
-    return fields, upload, form
+    except BodyTooLarge as exc:
+        raise answers.UploadTooLarge(max_bytes) from exc
 
 
 async def paper_answer(request: Request) -> Response:

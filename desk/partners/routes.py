@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from email.utils import parseaddr
-from typing import Any
 
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Message
 
 from desk.partners import services
 from desk.requests.errors import RequestError
@@ -19,32 +14,11 @@ from desk.requests.links import LinkInvalid, answer_path, read_answer_token
 from desk.requests.services import AlreadyAnswered, UploadedFile
 from desk.requests.states import DENIAL_REASONS
 from desk.web.errors import STATUS_BY_CODE
+from desk.web.forms import BodyTooLarge, read_form_with_file
 from desk.web.templating import render
 
 # The page names a person and their request: keep it out of caches and search engines.
 PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _limited(
-    receive: Callable[[], Awaitable[Message]], limit: int
-) -> Callable[[], Awaitable[Message]]:
-    """A receive channel that stops a body once it grows past `limit` (no Content-Length needed)."""
-    seen = 0
-
-    async def receive_limited() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _BodyTooLarge()
-        return message
-
-    return receive_limited
 
 
 def _token_ids(request: Request) -> tuple[int, int] | Response:
@@ -108,28 +82,6 @@ async def answer_page(request: Request) -> Response:
     return _render(request, await _load(request, ids))
 
 
-async def _read_form(
-    request: Request, limit: int
-) -> tuple[dict[str, list[str]], UploadFile | None, Any]:
-    limited = Request(request.scope, receive=_limited(request.receive, limit))
-    try:
-        form = await limited.form(
-            max_files=1, max_fields=200, max_part_size=services.TEXT_FIELD_MAX_BYTES
-        )
-    except HTTPException as exc:
-        raise HTTPException(
-            400, "Le formulaire reçu est incomplet ou mal formé : rechargez la page et recommencez."
-        ) from exc
-    fields: dict[str, list[str]] = {}
-    upload: UploadFile | None = None
-    for name, value in form.multi_items():
-        if isinstance(value, str):
-            fields.setdefault(name, []).append(value)
-        elif value.filename:  # a file input left empty arrives with no file name
-            upload = value
-    return fields, upload, form
-
-
 async def submit_answer(request: Request) -> Response:
     ids = _token_ids(request)
     if isinstance(ids, Response):
@@ -139,13 +91,11 @@ async def submit_answer(request: Request) -> Response:
     max_bytes = settings.upload_max_bytes
     limit = max_bytes + services.FORM_OVERHEAD_BYTES
     too_large = services.UploadTooLarge(max_bytes).message
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        # Refused on the header alone: the body is never read.
-        return _render(request, page, status=413, error=too_large, failed_action="fulfil")
     try:
-        fields, upload, form = await _read_form(request, limit)
-    except _BodyTooLarge:
+        fields, upload, form = await read_form_with_file(
+            request, limit=limit, text_field_max_bytes=services.TEXT_FIELD_MAX_BYTES
+        )
+    except BodyTooLarge:
         return _render(request, page, status=413, error=too_large, failed_action="fulfil")
     try:
         action = services.parse_action(fields)

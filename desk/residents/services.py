@@ -72,22 +72,23 @@ def normalise_email(raw: str | None) -> str:
     return email
 
 
-def _serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=LOGIN_SALT)
+def _serializer(secret: str, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=salt)
 
 
-def login_token(secret: str, challenge_id: str) -> str:
-    return _serializer(secret).dumps(challenge_id)
+def login_token(secret: str, challenge_id: str, *, salt: str = LOGIN_SALT) -> str:
+    """A signed link token naming a login challenge (the salt keeps staff and residents apart)."""
+    return _serializer(secret, salt).dumps(challenge_id)
 
 
 def login_path(token: str) -> str:
     return f"/connexion/{token}"
 
 
-def read_login_token(secret: str, token: str, *, max_age: int) -> str:
+def read_login_token(secret: str, token: str, *, max_age: int, salt: str = LOGIN_SALT) -> str:
     """The challenge id a token names, or LoginLinkError("expired" | "invalid")."""
     try:
-        value = _serializer(secret).loads(token, max_age=max_age)
+        value = _serializer(secret, salt).loads(token, max_age=max_age)
     except SignatureExpired as exc:
         raise LoginLinkError("expired") from exc
     except BadSignature as exc:

@@ -12,7 +12,6 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -21,7 +20,14 @@ from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.requests.errors import RequestError
 from desk.residents.models import LoginChallenge
-from desk.residents.services import THROTTLE_MAX, THROTTLE_WINDOW, LoginLinkError, normalise_email
+from desk.residents.services import (
+    THROTTLE_MAX,
+    THROTTLE_WINDOW,
+    LoginLinkError,
+    login_token,
+    normalise_email,
+    read_login_token,
+)
 from desk.runtime import Runtime
 from desk.staff.models import StaffMember, StaffRole
 
@@ -36,12 +42,8 @@ MAIL_TEMPLATE = "staff_login_link"
 # --- tokens ------------------------------------------------------------------------------------
 
 
-def _serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=STAFF_LOGIN_SALT)
-
-
 def staff_login_token(secret: str, challenge_id: str) -> str:
-    return _serializer(secret).dumps(challenge_id)
+    return login_token(secret, challenge_id, salt=STAFF_LOGIN_SALT)
 
 
 def staff_login_path(token: str) -> str:
@@ -50,15 +52,7 @@ def staff_login_path(token: str) -> str:
 
 def read_staff_login_token(secret: str, token: str, *, max_age: int) -> str:
     """The challenge id a staff token names, or LoginLinkError("expired" | "invalid")."""
-    try:
-        value = _serializer(secret).loads(token, max_age=max_age)
-    except SignatureExpired as exc:
-        raise LoginLinkError("expired") from exc
-    except BadSignature as exc:
-        raise LoginLinkError("invalid") from exc
-    if not isinstance(value, str) or not value or len(value) > 64:
-        raise LoginLinkError("invalid")
-    return value
+    return read_login_token(secret, token, max_age=max_age, salt=STAFF_LOGIN_SALT)
 
 
 # --- login -------------------------------------------------------------------------------------

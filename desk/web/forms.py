@@ -1,0 +1,61 @@
+"""Reading answer forms that may carry a file, with the body's size bounded while it streams."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import Message
+
+MAX_FIELDS = 200
+
+
+class BodyTooLarge(Exception):
+    """The body is larger than allowed (by its Content-Length, or once read that far)."""
+
+
+def limited_receive(
+    receive: Callable[[], Awaitable[Message]], limit: int
+) -> Callable[[], Awaitable[Message]]:
+    """A receive channel that stops a body once it grows past `limit` (no Content-Length needed)."""
+    seen = 0
+
+    async def receive_limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge()
+        return message
+
+    return receive_limited
+
+
+async def read_form_with_file(
+    request: Request, *, limit: int, text_field_max_bytes: int
+) -> tuple[dict[str, list[str]], UploadFile | None, Any]:
+    """(text fields, the uploaded file or None, the form to close); BodyTooLarge past `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge()  # refused on the header alone: the body is never read
+    limited = Request(request.scope, receive=limited_receive(request.receive, limit))
+    try:
+        form = await limited.form(
+            max_files=1, max_fields=MAX_FIELDS, max_part_size=text_field_max_bytes
+        )
+    except HTTPException as exc:
+        raise HTTPException(
+            400, "Le formulaire reçu est incomplet ou mal formé : rechargez la page et recommencez."
+        ) from exc
+    fields: dict[str, list[str]] = {}
+    upload: UploadFile | None = None
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(name, []).append(value)
+        elif value.filename:  # a file input left empty arrives with no file name
+            upload = value
+    return fields, upload, form
