@@ -16,7 +16,6 @@ from desk.partners import services as answers
 from desk.receipts.qr import qr_svg
 from desk.requests.errors import RequestError
 from desk.requests.models import DeliveryState, RequestKind
-from desk.requests.services import UploadedFile
 from desk.requests.states import DENIAL_REASONS
 from desk.residents.views import kind_label
 from desk.staff.auth import require_staff
@@ -230,15 +229,7 @@ async def paper_answer(request: Request) -> Response:
     form: Any = None
     try:
         fields, upload, form = await _answer_form(request, max_bytes)
-        uploaded: UploadedFile | None = None
-        if upload is not None:
-            content = await upload.read(max_bytes + 1)
-            uploaded = answers.check_upload(
-                filename=upload.filename or "",
-                content_type=upload.content_type or "",
-                content=content,
-                max_bytes=max_bytes,
-            )
+        uploaded = await answers.accept_upload(upload, max_bytes=max_bytes)
         action = answers.parse_action(fields)
         await services.record_paper_answer(
             delivery_id=delivery_id,

@@ -31,7 +31,7 @@ from desk.partners.services import (
     TEXT_FIELD_MAX_BYTES,
     AnswerRefused,
     UploadTooLarge,
-    check_upload,
+    accept_upload,
     ensure_allowed,
     human_size,
     parse_denial,
@@ -405,19 +405,14 @@ async def _fulfil_form(request: Request, body: bytes) -> tuple[dict[str, Any], U
             raise ApiProblem(422, MSG_OUTCOME_NOT_JSON)
         _check(S.OUTCOME, outcome)
         upload = form.get("copy")
-        file: UploadedFile | None = None
-        if isinstance(upload, UploadFile) and upload.filename:
-            max_bytes = request.app.state.settings.upload_max_bytes
-            content = await upload.read(max_bytes + 1)
-            try:
-                file = check_upload(
-                    filename=upload.filename,
-                    content_type=upload.content_type or "",
-                    content=content,
-                    max_bytes=max_bytes,
-                )
-            except AnswerRefused as exc:
-                raise ApiProblem(exc.status, exc.message) from exc
+        if not (isinstance(upload, UploadFile) and upload.filename):
+            return outcome, None
+        try:
+            file = await accept_upload(
+                upload, max_bytes=request.app.state.settings.upload_max_bytes
+            )
+        except AnswerRefused as exc:
+            raise ApiProblem(exc.status, exc.message) from exc
         return outcome, file
     finally:
         await form.close()

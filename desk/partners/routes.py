@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from desk.partners import services
 from desk.requests.errors import RequestError
 from desk.requests.links import LinkInvalid, answer_path, read_answer_token
-from desk.requests.services import AlreadyAnswered, UploadedFile
+from desk.requests.services import AlreadyAnswered
 from desk.requests.states import DENIAL_REASONS
 from desk.web.errors import STATUS_BY_CODE
 from desk.web.forms import BodyTooLarge, read_form_with_file
@@ -101,15 +101,7 @@ async def submit_answer(request: Request) -> Response:
         action = services.parse_action(fields)
         if page.final:
             raise AlreadyAnswered(page.delivery.state)
-        uploaded: UploadedFile | None = None
-        if upload is not None:
-            content = await upload.read(max_bytes + 1)
-            uploaded = services.check_upload(
-                filename=upload.filename or "",
-                content_type=upload.content_type or "",
-                content=content,
-                max_bytes=max_bytes,
-            )
+        uploaded = await services.accept_upload(upload, max_bytes=max_bytes)
         runtime = request.app.state.runtime
         await services.submit_answer(
             delivery_id=ids[0],

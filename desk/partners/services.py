@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
+from starlette.datastructures import UploadFile
+
 from desk import clock
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration
@@ -22,6 +24,7 @@ from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, Request
 from desk.requests.services import AlreadyAnswered, DeliveryNotFound, UploadedFile, apply
 from desk.requests.states import DENIAL_REASONS, FINAL_STATES, TransitionNotAllowed, check
 from desk.runtime import Runtime
+from desk.web.forms import read_upload
 from desk.web.i18n import Message
 
 ACTOR = "partner:email-link"
@@ -169,6 +172,16 @@ def parse_denial(fields: Fields) -> tuple[str, str]:
     if reason == "other" and not detail:
         raise AnswerRefused("Expliquez le motif du refus : la personne le lira.", status=422)
     return reason, detail
+
+
+async def accept_upload(upload: UploadFile | None, *, max_bytes: int) -> UploadedFile | None:
+    """The checked copy from a form's file field (None when no file was chosen)."""
+    if upload is None:
+        return None
+    filename, content_type, content = await read_upload(upload, max_bytes=max_bytes)
+    return check_upload(
+        filename=filename, content_type=content_type, content=content, max_bytes=max_bytes
+    )
 
 
 def check_upload(

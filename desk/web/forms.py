@@ -59,3 +59,10 @@ async def read_form_with_file(
         elif value.filename:  # a file input left empty arrives with no file name
             upload = value
     return fields, upload, form
+
+
+async def read_upload(upload: UploadFile, *, max_bytes: int) -> tuple[str, str, bytes]:
+    """(file name, declared type, content), reading at most one byte past `max_bytes` so an
+    oversized file is recognised without being read whole."""
+    content = await upload.read(max_bytes + 1)
+    return upload.filename or "", upload.content_type or "", content
