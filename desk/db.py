@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "desk.staff.models",
     "desk.charter.models",
     "desk.mediation.models",
+    "desk.security.models",
 ]
 
 

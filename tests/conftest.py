@@ -29,7 +29,7 @@ TABLES = [
     "idempotency_record", "holding", "lineage_event", "staff_member", "committee_decision",
     "charter_alert", "self_evaluation", "complaint", "transparency_checkpoint",
     "mediation_event", "mediation_told", "assisted_filing", "mandate", "assisted_session",
-    "mediation_contact",
+    "mediation_contact", "resident_identity", "web_session", "audit_record",
 ]  # fmt: skip
 
 

@@ -36,6 +36,10 @@ class RightsRequest(Model):
     )
     kind = fields.CharEnumField(RequestKind, max_length=16)
     filed_via = fields.CharField(max_length=16, default="online")
+    # How the resident's identity was established when filing: email, franceconnect, in_person.
+    assurance = fields.CharField(max_length=16, default="email", db_default="email")
+    # Retention: when the request was reduced to its accountability fields.
+    reduced_at = fields.DatetimeField(null=True)
     # A client-chosen key so a double click files one request, not two.
     submission_key = fields.CharField(max_length=64, unique=True, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -15,15 +15,39 @@ class Resident(Model):
     locale = fields.CharField(max_length=5, default="fr")
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
+    # Retention (desk.security.retention): when an inactive account was told it will be deleted.
+    inactivity_warned_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "resident"
 
 
+class ResidentIdentity(Model):
+    """An external identity (FranceConnect) linked to a resident, keyed on (provider, subject)."""
+
+    id = fields.IntField(primary_key=True)
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
+        "models.Resident", related_name="identities", on_delete=fields.CASCADE
+    )
+    provider = fields.CharField(max_length=40)
+    subject = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "resident_identity"
+        unique_together = (("provider", "subject"),)
+
+
 class LoginChallenge(Model):
-    """A login link sent by email. The address is kept only until the link is used or expires."""
+    """A login link sent by email. The address is kept only until the link is used or expires.
+
+    The id is the SHA-256 of the link's random token (the token itself is never stored).
+    """
 
     id = fields.CharField(max_length=64, primary_key=True)
+    # SHA-256 of a random value kept in a cookie of the browser that asked for the link.
+    browser_digest = fields.CharField(max_length=64, null=True)
     email = fields.CharField(max_length=254, null=True)
     # "resident" or "staff": a staff link never opens a resident space, nor the reverse.
     # db_default: rows that existed before this column get it too.
