@@ -1,0 +1,78 @@
+"""The desk's own audit log: security-relevant actions, one global hash chain.
+
+Write only through `record_action`, inside the transaction of the change it records when
+there is one. Ids only in `actor`, `subject` and `detail` (never an email or a name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from desk import clock
+from desk.security.models import AuditRecord
+
+GENESIS = "0" * 64
+# Any constant works: it only has to be the same for every writer of the chain.
+_CHAIN_LOCK_KEY = 4_711_2026
+
+
+def record_digest(
+    *, prev: str, at: datetime, actor: str, action: str, subject: str, detail: dict[str, Any]
+) -> str:
+    # Microseconds since the epoch: the same on SQLite and PostgreSQL, whatever the tz object.
+    moment = round(at.timestamp() * 1_000_000)
+    body = [prev, moment, actor, action, subject, detail]
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+async def _append(
+    conn: BaseDBAsyncClient, *, actor: str, action: str, subject: str, detail: dict[str, Any]
+) -> AuditRecord:
+    if conn.capabilities.dialect == "postgres":
+        # Two writers must not both read the same head: serialise appends to the chain.
+        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_CHAIN_LOCK_KEY])
+    last = await AuditRecord.all().using_db(conn).order_by("-id").first()
+    prev = last.digest if last is not None else GENESIS
+    at = clock.now()
+    actor, action, subject = actor[:100], action[:48], subject[:100]
+    digest = record_digest(
+        prev=prev, at=at, actor=actor, action=action, subject=subject, detail=detail
+    )
+    return await AuditRecord.create(
+        at=at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        detail=detail,
+        prev_digest=prev,
+        digest=digest,
+        using_db=conn,
+    )
+
+
+async def record_action(
+    *,
+    action: str,
+    actor: str,
+    subject: str = "",
+    detail: dict[str, Any] | None = None,
+    connection: BaseDBAsyncClient | None = None,
+) -> AuditRecord:
+    """Append one action, e.g. `record_action(action="resident.login", actor="resident:12")`.
+
+    Actors and subjects are typed ids: "resident:12", "staff:3", "client:ab12", "system".
+    """
+    payload = detail or {}
+    if connection is not None:
+        return await _append(
+            connection, actor=actor, action=action, subject=subject, detail=payload
+        )
+    async with in_transaction() as conn:
+        return await _append(conn, actor=actor, action=action, subject=subject, detail=payload)
