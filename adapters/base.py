@@ -6,10 +6,11 @@ Adapters see an Envelope, never the database. They are found by name through the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar, Protocol
 
 
@@ -33,6 +34,8 @@ class Envelope:
     dispatch_reference: str | None = None
     # The signatory's declarations, so an automated answer can name them.
     declarations: list[dict[str, Any]] = field(default_factory=list)
+    # How the desk established who filed: "email", "franceconnect" or "in_person".
+    assurance: str = "email"
 
 
 @dataclass(frozen=True)
@@ -106,11 +109,19 @@ class Adapter(Protocol):
 
 def load_adapter(name: str) -> type[Adapter]:
     """The adapter class registered under `name` in the `desk.adapters` entry-point group."""
-    for ep in entry_points(group="desk.adapters"):
-        if ep.name == name:
-            adapter: type[Adapter] = ep.load()
-            return adapter
-    raise PermanentAdapterError(f"no adapter named {name!r} is installed")
+    ep = _adapter_entry_points().get(name)
+    if ep is None:
+        raise PermanentAdapterError(f"no adapter named {name!r} is installed")
+    adapter: type[Adapter] = ep.load()
+    return adapter
+
+
+@functools.cache
+def _adapter_entry_points() -> dict[str, EntryPoint]:
+    # Reading entry points scans every installed distribution's metadata: a sixth of the
+    # worker's time per delivery when done per call (bench/fanout.py). What is installed
+    # does not change while the process runs.
+    return {ep.name: ep for ep in entry_points(group="desk.adapters")}
 
 
 def adapter_names() -> list[str]:

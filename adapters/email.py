@@ -18,7 +18,8 @@ from adapters.base import (
     PermanentAdapterError,
 )
 from desk import clock
-from desk.mail.sender import MailError
+from desk.mail.sender import MailError, PermanentMailError
+from desk.requests import assurance
 
 log = logging.getLogger("adapters.email")
 
@@ -45,6 +46,8 @@ def message_context(envelope: Envelope) -> dict[str, Any]:
         "extension_deadline": clock.add_months(envelope.received_at, 1),
         "max_due_at": clock.add_months(envelope.received_at, 3),
         "answer_url": envelope.answer_url,
+        "assurance_label": assurance.label(envelope.assurance),
+        "assurance_explanation": assurance.explanation(envelope.assurance),
         "declarations": [
             {"code": str(d.get("code", "")), "title": str(d.get("title", ""))}
             for d in envelope.declarations
@@ -67,6 +70,11 @@ class EmailAdapter:
                 context=message_context(envelope),
                 idempotency_key=envelope.idempotency_key,
             )
+        except PermanentMailError as exc:
+            # The mailbox or the server refused for good: the back office must see it now.
+            raise PermanentAdapterError(
+                f"mail to signatory refused for delivery {envelope.delivery_id}: {exc}"
+            ) from exc
         except (MailError, OSError) as exc:
             # The outbox retries with backoff; the Message-ID stays the same across attempts.
             raise AdapterError(

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -29,14 +28,20 @@ from desk.partners import routes as partner_routes
 from desk.receipts import routes as receipt_routes
 from desk.registry import routes as registry_routes
 from desk.requests.errors import RequestError
-from desk.residents import deeplinks
+from desk.residents import deeplinks, franceconnect_routes
 from desk.residents import routes as resident_routes
 from desk.runtime import Runtime
+from desk.security.ratelimit import RateLimiter, RateLimitMiddleware
+from desk.security.sessions import ServerSessionMiddleware
 from desk.settings import PROJECT_ROOT, Settings
 from desk.staff import routes as staff_routes
 from desk.web import errors, pages
 from desk.web.csrf import CSRFMiddleware
+from desk.web.health import HealthMiddleware
+from desk.web.inputguard import InputGuardMiddleware
 from desk.web.middleware import LocaleAndHeadersMiddleware
+from desk.web.outage import DatabaseOutageMiddleware
+from desk.web.requestlog import RequestLogMiddleware
 from desk.web.templating import build_templates
 
 
@@ -44,12 +49,14 @@ def create_app(
     settings: Settings, *, run_worker: bool = False, mail_sink: MailSink | None = None
 ) -> Starlette:
     runtime = Runtime.build(settings)
+    rate_limiter = RateLimiter(settings)
     routes: list[BaseRoute] = [
         *pages.routes,
         *explain_routes.routes,
         *charter_public_routes.routes,
         *registry_routes.routes,
         *resident_routes.routes,
+        *franceconnect_routes.routes,
         *deeplinks.routes,
         *staff_routes.routes,
         *backoffice_routes.routes,
@@ -86,21 +93,26 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            # Outermost: every answer (health probes and 503s included) gets its request id
+            # and its one log line.
+            Middleware(RequestLogMiddleware),
+            Middleware(HealthMiddleware),
             Middleware(LocaleAndHeadersMiddleware),
+            # Outside sessions: a session store that cannot reach the database gives a 503 too.
+            Middleware(DatabaseOutageMiddleware),
             Middleware(
                 CSRFMiddleware,
                 secret=settings.secret_key,
                 failed=errors.csrf_failed,
                 cookie_secure=settings.https_only,
+                max_upload=settings.upload_max_bytes,
             ),
-            Middleware(
-                SessionMiddleware,
-                secret_key=settings.secret_key,
-                session_cookie="desk_session",
-                max_age=settings.session_max_age,
-                same_site="lax",
-                https_only=settings.https_only,
-            ),
+            Middleware(ServerSessionMiddleware, settings=settings),
+            # Inside sessions: an answer form is counted per resident too.
+            Middleware(RateLimitMiddleware, limiter=rate_limiter),
+            # NUL characters never reach a route (PostgreSQL text cannot hold them); inside
+            # sessions, whose data the refusal page shows (who is logged in).
+            Middleware(InputGuardMiddleware),
         ],
         exception_handlers={
             HTTPException: errors.http_exception,
@@ -112,6 +124,17 @@ def create_app(
     )
     app.state.settings = settings
     app.state.runtime = runtime
+    app.state.rate_limiter = rate_limiter
     app.state.templates = build_templates(runtime.env)
     app.state.mail_sink = mail_sink
     return app
+
+
+def app_from_env() -> Starlette:
+    """The app factory `desk serve` hands uvicorn (`desk.app:app_from_env`, factory=True): each
+    worker process builds its own app from the environment, and configures its own logging."""
+    from desk.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_format or "json", settings.log_level)
+    return create_app(settings)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from dataclasses import replace
 
@@ -42,19 +43,29 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """uvicorn with production defaults. Each of its worker processes builds its own app from
+    the environment (`desk.app:app_from_env`), so what is chosen here goes through it."""
     import uvicorn
 
-    from desk.app import create_app
-
+    # Also creates DESK_DATA_DIR/secret.key once, before worker processes would race for it.
     settings = _settings()
+    os.environ["DESK_LOG_FORMAT"] = settings.log_format or "json"
     uvicorn.run(
-        create_app(settings),
+        "desk.app:app_from_env",
+        factory=True,
         host=args.host,
         port=args.port,
+        workers=args.workers,
+        # Client address and scheme from X-Forwarded-For / -Proto, only from these proxies.
         proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips or settings.forwarded_allow_ips,
         server_header=False,
-        timeout_graceful_shutdown=20,
-        log_level="info",
+        timeout_graceful_shutdown=args.graceful_timeout,
+        timeout_keep_alive=args.keep_alive,
+        # desk.access writes one structured line per request instead (desk.web.requestlog).
+        access_log=False,
+        log_config=None,
+        log_level=settings.log_level.lower(),
     )
     return 0
 
@@ -64,6 +75,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from desk.db import connected
     from desk.jobs import build_worker
+    from desk.outbox.standby import turn_to_work
     from desk.runtime import Runtime
 
     async def run() -> None:
@@ -77,7 +89,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, worker.stop)
-            await worker.run_forever()
+            # On SQLite one worker works and any other stands by (desk/outbox/standby.py).
+            async with turn_to_work(
+                settings.database_url, stopping=worker.stopping, interval=worker.poll_interval
+            ) as may_work:
+                if may_work:
+                    await worker.run_forever()
 
     asyncio.run(run())
     return 0
@@ -94,6 +111,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from desk.registry.seed import DEMO_RESIDENT_EMAIL, seed_demo
 
     started = time.monotonic()
+    # One line per request would bury the banner (the dashboard refreshes itself).
+    logging.getLogger("desk.access").setLevel(logging.WARNING)
     base = Settings.from_env(demo=True)
     if "sqlite://desk.sqlite3" == base.database_url:
         base = replace(base, database_url="sqlite://desk-demo.sqlite3")
@@ -287,20 +306,52 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from desk.charter.transparency import run_audit
+    from desk.security.checkpoint import run_checkpoint, run_log_audit
 
-    return asyncio.run(run_audit(settings=_settings()))
+    settings = _settings()
+    if args.action == "checkpoint":
+        out = Path(args.out) if args.out else None
+        return asyncio.run(run_checkpoint(settings=settings, out=out))
+    receipts = asyncio.run(run_audit(settings=settings))
+    checkpoint = Path(args.checkpoint) if args.checkpoint else None
+    actions = asyncio.run(run_log_audit(settings=settings, checkpoint_path=checkpoint))
+    return max(receipts, actions)
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # aiosmtpd logs every connection at INFO, with peer addresses: too chatty for an operator.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
+def cmd_retention(args: argparse.Namespace) -> int:
+    from desk.security.retention import run_retention_command
+
+    return asyncio.run(run_retention_command(settings=_settings(), dry_run=args.dry_run))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand and its options (tests check compose.yaml and the Dockerfile with it)."""
     parser = argparse.ArgumentParser(prog="desk", description="Le guichet des données")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run the web app (uvicorn)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="web processes (default 1)")
+    p.add_argument(
+        "--forwarded-allow-ips",
+        help="proxies trusted for X-Forwarded-* (default: DESK_FORWARDED_ALLOW_IPS, 127.0.0.1)",
+    )
+    p.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=20.0,
+        help="seconds given to requests in flight on shutdown (default 20)",
+    )
+    p.add_argument(
+        "--keep-alive",
+        type=int,
+        default=5,
+        help="seconds an idle keep-alive connection stays open (default 5; keep it above the "
+        "proxy's idle timeout to the desk, not below)",
+    )
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("worker", help="run the outbox worker")
     p.add_argument("--once", action="store_true", help="run due jobs, then exit")
@@ -346,10 +397,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--year", required=True, help="the year, e.g. 2025")
     p.add_argument("--output", help="file to write (default: bilan-<year>.html)")
     p.set_defaults(func=cmd_report)
-    p = sub.add_parser("audit", help="recompute the receipts chain and its signed checkpoints")
-    p.add_argument("action", choices=["verify"])
+    p = sub.add_parser(
+        "audit", help="verify the receipts chain, the delivery trails and the audit log; or sign"
+    )
+    p.add_argument("action", choices=["verify", "checkpoint"])
+    p.add_argument("--checkpoint", metavar="FILE", help="an audit-log checkpoint to check (verify)")
+    p.add_argument("--out", metavar="FILE", help="write the signed checkpoint here (checkpoint)")
     p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("retention", help="apply the retention rules (desk.security.retention)")
+    p.add_argument("action", choices=["run"])
+    p.add_argument("--dry-run", action="store_true", help="count what would change, change nothing")
+    p.set_defaults(func=cmd_retention)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
+    _configure_logging(argv[:1])
     if argv[:1] == ["partner-sim"]:
         from desk.partners.reference import main as reference_main
 
@@ -357,6 +422,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result
+
+
+def _configure_logging(command: list[str]) -> None:
+    """JSON lines for the long-running services an operator collects logs from; text for
+    the demo and one-off commands, read by a person. DESK_LOG_FORMAT overrides."""
+    from desk.logs import configure_logging
+
+    default = "json" if command in (["serve"], ["worker"]) else "text"
+    configure_logging(
+        os.environ.get("DESK_LOG_FORMAT") or default, os.environ.get("DESK_LOG_LEVEL") or "INFO"
+    )
 
 
 if __name__ == "__main__":

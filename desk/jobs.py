@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from desk import clock
 from desk.charter import jobs as charter_jobs
 from desk.mediation import services as mediation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
 from desk.requests import dispatch, identifiers
 from desk.residents import jobs as resident_jobs
-from desk.residents import services as resident_services
 from desk.runtime import Runtime
+from desk.security import reduction, retention, sessions
 from desk.staff import services as staff_services
 
 # A resident met at a help point is found by name and address, which only mediation knows.
@@ -25,6 +24,7 @@ def job_registry() -> JobRegistry:
             "mail.login": resident_jobs.send_login_link,
             "mail.resident": resident_jobs.send_notification,
             "mail.staff_login": staff_services.send_staff_login_link,
+            reduction.WARNING_JOB: reduction.send_inactivity_warning,
             "partner.info_answered": partner_notify.notify_info_answered,
             **charter_jobs.HANDLERS,
         },
@@ -32,17 +32,18 @@ def job_registry() -> JobRegistry:
             "delivery.dispatch": dispatch.dispatch_dead,
             "delivery.poll": dispatch.dispatch_dead,
         },
-        periodic=[purge_expired_personal_data, charter_jobs.charter_maintenance],
+        periodic=[
+            purge_expired_personal_data,
+            charter_jobs.charter_maintenance,
+            sessions.purge_expired_sessions,
+        ],
     )
 
 
 async def purge_expired_personal_data(runtime: Runtime) -> None:
-    """Login links past their life and access copies past their expiry are deleted."""
-    await resident_services.purge_expired(
-        now=clock.now(), login_max_age=runtime.settings.login_link_max_age
-    )
-    # Names and postal addresses of residents assisted without email, once nothing needs them.
-    await mediation_services.purge_contacts(now=clock.now())
+    """Every retention rule (desk.security.retention): login links, access copies, contacts of
+    assisted residents, closed requests, inactive accounts."""
+    await retention.periodic_retention(runtime)
 
 
 def build_worker(runtime: Runtime) -> Worker:
@@ -53,4 +54,6 @@ def build_worker(runtime: Runtime) -> Worker:
         base_delay=s.outbox_base_delay,
         max_delay=s.outbox_max_delay,
         poll_interval=s.worker_poll_interval,
+        lease_seconds=s.outbox_lease_seconds,
+        concurrency=s.worker_concurrency,
     )

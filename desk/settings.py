@@ -8,7 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where templates/ and static/ are: the source checkout, or DESK_ASSETS_DIR when the desk is
+# installed from its wheel (the Docker image puts them in /opt/desk/share).
+PROJECT_ROOT = Path(os.environ.get("DESK_ASSETS_DIR") or Path(__file__).resolve().parent.parent)
 
 
 def _bool(value: str) -> bool:
@@ -18,7 +20,7 @@ def _bool(value: str) -> bool:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite://desk.sqlite3"
-    # Signs sessions, login links, partner answer links and CSRF tokens.
+    # Signs login links, partner answer links and CSRF tokens (sessions live in the database).
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
     # Directory for the receipt signing key (JWK) and other local state.
@@ -29,19 +31,52 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_timeout: float = 20.0
+    # Total time one SMTP send may take, all steps together: a server trickling bytes slower
+    # than this cannot hold a worker (smtp_timeout only bounds each single read).
+    smtp_deadline: float = 60.0
     mail_from: str = "Le guichet des données <guichet@example.invalid>"
     demo: bool = False
-    # Residents' sessions; staff sessions (later) are shorter.
+    # Logs (desk.logs): "json" (one JSON object a line) or "text"; empty lets the command
+    # choose (json for serve and worker, text for demo and one-off commands).
+    log_format: str = ""
+    log_level: str = "INFO"
+    # Proxies whose X-Forwarded-For / -Proto `desk serve` trusts (comma-separated, or "*").
+    forwarded_allow_ips: str = "127.0.0.1"
+    # Server-side sessions (desk.security.sessions), in seconds. A login lasts session_max_age
+    # at most for a resident and staff_session_max_age for staff (shared desks, many people's
+    # requests on screen); any session ends after session_idle_timeout without a request.
     session_max_age: int = 8 * 3600
+    staff_session_max_age: int = 2 * 3600
+    session_idle_timeout: int = 30 * 60
+    # Rate limits (desk.security.ratelimit), in the `limits` notation "N per [M] unit".
+    # Storage: "memory://" (one process) or "redis://host:port/db" (several instances).
+    rate_limit_storage: str = "memory://"
+    rate_limit_login_per_email: str = "10 per hour"
+    rate_limit_login_per_ip: str = "30 per 10 minutes"
+    rate_limit_token_per_client: str = "30 per 10 minutes"
+    rate_limit_token_per_ip: str = "60 per 10 minutes"
+    rate_limit_answer_per_link: str = "20 per 10 minutes"
+    rate_limit_answer_per_ip: str = "60 per 10 minutes"
     https_only: bool = False
     login_link_max_age: int = 600
+    # FranceConnect (OpenID Connect) for residents; the button shows only when all three are
+    # set. The issuer is the provider's base URL (its discovery document is found under it).
+    franceconnect_issuer: str = ""
+    franceconnect_client_id: str = ""
+    franceconnect_client_secret: str = ""
+    # The eIDAS level asked for and required in the ID token (eidas1: FranceConnect).
+    franceconnect_acr: str = "eidas1"
     answer_link_max_age: int = 100 * 24 * 3600
     download_link_max_age: int = 7 * 24 * 3600
     upload_max_bytes: int = 10 * 1024 * 1024
-    outbox_max_attempts: int = 8
     outbox_base_delay: float = 5.0
     outbox_max_delay: float = 3600.0
     worker_poll_interval: float = 1.0
+    # Jobs one worker process runs at once (they mostly wait on the database, partners, SMTP).
+    worker_concurrency: int = 1
+    # A running job's lease; its worker extends it every third while the job runs, so a job
+    # whose worker was killed is taken up by another this long after at most.
+    outbox_lease_seconds: float = 60.0
     # Delay, in seconds, before the simulated adapter answers (demo and load tests).
     simulated_delay: float = 4.0
     # The charter's alert ladder (desk.charter.alerts): days from alert 1 to the formal notice
@@ -50,6 +85,9 @@ class Settings:
     alert_formal_notice_days: int = 15
     alert_rolling_overdue: int = 5
     alert_exclusion_days: int = 30
+    # The desk's own data protection officer, shown on /registre-du-guichet (the desk is a
+    # data controller too): a name, an address, a mail address, in one line.
+    dpo_contact: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -81,6 +119,14 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def franceconnect_enabled(self) -> bool:
+        return bool(
+            self.franceconnect_issuer
+            and self.franceconnect_client_id
+            and self.franceconnect_client_secret
+        )
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path

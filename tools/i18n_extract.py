@@ -85,6 +85,11 @@ LABEL_SOURCES: tuple[tuple[str, str], ...] = (
     ("desk.residents.views", "DENIAL_FALLBACK"),
     # resident/login.html _(error), resident/login_problem.html _(message)
     ("desk.residents.services", "LoginLinkError.MESSAGES"),
+    # resident/franceconnect_problem.html _(message)
+    ("desk.residents.franceconnect", "FranceConnectError.MESSAGES"),
+    # partner/answer.html, email/partner_delivery: _(assurance_label), _(assurance_explanation)
+    ("desk.requests.assurance", "ASSURANCE_LABELS"),
+    ("desk.requests.assurance", "ASSURANCE_EXPLANATIONS"),
     # receipts/_details.html, receipts/receipt.html, receipts/verifier.html
     ("desk.receipts.verify", "KIND_FR"),
     ("desk.receipts.verify", "STATUS_FR"),

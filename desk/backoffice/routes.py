@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from desk import clock
 from desk.backoffice import services
 from desk.partners import services as answers
+from desk.partners.channels import parse_assignments
 from desk.receipts.qr import qr_svg
 from desk.requests.errors import RequestError
 from desk.requests.models import DeliveryState, RequestKind
@@ -139,6 +140,7 @@ def _delivery_page(
     error: str | None = None,
     failed_action: str | None = None,
     fields: dict[str, list[str]] | None = None,
+    generated_secrets: list[str] | None = None,
 ) -> Response:
     fields = fields or {}
     return _page(
@@ -155,6 +157,7 @@ def _delivery_page(
             "denial_reasons": DENIAL_REASONS,
             "kept_rows": range(1, answers.KEPT_ROWS_SHOWN + 1),
             "max_upload": answers.human_size(request.app.state.settings.upload_max_bytes),
+            "generated_secrets": generated_secrets or [],
         },
         status_code=status,
     )
@@ -181,14 +184,17 @@ async def change_channel(request: Request) -> Response:
     staff = await _staff(request)
     delivery_id = _int_param(request, "delivery_id")
     channel = await _form_field(request, "channel")
+    typed = await _form_field(request, "settings")
     runtime = request.app.state.runtime
     try:
-        await services.change_channel(
+        switch = await services.change_channel(
             delivery_id=delivery_id,
             channel=channel,
             staff_id=staff.id,
             keyring=runtime.keyring,
             issuer=runtime.issuer,
+            secret_key=request.app.state.settings.secret_key,
+            settings=parse_assignments([line for line in typed.splitlines() if line.strip()]),
         )
     except RequestError as exc:
         if exc.code == "not_found":
@@ -202,6 +208,10 @@ async def change_channel(request: Request) -> Response:
             error=exc.message,
             failed_action="channel",
         )
+    if switch.generated:
+        # A secret the partner does not know yet: shown once, never kept in the session.
+        view = await services.delivery_view(delivery_id=delivery_id)
+        return _delivery_page(request, staff, view, generated_secrets=switch.generated)
     request.session["flash"] = "Le canal d'envoi est changé et l'envoi est relancé."
     return _redirect(f"/back-office/envois/{delivery_id}")
 

@@ -23,6 +23,7 @@ from desk import clock
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.services import retry_dead
 from desk.partners import services as answers
+from desk.partners.channels import ChannelError, configure_channel
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration, Signatory
 from desk.requests import queries
@@ -353,10 +354,35 @@ async def retry_delivery(
     return delivery
 
 
+MSG_NO_POSTAL_ADDRESS = (
+    "Ce signataire n'a pas d'adresse postale enregistrée (réglage « address » de "
+    "son connecteur) : impossible de lui écrire par courrier pour l'instant."
+)
+
+
+@dataclass(frozen=True)
+class ChannelSwitch:
+    delivery: Delivery
+    # Secrets the desk generated for the new channel (a webhook's): shown once to staff.
+    generated: list[str]
+
+
 async def change_channel(
-    *, delivery_id: int, channel: str, staff_id: int, keyring: Keyring, issuer: str
-) -> Delivery:
-    """Switch a failed delivery to another installed adapter, then send it again."""
+    *,
+    delivery_id: int,
+    channel: str,
+    staff_id: int,
+    keyring: Keyring,
+    issuer: str,
+    secret_key: str,
+    settings: dict[str, Any] | None = None,
+) -> ChannelSwitch:
+    """Switch a failed delivery to another installed adapter, then send it again.
+
+    The new channel's settings go through the same validated path as `desk partners
+    configure` (validated, secrets encrypted, audited with the staff member as actor); the
+    signatory keeps its own adapter for its other deliveries.
+    """
     delivery = await _delivery(delivery_id)
     name = channel.strip()
     if name not in adapter_names():
@@ -369,21 +395,29 @@ async def change_channel(
             "On ne change de canal que pour un envoi en échec : celui-ci ne l'est pas (ou plus).",
             code="conflict",
         )
-    if name == POSTAL:
-        try:
-            validate_postal_settings(delivery.signatory.adapter_settings or {})
-        except ValueError as exc:
-            raise RequestError(
-                "Ce signataire n'a pas d'adresse postale enregistrée (réglage « address » de "
-                "son connecteur) : impossible de lui écrire par courrier pour l'instant."
-            ) from exc
+    given = settings or {}
     async with in_transaction() as conn:
+        try:
+            result = await configure_channel(
+                slug=delivery.signatory.slug,
+                adapter=name,
+                settings=given,
+                secret_key=secret_key,
+                actor=actor_for(staff_id),
+                delivery_id=delivery.id,
+                connection=conn,
+            )
+        except ChannelError as exc:
+            if name == POSTAL and "address" not in given:
+                raise RequestError(MSG_NO_POSTAL_ADDRESS) from exc
+            raise
         won = (
             await Delivery.filter(id=delivery.id, state=DeliveryState.FAILED)
             .using_db(conn)
             .update(channel=name)
         )
         if not won:
+            # Rolls the settings and their audit record back with it.
             raise RequestError(
                 "Cet envoi vient de changer d'état : rechargez la page.", code="conflict"
             )
@@ -399,9 +433,10 @@ async def change_channel(
     log.info(
         "delivery %s switched from %s to %s by staff %s", delivery.id, previous, name, staff_id
     )
-    return await retry_delivery(
+    retried = await retry_delivery(
         delivery_id=delivery.id, staff_id=staff_id, keyring=keyring, issuer=issuer
     )
+    return ChannelSwitch(delivery=retried, generated=result.generated)
 
 
 async def record_paper_answer(

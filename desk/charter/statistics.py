@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from tortoise.functions import Count
 
 from desk import clock
+from desk.charter import statistics_sql
 from desk.charter.models import Alert
 from desk.registry.models import Signatory
 from desk.requests.models import Delivery, DeliveryState, RequestKind
@@ -147,6 +148,8 @@ class _Acc:
 
 async def compute_overview(*, start: datetime, end: datetime, now: datetime) -> Overview:
     start, end, now = _aware(start), _aware(end), _aware(now)
+    if statistics_sql.supported():
+        return await _overview_in_sql(start=start, end=end, now=now)
     signatories = await Signatory.all().order_by("name").values_list("id", "slug", "name")
     rows = await Delivery.filter(received_at__gte=start, received_at__lt=end).values_list(
         "signatory_id", "request__kind", "state", "received_at", "due_at", "completed_at"
@@ -191,6 +194,54 @@ async def compute_overview(*, start: datetime, end: datetime, now: datetime) -> 
         now=now,
         signatories=[accs[int(sid)].stats(str(slug), str(name)) for sid, slug, name in signatories],
         total=total.stats("", "Tous les signataires"),
+        months=[MonthPoint(m, *months[m]) for m in sorted(months)],
+    )
+
+
+async def _alert_counts(start: datetime, end: datetime) -> dict[int, int]:
+    rows = (
+        await Alert.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(n=Count("id"))
+        .group_by("signatory_id")
+        .values_list("signatory_id", "n")
+    )
+    return {int(sid): int(n) for sid, n in rows}
+
+
+async def _overview_in_sql(*, start: datetime, end: datetime, now: datetime) -> Overview:
+    """The same overview, counted by PostgreSQL (desk.charter.statistics_sql)."""
+    signatories = await Signatory.all().order_by("name").values_list("id", "slug", "name")
+    found = await statistics_sql.aggregates(start=start, end=end, now=now)
+    alerts = await _alert_counts(start, end)
+
+    def stats(sid: int | None, slug: str, name: str) -> SignatoryStats:
+        kinds = dict.fromkeys(KINDS, 0)
+        for key in found["kinds"] if sid is None else [sid]:
+            for kind, n in found["kinds"].get(key, {}).items():
+                kinds[kind] = kinds.get(kind, 0) + n
+        answered, on_time, median_days, p90_days = found["answers"].get(sid, (0, 0, None, None))
+        opened = found["open"].values() if sid is None else [found["open"].get(sid, (0, 0))]
+        return SignatoryStats(
+            slug=slug,
+            name=name,
+            received_by_kind=kinds,
+            answered=answered,
+            median_days=median_days,
+            p90_days=p90_days,
+            on_time_share=on_time / answered if answered else None,
+            open_now=sum(o for o, _ in opened),
+            overdue_now=sum(late for _, late in opened),
+            alerts=sum(alerts.values()) if sid is None else alerts.get(sid, 0),
+        )
+
+    months = {m: (0, 0, 0) for m in months_between(start, end)}
+    months.update(found["months"])
+    return Overview(
+        start=start,
+        end=end,
+        now=now,
+        signatories=[stats(int(sid), str(slug), str(name)) for sid, slug, name in signatories],
+        total=stats(None, "", "Tous les signataires"),
         months=[MonthPoint(m, *months[m]) for m in sorted(months)],
     )
 

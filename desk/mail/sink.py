@@ -26,6 +26,8 @@ class CapturedMail:
     html: str | None
     message_id: str
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Every header as sent, in order (name, value): lets tests prove nothing was injected.
+    headers: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def links(self) -> list[str]:
@@ -73,6 +75,7 @@ class MailSink:
                 text=text_part.get_content() if text_part is not None else "",
                 html=html_part.get_content() if html_part is not None else None,
                 message_id=str(parsed.get("Message-ID", "")),
+                headers=[(name, str(value)) for name, value in parsed.items()],
             )
             self._next_id += 1
             self._messages.append(mail)

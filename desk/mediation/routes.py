@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
-from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -18,12 +16,12 @@ from desk.mediation import services
 from desk.mediation.models import IdentityCheck
 from desk.requests.errors import RequestError
 from desk.requests.models import RequestKind
-from desk.requests.services import MAX_UPLOAD_TYPES
 from desk.residents.services import check_submission_key
 from desk.residents.views import answer_lines, kind_label, state_label
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
 from desk.staff.routes import role_label
+from desk.web.downloads import one_time_download
 from desk.web.errors import STATUS_BY_CODE
 from desk.web.templating import render
 
@@ -211,6 +209,9 @@ async def renew_session_form(request: Request) -> Response:
 async def open_session(request: Request) -> Response:
     staff = await _mediator(request)
     rid = _int_param(request, "rid") if "rid" in request.path_params else None
+    if rid is not None:
+        # Before anything is read or shown: the form re-rendered on an error names the person.
+        await services.known_resident(mediator=staff, resident_id=rid)
     form = await request.form()
     values = _read_form(form)
     contact = await services.contact_of(resident_id=rid) if rid is not None else None
@@ -326,30 +327,13 @@ async def acknowledgement(request: Request) -> Response:
     return _page(request, "mediation/acknowledgement.html", staff, {"a": ack})
 
 
-def _disposition(filename: str) -> str:
-    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename).strip("._") or "copie"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
 async def download_copy(request: Request) -> Response:
     staff = await _mediator(request)
     copy_id = str(request.path_params["copy_id"])
-    download = await services.take_copy_for(
-        mediator=staff, resident_id=_int_param(request, "rid"), copy_id=copy_id
-    )
-    media_type = (
-        download.content_type
-        if download.content_type in MAX_UPLOAD_TYPES
-        else "application/octet-stream"
-    )
-    return Response(
-        content=download.content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": _disposition(download.filename),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-        },
+    resident_id = _int_param(request, "rid")
+    return await one_time_download(
+        request,
+        lambda: services.take_copy_for(mediator=staff, resident_id=resident_id, copy_id=copy_id),
     )
 
 

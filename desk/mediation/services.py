@@ -535,6 +535,8 @@ async def file_for_resident(
             signatory_ids=wanted,
             submission_key=submission_key,
             filed_via="assisted",
+            # Every assisted session starts with an identity check (AssistedSession).
+            assurance="in_person",
             # The audit trail names who really filed it.
             actor=f"mediator:{mediator.id}",
             actor_detail={"mediator_name": mediator.display_name, "help_point": help_point},

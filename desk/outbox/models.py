@@ -35,3 +35,6 @@ class OutboxJob(Model):
     class Meta:
         table = "outbox_job"
         ordering = ["id"]
+        # The claim looks for pending jobs due by run_after: without the state first, it walked
+        # the run_after index through every job already done (bench/scale.py).
+        indexes = (("state", "run_after"),)

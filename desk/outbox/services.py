@@ -12,9 +12,14 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from desk import clock
 from desk.outbox.models import JobState, OutboxJob
+
+# With the default backoff (5 s doubling, capped at an hour) the ceilings add up to about
+# eleven hours: a partner or mail server down for an afternoon loses nothing and needs no one.
+DEFAULT_MAX_ATTEMPTS = 20
 
 
 async def enqueue(
@@ -24,7 +29,7 @@ async def enqueue(
     idempotency_key: str,
     connection: BaseDBAsyncClient | None = None,
     run_after: datetime | None = None,
-    max_attempts: int = 8,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> OutboxJob:
     """Write a job; a second call with the same key returns the first job (no double effect)."""
     existing = await OutboxJob.filter(idempotency_key=idempotency_key).using_db(connection).first()
@@ -40,18 +45,90 @@ async def enqueue(
     )
 
 
-async def claim(*, worker_id: str, lease_seconds: float = 300.0) -> OutboxJob | None:
-    """Take one due job for this worker, or None.
+async def enqueue_new(
+    *,
+    kind: str,
+    jobs: list[tuple[str, dict[str, Any]]],
+    connection: BaseDBAsyncClient,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> None:
+    """Write many jobs in one statement: (idempotency key, payload) pairs whose keys are new
+    (named after rows created in the same transaction), so `enqueue`'s look-up of an earlier
+    job is skipped; a key used before still fails on its unique index, rolling back the lot.
 
-    The claim is a conditional UPDATE on the row's previous state, so two workers racing for
-    the same row cannot both win, on SQLite as on PostgreSQL. A RUNNING job whose lease has
-    expired (its worker died) is due again.
+    Filing one request to every signatory wrote its jobs one by one: 32 signatories, 64
+    statements (bench/erasure.py).
     """
     moment = clock.now()
-    due = Q(state=JobState.PENDING, run_after__lte=moment) | Q(
+    await OutboxJob.bulk_create(
+        [
+            OutboxJob(
+                kind=kind,
+                payload=payload,
+                idempotency_key=key,
+                run_after=moment,
+                max_attempts=max_attempts,
+            )
+            for key, payload in jobs
+        ],
+        using_db=connection,
+    )
+
+
+DEFAULT_LEASE_SECONDS = 60.0
+
+
+def _due(moment: datetime) -> Q:
+    # A RUNNING job whose lease has expired lost its worker (killed, or cut off): due again.
+    return Q(state=JobState.PENDING, run_after__lte=moment) | Q(
         state=JobState.RUNNING, locked_until__lt=moment
     )
-    for candidate in await OutboxJob.filter(due).order_by("run_after", "id").limit(5):
+
+
+def _row_locks_supported() -> bool:
+    return bool(OutboxJob._meta.db.capabilities.support_for_update)
+
+
+async def claim(
+    *, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> OutboxJob | None:
+    """Take one due job for this worker, or None; the job comes back RUNNING, leased to it.
+
+    PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED` in a transaction, so many workers each take
+    a different row without ever waiting on each other. SQLite has no row locks: the claim is
+    a conditional UPDATE on the row's previous state, so of two workers racing for one row
+    only one wins (SQLite runs one writer at a time).
+    """
+    if _row_locks_supported():
+        return await _claim_locked(worker_id=worker_id, lease_seconds=lease_seconds)
+    return await _claim_conditional(worker_id=worker_id, lease_seconds=lease_seconds)
+
+
+async def _claim_locked(*, worker_id: str, lease_seconds: float) -> OutboxJob | None:
+    moment = clock.now()
+    async with in_transaction() as conn:
+        job = (
+            await OutboxJob.filter(_due(moment))
+            .order_by("run_after", "id")
+            .select_for_update(skip_locked=True)
+            .using_db(conn)
+            .first()
+        )
+        if job is None:
+            return None
+        job.state = JobState.RUNNING
+        job.locked_by = worker_id
+        job.locked_until = moment + timedelta(seconds=lease_seconds)
+        job.attempts += 1
+        await job.save(
+            using_db=conn, update_fields=["state", "locked_by", "locked_until", "attempts"]
+        )
+    return job
+
+
+async def _claim_conditional(*, worker_id: str, lease_seconds: float) -> OutboxJob | None:
+    moment = clock.now()
+    for candidate in await OutboxJob.filter(_due(moment)).order_by("run_after", "id").limit(5):
         won = await OutboxJob.filter(
             id=candidate.id, state=candidate.state, attempts=candidate.attempts
         ).update(
@@ -65,10 +142,26 @@ async def claim(*, worker_id: str, lease_seconds: float = 300.0) -> OutboxJob | 
     return None
 
 
-async def complete(*, job: OutboxJob) -> None:
-    await OutboxJob.filter(id=job.id, locked_by=job.locked_by).update(
+def _held(job: OutboxJob) -> Q:
+    """The job as this worker claimed it: not reclaimed by another since (its lease lapsed)."""
+    return Q(id=job.id, state=JobState.RUNNING, locked_by=job.locked_by, attempts=job.attempts)
+
+
+async def extend_lease(*, job: OutboxJob, lease_seconds: float) -> bool:
+    """Push the lease of a job still running; False when another worker has taken it over."""
+    until = clock.now() + timedelta(seconds=lease_seconds)
+    extended = await OutboxJob.filter(_held(job)).update(locked_until=until)
+    if extended:
+        job.locked_until = until
+    return bool(extended)
+
+
+async def complete(*, job: OutboxJob) -> bool:
+    """Mark the job done; False (nothing written) when another worker has reclaimed it."""
+    done = await OutboxJob.filter(_held(job)).update(
         state=JobState.DONE, finished_at=clock.now(), locked_until=None, last_error=None
     )
+    return bool(done)
 
 
 def backoff_delay(*, attempts: int, base: float, maximum: float) -> float:
@@ -78,20 +171,28 @@ def backoff_delay(*, attempts: int, base: float, maximum: float) -> float:
 
 
 async def fail(
-    *, job: OutboxJob, error: str, base_delay: float, max_delay: float, not_before: float = 0.0
+    *,
+    job: OutboxJob,
+    error: str,
+    base_delay: float,
+    max_delay: float,
+    not_before: float = 0.0,
+    permanent: bool = False,
 ) -> bool:
-    """Record a failed attempt; returns True when the job is now dead (no attempt left).
+    """Record a failed attempt; returns True when this call parked the job as dead.
 
     `not_before` (seconds) is the partner's own Retry-After, honoured up to `max_delay`.
+    `permanent`: no retry can mend it, park it now. Nothing is written when another worker has
+    reclaimed the job meanwhile: its attempt, not this stale one, decides what happens next.
     """
-    if job.attempts >= job.max_attempts:
-        await OutboxJob.filter(id=job.id).update(
+    if permanent or job.attempts >= job.max_attempts:
+        parked = await OutboxJob.filter(_held(job)).update(
             state=JobState.DEAD, last_error=error[:2000], finished_at=clock.now(), locked_until=None
         )
-        return True
+        return bool(parked)
     delay = backoff_delay(attempts=job.attempts, base=base_delay, maximum=max_delay)
     delay = max(delay, min(not_before, max_delay))
-    await OutboxJob.filter(id=job.id).update(
+    await OutboxJob.filter(_held(job)).update(
         state=JobState.PENDING,
         last_error=error[:2000],
         run_after=clock.now() + timedelta(seconds=delay),

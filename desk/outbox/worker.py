@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -11,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from desk.logs import job_context
 from desk.outbox import services
 from desk.outbox.models import OutboxJob
 
@@ -45,8 +47,12 @@ class Worker:
         poll_interval: float = 1.0,
         worker_id: str | None = None,
         maintenance_interval: float = 300.0,
+        lease_seconds: float = services.DEFAULT_LEASE_SECONDS,
+        concurrency: int = 1,
     ) -> None:
         self.registry = registry
+        # Jobs run at once by run_forever: a job mostly waits (database, partner, SMTP).
+        self.concurrency = max(1, concurrency)
         self.context = context
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -55,15 +61,52 @@ class Worker:
         self._stopping = asyncio.Event()
         self.maintenance_interval = maintenance_interval
         self._next_maintenance = 0.0
+        self.lease_seconds = lease_seconds
 
     def stop(self) -> None:
         self._stopping.set()
 
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set once the worker is asked to stop (SIGTERM, Ctrl-C)."""
+        return self._stopping
+
     async def run_once(self) -> bool:
         """Run one due job; False when none was due."""
-        job = await services.claim(worker_id=self.worker_id)
+        job = await services.claim(worker_id=self.worker_id, lease_seconds=self.lease_seconds)
         if job is None:
             return False
+        heartbeat = asyncio.create_task(self._keep_lease(job))
+        try:
+            # Every line the handler logs carries the job's id and kind (desk.logs).
+            with job_context(job.id, job.kind):
+                await self._run(job)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        return True
+
+    async def _keep_lease(self, job: OutboxJob) -> None:
+        """Extend the job's lease every third of it while its handler runs.
+
+        A short lease then suffices for a handler of any length, and a job whose worker was
+        killed is taken up again soon after. Should the lease still lapse (the database was out
+        of reach for a whole lease), another worker may take the job: beating stops, and this
+        worker's outcome is not recorded (see services.complete and services.fail).
+        """
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                held = await services.extend_lease(job=job, lease_seconds=self.lease_seconds)
+            except Exception:
+                log.warning("job %s: lease not extended this time", job.id, exc_info=True)
+                continue
+            if not held:
+                log.warning("job %s: lease lost, another worker has taken it over", job.id)
+                return
+
+    async def _run(self, job: OutboxJob) -> None:
         handler = self.registry.handlers.get(job.kind)
         try:
             if handler is None:
@@ -74,14 +117,13 @@ class Worker:
             raise
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, PermanentJobError):
-                job.attempts = job.max_attempts
             dead = await services.fail(
                 job=job,
                 error=error,
                 base_delay=self.base_delay,
                 max_delay=self.max_delay,
                 not_before=float(getattr(exc, "retry_after", 0.0) or 0.0),
+                permanent=isinstance(exc, PermanentJobError),
             )
             log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, error)
             if dead:
@@ -90,9 +132,12 @@ class Worker:
                 if on_dead is not None:
                     await on_dead(job, self.context, error)
         else:
-            await services.complete(job=job)
-            log.info("job %s (%s) done", job.id, job.kind)
-        return True
+            if await services.complete(job=job):
+                log.info("job %s (%s) done", job.id, job.kind)
+            else:
+                log.warning(
+                    "job %s (%s) done, but another worker had taken it over", job.id, job.kind
+                )
 
     async def run_until_idle(self, max_jobs: int = 10_000) -> int:
         """Run due jobs until none is due; returns how many ran (tests and `desk worker --once`)."""
@@ -110,9 +155,16 @@ class Worker:
 
     async def run_forever(self) -> None:
         log.info("worker %s started", self.worker_id)
+        # One job at a time left the worker waiting on the database or the partner most of
+        # the time (bench/fanout.py): `concurrency` lanes each claim and run jobs. Claims are
+        # atomic, so lanes never share a job, as separate workers never do.
+        await asyncio.gather(*(self._lane(n) for n in range(self.concurrency)))
+        log.info("worker %s stopped", self.worker_id)
+
+    async def _lane(self, number: int) -> None:
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
-            if loop.time() >= self._next_maintenance:
+            if number == 0 and loop.time() >= self._next_maintenance:
                 self._next_maintenance = loop.time() + self.maintenance_interval
                 await self.maintain()
             try:
@@ -128,4 +180,3 @@ class Worker:
                     await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
                 except TimeoutError:
                     pass
-        log.info("worker %s stopped", self.worker_id)

@@ -38,6 +38,7 @@ from desk.partners.services import (
     parse_extension,
 )
 from desk.partners.tokens import PartnerPrincipal
+from desk.requests import assurance
 from desk.requests.dispatch import build_envelope
 from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
@@ -45,6 +46,8 @@ from desk.requests.services import AlreadyAnswered, DeliveryNotFound, UploadedFi
 from desk.requests.states import FINAL_STATES, TransitionNotAllowed, check
 from desk.runtime import Runtime
 from desk.web.errors import STATUS_BY_CODE, ApiProblem
+from desk.web.inputguard import MESSAGE as NUL_MESSAGE
+from desk.web.inputguard import has_nul
 
 PREFIX = "/api/v1/deliveries"
 DEFAULT_LIMIT = 50
@@ -117,6 +120,8 @@ async def delivery_document(delivery: Delivery, runtime: Runtime) -> dict[str, A
         "state": delivery.state.value,
         "identifiers": envelope.identifiers,
         "identity_assurance": IDENTITY_ASSURANCE.get(request.filed_via, "unverified"),
+        "assurance": envelope.assurance,
+        "assurance_label": assurance.label(envelope.assurance),
         "received_at": rfc3339(delivery.received_at),
         "due_at": rfc3339(delivery.due_at),
         "extension_reason": delivery.extension_reason,
@@ -397,6 +402,8 @@ async def _fulfil_form(request: Request, body: bytes) -> tuple[dict[str, Any], U
         raw_outcome = form.get("outcome")
         if not isinstance(raw_outcome, str):
             raise ApiProblem(422, S.MSG_REQUIRED.format(field="outcome"))
+        if has_nul(raw_outcome):
+            raise ApiProblem(400, NUL_MESSAGE)
         try:
             outcome = json.loads(raw_outcome)
         except (ValueError, RecursionError) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,6 +15,8 @@ from desk.partners import clients, tokens
 from desk.partners.openapi import operation
 from desk.partners.tokens import PartnerPrincipal
 from desk.web.errors import ApiProblem
+from desk.web.inputguard import MESSAGE as NUL_MESSAGE
+from desk.web.inputguard import has_nul
 
 MAX_TOKEN_REQUEST_BYTES = 4096
 
@@ -99,6 +101,7 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
         },
         "400": _OAUTH_ERROR_RESPONSE | {"description": "Demande de jeton incorrecte"},
         "401": _OAUTH_ERROR_RESPONSE | {"description": "Client inconnu ou secret incorrect"},
+        "413": _OAUTH_ERROR_RESPONSE | {"description": "Demande de jeton trop volumineuse"},
     },
 )
 async def token_endpoint(request: Request) -> Response:
@@ -111,10 +114,23 @@ async def token_endpoint(request: Request) -> Response:
             "invalid_request",
             "Envoyez un formulaire application/x-www-form-urlencoded (RFC 6749).",
         )
-    body = await request.body()
-    if len(body) > MAX_TOKEN_REQUEST_BYTES:
-        return _oauth_error(400, "invalid_request", "Demande de jeton trop volumineuse.")
-    form = await request.form()
+    # Counted while it streams: a huge body is refused without being held in memory.
+    declared = request.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else 0
+    body = b""
+    if size <= MAX_TOKEN_REQUEST_BYTES:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_TOKEN_REQUEST_BYTES:
+                break
+    if max(size, len(body)) > MAX_TOKEN_REQUEST_BYTES:
+        return _oauth_error(413, "invalid_request", "Demande de jeton trop volumineuse.")
+    try:
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        return _oauth_error(400, "invalid_request", "Le formulaire n'est pas encodé en UTF-8.")
+    if any(has_nul(value) for value in form.values()):
+        return _oauth_error(400, "invalid_request", NUL_MESSAGE)
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(
             400, "unsupported_grant_type", "Seul grant_type=client_credentials est accepté."
@@ -125,7 +141,13 @@ async def token_endpoint(request: Request) -> Response:
         client_secret = str(form.get("client_secret") or "") or None
     if not client_id or not client_secret or len(client_id) > 64 or len(client_secret) > 200:
         return _oauth_error(401, "invalid_client", "Identifiant ou secret client manquant.")
-    client = await clients.authenticate(client_id=client_id, client_secret=client_secret)
+    # Basic credentials are decoded here, after the form's check: NUL matches no client.
+    nul = has_nul(client_id + client_secret)
+    client = (
+        None
+        if nul
+        else await clients.authenticate(client_id=client_id, client_secret=client_secret)
+    )
     if client is None:
         return _oauth_error(401, "invalid_client", "Identifiant ou secret client incorrect.")
     runtime = request.app.state.runtime

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from desk.requests import assurance
 from desk.requests.models import DeliveryState, RequestKind
 from desk.requests.states import DENIAL_REASONS
 
@@ -45,6 +46,8 @@ DELIVERY: Schema = {
         "state",
         "identifiers",
         "identity_assurance",
+        "assurance",
+        "assurance_label",
         "received_at",
         "due_at",
         "extension_reason",
@@ -71,7 +74,21 @@ DELIVERY: Schema = {
             "type": "string",
             "enum": IDENTITY_ASSURANCE,
             "description": "email_verified : la personne s'est connectée par un lien reçu à "
-            "cette adresse ; mediator_checked : un médiateur a vérifié son identité en personne.",
+            "cette adresse ; mediator_checked : un médiateur a vérifié son identité en personne. "
+            "Gardé pour les intégrations existantes : préférez assurance, plus précis.",
+        },
+        "assurance": {
+            "type": "string",
+            "enum": list(assurance.LEVELS),
+            "description": "Comment le guichet sait qui a déposé la demande. email : adresse "
+            "électronique vérifiée (connexion par un lien reçu à cette adresse) ; franceconnect "
+            ": identité vérifiée par FranceConnect ; in_person : identité vérifiée en personne "
+            "par un médiateur d'un point d'aide numérique.",
+        },
+        "assurance_label": {
+            "type": "string",
+            "description": "Le même niveau, en français, tel que le montre la page de réponse "
+            "(par exemple « Identité vérifiée par FranceConnect »).",
         },
         "received_at": DATE_TIME,
         "due_at": DATE_TIME,

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from adapters.base import adapter_names, load_adapter
 from desk import crypto
 from desk.partners.webhooks import new_secret
 from desk.registry.models import Signatory
 from desk.requests.errors import RequestError
+from desk.security.audit import record_action
 
 log = logging.getLogger("desk.partners.channels")
 
@@ -140,7 +145,15 @@ def _rotating_secrets(
 
 
 async def configure_channel(
-    *, slug: str, adapter: str, settings: dict[str, Any], secret_key: str, rotate: bool = False
+    *,
+    slug: str,
+    adapter: str,
+    settings: dict[str, Any],
+    secret_key: str,
+    rotate: bool = False,
+    actor: str = "system",
+    delivery_id: int | None = None,
+    connection: BaseDBAsyncClient | None = None,
 ) -> ChannelResult:
     """Validate, complete and store a signatory's adapter and its settings.
 
@@ -148,6 +161,11 @@ async def configure_channel(
     URL keeps the secrets); switching to another adapter starts from the given settings only.
     A webhook gets a fresh `whsec_` secret when it has none; `rotate=True` adds a new one and
     keeps the newest previous one, two at most, so the partner can switch without a gap.
+
+    With `delivery_id` (the back office sending one failed delivery by another channel), the
+    signatory keeps its own adapter: the new channel's settings are validated on top of the
+    stored ones and added to them, since every adapter of a signatory reads the same settings.
+    `connection` lets the caller write its own change in the same transaction.
     """
     if not isinstance(settings, dict):
         raise ChannelError(MSG_SETTINGS_NOT_OBJECT)
@@ -158,14 +176,24 @@ async def configure_channel(
             MSG_UNKNOWN_ADAPTER.format(name=name, names=", ".join(names)), code="invalid"
         )
     adapter_class: type[Any] = load_adapter(name)
-    signatory = await Signatory.get_or_none(slug=(slug or "").strip())
+    found = Signatory.filter(slug=(slug or "").strip())
+    if connection is not None:
+        found = found.using_db(connection)
+    signatory = await found.first()
     if signatory is None:
         raise ChannelError(MSG_UNKNOWN_SIGNATORY.format(slug=slug), code="not_found")
     fields_secret = secret_fields(adapter_class)
 
+    # For one delivery, the signatory's own adapter and its settings stay as they are.
+    kept_adapter = signatory.adapter if delivery_id is not None else name
+    stored_secrets = fields_secret
+    if kept_adapter != name and kept_adapter in names:
+        stored_secrets = tuple({*fields_secret, *secret_fields(load_adapter(kept_adapter))})
     current: dict[str, Any] = {}
-    if signatory.adapter == name and isinstance(signatory.adapter_settings, dict):
-        current = _decrypted(dict(signatory.adapter_settings), fields_secret, secret_key)
+    if (signatory.adapter == name or delivery_id is not None) and isinstance(
+        signatory.adapter_settings, dict
+    ):
+        current = _decrypted(dict(signatory.adapter_settings), stored_secrets, secret_key)
     wanted = {**current, **settings}
 
     generated: list[str] = []
@@ -186,10 +214,27 @@ async def configure_channel(
         except ValueError as exc:
             raise ChannelError(MSG_INVALID.format(name=name, reason=exc)) from exc
 
-    signatory.adapter = name
-    signatory.adapter_settings = _encrypted(clean, fields_secret, secret_key)
-    await signatory.save(update_fields=["adapter", "adapter_settings"])
-    log.info("signatory %s channel set to %s", signatory.id, name)
+    signatory.adapter = kept_adapter
+    kept = current if delivery_id is not None else {}
+    signatory.adapter_settings = _encrypted({**kept, **clean}, stored_secrets, secret_key)
+    # Setting names only: values may be secrets, or addresses.
+    detail: dict[str, Any] = {
+        "adapter": name,
+        "settings": sorted(clean),
+        "secret_generated": bool(generated),
+    }
+    if delivery_id is not None:
+        detail["delivery_id"] = delivery_id
+    async with _transaction(connection) as conn:
+        await signatory.save(update_fields=["adapter", "adapter_settings"], using_db=conn)
+        await record_action(
+            action="partner.channel_configured",
+            actor=actor,
+            subject=f"signatory:{signatory.id}",
+            detail=detail,
+            connection=conn,
+        )
+    log.info("signatory %s channel set to %s (delivery %s)", signatory.id, name, delivery_id)
 
     active: dict[str, list[str]] = {}
     for secret_name in fields_secret:
@@ -202,6 +247,15 @@ async def configure_channel(
     return ChannelResult(
         slug=signatory.slug, adapter=name, settings=shown, secrets=active, generated=generated
     )
+
+
+def _transaction(
+    connection: BaseDBAsyncClient | None,
+) -> AbstractAsyncContextManager[BaseDBAsyncClient]:
+    """The caller's transaction when it has one, else a new one."""
+    if connection is not None:
+        return nullcontext(connection)
+    return in_transaction()
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 from desk import clock, crypto
 from desk.partners.models import ClientSecret, PartnerClient
 from desk.registry.models import CharterStatus, Signatory
+from desk.security.audit import record_action
 
 MAX_ACTIVE_SECRETS = 2
 
@@ -42,6 +43,13 @@ async def create_client(*, slug: str, label: str = "") -> NewCredential:
             prefix=secret[:8],
             using_db=conn,
         )
+        await record_action(
+            action="partner.client_created",
+            actor="system",
+            subject=f"client:{client_id}",
+            detail={"signatory": signatory.id, "secret_prefix": secret[:8]},
+            connection=conn,
+        )
     return NewCredential(client_id=client_id, client_secret=secret, signatory_slug=slug)
 
 
@@ -59,7 +67,8 @@ async def rotate_secret(*, client_id: str) -> NewCredential:
             .using_db(conn)
             .order_by("created_at", "id")
         )
-        for old in active[: max(0, len(active) - MAX_ACTIVE_SECRETS + 1)]:
+        retired = active[: max(0, len(active) - MAX_ACTIVE_SECRETS + 1)]
+        for old in retired:
             old.revoked_at = clock.now()
             await old.save(using_db=conn, update_fields=["revoked_at"])
         await ClientSecret.create(
@@ -68,15 +77,34 @@ async def rotate_secret(*, client_id: str) -> NewCredential:
             prefix=secret[:8],
             using_db=conn,
         )
+        # Prefixes only: enough to tell secrets apart, useless to log in.
+        await record_action(
+            action="partner.secret_rotated",
+            actor="system",
+            subject=f"client:{client.client_id}",
+            detail={"secret_prefix": secret[:8], "revoked": [o.prefix for o in retired]},
+            connection=conn,
+        )
     return NewCredential(
         client_id=client.client_id, client_secret=secret, signatory_slug=client.signatory.slug
     )
 
 
 async def revoke_secret(*, client_id: str, prefix: str) -> bool:
-    updated = await ClientSecret.filter(
-        client__client_id=client_id, prefix=prefix, revoked_at=None
-    ).update(revoked_at=clock.now())
+    async with in_transaction() as conn:
+        updated = (
+            await ClientSecret.filter(client__client_id=client_id, prefix=prefix, revoked_at=None)
+            .using_db(conn)
+            .update(revoked_at=clock.now())
+        )
+        if updated:
+            await record_action(
+                action="partner.secret_revoked",
+                actor="system",
+                subject=f"client:{client_id}",
+                detail={"secret_prefix": prefix},
+                connection=conn,
+            )
     return bool(updated)
 
 

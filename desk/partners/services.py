@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from desk import clock
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration
+from desk.requests import assurance
 from desk.requests.dispatch import build_envelope
 from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
@@ -192,8 +193,12 @@ def check_upload(
         raise UploadTooLarge(max_bytes)
     if not content:
         raise AnswerRefused("Le fichier joint est vide.", status=422)
-    name = PurePath(filename.replace("\\", "/")).name.strip()[:200] or "copie"
+    # The base name only (no folder, no control character), shortened before its extension.
+    base = "".join(c for c in filename if c >= " " and c != "\x7f").replace("\\", "/")
+    name = PurePath(base).name.strip() or "copie"
     extension = PurePath(name).suffix.lower()
+    if len(name) > 200:
+        name = name[: 200 - len(extension)] + extension
     if extension not in UPLOAD_FORMATS:
         raise UploadRefused(
             "Ce type de fichier n'est pas accepté : envoyez un fichier JSON (.json), "
@@ -280,6 +285,9 @@ class AnswerPage:
     extension_closes_at: datetime
     # (extra months, new deadline) for each extension the partner may choose.
     extension_choices: list[tuple[int, datetime]]
+    # How the desk established who filed (desk.requests.assurance), in French.
+    assurance_label: str = ""
+    assurance_explanation: str = ""
 
 
 async def _delivery_for(delivery_id: int, signatory_id: int) -> Delivery:
@@ -319,6 +327,8 @@ async def load_answer_page(*, delivery_id: int, signatory_id: int, runtime: Runt
         final=delivery.state in FINAL_STATES,
         extension_closes_at=clock.add_months(received, 1),
         extension_choices=[(m, clock.add_months(received, 1 + m)) for m in (1, 2)],
+        assurance_label=assurance.label(envelope.assurance),
+        assurance_explanation=assurance.explanation(envelope.assurance),
     )
 
 

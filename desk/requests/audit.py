@@ -3,12 +3,19 @@
 Each event names the digest of the delivery's previous event; the delivery's own state must be
 the last event's. `verify_events` recomputes every chain: an edited, deleted or reordered row,
 or a state changed behind the trail's back, is reported (`desk audit verify`).
+
+Free text in an event (a reason, a question, an answer, an error, a note: `FREE_TEXT`) is
+covered by a salted SHA-256 commitment, not by the text itself: retention
+(desk.security.reduction) replaces the text and its salt by that commitment, and the chain
+still verifies. Without the salt the commitment tells nothing, even about a short text.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +26,57 @@ from desk import clock
 from desk.requests.models import Delivery, DeliveryEvent
 
 GENESIS = "0" * 64
+# Where each action's event keeps free text someone typed: (key, nested key, ...).
+FREE_TEXT: dict[str, tuple[tuple[str, ...], ...]] = {
+    "extend": (("reason",),),
+    "need_info": (("question",),),
+    "provide_info": (("answer",),),
+    "fail": (("error",),),
+    "fulfil": (("outcome", "note"),),
+}
+SALTS_KEY = "_salt"
+REMOVED_KEY = "_removed"
+
+
+def _text_parent(detail: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+    node: Any = detail
+    for key in path[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def with_salts(action: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail to store: a random salt beside each free text it holds."""
+    salts = {
+        ".".join(path): secrets.token_hex(16)
+        for path in FREE_TEXT.get(action, ())
+        if isinstance((_text_parent(detail, path) or {}).get(path[-1]), str)
+    }
+    return {**detail, SALTS_KEY: salts} if salts else detail
+
+
+def sealed_detail(action: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail with each free text (and its salt) replaced by its commitment.
+
+    What the digest covers, and what a reduced event keeps: sealing is idempotent.
+    """
+    if not FREE_TEXT.get(action) and SALTS_KEY not in detail:
+        return detail
+    sealed = copy.deepcopy(detail)
+    salts = sealed.pop(SALTS_KEY, None)
+    salts = salts if isinstance(salts, dict) else {}
+    removed = sealed.pop(REMOVED_KEY, None)
+    removed = dict(removed) if isinstance(removed, dict) else {}
+    for path in FREE_TEXT.get(action, ()):
+        parent = _text_parent(sealed, path)
+        if parent is not None and isinstance(parent.get(path[-1]), str):
+            name = ".".join(path)
+            text = parent.pop(path[-1])
+            salted = f"{salts.get(name, '')}\n{text}".encode()
+            removed[name] = hashlib.sha256(salted).hexdigest()
+    if removed:
+        sealed[REMOVED_KEY] = removed
+    return sealed
 
 
 def event_digest(
@@ -31,10 +89,13 @@ def event_digest(
     from_state: str,
     to_state: str,
     detail: dict[str, Any],
+    sealed_text: bool = True,
 ) -> str:
+    """`sealed_text=False`: the digest of events written before free text was sealed."""
     # Microseconds since the epoch: the same on SQLite and PostgreSQL, whatever the tz object.
     moment = round(at.timestamp() * 1_000_000)
-    body = [prev, delivery_id, moment, actor, action, from_state, to_state, detail]
+    sealed = sealed_detail(action, detail) if sealed_text else detail
+    body = [prev, delivery_id, moment, actor, action, from_state, to_state, sealed]
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -60,6 +121,7 @@ async def record_event(
     # Stored with microseconds, so the digest of what is read back is the one computed here.
     at = clock.now()
     actor = actor[:100]
+    detail = with_salts(action, detail)
     digest = event_digest(
         prev=prev,
         delivery_id=delivery_id,
@@ -82,6 +144,71 @@ async def record_event(
         digest=digest,
         using_db=connection,
     )
+
+
+async def record_first_events(
+    *,
+    delivery_ids: list[int],
+    action: str,
+    actor: str,
+    state: str,
+    detail: dict[str, Any],
+    connection: BaseDBAsyncClient,
+) -> None:
+    """The first event of each of many new deliveries, in one statement.
+
+    The same rows `record_event` writes for a delivery with no trail yet (previous digest:
+    GENESIS), without looking for a previous event that cannot exist.
+    """
+    at = clock.now()
+    actor = actor[:100]
+    events = []
+    for delivery_id in delivery_ids:
+        stored = with_salts(action, detail)
+        digest = event_digest(
+            prev=GENESIS,
+            delivery_id=delivery_id,
+            at=at,
+            actor=actor,
+            action=action,
+            from_state=state,
+            to_state=state,
+            detail=stored,
+        )
+        events.append(
+            DeliveryEvent(
+                delivery_id=delivery_id,
+                at=at,
+                actor=actor,
+                action=action,
+                from_state=state,
+                to_state=state,
+                detail=stored,
+                prev_digest=GENESIS,
+                digest=digest,
+            )
+        )
+    await DeliveryEvent.bulk_create(events, using_db=connection)
+
+
+def digest_matches(event: DeliveryEvent, *, legacy: bool = True) -> bool:
+    """Whether the event's stored digest is the one its content gives.
+
+    `legacy`: also accept the digest of an event written before free text was sealed.
+    """
+    common: dict[str, Any] = {
+        "prev": event.prev_digest or "",
+        "delivery_id": event.delivery_id,  # type: ignore[attr-defined]
+        "at": event.at,
+        "actor": event.actor,
+        "action": event.action,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "detail": event.detail,
+    }
+    if event.digest == event_digest(**common):
+        return True
+    return legacy and event.digest == event_digest(**common, sealed_text=False)
 
 
 @dataclass(frozen=True)
@@ -115,17 +242,7 @@ async def verify_events(*, batch: int = 2000) -> tuple[int, list[TrailProblem]]:
                         "Maillon manquant ou déplacé : cet événement ne suit pas le précédent.",
                     )
                 )
-            recomputed = event_digest(
-                prev=event.prev_digest or "",
-                delivery_id=did,
-                at=event.at,
-                actor=event.actor,
-                action=event.action,
-                from_state=event.from_state,
-                to_state=event.to_state,
-                detail=event.detail,
-            )
-            if event.digest != recomputed:
+            if not digest_matches(event):
                 problems.append(
                     TrailProblem(did, event.id, "Événement modifié après son enregistrement.")
                 )

@@ -17,6 +17,7 @@ from adapters.base import (
 from desk import clock, crypto
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
+from desk.requests import assurance
 from desk.requests.errors import RequestError
 from desk.requests.identifiers import known_identifiers
 from desk.requests.links import answer_path, answer_token
@@ -70,6 +71,9 @@ async def build_envelope(delivery: Delivery, rt: Runtime) -> Envelope:
         state=delivery.state.value,
         dispatch_reference=delivery.dispatch_ref,
         declarations=declarations,
+        assurance=assurance.of_request(
+            assurance=delivery.request.assurance, filed_via=delivery.request.filed_via
+        ),
     )
 
 

@@ -49,6 +49,8 @@ class RightsRequest(Model):
     class Meta:
         table = "rights_request"
         ordering = ["-created_at", "-id"]
+        # A resident's dashboard reads their requests (bench/scale.py).
+        indexes = (("resident_id", "created_at"),)
 
 
 class Delivery(Model):
@@ -84,6 +86,8 @@ class Delivery(Model):
         table = "delivery"
         unique_together = (("request", "signatory"),)
         ordering = ["id"]
+        # Statistics and reports select a period's deliveries (bench/scale.py).
+        indexes = (("received_at",),)
 
 
 class DeliveryEvent(Model):
@@ -106,6 +110,8 @@ class DeliveryEvent(Model):
     class Meta:
         table = "delivery_event"
         ordering = ["at", "id"]
+        # Each transition reads the delivery's last event to chain to it (bench/scale.py).
+        indexes = (("delivery_id", "id"),)
 
 
 class AccessCopy(Model):

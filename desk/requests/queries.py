@@ -152,6 +152,58 @@ async def signed_signatories() -> list[Signatory]:
     )
 
 
+@dataclass(frozen=True)
+class SignatoryRef:
+    """What the dashboard shows of a signatory: enough to name it and link to it."""
+
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass
+class DashboardData:
+    """The dashboard's rows, read in three queries whatever the number of signatories."""
+
+    # Signed signatories, by name.
+    signatories: list[SignatoryRef]
+    # Every signatory's name by id (a delivery may go to one no longer signed).
+    names: dict[int, str]
+    # signatory id → {declaration code: title}
+    declaration_titles: dict[int, dict[str, str]]
+    # The resident's requests, newest first, with their deliveries (signatories not loaded).
+    requests: list[RightsRequest]
+
+
+async def dashboard_data(*, resident_id: int) -> DashboardData:
+    """Signatories and declarations read as tuples, deliveries without their signatory's row:
+    the dashboard spent half its time building models and decoding JSON (descriptions,
+    settings, declarations' texts) it never shows (bench/dashboard.py)."""
+    signed: list[SignatoryRef] = []
+    names: dict[int, str] = {}
+    for sid, slug, name, status in (
+        await Signatory.all().order_by("name").values_list("id", "slug", "name", "charter_status")
+    ):
+        names[sid] = name
+        if status == CharterStatus.SIGNED:
+            signed.append(SignatoryRef(id=sid, slug=slug, name=name))
+    titles: dict[int, dict[str, str]] = {}
+    for sid, code, title in (
+        await Declaration.filter(signatory__charter_status=CharterStatus.SIGNED)
+        .order_by("id")
+        .values_list("signatory_id", "code", "title")
+    ):
+        titles.setdefault(sid, {})[code] = title
+    requests = (
+        await RightsRequest.filter(resident_id=resident_id)
+        .order_by("-created_at", "-id")
+        .prefetch_related(Prefetch("deliveries", queryset=Delivery.all()))
+    )
+    return DashboardData(
+        signatories=signed, names=names, declaration_titles=titles, requests=list(requests)
+    )
+
+
 async def discovery_holders(*, resident_id: int) -> list[Signatory]:
     """Signed signatories whose answer to the resident's latest discovery request said
     they hold data."""

@@ -6,17 +6,15 @@ Sending errors propagate: the worker retries. Mails carry links, never the answe
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
-from desk import clock
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.requests.models import AccessCopy, Delivery, DeliveryState
-from desk.residents.models import LoginChallenge, Resident
-from desk.residents.services import login_path, login_token
+from desk.residents.models import Resident
 from desk.residents.views import discovery_summary, kind_label, state_label
 from desk.runtime import Runtime
+from desk.security import login_links
 
 log = logging.getLogger("desk.residents.jobs")
 
@@ -26,20 +24,25 @@ NOTIFICATION_TEMPLATES = frozenset(
 
 
 async def send_login_link(job: OutboxJob, rt: Runtime) -> None:
-    challenge = await LoginChallenge.filter(id=str(job.payload.get("challenge_id", ""))).first()
-    max_age = rt.settings.login_link_max_age
-    if challenge is None or challenge.used_at is not None or not challenge.email:
-        return
-    if challenge.created_at < clock.now() - timedelta(seconds=max_age):
-        return  # the worker was late: a dead link helps nobody
-    token = login_token(rt.settings.secret_key, challenge.id)
-    await rt.send_mail(
-        to=challenge.email,
-        template="login_link",
-        context={"link": rt.settings.url(login_path(token)), "minutes": max(1, max_age // 60)},
-        idempotency_key=job.idempotency_key,
-        locale=str(job.payload.get("locale", "fr")),
+    mailed = await login_links.link_to_mail(
+        job,
+        kind=login_links.RESIDENT,
+        secret_key=rt.settings.secret_key,
+        max_age=rt.settings.login_link_max_age,
     )
+    if mailed is None:
+        return
+    await rt.send_mail(
+        to=mailed.email,
+        template="login_link",
+        context={
+            "link": rt.settings.url(mailed.url_path),
+            "minutes": max(1, rt.settings.login_link_max_age // 60),
+        },
+        idempotency_key=job.idempotency_key,
+        locale=mailed.locale,
+    )
+    await login_links.forget_mailed_token(job)
     log.info("login link sent for challenge job %s", job.id)
 
 

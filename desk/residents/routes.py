@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
-from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -17,12 +15,16 @@ from desk import clock
 from desk.requests import queries
 from desk.requests.errors import RequestError
 from desk.requests.models import Delivery
-from desk.requests.services import MAX_UPLOAD_TYPES, apply
+from desk.requests.services import apply
 from desk.requests.states import FINAL_STATES
-from desk.residents import services, views
+from desk.residents import franceconnect, services, views
 from desk.residents.auth import current_resident, require_resident
 from desk.residents.deeplinks import resident_next
 from desk.residents.models import Resident
+from desk.security import login_links
+from desk.security.audit import record_action
+from desk.security.sessions import end_sessions
+from desk.web.downloads import one_time_download
 from desk.web.templating import render
 
 log = logging.getLogger("desk.residents")
@@ -65,8 +67,16 @@ async def login_submit(request: Request) -> Response:
     raw = _field(form, "email")
     now = clock.now()
     await services.purge_expired(now=now, login_max_age=settings.login_link_max_age)
+    # The link will work only in a browser holding this nonce (kept if it already has one).
+    browser = login_links.browser_nonce(request, login_links.RESIDENT) or login_links.new_secret()
     try:
-        challenge = await services.request_login(email=raw, now=now, locale=request.state.locale)
+        challenge = await services.request_login(
+            email=raw,
+            browser=browser,
+            secret_key=settings.secret_key,
+            now=now,
+            locale=request.state.locale,
+        )
     except services.InvalidEmail as exc:
         return _render(
             request,
@@ -77,33 +87,48 @@ async def login_submit(request: Request) -> Response:
     if challenge is not None:
         log.info("login challenge created")
     # The same page whether the address is known, new, or throttled.
-    return _render(
+    response = _render(
         request,
         "resident/login_sent.html",
         {"minutes": max(1, settings.login_link_max_age // 60)},
     )
+    login_links.keep_browser_nonce(
+        response,
+        login_links.RESIDENT,
+        browser,
+        max_age=settings.login_link_max_age,
+        secure=settings.https_only,
+    )
+    return response
 
 
 def _link_problem(request: Request, exc: services.LoginLinkError) -> Response:
-    status = 410 if exc.code == "gone" else 404
-    return _render(
-        request,
-        "resident/login_problem.html",
-        {"reason": exc.reason, "message": exc.message},
-        status_code=status,
+    # Opened in another browser: say so, and offer to ask for a link from this one.
+    template = "resident/login_elsewhere.html" if exc.reason == "elsewhere" else None
+    return login_links.no_referrer(
+        _render(
+            request,
+            template or "resident/login_problem.html",
+            {"reason": exc.reason, "message": exc.message, "email": "", "error": None},
+            status_code=exc.status,
+        )
     )
 
 
 async def login_confirm_page(request: Request) -> Response:
+    """GET of the mailed link: only a confirmation page (mail scanners follow links)."""
     settings = request.app.state.settings
     token = request.path_params["token"]
     try:
         await services.check_login(
-            secret=settings.secret_key, token=token, max_age=settings.login_link_max_age
+            token=token,
+            browser=login_links.browser_nonce(request, login_links.RESIDENT),
+            max_age=settings.login_link_max_age,
         )
     except services.LoginLinkError as exc:
         return _link_problem(request, exc)
-    return _render(request, "resident/login_confirm.html", {"action": services.login_path(token)})
+    page = _render(request, "resident/login_confirm.html", {"action": services.login_path(token)})
+    return login_links.no_referrer(page)
 
 
 async def login_confirm(request: Request) -> Response:
@@ -111,7 +136,9 @@ async def login_confirm(request: Request) -> Response:
     token = request.path_params["token"]
     try:
         resident = await services.confirm_login(
-            secret=settings.secret_key, token=token, max_age=settings.login_link_max_age
+            token=token,
+            browser=login_links.browser_nonce(request, login_links.RESIDENT),
+            max_age=settings.login_link_max_age,
         )
     except services.LoginLinkError as exc:
         return _link_problem(request, exc)
@@ -121,17 +148,45 @@ async def login_confirm(request: Request) -> Response:
     request.session.clear()
     request.session["resident_id"] = resident.id
     request.session["auth_at"] = int(time.time())
+    request.session["auth_method"] = "email"
     # Emails follow the language the resident reads the desk in (chosen or from the browser).
     locale = getattr(request.state, "locale", resident.locale)
     if locale != resident.locale:
         await Resident.filter(id=resident.id).update(locale=locale)
     log.info("resident %s logged in", resident.id)
-    return _redirect(next_path or "/mon-espace")
+    response = _redirect(next_path or "/mon-espace")
+    login_links.forget_browser_nonce(response, login_links.RESIDENT, secure=settings.https_only)
+    return login_links.no_referrer(response)
 
 
 async def logout(request: Request) -> Response:
+    # A new, anonymous session replaces the logged-in one (desk.security.sessions deletes its row).
+    resident_id = request.session.get("resident_id")
+    id_token = request.session.get(franceconnect.ID_TOKEN_KEY)
     request.session.clear()
     request.session[FLASH] = "Vous êtes déconnecté. À bientôt !"
+    if isinstance(resident_id, int):
+        await record_action(action="resident.logout", actor=f"resident:{resident_id}")
+    if isinstance(id_token, str) and request.app.state.settings.franceconnect_enabled:
+        # Logged in through FranceConnect: end its session too (it sends the browser back).
+        ending = await franceconnect.logout_redirect(request, id_token)
+        if ending is not None:
+            request.session.pop(FLASH, None)
+            return ending
+    return _redirect("/")
+
+
+async def logout_everywhere(request: Request) -> Response:
+    """End every session of this resident: other browsers, a lost phone, a shared computer."""
+    resident = await require_resident(request)
+    ended = await end_sessions(resident_id=resident.id)
+    await record_action(
+        action="resident.logout_everywhere",
+        actor=f"resident:{resident.id}",
+        detail={"sessions": ended},
+    )
+    request.session.clear()
+    request.session[FLASH] = "Vous êtes déconnecté de tous vos appareils."
     return _redirect("/")
 
 
@@ -165,7 +220,11 @@ async def file_request(request: Request) -> Response:
     slugs = [v for v in form.getlist("signatory") if isinstance(v, str)]
     key = services.check_submission_key(_field(form, "submission_key"))
     filed = await services.file_for_resident(
-        resident_id=resident.id, kind=kind, signatory_slugs=slugs, submission_key=key
+        resident_id=resident.id,
+        kind=kind,
+        signatory_slugs=slugs,
+        submission_key=key,
+        auth_method=request.session.get("auth_method"),
     )
     return _redirect(f"/mon-espace/demandes/{filed.reference}")
 
@@ -270,29 +329,11 @@ async def answer_info(request: Request) -> Response:
     return _redirect(f"/mon-espace/demandes/{reference}")
 
 
-def _disposition(filename: str) -> str:
-    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename).strip("._") or "copie"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
 async def download_copy(request: Request) -> Response:
     resident = await require_resident(request)
-    download = await services.take_copy(
-        resident_id=resident.id, copy_id=request.path_params["copy_id"]
-    )
-    media_type = (
-        download.content_type
-        if download.content_type in MAX_UPLOAD_TYPES
-        else "application/octet-stream"
-    )
-    return Response(
-        content=download.content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": _disposition(download.filename),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-        },
+    return await one_time_download(
+        request,
+        lambda: services.take_copy(resident_id=resident.id, copy_id=request.path_params["copy_id"]),
     )
 
 
@@ -302,6 +343,7 @@ routes: list[BaseRoute] = [
     Route("/connexion/{token}", login_confirm_page, methods=["GET"], name="login_link"),
     Route("/connexion/{token}", login_confirm, methods=["POST"], name="login_confirm"),
     Route("/deconnexion", logout, methods=["POST"], name="logout"),
+    Route("/deconnexion/partout", logout_everywhere, methods=["POST"], name="logout_everywhere"),
     Route("/mon-espace", dashboard, methods=["GET"], name="dashboard"),
     Route("/mon-espace/demandes", file_request, methods=["POST"], name="file_request"),
     Route("/mon-espace/supprimer", erasure_confirm, methods=["GET"], name="erasure_confirm"),

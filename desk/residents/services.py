@@ -1,4 +1,6 @@
-"""Residents: login by email link, filing and withdrawing their requests, one-time copy downloads.
+"""Residents: login by email link, filing and withdrawing their requests, one-time downloads.
+
+The login link itself (hashed, single use, bound to the browser) is desk.security.login_links.
 
 Plain keyword-only async functions; no HTTP objects. Errors carry a French message.
 """
@@ -9,13 +11,11 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from tortoise.transactions import in_transaction
 
 from desk import clock
-from desk.outbox.services import enqueue
 from desk.receipts.keys import Keyring
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests import queries
@@ -23,12 +23,12 @@ from desk.requests.errors import RequestError
 from desk.requests.models import AccessCopy, Delivery, RequestKind, RightsRequest
 from desk.requests.services import AlreadyAnswered, apply, file_request
 from desk.residents.models import LoginChallenge, Resident
+from desk.security import login_links, retention
+from desk.security.audit import record_action
+from desk.security.login_links import THROTTLE_MAX, THROTTLE_WINDOW, LoginLinkError
 
 log = logging.getLogger("desk.residents")
 
-LOGIN_SALT = "desk.login"
-THROTTLE_MAX = 5
-THROTTLE_WINDOW = timedelta(minutes=10)
 # Deliberately loose: one "@", something on each side, a dot in the domain, no spaces.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 SUBMISSION_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -43,24 +43,6 @@ class InvalidEmail(RequestError):
         )
 
 
-class LoginLinkError(RequestError):
-    """A login link that cannot be used; `reason` is "expired", "used" or "invalid"."""
-
-    MESSAGES = {
-        "expired": "Ce lien de connexion a expiré : il n'est valable que 10 minutes. "
-        "Demandez-en un nouveau.",
-        "used": "Ce lien de connexion a déjà été utilisé : chaque lien ne sert qu'une fois. "
-        "Demandez-en un nouveau si vous n'êtes pas connecté.",
-        "invalid": "Ce lien de connexion n'est pas valide. Vérifiez que vous avez copié "
-        "l'adresse en entier, ou demandez un nouveau lien.",
-    }
-    CODES = {"expired": "gone", "used": "gone", "invalid": "not_found"}
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(self.MESSAGES[reason], code=self.CODES[reason])
-        self.reason = reason
-
-
 # --- login -----------------------------------------------------------------------------------
 
 
@@ -72,88 +54,46 @@ def normalise_email(raw: str | None) -> str:
     return email
 
 
-def _serializer(secret: str, salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=salt)
-
-
-def login_token(secret: str, challenge_id: str, *, salt: str = LOGIN_SALT) -> str:
-    """A signed link token naming a login challenge (the salt keeps staff and residents apart)."""
-    return _serializer(secret, salt).dumps(challenge_id)
-
-
 def login_path(token: str) -> str:
-    return f"/connexion/{token}"
-
-
-def read_login_token(secret: str, token: str, *, max_age: int, salt: str = LOGIN_SALT) -> str:
-    """The challenge id a token names, or LoginLinkError("expired" | "invalid")."""
-    try:
-        value = _serializer(secret, salt).loads(token, max_age=max_age)
-    except SignatureExpired as exc:
-        raise LoginLinkError("expired") from exc
-    except BadSignature as exc:
-        raise LoginLinkError("invalid") from exc
-    if not isinstance(value, str) or not value or len(value) > 64:
-        raise LoginLinkError("invalid")
-    return value
+    return login_links.link_path(login_links.RESIDENT, token)
 
 
 async def request_login(
-    *, email: str, now: datetime | None = None, locale: str = "fr"
+    *,
+    email: str,
+    browser: str,
+    secret_key: str,
+    now: datetime | None = None,
+    locale: str = "fr",
 ) -> LoginChallenge | None:
-    """Create a login challenge and its mail job in one transaction.
+    """Create a login challenge bound to this browser, and its mail job, in one transaction.
 
     Returns None when the address already asked for too many links recently: the caller shows
     the same page either way, so nobody learns anything about an address from this answer.
     """
-    address = normalise_email(email)
-    moment = now or clock.now()
-    recent = await LoginChallenge.filter(
-        email=address, audience="resident", created_at__gte=moment - THROTTLE_WINDOW
-    ).count()
-    if recent >= THROTTLE_MAX:
-        log.info("login link throttled")
-        return None
-    challenge_id = secrets.token_urlsafe(32)
-    async with in_transaction() as conn:
-        challenge = await LoginChallenge.create(id=challenge_id, email=address, using_db=conn)
-        await enqueue(
-            kind="mail.login",
-            payload={"challenge_id": challenge_id, "locale": locale},
-            idempotency_key=f"login-{challenge_id}",
-            connection=conn,
-        )
-    return challenge
+    return await login_links.create_link(
+        kind=login_links.RESIDENT,
+        email=normalise_email(email),
+        browser=browser,
+        secret_key=secret_key,
+        now=now,
+        locale=locale,
+    )
 
 
-async def check_login(*, secret: str, token: str, max_age: int) -> LoginChallenge:
-    """The unused, unexpired challenge a link names, or LoginLinkError."""
-    challenge_id = read_login_token(secret, token, max_age=max_age)
-    # A staff link never opens a resident space, even with a valid signature.
-    challenge = await LoginChallenge.filter(id=challenge_id, audience="resident").first()
-    if challenge is None:
-        raise LoginLinkError("invalid")
-    if challenge.used_at is not None:
-        raise LoginLinkError("used")
-    if challenge.created_at < clock.now() - timedelta(seconds=max_age):
-        raise LoginLinkError("expired")
-    return challenge
+async def check_login(*, token: str, browser: str | None, max_age: int) -> LoginChallenge:
+    """The unused, unexpired challenge a link names, asked from this browser, or LoginLinkError."""
+    return await login_links.check_link(
+        kind=login_links.RESIDENT, token=token, browser=browser, max_age=max_age
+    )
 
 
-async def confirm_login(*, secret: str, token: str, max_age: int) -> Resident:
+async def confirm_login(*, token: str, browser: str | None, max_age: int) -> Resident:
     """Use a link (once), and return the resident it logs in, creating the account if new."""
-    challenge = await check_login(secret=secret, token=token, max_age=max_age)
-    email = challenge.email
+    challenge = await check_login(token=token, browser=browser, max_age=max_age)
     now = clock.now()
     async with in_transaction() as conn:
-        # The conditional UPDATE is the lock: of two concurrent clicks, one wins.
-        won = (
-            await LoginChallenge.filter(id=challenge.id, used_at__isnull=True)
-            .using_db(conn)
-            .update(used_at=now, email=None)
-        )
-        if not won or not email:
-            raise LoginLinkError("used")
+        email = await login_links.use_link(challenge, conn=conn)
         resident = await Resident.filter(email=email).using_db(conn).first()
         if resident is None:
             resident = await Resident.create(
@@ -163,6 +103,12 @@ async def confirm_login(*, secret: str, token: str, max_age: int) -> Resident:
         else:
             resident.last_login_at = now
             await resident.save(using_db=conn, update_fields=["last_login_at"])
+        await record_action(
+            action="resident.login",
+            actor=f"resident:{resident.id}",
+            detail={"method": "email"},
+            connection=conn,
+        )
     return resident
 
 
@@ -175,13 +121,10 @@ async def purge_expired(*, now: datetime, login_max_age: int = 600) -> tuple[int
 
     Returns (challenges deleted, copies emptied). Cheap enough to run on every login.
     """
-    challenges = await LoginChallenge.filter(
-        created_at__lt=now - timedelta(seconds=login_max_age)
-    ).delete()
-    copies = await AccessCopy.filter(expires_at__lt=now, deleted_at__isnull=True).update(
-        content=None, deleted_at=now
-    )
-    return int(challenges or 0), int(copies or 0)
+    challenges = await login_links.purge_challenges(now=now, max_age=login_max_age)
+    # The rule (7 days at most) lives with the other retention rules.
+    copies = await retention.purge_access_copies(now=now)
+    return challenges, copies
 
 
 # --- requests ----------------------------------------------------------------------------------
@@ -229,10 +172,17 @@ async def file_for_resident(
     kind: RequestKind,
     signatory_slugs: list[str],
     submission_key: str | None,
+    auth_method: object = "email",
 ) -> RightsRequest:
     ids = await signatory_ids_for(signatory_slugs)
+    # What partners are told about the filer's identity: how this session was opened.
+    assurance = "franceconnect" if auth_method == "franceconnect" else "email"
     request = await file_request(
-        resident_id=resident_id, kind=kind, signatory_ids=ids, submission_key=submission_key
+        resident_id=resident_id,
+        kind=kind,
+        signatory_ids=ids,
+        submission_key=submission_key,
+        assurance=assurance,
     )
     log.info("resident %s filed request %s (%s)", resident_id, request.id, kind.value)
     return request
@@ -256,11 +206,11 @@ async def erasure_plan(*, resident_id: int, slug: str | None, all_holders: bool)
                 code="not_found",
             )
         return ErasurePlan(signatories=holders, everyone_holding=True)
+    wanted = (slug or "").strip()
+    # A slug is 64 characters at most: a longer one names nobody (the ORM refuses to compare it).
     signatory = (
-        await Signatory.filter(
-            slug=(slug or "").strip(), charter_status=CharterStatus.SIGNED
-        ).first()
-        if slug
+        await Signatory.filter(slug=wanted, charter_status=CharterStatus.SIGNED).first()
+        if 0 < len(wanted) <= 64
         else None
     )
     if signatory is None:
@@ -358,13 +308,13 @@ __all__ = [
     "erasure_plan",
     "file_for_resident",
     "get_resident",
+    "THROTTLE_MAX",
+    "THROTTLE_WINDOW",
     "login_path",
     "new_submission_key",
-    "login_token",
     "normalise_email",
     "parse_kind",
     "purge_expired",
-    "read_login_token",
     "request_login",
     "take_copy",
     "withdraw",

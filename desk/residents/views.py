@@ -8,7 +8,6 @@ from typing import Any
 
 from desk.mediation.filings import FiledBy, filed_by
 from desk.partners.holdings import Transparency, resident_transparency
-from desk.registry.models import Signatory
 from desk.requests import queries
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES, OPEN_STATES
@@ -88,15 +87,19 @@ def event_label(event: DeliveryEvent) -> str:
 
 
 def answer_lines(
-    kind: RequestKind, delivery: Delivery, declarations: dict[str, str] | None = None
+    kind: RequestKind,
+    delivery: Delivery,
+    declarations: dict[str, str] | None = None,
+    signatory_name: str | None = None,
 ) -> list[str]:
     """The signatory's answer, as sentences a resident understands.
 
     Each line is a `Message`: French when printed as is, in the reader's language through
-    `_(line)` (the catalogue template is translated, then the names put in).
+    `_(line)` (the catalogue template is translated, then the names put in). Without
+    `signatory_name`, the delivery's signatory must be loaded.
     """
     titles = declarations or {}
-    name = delivery.signatory.name
+    name = signatory_name if signatory_name is not None else delivery.signatory.name
     if delivery.state == DeliveryState.DENIED:
         why = Message(DENIAL_LABELS.get(delivery.denial_reason or "", DENIAL_FALLBACK))
         refused: list[str] = [Message("{name} a refusé votre demande : {why}.", name=name, why=why)]
@@ -197,7 +200,7 @@ def answer_lines(
 class SignatoryRow:
     """One signatory on the dashboard, with what the latest discovery request learnt."""
 
-    signatory: Signatory
+    signatory: queries.SignatoryRef
     # holds | nothing | waiting | refused | withdrawn | failed | not_asked
     status: str
     lines: list[str] = field(default_factory=list)
@@ -229,14 +232,17 @@ class Dashboard:
     transparency: Transparency | None = None
     # request id → the mediator who filed it with the resident (requests filed in person).
     filed_by: dict[int, FiledBy] = field(default_factory=dict)
+    # signatory id → name, for the deliveries listed (their signatories are not loaded).
+    signatory_names: dict[int, str] = field(default_factory=dict)
 
     @property
-    def holders(self) -> list[Signatory]:
+    def holders(self) -> list[queries.SignatoryRef]:
         return [r.signatory for r in self.rows if r.status == "holds"]
 
 
-def _row(signatory: Signatory, delivery: Delivery | None) -> SignatoryRow:
-    titles = {d.code: d.title for d in signatory.declarations}
+def _row(
+    signatory: queries.SignatoryRef, delivery: Delivery | None, titles: dict[str, str]
+) -> SignatoryRow:
     if delivery is None:
         return SignatoryRow(signatory=signatory, status="not_asked")
     state = delivery.state
@@ -246,10 +252,10 @@ def _row(signatory: Signatory, delivery: Delivery | None) -> SignatoryRow:
     if state == DeliveryState.FULFILLED:
         holds = bool((delivery.outcome or {}).get("holds_data"))
         row.status = "holds" if holds else "nothing"
-        row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles)
+        row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
     elif state == DeliveryState.DENIED:
         row.status = "refused"
-        row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles)
+        row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
     elif state == DeliveryState.WITHDRAWN:
         row.status = "withdrawn"
     elif state == DeliveryState.FAILED:
@@ -260,8 +266,8 @@ def _row(signatory: Signatory, delivery: Delivery | None) -> SignatoryRow:
 async def build_dashboard(*, resident_id: int, secret_key: str | None = None) -> Dashboard:
     """The dashboard's model; with `secret_key` (to decrypt hashing keys), what signatories
     declared holding about the resident and their lineage events."""
-    signatories = await queries.signed_signatories()
-    requests = await queries.resident_requests(resident_id=resident_id)
+    data = await queries.dashboard_data(resident_id=resident_id)
+    requests = data.requests
     discovery = next((r for r in requests if r.kind == RequestKind.DISCOVERY), None)
     by_signatory: dict[int, Delivery] = {}
     progress = None
@@ -279,7 +285,10 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
                 and (d.outcome or {}).get("holds_data") is True
             ),
         )
-    rows = [_row(s, by_signatory.get(s.id)) for s in signatories]
+    rows = [
+        _row(s, by_signatory.get(s.id), data.declaration_titles.get(s.id, {}))
+        for s in data.signatories
+    ]
     all_deliveries = [d for r in requests for d in r.deliveries]
     receipts = await queries.receipts_for(delivery_ids=[d.id for d in all_deliveries])
     waiting = any(d.state in OPEN_STATES for d in all_deliveries)
@@ -296,6 +305,7 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
         waiting=waiting,
         transparency=transparency,
         filed_by=await filed_by(request_ids=[r.id for r in requests]),
+        signatory_names=data.names,
     )
 
 

@@ -2,12 +2,15 @@
 
 Write only through `record_action`, inside the transaction of the change it records when
 there is one. Ids only in `actor`, `subject` and `detail` (never an email or a name).
+`verify_records` recomputes the chain (`desk audit verify`); desk.security.checkpoint signs
+its head so a truncated log shows too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -76,3 +79,58 @@ async def record_action(
         )
     async with in_transaction() as conn:
         return await _append(conn, actor=actor, action=action, subject=subject, detail=payload)
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    record_id: int | None
+    reason_fr: str
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """Where the chain ends: rows, last id, last digest (GENESIS when empty)."""
+
+    count: int
+    last_id: int
+    last_digest: str
+
+
+def digest_of(record: AuditRecord) -> str:
+    return record_digest(
+        prev=record.prev_digest or "",
+        at=record.at,
+        actor=record.actor,
+        action=record.action,
+        subject=record.subject,
+        detail=record.detail,
+    )
+
+
+async def verify_records(*, batch: int = 2000) -> tuple[ChainHead, list[RecordProblem]]:
+    """Recompute the global chain: (its head, problems), an edited, deleted or moved row found.
+
+    A deleted *last* row leaves no gap here: a signed checkpoint (desk.security.checkpoint)
+    taken earlier shows it.
+    """
+    problems: list[RecordProblem] = []
+    count, last_id, previous = 0, 0, GENESIS
+    while True:
+        rows = await AuditRecord.filter(id__gt=last_id).order_by("id").limit(batch)
+        if not rows:
+            break
+        for row in rows:
+            count += 1
+            if row.prev_digest != previous:
+                problems.append(
+                    RecordProblem(
+                        row.id,
+                        "Maillon manquant ou déplacé : cette action ne suit pas la précédente "
+                        "(une ligne a été supprimée, insérée ou déplacée).",
+                    )
+                )
+            if row.digest != digest_of(row):
+                problems.append(RecordProblem(row.id, "Action modifiée après son enregistrement."))
+            previous = row.digest
+        last_id = rows[-1].id
+    return ChainHead(count=count, last_id=last_id, last_digest=previous), problems

@@ -12,11 +12,13 @@ import time
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from desk.settings import Settings
 from desk.staff.models import StaffMember, StaffRole
 from desk.web.errors import wants_json
 
 # Shorter than a resident's: staff pages show many people's requests, often on shared desks.
-STAFF_SESSION_SECONDS = 2 * 3600
+# The default of settings.staff_session_max_age, which the server-side session also obeys.
+STAFF_SESSION_SECONDS = Settings.staff_session_max_age
 STAFF_KEYS = ("staff_id", "staff_auth_at")
 NEXT_KEY = "staff_next"
 NOTICE_KEY = "staff_notice"
@@ -37,11 +39,11 @@ def end_staff_session(request: Request) -> None:
     request.state.staff = None
 
 
-def _fresh(auth_at: object) -> bool:
+def _fresh(auth_at: object, max_age: int) -> bool:
     if not isinstance(auth_at, int) or isinstance(auth_at, bool):
         return False
     age = time.time() - auth_at
-    return 0 <= age < STAFF_SESSION_SECONDS
+    return 0 <= age < max_age
 
 
 async def current_staff(request: Request) -> StaffMember | None:
@@ -54,7 +56,10 @@ async def current_staff(request: Request) -> StaffMember | None:
     if (
         isinstance(raw, int)
         and not isinstance(raw, bool)
-        and _fresh(request.session.get("staff_auth_at"))
+        and _fresh(
+            request.session.get("staff_auth_at"),
+            request.app.state.settings.staff_session_max_age,
+        )
     ):
         staff = await StaffMember.filter(id=raw, active=True).first()
     request.state.staff = staff

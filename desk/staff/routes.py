@@ -10,7 +10,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk import clock
-from desk.residents.services import InvalidEmail, LoginLinkError, purge_expired
+from desk.residents.services import InvalidEmail, purge_expired
+from desk.security import login_links
+from desk.security.audit import record_action
+from desk.security.login_links import LoginLinkError
+from desk.security.sessions import end_sessions
 from desk.staff import services
 from desk.staff.auth import (
     NEXT_KEY,
@@ -76,8 +80,12 @@ async def login_submit(request: Request) -> Response:
     email = raw if isinstance(raw, str) else ""
     now = clock.now()
     await purge_expired(now=now, login_max_age=settings.login_link_max_age)
+    # The link will work only in a browser holding this nonce (kept if it already has one).
+    browser = login_links.browser_nonce(request, login_links.STAFF) or login_links.new_secret()
     try:
-        await services.request_staff_login(email=email, now=now)
+        await services.request_staff_login(
+            email=email, browser=browser, secret_key=settings.secret_key, now=now
+        )
     except InvalidEmail as exc:
         return _page(
             request,
@@ -85,31 +93,46 @@ async def login_submit(request: Request) -> Response:
             {"email": email.strip()[:254], "error": exc.message, "staff": None, "expired": False},
             status_code=422,
         )
-    # The same page whether the address belongs to an active member or not.
-    return _page(
+    # The same page (and the same cookie) whether the address belongs to an active member or not.
+    response = _page(
         request, "staff/login_sent.html", {"minutes": max(1, settings.login_link_max_age // 60)}
     )
+    login_links.keep_browser_nonce(
+        response,
+        login_links.STAFF,
+        browser,
+        max_age=settings.login_link_max_age,
+        secure=settings.https_only,
+    )
+    return response
 
 
 def _link_problem(request: Request, exc: LoginLinkError) -> Response:
-    return _page(
-        request,
-        "staff/login_problem.html",
-        {"reason": exc.reason, "message": exc.message},
-        status_code=410 if exc.code == "gone" else 404,
+    template = "staff/login_elsewhere.html" if exc.reason == "elsewhere" else None
+    return login_links.no_referrer(
+        _page(
+            request,
+            template or "staff/login_problem.html",
+            {"reason": exc.reason, "message": exc.message},
+            status_code=exc.status,
+        )
     )
 
 
 async def login_confirm_page(request: Request) -> Response:
+    """GET of the mailed link: only a confirmation page (mail scanners follow links)."""
     settings = request.app.state.settings
     token = request.path_params["token"]
     try:
         await services.check_staff_login(
-            secret=settings.secret_key, token=token, max_age=settings.login_link_max_age
+            token=token,
+            browser=login_links.browser_nonce(request, login_links.STAFF),
+            max_age=settings.login_link_max_age,
         )
     except LoginLinkError as exc:
         return _link_problem(request, exc)
-    return _page(request, "staff/login_confirm.html", {"action": services.staff_login_path(token)})
+    page = _page(request, "staff/login_confirm.html", {"action": services.staff_login_path(token)})
+    return login_links.no_referrer(page)
 
 
 async def login_confirm(request: Request) -> Response:
@@ -117,7 +140,9 @@ async def login_confirm(request: Request) -> Response:
     token = request.path_params["token"]
     try:
         staff = await services.confirm_staff_login(
-            secret=settings.secret_key, token=token, max_age=settings.login_link_max_age
+            token=token,
+            browser=login_links.browser_nonce(request, login_links.STAFF),
+            max_age=settings.login_link_max_age,
         )
     except LoginLinkError as exc:
         return _link_problem(request, exc)
@@ -125,14 +150,33 @@ async def login_confirm(request: Request) -> Response:
     # A fresh session: nothing from before the login survives (session fixation).
     request.session.clear()
     start_staff_session(request, staff)
-    return RedirectResponse(next_path or home_for(staff), status_code=303)
+    response = RedirectResponse(next_path or home_for(staff), status_code=303)
+    login_links.forget_browser_nonce(response, login_links.STAFF, secure=settings.https_only)
+    return login_links.no_referrer(response)
 
 
 async def logout(request: Request) -> Response:
+    staff_id = request.session.get("staff_id")
     end_staff_session(request)
-    # Staff desks are often shared: leave nothing of anybody behind.
+    # Staff desks are often shared: leave nothing of anybody behind (a new, anonymous session
+    # replaces this one and desk.security.sessions deletes its row).
     request.session.clear()
     request.session["flash"] = "Vous êtes déconnecté de l'espace équipe."
+    if isinstance(staff_id, int):
+        await record_action(action="staff.logout", actor=f"staff:{staff_id}")
+    return RedirectResponse("/equipe/connexion", status_code=303)
+
+
+async def logout_everywhere(request: Request) -> Response:
+    """End every session of this member, on every desk they used."""
+    staff = await require_staff(request)
+    ended = await end_sessions(staff_id=staff.id)
+    await record_action(
+        action="staff.logout_everywhere", actor=f"staff:{staff.id}", detail={"sessions": ended}
+    )
+    end_staff_session(request)
+    request.session.clear()
+    request.session["flash"] = "Vous êtes déconnecté de l'espace équipe sur tous vos appareils."
     return RedirectResponse("/equipe/connexion", status_code=303)
 
 
@@ -152,4 +196,10 @@ routes: list[BaseRoute] = [
     Route("/equipe/connexion/{token}", login_confirm_page, methods=["GET"], name="staff_link"),
     Route("/equipe/connexion/{token}", login_confirm, methods=["POST"], name="staff_confirm"),
     Route("/equipe/deconnexion", logout, methods=["POST"], name="staff_logout"),
+    Route(
+        "/equipe/deconnexion/partout",
+        logout_everywhere,
+        methods=["POST"],
+        name="staff_logout_everywhere",
+    ),
 ]

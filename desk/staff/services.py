@@ -1,15 +1,14 @@
 """Staff accounts and their login by email link.
 
-The link works like the residents' (single use, 10 minutes, itsdangerous) but is signed with
-its own salt and its challenge carries audience="staff": a staff link pasted on the residents'
-login page is refused, and a resident link never opens the back office.
+The link is the residents' (desk.security.login_links: hashed, single use, 10 minutes, bound to
+the browser that asked) but its challenge carries audience="staff": a staff link pasted on the
+residents' login page is refused, and a resident link never opens the back office.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -17,110 +16,75 @@ from tortoise.transactions import in_transaction
 
 from desk import clock
 from desk.outbox.models import OutboxJob
-from desk.outbox.services import enqueue
 from desk.requests.errors import RequestError
 from desk.residents.models import LoginChallenge
-from desk.residents.services import (
-    THROTTLE_MAX,
-    THROTTLE_WINDOW,
-    LoginLinkError,
-    login_token,
-    normalise_email,
-    read_login_token,
-)
+from desk.residents.services import normalise_email
 from desk.runtime import Runtime
+from desk.security import login_links
+from desk.security.audit import record_action
+from desk.security.login_links import LoginLinkError
+from desk.security.sessions import end_sessions
 from desk.staff.models import StaffMember, StaffRole
 
 log = logging.getLogger("desk.staff")
 
-STAFF_LOGIN_SALT = "desk.staff-login"
-AUDIENCE = "staff"
-MAIL_JOB_KIND = "mail.staff_login"
+AUDIENCE = login_links.STAFF.audience
+MAIL_JOB_KIND = login_links.STAFF.mail_job
 MAIL_TEMPLATE = "staff_login_link"
 
 
-# --- tokens ------------------------------------------------------------------------------------
-
-
-def staff_login_token(secret: str, challenge_id: str) -> str:
-    return login_token(secret, challenge_id, salt=STAFF_LOGIN_SALT)
-
-
 def staff_login_path(token: str) -> str:
-    return f"/equipe/connexion/{token}"
-
-
-def read_staff_login_token(secret: str, token: str, *, max_age: int) -> str:
-    """The challenge id a staff token names, or LoginLinkError("expired" | "invalid")."""
-    return read_login_token(secret, token, max_age=max_age, salt=STAFF_LOGIN_SALT)
+    return login_links.link_path(login_links.STAFF, token)
 
 
 # --- login -------------------------------------------------------------------------------------
 
 
-async def request_staff_login(*, email: str, now: datetime | None = None) -> LoginChallenge | None:
-    """A login challenge and its mail job, for an active staff member only.
+async def request_staff_login(
+    *, email: str, browser: str, secret_key: str, now: datetime | None = None
+) -> LoginChallenge | None:
+    """A login challenge bound to this browser and its mail job, for an active member only.
 
     Returns None for an unknown or inactive address, or when too many links were asked for
     recently: the caller shows the same page in every case.
     """
     address = normalise_email(email)
-    moment = now or clock.now()
     staff = await StaffMember.filter(email=address, active=True).first()
     if staff is None:
         return None
-    recent = await LoginChallenge.filter(
-        email=address, audience=AUDIENCE, created_at__gte=moment - THROTTLE_WINDOW
-    ).count()
-    if recent >= THROTTLE_MAX:
-        log.info("staff login link throttled for staff %s", staff.id)
-        return None
-    challenge_id = secrets.token_urlsafe(32)
-    async with in_transaction() as conn:
-        challenge = await LoginChallenge.create(
-            id=challenge_id, email=address, audience=AUDIENCE, using_db=conn
-        )
-        await enqueue(
-            kind=MAIL_JOB_KIND,
-            payload={"challenge_id": challenge_id},
-            idempotency_key=f"staff-login-{challenge_id}",
-            connection=conn,
-        )
-    return challenge
-
-
-async def check_staff_login(*, secret: str, token: str, max_age: int) -> LoginChallenge:
-    """The unused, unexpired staff challenge a link names, or LoginLinkError."""
-    challenge_id = read_staff_login_token(secret, token, max_age=max_age)
-    challenge = await LoginChallenge.filter(id=challenge_id, audience=AUDIENCE).first()
+    challenge = await login_links.create_link(
+        kind=login_links.STAFF, email=address, browser=browser, secret_key=secret_key, now=now
+    )
     if challenge is None:
-        raise LoginLinkError("invalid")
-    if challenge.used_at is not None:
-        raise LoginLinkError("used")
-    if challenge.created_at < clock.now() - timedelta(seconds=max_age):
-        raise LoginLinkError("expired")
+        log.info("staff login link throttled for staff %s", staff.id)
     return challenge
 
 
-async def confirm_staff_login(*, secret: str, token: str, max_age: int) -> StaffMember:
+async def check_staff_login(*, token: str, browser: str | None, max_age: int) -> LoginChallenge:
+    """The unused, unexpired staff challenge a link names, asked from this browser."""
+    return await login_links.check_link(
+        kind=login_links.STAFF, token=token, browser=browser, max_age=max_age
+    )
+
+
+async def confirm_staff_login(*, token: str, browser: str | None, max_age: int) -> StaffMember:
     """Use a staff link (once); the member must still be active when the link is used."""
-    challenge = await check_staff_login(secret=secret, token=token, max_age=max_age)
-    email = challenge.email
+    challenge = await check_staff_login(token=token, browser=browser, max_age=max_age)
     now = clock.now()
     async with in_transaction() as conn:
-        won = (
-            await LoginChallenge.filter(id=challenge.id, used_at__isnull=True, audience=AUDIENCE)
-            .using_db(conn)
-            .update(used_at=now, email=None)
-        )
-        if not won or not email:
-            raise LoginLinkError("used")
+        email = await login_links.use_link(challenge, conn=conn)
         staff = await StaffMember.filter(email=email, active=True).using_db(conn).first()
         if staff is None:
             # Deactivated between the mail and the click.
             raise LoginLinkError("invalid")
         staff.last_login_at = now
         await staff.save(using_db=conn, update_fields=["last_login_at"])
+        await record_action(
+            action="staff.login",
+            actor=f"staff:{staff.id}",
+            detail={"method": "email"},
+            connection=conn,
+        )
     log.info("staff %s logged in", staff.id)
     return staff
 
@@ -131,26 +95,26 @@ async def get_active_staff(*, staff_id: int) -> StaffMember | None:
 
 async def send_staff_login_link(job: OutboxJob, rt: Runtime) -> None:
     """Outbox handler for "mail.staff_login"."""
-    challenge = await LoginChallenge.filter(
-        id=str(job.payload.get("challenge_id", "")), audience=AUDIENCE
-    ).first()
-    max_age = rt.settings.login_link_max_age
-    if challenge is None or challenge.used_at is not None or not challenge.email:
+    mailed = await login_links.link_to_mail(
+        job,
+        kind=login_links.STAFF,
+        secret_key=rt.settings.secret_key,
+        max_age=rt.settings.login_link_max_age,
+    )
+    if mailed is None:
         return
-    if challenge.created_at < clock.now() - timedelta(seconds=max_age):
-        return  # the worker was late: a dead link helps nobody
-    if not await StaffMember.filter(email=challenge.email, active=True).exists():
+    if not await StaffMember.filter(email=mailed.email, active=True).exists():
         return  # deactivated meanwhile
-    token = staff_login_token(rt.settings.secret_key, challenge.id)
     await rt.send_mail(
-        to=challenge.email,
+        to=mailed.email,
         template=MAIL_TEMPLATE,
         context={
-            "link": rt.settings.url(staff_login_path(token)),
-            "minutes": max(1, max_age // 60),
+            "link": rt.settings.url(mailed.url_path),
+            "minutes": max(1, rt.settings.login_link_max_age // 60),
         },
         idempotency_key=job.idempotency_key,
     )
+    await login_links.forget_mailed_token(job)
     log.info("staff login link sent (job %s)", job.id)
 
 
@@ -184,8 +148,15 @@ async def add_staff(
     }
     existing = await StaffMember.filter(email=address).first()
     if existing is not None:
+        was_active = existing.active
         await StaffMember.filter(id=existing.id).update(**values)
         await existing.refresh_from_db()
+        await record_action(
+            action="staff.update" if was_active else "staff.reactivate",
+            actor="system",
+            subject=f"staff:{existing.id}",
+            detail={"role": staff_role.value},
+        )
         log.info("staff %s updated", existing.id)
         return existing
     try:
@@ -195,6 +166,12 @@ async def add_staff(
         return await add_staff(
             email=address, display_name=name, role=staff_role, help_point=help_point
         )
+    await record_action(
+        action="staff.add",
+        actor="system",
+        subject=f"staff:{staff.id}",
+        detail={"role": staff_role.value},
+    )
     log.info("staff %s created (%s)", staff.id, staff_role.value)
     return staff
 
@@ -202,23 +179,31 @@ async def add_staff(
 async def deactivate_staff(*, email: str) -> bool:
     """Close a staff account (kept for the audit trail); False when no active account matched."""
     address = normalise_email(email)
-    updated = await StaffMember.filter(email=address, active=True).update(active=False)
+    members = await StaffMember.filter(email=address, active=True)
+    staff_ids = [member.id for member in members]
+    updated = await StaffMember.filter(id__in=staff_ids, active=True).update(active=False)
+    for staff_id in staff_ids:
+        # Desks where the member is logged in are closed now, not when their sessions expire.
+        ended = await end_sessions(staff_id=staff_id)
+        await record_action(
+            action="staff.deactivate",
+            actor="system",
+            subject=f"staff:{staff_id}",
+            detail={"sessions_ended": ended},
+        )
     # Unused links of that address die with the account.
     await LoginChallenge.filter(email=address, audience=AUDIENCE, used_at__isnull=True).delete()
     return bool(updated)
 
 
 __all__ = [
-    "STAFF_LOGIN_SALT",
     "add_staff",
     "check_staff_login",
     "confirm_staff_login",
     "deactivate_staff",
     "get_active_staff",
     "parse_role",
-    "read_staff_login_token",
     "request_staff_login",
     "send_staff_login_link",
     "staff_login_path",
-    "staff_login_token",
 ]

@@ -14,6 +14,8 @@ from starlette.types import Scope, Send
 
 from desk.requests.errors import RequestError
 from desk.web.i18n import locale_of, translate
+from desk.web.middleware import security_headers
+from desk.web.requestlog import route_template
 from desk.web.templating import render
 
 log = logging.getLogger("desk.web")
@@ -120,8 +122,16 @@ async def request_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_page(request, 500, DETAILS_FR[500])
+    # The route template, not the path: paths carry login and answer tokens.
+    log.exception("unhandled error on %s %s", request.method, route_template(request.scope))
+    response = error_page(request, 500, DETAILS_FR[500])
+    # Starlette answers this from its outermost layer, outside LocaleAndHeadersMiddleware:
+    # the page gets the same protections as every other answer here.
+    settings = getattr(request.app.state, "settings", None)
+    for name, value in security_headers(https_only=bool(getattr(settings, "https_only", False))):
+        response.headers[name.decode()] = value.decode()
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 def _default_phrase(status: int) -> str:

@@ -10,6 +10,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import Message
 
+from desk.web.inputguard import MESSAGE as NUL_MESSAGE
+from desk.web.inputguard import has_nul
+
 MAX_FIELDS = 200
 
 
@@ -55,6 +58,9 @@ async def read_form_with_file(
     upload: UploadFile | None = None
     for name, value in form.multi_items():
         if isinstance(value, str):
+            if has_nul(value):
+                await form.close()
+                raise HTTPException(400, NUL_MESSAGE)
             fields.setdefault(name, []).append(value)
         elif value.filename:  # a file input left empty arrives with no file name
             upload = value

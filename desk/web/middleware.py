@@ -17,6 +17,24 @@ SECURITY_HEADERS = [
     ),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+# Only over HTTPS (DESK_HTTPS_ONLY): a local demo over http must stay reachable.
+HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+# Pages about one person or one partner, whoever asks: no cache may keep them. (Any page shown
+# to a logged-in resident or staff member is no-store too: desk.security.sessions sees to it.)
+PERSONAL_PREFIXES = (
+    "/mon-espace", "/equipe", "/back-office", "/mediation", "/comite", "/connexion/",
+    "/partenaires/", "/api/", "/oauth/", "/recus/", "/dev/mailbox",
+)  # fmt: skip
+PERSONAL_SUFFIXES = ("/mes-donnees",)
+
+
+def security_headers(*, https_only: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries (for answers made outside this middleware)."""
+    return [*SECURITY_HEADERS, *([HSTS] if https_only else [])]
+
+
+def is_personal(path: str) -> bool:
+    return path.startswith(PERSONAL_PREFIXES) or path.endswith(PERSONAL_SUFFIXES)
 
 
 class LocaleAndHeadersMiddleware:
@@ -33,12 +51,20 @@ class LocaleAndHeadersMiddleware:
         locale = locale_of(conn)
         scope.setdefault("state", {})["locale"] = locale
         set_cookie = "lang" in conn.query_params and conn.query_params["lang"] == locale
+        settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+        https_only = bool(getattr(settings, "https_only", False))
+        personal = is_personal(scope["path"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+                if https_only:
+                    headers.append(HSTS)
+                if personal:
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
                 # Pages depend on the language asked for (query, cookie or Accept-Language).
                 headers.append((b"vary", b"Accept-Language, Cookie"))
                 if set_cookie:

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from desk.security.register import register_page
 from desk.web.templating import render
 
 
@@ -20,4 +21,6 @@ async def accessibility(request: Request) -> Response:
 routes = [
     Route("/", home, name="home"),
     Route("/accessibilite", accessibility, name="accessibility"),
+    # The desk's own register of processing: it is a data controller too.
+    Route("/registre-du-guichet", register_page, name="desk_register"),
 ]

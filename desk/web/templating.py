@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -40,6 +41,15 @@ def _locale(ctx: Any) -> str:
 @pass_context
 def gettext(ctx: Any, text: str, **values: object) -> str:
     return translate(text, _locale(ctx), **values)
+
+
+def translator(locale: str) -> Callable[..., str]:
+    """`_()` for one locale, without the template's context (see `render`)."""
+
+    def gettext_in(text: str, **values: object) -> str:
+        return translate(text, locale, **values)
+
+    return gettext_in
 
 
 def format_date(value: date | datetime | None, locale: str = DEFAULT_LOCALE) -> str:
@@ -123,6 +133,9 @@ def build_environment() -> Environment:
         autoescape=select_autoescape(["html", "xml"], default_for_string=False),
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change with a deploy, which restarts the process: without this, every
+        # render stats each template it extends, includes or imports (44 per dashboard).
+        auto_reload=False,
     )
     env.globals["_"] = gettext
     env.globals["csrf_field"] = csrf_field
@@ -147,6 +160,12 @@ def render(
 ) -> Response:
     """Render a page with the app's templates (the one way routes answer with HTML)."""
     templates: Jinja2Templates = request.app.state.templates
+    values = context or {}
+    locale = values.setdefault("locale", getattr(request.state, "locale", DEFAULT_LOCALE))
+    # A page calls `_()` hundreds of times. The global `_` needs the template's context to
+    # find the locale, and Jinja copies that context for each such call made inside a loop;
+    # bound to the locale, `_` needs no context (a third of the dashboard's render time).
+    values.setdefault("_", translator(str(locale)))
     return templates.TemplateResponse(
-        request, template, context or {}, status_code=status_code, headers=headers
+        request, template, values, status_code=status_code, headers=headers
     )

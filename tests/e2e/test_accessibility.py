@@ -24,6 +24,7 @@ NEWCOMER = "dominique.demo@exemple.invalid"
 PAGES = [
     "home",
     "accessibility",
+    "desk_register",
     "explain",
     "explain_topic",
     "signatories",
@@ -109,6 +110,7 @@ def _walk(browser: Any, demo: axe.Demo) -> dict[str, dict[str, Any]]:
 
     audit("home", "/")
     audit("accessibility", "/accessibilite")
+    audit("desk_register", "/registre-du-guichet")
     audit("explain", "/comprendre")
     audit("explain_topic", "/comprendre/delais")
     audit("signatories", "/signataires")

@@ -213,6 +213,7 @@ async def test_access_copy_is_handed_to_the_mediator_once(
     copy = await AccessCopy.get(delivery__request_id=request.id)
     page = text(await client.get(f"/mediation/habitants/{rid}"))
     assert f"/mediation/habitants/{rid}/copies/{copy.id}" in page
+    assert (await client.head(f"/mediation/habitants/{rid}/copies/{copy.id}")).status_code == 405
     got = await client.get(f"/mediation/habitants/{rid}/copies/{copy.id}")
     assert got.status_code == 200
     assert got.headers["cache-control"] == "no-store"

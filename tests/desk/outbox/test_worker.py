@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 
+import pytest
 from starlette.applications import Starlette
 
 from desk import clock
 from desk.outbox import services
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import JobRegistry, PermanentJobError, Worker
+from desk.settings import Settings
 
 
 def _worker(registry: JobRegistry, worker_id: str = "w1") -> Worker:
@@ -85,7 +88,6 @@ async def test_two_workers_never_run_the_same_job(app: Starlette) -> None:
     for n in range(20):
         await services.enqueue(kind="ok", payload={}, idempotency_key=f"j{n}")
     claimed: list[int] = []
-    import asyncio
 
     async def grab(worker_id: str) -> None:
         while (job := await services.claim(worker_id=worker_id)) is not None:
@@ -111,3 +113,81 @@ async def test_a_partner_retry_after_is_honoured(app: Starlette) -> None:
     job = await OutboxJob.get(idempotency_key="r1")
     assert job.state == JobState.PENDING
     assert job.run_after >= clock.now() + timedelta(seconds=100)
+
+
+async def test_a_job_locked_by_another_worker_is_skipped_not_waited_for(
+    app: Starlette, settings: Settings
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("row locks are PostgreSQL's; SQLite claims with a conditional UPDATE")
+    import asyncpg
+
+    first = await services.enqueue(kind="ok", payload={}, idempotency_key="locked-1")
+    second = await services.enqueue(kind="ok", payload={}, idempotency_key="free-2")
+    other = await asyncpg.connect(settings.database_url.replace("postgres://", "postgresql://"))
+    try:
+        # Another worker is in the middle of claiming the first job: its row is locked.
+        async with other.transaction():
+            await other.execute("SELECT id FROM outbox_job WHERE id = $1 FOR UPDATE", first.id)
+            # A worker waiting on that lock would hang here until the guard below fails it.
+            claimed = await asyncio.wait_for(services.claim(worker_id="w2"), timeout=10)
+    finally:
+        await other.close()
+    assert claimed is not None and claimed.id == second.id
+    assert claimed.state == JobState.RUNNING and claimed.attempts == 1
+    assert (await OutboxJob.get(id=first.id)).state == JobState.PENDING
+
+
+async def test_the_lease_is_extended_while_a_long_job_runs(app: Starlette) -> None:
+    release = asyncio.Event()
+    first_lease: list[datetime | None] = []
+
+    async def long_job(job: OutboxJob, ctx: object) -> None:
+        first_lease.append(job.locked_until)
+        await release.wait()
+
+    await services.enqueue(kind="long", payload={}, idempotency_key="long-1")
+    worker = Worker(
+        registry=JobRegistry(handlers={"long": long_job}),
+        context=None,
+        base_delay=0,
+        max_delay=0,
+        worker_id="w1",
+        lease_seconds=1.5,
+    )
+    running = asyncio.create_task(worker.run_once())
+    for _ in range(200):  # the heartbeat beats every 0.5 s: wait for its first beat
+        await asyncio.sleep(0.05)
+        job = await OutboxJob.get(idempotency_key="long-1")
+        if first_lease and job.locked_until and job.locked_until > first_lease[0]:
+            break
+    assert first_lease and job.locked_until and job.locked_until > first_lease[0]
+    # Long past its first lease, the job is still this worker's: nobody else may take it.
+    await asyncio.sleep(1.6)
+    assert await services.claim(worker_id="w2", lease_seconds=60) is None
+    release.set()
+    assert await running
+    job = await OutboxJob.get(idempotency_key="long-1")
+    assert job.state == JobState.DONE and job.attempts == 1 and job.locked_by == "w1"
+
+
+async def test_a_worker_whose_job_was_taken_over_does_not_overwrite_it(app: Starlette) -> None:
+    await services.enqueue(kind="ok", payload={}, idempotency_key="stale-1")
+    stale = await services.claim(worker_id="slow", lease_seconds=60)
+    assert stale is not None
+    # Its lease lapsed (the database was out of its reach, say) and another worker took over.
+    await OutboxJob.filter(id=stale.id).update(locked_until=clock.now() - timedelta(seconds=1))
+    fresh = await services.claim(worker_id="fresh", lease_seconds=60)
+    assert fresh is not None and fresh.id == stale.id and fresh.attempts == 2
+
+    assert not await services.extend_lease(job=stale, lease_seconds=60)
+    assert not await services.fail(job=stale, error="late", base_delay=0, max_delay=0)
+    assert not await services.fail(
+        job=stale, error="late", base_delay=0, max_delay=0, permanent=True
+    )
+    assert not await services.complete(job=stale)
+    job = await OutboxJob.get(id=stale.id)
+    assert job.state == JobState.RUNNING and job.locked_by == "fresh" and job.last_error is None
+
+    assert await services.complete(job=fresh)
+    assert (await OutboxJob.get(id=stale.id)).state == JobState.DONE

@@ -275,6 +275,9 @@ async def test_a_copy_downloads_once_then_is_deleted(
     copy_path = re.search(r'href="(/mon-espace/copies/[^"]+)"', page.text)
     assert copy_path
 
+    # A link preview's HEAD must not spend the only download.
+    probe = await client.head(copy_path.group(1))
+    assert probe.status_code == 405
     download = await client.get(copy_path.group(1))
     assert download.status_code == 200
     assert download.content == content

@@ -1,0 +1,208 @@
+"""Fan-out through ONE worker: webhook deliveries/s to the reference partner, and emails/s to a
+local aiosmtpd compared with raw aiosmtplib over the same number of connections.
+
+Run: .venv/bin/python bench/fanout.py [--deliveries 4000] [--mails 1000] [--postgres URL]
+
+Processes, all on loopback: `desk partner-sim` (the reference partner, not answering, so only
+the desk's side is measured), an aiosmtpd sink (`python -m aiosmtpd`, its own process),
+one `desk worker`. The queue is filled before the worker starts (discovery requests to 40
+webhook signatories; login links to distinct addresses), then the worker drains it: the rate
+is taken between 10% and 90% of the queue, read from the database.
+
+Emails, yardstick: the same number of messages sent by raw `aiosmtplib.send`, one connection
+per message as the worker does, in as many concurrent loops as the worker runs jobs at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiosmtplib  # noqa: E402
+
+from bench import desk_setup  # noqa: E402
+from bench.harness import (  # noqa: E402
+    PYTHON,
+    bare_baseline,
+    desk_command,
+    desk_env,
+    free_port,
+    machine_facts,
+    print_facts,
+    process,
+    profiled,
+    ratio,
+    sqlite_url,
+    wait_port,
+)
+from desk.db import connected  # noqa: E402
+from desk.outbox.models import JobState, OutboxJob  # noqa: E402
+from desk.partners.channels import configure_channel  # noqa: E402
+from desk.partners.webhooks import new_secret  # noqa: E402
+from desk.registry.models import Signatory  # noqa: E402
+from desk.requests.models import RequestKind  # noqa: E402
+from desk.requests.services import file_request  # noqa: E402
+from desk.residents.models import Resident  # noqa: E402
+from desk.residents.services import request_login  # noqa: E402
+
+
+async def fill_deliveries(database_url: str, *, partner_url: str, secret: str, total: int) -> int:
+    """Webhook channel for every signatory, then discovery requests until `total` deliveries."""
+    async with connected(database_url):
+        key = desk_setup.settings_from({"DESK_SECRET_KEY": "bench-secret-" + "x" * 40}).secret_key
+        for slug in await Signatory.all().values_list("slug", flat=True):
+            await configure_channel(
+                slug=str(slug),
+                adapter="webhook",
+                settings={"url": partner_url + "/webhooks/desk", "secrets": [secret]},
+                secret_key=key,
+            )
+        per_request = await Signatory.all().count()
+        made = 0
+        n = 0
+        while made < total:
+            n += 1
+            resident = await Resident.create(
+                email=f"fan-{n}@exemple.invalid", pseudonym=f"fan{n:06d}"
+            )
+            await file_request(resident_id=resident.id, kind=RequestKind.DISCOVERY)
+            made += per_request
+        return made
+
+
+async def fill_mails(database_url: str, *, total: int) -> None:
+    async with connected(database_url):
+        # The worker decrypts each link's token with this key (desk.security.login_links).
+        key = desk_setup.settings_from({"DESK_SECRET_KEY": "bench-secret-" + "x" * 40}).secret_key
+        for n in range(total):
+            await request_login(
+                email=f"courriel-{n}@exemple.invalid", browser=f"bench-{n}", secret_key=key
+            )
+
+
+async def done_count(database_url: str, kind: str) -> int:
+    async with connected(database_url):
+        return await OutboxJob.filter(kind=kind, state=JobState.DONE).count()
+
+
+def drain_rate(database_url: str, kind: str, total: int, timeout: float = 900) -> tuple[float, int]:
+    """Jobs/s between 10% and 90% of `total` done (polls the database); and how many got done."""
+    marks: dict[int, float] = {}
+    low, high = total // 10, total * 9 // 10
+    deadline = time.monotonic() + timeout
+    done = 0
+    while time.monotonic() < deadline:
+        done = asyncio.run(done_count(database_url, kind))
+        now = time.monotonic()
+        if done >= low and low not in marks:
+            marks[low] = now
+        if done >= high:
+            marks[high] = now
+            break
+        time.sleep(0.25)
+    if high not in marks or low not in marks or marks[high] == marks[low]:
+        return 0.0, done
+    return (high - low) / (marks[high] - marks[low]), done
+
+
+def raw_smtp_rate(port: int, total: int, connections: int) -> float:
+    """Messages/s from `connections` loops of `aiosmtplib.send` (one connection per message)."""
+
+    async def sender(numbers: range) -> None:
+        for n in numbers:
+            message = EmailMessage()
+            message["From"] = "Le guichet des données <guichet@example.invalid>"
+            message["To"] = f"brut-{n}@exemple.invalid"
+            message["Subject"] = "Votre lien de connexion au guichet des données"
+            message.set_content("Bonjour,\n\nVoici votre lien : http://127.0.0.1/connexion/x\n" * 8)
+            await aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=20)
+
+    async def run() -> float:
+        started = time.monotonic()
+        await asyncio.gather(*(sender(range(k, total, connections)) for k in range(connections)))
+        return total / (time.monotonic() - started)
+
+    return asyncio.run(run())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=4000)
+    parser.add_argument("--mails", type=int, default=1000)
+    parser.add_argument("--signatories", type=int, default=40)
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="DESK_WORKER_CONCURRENCY of the worker"
+    )
+    parser.add_argument("--postgres", help="an EMPTY PostgreSQL database URL (default: SQLite)")
+    parser.add_argument("--profile", help="write py-spy's collapsed stacks of the worker here")
+    args = parser.parse_args()
+    print_facts(machine_facts())
+    with tempfile.TemporaryDirectory(prefix="desk-bench-") as tmp:
+        work = Path(tmp)
+        smtp_port, partner_port = free_port(), free_port()
+        partner = f"http://127.0.0.1:{partner_port}"
+        database_url = args.postgres or sqlite_url(work)
+        env = desk_setup.settings_env(
+            database_url=database_url,
+            data_dir=work / "data",
+            smtp_port=smtp_port,
+            base_url="http://127.0.0.1:9",
+            DESK_WORKER_CONCURRENCY=str(args.concurrency),
+        )
+        desk_setup.migrate(env)
+        asyncio.run(desk_setup.seed_only(database_url, signatories=args.signatories))
+        secret = new_secret()
+        deliveries = asyncio.run(
+            fill_deliveries(database_url, partner_url=partner, secret=secret, total=args.deliveries)
+        )
+        sink_cmd = [PYTHON, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink"]
+        with (
+            process(sink_cmd + ["-l", f"127.0.0.1:{smtp_port}"], log=work / "smtp.log"),
+            process(
+                desk_command(
+                    "partner-sim",
+                    "--port",
+                    str(partner_port),
+                    "--webhook-secret",
+                    secret,
+                    "--no-auto-answer",
+                ),
+                env=desk_env(env),
+                log=work / "partner.log",
+            ),
+        ):
+            wait_port(smtp_port)
+            wait_port(partner_port)
+            with process(
+                desk_command("worker"), env=desk_env(env), log=work / "worker.log"
+            ) as worker:
+                with profiled(worker.pid, args.profile, seconds=20):
+                    webhook_rate, sent = drain_rate(database_url, "delivery.dispatch", deliveries)
+                asyncio.run(fill_mails(database_url, total=args.mails))
+                mail_rate, mailed = drain_rate(database_url, "mail.login", args.mails)
+            raw_rate = raw_smtp_rate(smtp_port, args.mails, args.concurrency)
+        bare = bare_baseline(work)
+    db = "PostgreSQL" if args.postgres else "SQLite"
+    print(bare.line("bare Starlette plaintext, 64 connections"))
+    print(
+        f"webhook fan-out ({db}, one worker, {args.concurrency} jobs at once): "
+        f"{webhook_rate:,.0f} deliveries/s "
+        f"({sent}/{deliveries} dispatched; target >= 2,000/s), "
+        f"{ratio(webhook_rate, bare.rps)} of bare req/s"
+    )
+    print(
+        f"emails ({db}, one worker): {mail_rate:,.0f} mails/s ({mailed}/{args.mails} sent); "
+        f"raw aiosmtplib, {args.concurrency} connection(s) at a time: {raw_rate:,.0f} mails/s; "
+        f"worker = {ratio(mail_rate, raw_rate)} of raw (target >= 90%)"
+    )
+
+
+if __name__ == "__main__":
+    main()
