@@ -294,9 +294,50 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
     from desk.receipts.keys import Keyring
 
+    if getattr(args, "action", "jwks") == "reencrypt":
+        return _reencrypt_secrets()
     keyring = Keyring.load_or_create(_settings().data_dir)
     print(json.dumps(keyring.jwks(), indent=2))
     return 0
+
+
+def _reencrypt_secrets() -> int:
+    """`desk keys reencrypt`: after DESK_SECRET_KEY changed, with the old one in
+    DESK_PREVIOUS_SECRET_KEY (an environment variable: a command line is visible to `ps`)."""
+    from desk.db import connected
+    from desk.security import rekey
+
+    settings = _settings()
+    previous = os.environ.get("DESK_PREVIOUS_SECRET_KEY", "")
+    if not previous or previous == settings.secret_key:
+        print(
+            "Mettez la nouvelle clé dans DESK_SECRET_KEY et l'ancienne dans "
+            "DESK_PREVIOUS_SECRET_KEY, puis relancez.",
+            file=sys.stderr,
+        )
+        return 1
+
+    async def run() -> int:
+        async with connected(settings.database_url):
+            try:
+                report = await rekey.reencrypt_secrets(
+                    old_key=previous, new_key=settings.secret_key
+                )
+            except rekey.UnreadableSecret as exc:
+                print(
+                    f"Aucune des deux clés ne déchiffre le secret de {exc.where} : rien n'a "
+                    "été modifié.",
+                    file=sys.stderr,
+                )
+                return 1
+        print(
+            f"Secrets chiffrés à nouveau : {report.hashing_keys} clé(s) de hachage, "
+            f"{report.channel_settings} canal(aux), {report.outbox_jobs} envoi(s) en attente "
+            f"({report.already_new} déjà sous la nouvelle clé)."
+        )
+        return 0
+
+    return asyncio.run(run())
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -392,7 +433,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_staff)
     # Listed for --help; its own parser reads its options (see below).
     sub.add_parser("partner-sim", help="the reference partner (webhook receiver, REST API)")
-    sub.add_parser("keys", help="print the receipt public keys (JWKS)").set_defaults(func=cmd_keys)
+    p = sub.add_parser(
+        "keys", help="print the receipt public keys (JWKS); reencrypt after a new DESK_SECRET_KEY"
+    )
+    p.add_argument("action", nargs="?", default="jwks", choices=["jwks", "reencrypt"])
+    p.set_defaults(func=cmd_keys)
     p = sub.add_parser("report", help="write the charter's annual report as one HTML file")
     p.add_argument("--year", required=True, help="the year, e.g. 2025")
     p.add_argument("--output", help="file to write (default: bilan-<year>.html)")

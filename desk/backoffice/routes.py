@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email.utils import parseaddr
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -10,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk import clock
 from desk.backoffice import services
 from desk.partners import services as answers
 from desk.partners.channels import parse_assignments
@@ -21,14 +21,12 @@ from desk.requests.states import DENIAL_REASONS
 from desk.residents.views import kind_label
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
-from desk.staff.routes import role_label
+from desk.staff.pages import staff_page
 from desk.web.errors import STATUS_BY_CODE
 from desk.web.forms import BodyTooLarge, read_form_with_file
 from desk.web.i18n import translate
-from desk.web.templating import render
 
 ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)
-PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
 
 STATE_LABELS: dict[str, str] = {
     "pending": "en cours d'envoi",
@@ -51,27 +49,9 @@ async def _staff(request: Request) -> StaffMember:
     return await require_staff(request, *ROLES)
 
 
-def _page(
-    request: Request,
-    template: str,
-    staff: StaffMember,
-    context: dict[str, Any],
-    status_code: int = 200,
-) -> Response:
-    return render(
-        request,
-        template,
-        {
-            "staff": staff,
-            "role_label": role_label,
-            "state_label": state_label,
-            "kind_label": kind_label,
-            "now": clock.now(),
-            **context,
-        },
-        status_code=status_code,
-        headers=PRIVATE_HEADERS,
-    )
+# What the back office templates use, besides the staff member and the time.
+PAGE_HELPERS: dict[str, Any] = {"state_label": state_label, "kind_label": kind_label}
+_page = partial(staff_page, helpers=PAGE_HELPERS)
 
 
 def _int_param(request: Request, name: str) -> int:

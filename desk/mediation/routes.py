@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk import clock
 from desk.explain.topics import topic_path
-from desk.mediation import services
+from desk.mediation import answers, services
+from desk.mediation.forms import (
+    blank_session_form,
+    field,
+    parse_session,
+    read_session_form,
+    values_of,
+)
 from desk.mediation.models import IdentityCheck
 from desk.requests.errors import RequestError
 from desk.requests.models import RequestKind
@@ -20,13 +27,11 @@ from desk.residents.services import check_submission_key
 from desk.residents.views import answer_lines, kind_label, state_label
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
-from desk.staff.routes import role_label
+from desk.staff.pages import staff_page
 from desk.web.downloads import one_time_download
 from desk.web.errors import STATUS_BY_CODE
-from desk.web.templating import render
 
 ROLES = (StaffRole.MEDIATOR, StaffRole.ADMIN)
-PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
 KINDS = [k.value for k in RequestKind]
 # The printable "Comprendre mes données" sheet of each request kind (desk/explain).
 SHEET_TOPICS = {
@@ -43,32 +48,17 @@ async def _mediator(request: Request) -> StaffMember:
     return await require_staff(request, *ROLES)
 
 
-def _page(
-    request: Request,
-    template: str,
-    staff: StaffMember,
-    context: dict[str, Any],
-    status_code: int = 200,
-) -> Response:
-    return render(
-        request,
-        template,
-        {
-            "staff": staff,
-            "role_label": role_label,
-            "state_label": state_label,
-            "kind_label": kind_label,
-            "answer_lines": answer_lines,
-            "identity_labels": services.IDENTITY_LABELS,
-            "kinds": KINDS,
-            "sheets": SHEETS,
-            "now": clock.now(),
-            "add_months": clock.add_months,
-            **context,
-        },
-        status_code=status_code,
-        headers=PRIVATE_HEADERS,
-    )
+# What the mediation templates use, besides the staff member and the time.
+PAGE_HELPERS: dict[str, Any] = {
+    "state_label": state_label,
+    "kind_label": kind_label,
+    "answer_lines": answer_lines,
+    "identity_labels": services.IDENTITY_LABELS,
+    "kinds": KINDS,
+    "sheets": SHEETS,
+    "add_months": clock.add_months,
+}
+_page = partial(staff_page, helpers=PAGE_HELPERS)
 
 
 def _int_param(request: Request, name: str) -> int:
@@ -83,18 +73,6 @@ def _redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
-def _field(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _list(form: FormData, name: str) -> list[str]:
-    return [v.strip() for v in form.getlist(name) if isinstance(v, str)]
-
-
-# --- home ----------------------------------------------------------------------------------------
-
-
 async def home(request: Request) -> Response:
     staff = await _mediator(request)
     model = await services.home(mediator=staff)
@@ -102,63 +80,6 @@ async def home(request: Request) -> Response:
 
 
 # --- opening a session ---------------------------------------------------------------------------
-
-
-def _blank_form() -> dict[str, Any]:
-    return {
-        "mode": "sans_email",
-        "email": "",
-        "full_name": "",
-        "street": "",
-        "street_more": "",
-        "postcode": "",
-        "city": "",
-        "help_point_only": False,
-        "identity_check": "",
-        "kinds": [],
-        "scope": "all",
-        "signatories": [],
-        "months": "3",
-        "paper_signed": False,
-    }
-
-
-def _read_form(form: FormData) -> dict[str, Any]:
-    return {
-        "mode": _field(form, "mode") or "sans_email",
-        "email": _field(form, "email")[:254],
-        "full_name": _field(form, "full_name")[:300],
-        "street": _field(form, "street")[:300],
-        "street_more": _field(form, "street_more")[:300],
-        "postcode": _field(form, "postcode")[:20],
-        "city": _field(form, "city")[:300],
-        "help_point_only": _field(form, "help_point_only") == "1",
-        "identity_check": _field(form, "identity_check"),
-        "kinds": _list(form, "kinds"),
-        "scope": _field(form, "scope") or "all",
-        "signatories": _list(form, "signatory"),
-        "months": _field(form, "months"),
-        "paper_signed": _field(form, "paper_signed") == "1",
-    }
-
-
-def _parse_session(values: dict[str, Any]) -> tuple[IdentityCheck, services.MandateInput]:
-    try:
-        check = IdentityCheck(values["identity_check"])
-    except ValueError as exc:
-        raise RequestError("Indiquez comment l'identité de la personne a été vérifiée.") from exc
-    kinds = services.parse_kinds(values["kinds"])
-    ids: list[int] | None = None
-    if values["scope"] == "some":
-        if not all(v.isdigit() and len(v) < 10 for v in values["signatories"]):
-            raise RequestError("Un des organismes choisis est inconnu.")
-        ids = [int(v) for v in values["signatories"]]
-    months = (
-        int(values["months"]) if values["months"].isdigit() and len(values["months"]) < 3 else 0
-    )
-    return check, services.MandateInput(
-        kinds=kinds, signatory_ids=ids, months=months, paper_signed=values["paper_signed"]
-    )
 
 
 async def _session_form(
@@ -195,7 +116,7 @@ async def _session_form(
 
 async def new_session_form(request: Request) -> Response:
     staff = await _mediator(request)
-    return await _session_form(request, staff, _blank_form())
+    return await _session_form(request, staff, blank_session_form())
 
 
 async def renew_session_form(request: Request) -> Response:
@@ -203,7 +124,9 @@ async def renew_session_form(request: Request) -> Response:
     rid = _int_param(request, "rid")
     resident = await services.known_resident(mediator=staff, resident_id=rid)
     contact = await services.contact_of(resident_id=resident.id)
-    return await _session_form(request, staff, _blank_form(), resident_id=rid, contact=contact)
+    return await _session_form(
+        request, staff, blank_session_form(), resident_id=rid, contact=contact
+    )
 
 
 async def open_session(request: Request) -> Response:
@@ -213,11 +136,11 @@ async def open_session(request: Request) -> Response:
         # Before anything is read or shown: the form re-rendered on an error names the person.
         await services.known_resident(mediator=staff, resident_id=rid)
     form = await request.form()
-    values = _read_form(form)
+    values = read_session_form(form)
     contact = await services.contact_of(resident_id=rid) if rid is not None else None
-    existing = _field(form, "use_existing")
+    existing = field(form, "use_existing")
     try:
-        check, mandate = _parse_session(values)
+        check, mandate = parse_session(values)
         kwargs: dict[str, Any] = {}
         if rid is not None:
             kwargs["resident_id"] = rid
@@ -237,7 +160,7 @@ async def open_session(request: Request) -> Response:
             kwargs["use_existing_id"] = (
                 int(existing) if existing.isdigit() and len(existing) < 10 else None
             )
-            kwargs["homonym_confirmed"] = _field(form, "homonym") == "1"
+            kwargs["homonym_confirmed"] = field(form, "homonym") == "1"
         session, _ = await services.open_session(
             mediator=staff, identity_check=check, mandate=mandate, **kwargs
         )
@@ -294,16 +217,18 @@ async def mandate_signed(request: Request) -> Response:
 async def file_request(request: Request) -> Response:
     staff = await _mediator(request)
     rid = _int_param(request, "rid")
+    # Someone else's resident is a 404 whatever the form says: nothing about them leaks.
+    await services.known_resident(mediator=staff, resident_id=rid, action="file_request")
     form = await request.form()
-    raw_kind = _field(form, "kind")
+    raw_kind = field(form, "kind")
     if raw_kind not in KINDS:
         raise RequestError("Choisissez le type de demande.")
-    raw_ids = _list(form, "signatory")
+    raw_ids = values_of(form, "signatory")
     if not raw_ids:
         raise RequestError("Cochez au moins un organisme à qui adresser la demande.")
     if not all(v.isdigit() and len(v) < 10 for v in raw_ids):
         raise RequestError("Un des organismes choisis est inconnu.")
-    key = check_submission_key(_field(form, "submission_key"))
+    key = check_submission_key(field(form, "submission_key"))
     filed = await services.file_for_resident(
         mediator=staff,
         resident_id=rid,
@@ -346,10 +271,32 @@ async def mark_told(request: Request) -> Response:
     request.session["flash"] = "C'est noté : la personne est au courant."
     back = (
         "/mediation"
-        if _field(await request.form(), "back") == "home"
+        if field(await request.form(), "back") == "home"
         else f"/mediation/habitants/{rid}"
     )
     return _redirect(back)
+
+
+async def answer_question(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    # Someone else's resident is a 404 whatever the form says.
+    await services.known_resident(mediator=staff, resident_id=rid, action=answers.ACTION)
+    form = await request.form()
+    raw = field(form, "delivery")
+    if not raw.isdigit() or len(raw) > 9:
+        raise RequestError("Indiquez à quelle question la personne répond.", code="invalid")
+    runtime = request.app.state.runtime
+    await answers.answer_question(
+        mediator=staff,
+        resident_id=rid,
+        delivery_id=int(raw),
+        answer=field(form, "answer"),
+        keyring=runtime.keyring,
+        issuer=runtime.issuer,
+    )
+    request.session["flash"] = "La réponse de la personne est transmise à l'organisme."
+    return _redirect(f"/mediation/habitants/{rid}")
 
 
 async def letter_page(request: Request) -> Response:
@@ -418,6 +365,12 @@ routes: list[BaseRoute] = [
         mark_told,
         methods=["POST"],
         name="mediation_told",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/reponse",
+        answer_question,
+        methods=["POST"],
+        name="mediation_answer_question",
     ),
     Route(
         "/mediation/habitants/{rid}/lettre", letter_page, methods=["GET"], name="mediation_letter"

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from desk import clock
 from desk.requests import queries
 from desk.requests.errors import RequestError
-from desk.requests.models import Delivery
+from desk.requests.models import Delivery, RightsRequest
 from desk.requests.services import apply
 from desk.requests.states import FINAL_STATES
 from desk.residents import franceconnect, services, views
@@ -269,9 +269,16 @@ async def request_page(request: Request) -> Response:
     )
 
 
+async def _own_request(resident_id: int, reference: str) -> None:
+    """Someone else's request is a 404 before any form field is judged: nothing leaks."""
+    if not await RightsRequest.filter(reference=reference, resident_id=resident_id).exists():
+        raise RequestError("Cette demande est introuvable.", code="not_found")
+
+
 async def withdraw(request: Request) -> Response:
     resident = await require_resident(request)
     reference = request.path_params["reference"][:32]
+    await _own_request(resident.id, reference)
     form = await request.form()
     raw = _field(form, "delivery")
     if not raw.isdigit():
@@ -292,6 +299,7 @@ async def answer_info(request: Request) -> Response:
     """The resident answers the question a signatory asked (need_info) about their request."""
     resident = await require_resident(request)
     reference = request.path_params["reference"][:32]
+    await _own_request(resident.id, reference)
     form = await request.form()
     raw = _field(form, "delivery")
     if not raw.isdigit() or len(raw) > 10:

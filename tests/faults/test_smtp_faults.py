@@ -23,7 +23,7 @@ from desk.requests.services import file_request
 from tests.factories import make_resident, make_signatory
 from tests.faults.servers import FaultySmtp, free_port, listening
 
-DEADLINE = 1.0
+DEADLINE = 2.0
 # Far beyond DEADLINE: a send still running by then did not honour its deadline.
 HANG_GUARD = 15.0
 

@@ -190,6 +190,7 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/mediation/habitants/{rid}/nouvelles/{event_id}/dite": {
         "POST": write(C_PAGE, params=C_PARAMS)
     },
+    "/mediation/habitants/{rid}/reponse": {"POST": write(C_PAGE, params=C_PARAMS)},
     "/mediation/habitants/{rid}/lettre": {
         "GET": Rule(C_PAGE, params=C_PARAMS),
         "POST": write(C_PAGE, params=C_PARAMS),
