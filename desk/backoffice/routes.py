@@ -22,8 +22,9 @@ from desk.residents.views import kind_label
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
 from desk.staff.pages import staff_page
+from desk.web.bodies import BodyTooLarge
 from desk.web.errors import STATUS_BY_CODE
-from desk.web.forms import BodyTooLarge, read_form_with_file
+from desk.web.forms import read_form_with_file
 from desk.web.i18n import translate
 
 ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)

@@ -13,8 +13,9 @@ from desk.requests.errors import RequestError
 from desk.requests.links import LinkInvalid, answer_path, read_answer_token
 from desk.requests.services import AlreadyAnswered
 from desk.requests.states import DENIAL_REASONS
+from desk.web.bodies import BodyTooLarge
 from desk.web.errors import STATUS_BY_CODE
-from desk.web.forms import BodyTooLarge, read_form_with_file
+from desk.web.forms import read_form_with_file
 from desk.web.templating import render
 
 # The page names a person and their request: keep it out of caches and search engines.

@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk import clock
 from desk.settings import Settings
+from desk.web.bodies import buffer_body, replay
 from desk.web.errors import problem, wants_json
 from desk.web.templating import render
 
@@ -155,31 +156,13 @@ def _basic_client_id(scope: Scope) -> str | None:
 
 async def _read_form(receive: Receive) -> tuple[dict[str, str], list[Message]]:
     """The urlencoded fields of a body (empty past MAX_SCANNED_BODY), and the messages read."""
-    messages: list[Message] = []
-    body = b""
-    more = True
-    while more and len(body) <= MAX_SCANNED_BODY:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
-    if more or len(body) > MAX_SCANNED_BODY:
+    body, messages, complete = await buffer_body(receive, MAX_SCANNED_BODY)
+    if not complete:
         return {}, messages
     try:
         return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)), messages
     except UnicodeDecodeError:
         return {}, messages
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    async def replay() -> Message:
-        if messages:
-            return messages.pop(0)
-        return await receive()
-
-    return replay
 
 
 def _is_form(scope: Scope) -> bool:
@@ -226,7 +209,7 @@ class RateLimitMiddleware:
             form: dict[str, str] = {}
             if any(kind in ("email", "client_id") for _, kind in rule.limits) and _is_form(scope):
                 form, messages = await _read_form(receive)
-                receive = _replay(messages, receive)
+                receive = replay(messages, receive)
             counted = []
             for setting, kind in rule.limits:
                 key = _key(kind, scope, form, match, self.limiter.salt)

@@ -18,6 +18,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from desk.web.bodies import BodyTooLarge, buffer_body, limited_receive, replay
+
 COOKIE = "csrftoken"
 FIELD = "csrftoken"
 HEADER = b"x-csrftoken"
@@ -39,25 +41,6 @@ class _Found(Exception):
 
 class _FileFirst(Exception):
     pass
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _limited(receive: Receive, limit: int) -> Receive:
-    seen = 0
-
-    async def receive_limited() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _BodyTooLarge()
-        return message
-
-    return receive_limited
 
 
 class CSRFMiddleware:
@@ -156,31 +139,24 @@ class CSRFMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _limited(receive, self.max_body), watch)
-        except _BodyTooLarge:
+            await self.app(scope, limited_receive(receive, self.max_body), watch)
+        except BodyTooLarge:
             if started:
                 raise
             await self.failed(scope, send, 413, "too_large")
 
 
 async def _scan_urlencoded(receive: Receive) -> tuple[int, str | None, Receive]:
-    messages: list[Message] = []
-    body = b""
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            return 400, None, receive
-        messages.append(message)
-        body += message.get("body", b"")
-        if len(body) > MAX_FORM_BYTES:
-            return 413, None, receive
-        more = message.get("more_body", False)
+    body, messages, complete = await buffer_body(receive, MAX_FORM_BYTES)
+    if messages and messages[-1]["type"] != "http.request":
+        return 400, None, receive
+    if not complete:
+        return 413, None, receive
     try:
         fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError:
         return 400, None, receive
-    return 200, fields.get(FIELD), _replay(messages, receive)
+    return 200, fields.get(FIELD), replay(messages, receive)
 
 
 @dataclass
@@ -249,18 +225,9 @@ async def _scan_multipart(boundary: bytes, receive: Receive) -> tuple[int, str |
             parser.write(chunk)
             more = message.get("more_body", False)
     except _Found as found:
-        return 200, str(found.args[0]), _replay(messages, receive)
+        return 200, str(found.args[0]), replay(messages, receive)
     except _FileFirst:
         return 403, None, receive
     except Exception:
         return 400, None, receive
-    return 200, None, _replay(messages, receive)
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    async def replay() -> Message:
-        if messages:
-            return messages.pop(0)
-        return await receive()
-
-    return replay
+    return 200, None, replay(messages, receive)

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.types import Message
 
+from desk.web.bodies import BodyTooLarge, limited_receive
 from desk.web.inputguard import MESSAGE as NUL_MESSAGE
 from desk.web.inputguard import has_nul
 
 MAX_FIELDS = 200
-
-
-class BodyTooLarge(Exception):
-    """The body is larger than allowed (by its Content-Length, or once read that far)."""
-
-
-def limited_receive(
-    receive: Callable[[], Awaitable[Message]], limit: int
-) -> Callable[[], Awaitable[Message]]:
-    """A receive channel that stops a body once it grows past `limit` (no Content-Length needed)."""
-    seen = 0
-
-    async def receive_limited() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge()
-        return message
-
-    return receive_limited
 
 
 async def read_form_with_file(

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from desk.web.bodies import buffer_body, replay
 from desk.web.errors import error_page
 
 MESSAGE = (
@@ -83,27 +84,14 @@ class InputGuardMiddleware:
             else:
                 await self._refuse(scope, receive, send, 413)
             return
-        messages: list[Message] = []
-        body = b""
-        more = True
-        while more and len(body) <= MAX_SCANNED:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        if more and not upload:
+        body, messages, complete = await buffer_body(receive, MAX_SCANNED)
+        if not complete and not upload:
             await self._refuse(scope, receive, send, 413)
             return
         if _has_nul(body, content_type, path):
             await self._refuse(scope, receive, send, 400)
             return
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay(messages, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
         request = Request(scope, receive)
