@@ -39,12 +39,12 @@ from desk.partners.api_deliveries import (
     PREFIX,
     decode_cursor,
     delivery_document,
-    delivery_for,
     encode_cursor,
     inbox,
     summary,
 )
 from desk.partners.openapi import operation
+from desk.partners.services import delivery_for
 from desk.requests.errors import RequestError
 from desk.requests.models import DeliveryState, RequestKind
 from desk.web.errors import ApiProblem

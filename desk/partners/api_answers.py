@@ -34,7 +34,6 @@ from desk.partners.api_deliveries import (
     MSG_WANT_JSON_OR_FORM,
     NO_STORE,
     delivery_document,
-    delivery_for,
 )
 from desk.partners.idempotency import idempotent
 from desk.partners.services import (
@@ -43,6 +42,7 @@ from desk.partners.services import (
     AnswerRefused,
     UploadTooLarge,
     accept_upload,
+    delivery_for,
     ensure_allowed,
     human_size,
     parse_denial,

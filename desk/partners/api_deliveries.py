@@ -19,7 +19,6 @@ from desk.partners.services import (
 from desk.requests import assurance
 from desk.requests.dispatch import build_envelope
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
-from desk.requests.services import DeliveryNotFound
 from desk.runtime import Runtime
 
 PREFIX = "/api/v1/deliveries"
@@ -66,17 +65,6 @@ def rfc3339(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-async def delivery_for(*, delivery_id: int, signatory_id: int) -> Delivery:
-    delivery = (
-        await Delivery.filter(id=delivery_id, signatory_id=signatory_id)
-        .select_related("request__resident", "signatory")
-        .first()
-    )
-    if delivery is None:
-        raise DeliveryNotFound()
-    return delivery
 
 
 async def delivery_document(delivery: Delivery, runtime: Runtime) -> dict[str, Any]:

@@ -290,7 +290,8 @@ class AnswerPage:
     assurance_explanation: str = ""
 
 
-async def _delivery_for(delivery_id: int, signatory_id: int) -> Delivery:
+async def delivery_for(*, delivery_id: int, signatory_id: int) -> Delivery:
+    """One of this signatory's deliveries; another signatory's is "not found" (no hint)."""
     delivery = (
         await Delivery.filter(id=delivery_id, signatory_id=signatory_id)
         .select_related("request__resident", "signatory")
@@ -302,7 +303,7 @@ async def _delivery_for(delivery_id: int, signatory_id: int) -> Delivery:
 
 
 async def load_answer_page(*, delivery_id: int, signatory_id: int, runtime: Runtime) -> AnswerPage:
-    delivery = await _delivery_for(delivery_id, signatory_id)
+    delivery = await delivery_for(delivery_id=delivery_id, signatory_id=signatory_id)
     # The envelope names the identifiers this signatory accepts, and only those.
     envelope = await build_envelope(delivery, runtime)
     declarations = await Declaration.filter(signatory_id=signatory_id).order_by("id")
@@ -344,7 +345,7 @@ async def submit_answer(
 ) -> Delivery:
     """Parse the form and apply it; a French RequestError when refused (nothing changed)."""
     action = parse_action(fields)
-    delivery = await _delivery_for(delivery_id, signatory_id)
+    delivery = await delivery_for(delivery_id=delivery_id, signatory_id=signatory_id)
     if delivery.state in FINAL_STATES:
         raise AlreadyAnswered(delivery.state)
     ensure_allowed(action, delivery.state, received_at=delivery.received_at, now=clock.now())
