@@ -20,12 +20,21 @@ nobody in.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
+
+with warnings.catch_warnings():
+    # authlib 1.6+ announces a move of its httpx integration to "httpx2"; the Starlette client
+    # still uses it, and the notice would greet every `desk demo` and `desk serve` start.
+    # (authlib.deprecate sets its own "always" filter when imported: import it first.)
+    import authlib.deprecate  # noqa: F401
+
+    warnings.filterwarnings("ignore", message=r".*httpx module is deprecated.*")
+    from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from joserfc import jwt
 from joserfc.errors import ClaimError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
