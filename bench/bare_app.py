@@ -26,7 +26,8 @@ def main() -> None:
 
     import uvicorn
 
-    # The options `desk serve` uses (desk/cli.py, cmd_serve), access log included.
+    # The options `desk serve` uses (desk/cli.py, cmd_serve). The desk writes one access line
+    # per request itself (desk.web.requestlog); uvicorn's access log is the bare app's.
     uvicorn.run(
         app,
         host="127.0.0.1",

@@ -31,6 +31,7 @@ from desk.requests.errors import RequestError
 from desk.residents import deeplinks, franceconnect_routes
 from desk.residents import routes as resident_routes
 from desk.runtime import Runtime
+from desk.security import session_pages
 from desk.security.ratelimit import RateLimiter, RateLimitMiddleware
 from desk.security.sessions import ServerSessionMiddleware
 from desk.settings import PROJECT_ROOT, Settings
@@ -59,6 +60,7 @@ def create_app(
         *franceconnect_routes.routes,
         *deeplinks.routes,
         *staff_routes.routes,
+        *session_pages.routes,
         *backoffice_routes.routes,
         *mediation_routes.routes,
         *partner_routes.routes,

@@ -11,17 +11,24 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from desk import clock
+from desk.outbox.models import OutboxJob
+from desk.outbox.services import enqueue
 from desk.residents.franceconnect import PROVIDER, FranceConnectError, FranceConnectIdentity
 from desk.residents.models import Resident, ResidentIdentity
 from desk.residents.services import InvalidEmail, normalise_email
+from desk.runtime import Runtime
 from desk.security.audit import record_action
 
 log = logging.getLogger("desk.residents.identities")
+
+LINKED_MAIL_JOB = "mail.identity_linked"
+LINKED_MAIL_TEMPLATE = "identity_linked"
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ async def _log_in(identity: FranceConnectIdentity) -> IdentityLogin:
                     email=email, pseudonym=secrets.token_hex(16), using_db=conn
                 )
                 outcome = "created"
-            await ResidentIdentity.create(
+            linked = await ResidentIdentity.create(
                 resident=resident,
                 provider=PROVIDER,
                 subject=identity.subject,
@@ -82,6 +89,14 @@ async def _log_in(identity: FranceConnectIdentity) -> IdentityLogin:
                 detail={"provider": PROVIDER, "account": outcome},
                 connection=conn,
             )
+            if outcome == "linked":
+                # ASVS 2.2.3: the account's owner hears of the new way in, in case it was not them.
+                await enqueue(
+                    kind=LINKED_MAIL_JOB,
+                    payload={"resident_id": resident.id, "linked_at": now.isoformat()},
+                    idempotency_key=f"identity-linked-{linked.id}",
+                    connection=conn,
+                )
         resident.last_login_at = now
         await resident.save(using_db=conn, update_fields=["last_login_at"])
         await record_action(
@@ -92,3 +107,25 @@ async def _log_in(identity: FranceConnectIdentity) -> IdentityLogin:
         )
     log.info("resident %s logged in with franceconnect (%s)", resident.id, outcome)
     return IdentityLogin(resident=resident, outcome=outcome)
+
+
+async def send_identity_linked(job: OutboxJob, rt: Runtime) -> None:
+    """Outbox handler: tell the resident FranceConnect now opens their account, and what to do
+    if they did not do it."""
+    resident = await Resident.filter(id=int(job.payload.get("resident_id", 0))).first()
+    if resident is None or not resident.email:
+        return  # deleted meanwhile: nobody to tell
+    settings = rt.settings
+    await rt.send_mail(
+        to=resident.email,
+        template=LINKED_MAIL_TEMPLATE,
+        context={
+            "linked_at": datetime.fromisoformat(str(job.payload["linked_at"])),
+            "sessions_url": settings.url("/mon-espace/connexions"),
+            "login_url": settings.url("/connexion"),
+            "contact": settings.dpo_contact,
+        },
+        idempotency_key=job.idempotency_key,
+        locale=resident.locale or "fr",
+    )
+    log.info("identity-linked mail sent to resident %s (job %s)", resident.id, job.id)

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk import clock
 from desk.runtime import Runtime
+from desk.security.devices import device_of
 from desk.security.models import WebSession
 from desk.settings import Settings
 from desk.staff.auth import NOTICE_KEY
@@ -43,6 +44,12 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 SKIPPED_PREFIXES = ("/static/",)
 # secrets.token_urlsafe(32): 43 URL-safe base64 characters.
 _COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# Kept in the row's data but never in `request.session`: routes cannot read or overwrite it.
+# The coarse device label ("Firefox", "Linux") taken from the User-Agent when the row is made,
+# so "Mes connexions" can name each session without storing the User-Agent itself.
+DEVICE_KEY = "__device"
+# Where the middleware leaves the current row's id for the pages that list sessions.
+SCOPE_SESSION_ID = "desk.session_id"
 
 
 def session_digest(raw: str) -> str:
@@ -139,6 +146,8 @@ class ServerSessionMiddleware:
         raw = self._raw_cookie(scope)
         row, staff_timed_out = await self._load(raw, clock.now())
         data: dict[str, Any] = dict(row.data) if row is not None else {}
+        device = data.pop(DEVICE_KEY, None)
+        scope[SCOPE_SESSION_ID] = row.id if row is not None else None
         before = _snapshot(data)
         if staff_timed_out:
             # The staff login page then says the session expired rather than nothing.
@@ -151,7 +160,12 @@ class ServerSessionMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 cookie = await self._commit(
-                    row=row, data=scope["session"], before=before, login=first_login
+                    row=row,
+                    data=scope["session"],
+                    before=before,
+                    login=first_login,
+                    device=device,
+                    scope=scope,
                 )
                 if cookie is None and raw is not None and row is None and not scope["session"]:
                     cookie = self._clear_cookie()
@@ -171,6 +185,8 @@ class ServerSessionMiddleware:
         data: dict[str, Any],
         before: str,
         login: tuple[object, ...] | None,
+        device: object,
+        scope: Scope,
     ) -> str | None:
         """Save what changed; the Set-Cookie header value to send, if any."""
         now = clock.now()
@@ -183,21 +199,22 @@ class ServerSessionMiddleware:
             if row is not None:
                 # Logged in or out: the old value must open nothing any more.
                 await WebSession.filter(id=row.id).delete()
-            return await self._create(data, now)
+            return await self._create(data, now, device=device_of(scope))
         if _snapshot(data) != before:
+            stored = {**data, DEVICE_KEY: device} if device is not None else data
             # update(), not save(): a row ended meanwhile (log out everywhere) stays ended.
-            await WebSession.filter(id=row.id).update(data=data, last_seen_at=now)
+            await WebSession.filter(id=row.id).update(data=stored, last_seen_at=now)
         elif now - row.last_seen_at >= TOUCH_INTERVAL:
             await WebSession.filter(id=row.id).update(last_seen_at=now)
         return None
 
-    async def _create(self, data: dict[str, Any], now: datetime) -> str:
+    async def _create(self, data: dict[str, Any], now: datetime, *, device: dict[str, str]) -> str:
         raw = secrets.token_urlsafe(32)
         resident_id, staff_id = identity_of(data)
         expires_at = expiry_for(data, settings=self.settings, now=now)
         await WebSession.create(
             id=session_digest(raw),
-            data=data,
+            data={**data, DEVICE_KEY: device},
             resident_id=resident_id,
             staff_id=staff_id,
             last_seen_at=now,

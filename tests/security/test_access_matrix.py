@@ -63,6 +63,8 @@ MED = ("mediator",)
 C_PAGE = staff("mediator", of_c=True)
 C_PARAMS: dict[str, Param] = {"rid": "c_id", "mid": "mandate_c", "event_id": "event_c"}
 BAD_EMAIL = {"email": "pas-une-adresse"}
+# A well-formed session handle no listing showed: past the login gate, it names nothing (404).
+UNSHOWN_HANDLE = {"session": "0" * 32}
 
 TABLE: dict[str, dict[str, Rule]] = {
     # --- public pages -----------------------------------------------------------------------
@@ -135,6 +137,14 @@ TABLE: dict[str, dict[str, Rule]] = {
         "POST": write(resident(own=True), body=lambda w: {"text": ""}),
     },
     "/signataires/{slug}/mes-donnees": {"GET": Rule(resident(own=False))},
+    # "Mes connexions": a handle is valid only for the session it was shown to (flows:
+    # tests/desk/security/test_session_list.py).
+    "/mon-espace/connexions": {"GET": Rule(resident(own=False))},
+    "/mon-espace/connexions/fermer": {
+        "POST": write(
+            {**resident(own=False), RES_A: 404, RES_B: 404}, body=lambda w: UNSHOWN_HANDLE
+        )
+    },
     "/mon-espace/signataires/{slug}": {"GET": Rule(resident(own=False))},
     # --- staff login and home ---------------------------------------------------------------
     "/equipe": {"GET": Rule(staff())},
@@ -144,6 +154,13 @@ TABLE: dict[str, dict[str, Rule]] = {
         "POST": write(everyone(404), params={"token": bogus}),
     },
     "/equipe/deconnexion/partout": {"POST": Rule(staff(), phase=2, lands_on_login=True)},
+    "/equipe/connexions": {"GET": Rule(staff())},
+    "/equipe/connexions/fermer": {
+        "POST": write(
+            {role: 404 if e == "ok" else e for role, e in staff().items()},
+            body=lambda w: UNSHOWN_HANDLE,
+        )
+    },
     "/equipe/deconnexion": {"POST": Rule(everyone(), phase=3, lands_on_login=True)},
     # --- back office ------------------------------------------------------------------------
     "/back-office": {"GET": Rule(staff(*BO))},
