@@ -84,13 +84,21 @@ async def remind_partners(*, now: datetime) -> int:
     return len(wanted)
 
 
+KEYS_PER_QUERY = 5_000
+
+
 async def _new_keys(wanted: dict[str, tuple[int, str]] | dict[str, int]) -> list[str]:
     """The keys with no job yet (one query rather than one per key; enqueue re-checks)."""
-    if not wanted:
-        return []
-    rows = await OutboxJob.filter(idempotency_key__in=list(wanted)).values("idempotency_key")
-    done = {str(row["idempotency_key"]) for row in rows}
-    return [key for key in wanted if key not in done]
+    keys = list(wanted)
+    done: set[str] = set()
+    # In slices: PostgreSQL takes at most 32,767 parameters in one statement, and a backlog of
+    # missed deadlines (a worker stopped for days, a large signatory's outage) can be bigger.
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        rows = await OutboxJob.filter(
+            idempotency_key__in=keys[start : start + KEYS_PER_QUERY]
+        ).values("idempotency_key")
+        done.update(str(row["idempotency_key"]) for row in rows)
+    return [key for key in keys if key not in done]
 
 
 async def notify_missed_deadlines(*, now: datetime) -> int:

@@ -59,6 +59,7 @@ class Worker:
         self.poll_interval = poll_interval
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._stopping = asyncio.Event()
+        self._in_trouble = False
         self.maintenance_interval = maintenance_interval
         self._next_maintenance = 0.0
         self.lease_seconds = lease_seconds
@@ -171,10 +172,19 @@ class Worker:
                 ran = await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                # The database went away, say: wait and try again rather than die.
-                log.exception("worker loop error")
+            except Exception as exc:
+                # The database went away, say: wait and try again rather than die, and say
+                # so once rather than with a traceback at every poll until it is back.
+                if not self._in_trouble:
+                    self._in_trouble = True
+                    log.warning("worker cannot reach its jobs (%s): retrying", type(exc).__name__)
+                else:
+                    log.debug("worker still cannot reach its jobs", exc_info=True)
                 ran = False
+            else:
+                if self._in_trouble:
+                    self._in_trouble = False
+                    log.info("worker reaches its jobs again")
             if not ran:
                 try:
                     await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)

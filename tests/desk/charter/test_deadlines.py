@@ -194,3 +194,26 @@ async def test_no_reminder_by_email_for_paper_signatories_nor_for_answered_reque
     await worker.run_until_idle()
 
     assert len(mail_sink.messages()) == before
+
+
+async def test_a_large_backlog_of_missed_deadlines_tells_each_resident_once(
+    app: object, monkeypatch: pytest.MonkeyPatch, worker: Worker, mail_sink: MailSink
+) -> None:
+    # Slices of 2 stand in for PostgreSQL's 32,767-parameter ceiling (a backlog of 40,000
+    # missed deadlines once made every maintenance pass fail).
+    monkeypatch.setattr(deadlines, "KEYS_PER_QUERY", 2)
+    fake = install_clock(monkeypatch, utc(2025, 2, 3, 9))
+    residents = [await make_resident(f"habitant{n}@exemple.fr") for n in range(5)]
+    signatory = await make_signatory("eau-du-ponant", name="Eau du Ponant")
+    last = None
+    for resident in residents:
+        last = await one_delivery(signatory, resident.id)
+    await worker.run_until_idle()
+    assert last is not None
+
+    fake.moment = last.due_at + timedelta(hours=1)
+    assert await deadlines.notify_missed_deadlines(now=clock.now()) == 5
+    await deadlines.notify_missed_deadlines(now=clock.now())
+    await worker.run_until_idle()
+    for n in range(5):
+        assert len(mail_sink.to(f"habitant{n}@exemple.fr")) == 1

@@ -191,3 +191,31 @@ async def test_a_worker_whose_job_was_taken_over_does_not_overwrite_it(app: Star
 
     assert await services.complete(job=fresh)
     assert (await OutboxJob.get(id=stale.id)).state == JobState.DONE
+
+
+async def test_a_database_outage_is_logged_once_then_its_end(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = Worker(
+        registry=JobRegistry(), context=None, base_delay=0.0, max_delay=0.0, poll_interval=0.001
+    )
+    polls = 0
+
+    async def run_once() -> bool:
+        nonlocal polls
+        polls += 1
+        if polls <= 5:
+            raise ConnectionRefusedError("database away")
+        if polls >= 8:
+            worker.stop()
+        return False
+
+    monkeypatch.setattr(worker, "run_once", run_once)
+    monkeypatch.setattr(worker, "maintain", lambda: asyncio.sleep(0))
+    caplog.set_level("INFO", logger="desk.worker")
+    await asyncio.wait_for(worker.run_forever(), timeout=10)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "desk.worker"]
+    assert sum("cannot reach its jobs" in line for line in lines) == 1
+    assert sum("reaches its jobs again" in line for line in lines) == 1
+    assert not any(r.exc_info for r in caplog.records if r.levelname != "DEBUG")
