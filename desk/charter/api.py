@@ -127,7 +127,7 @@ async def _body(request: Request) -> dict[str, Any]:
     },
 )
 async def list_alerts(request: Request) -> Response:
-    principal = require_partner(request)
+    principal = await require_partner(request)
     rows = await alerts.alerts_of(signatory_id=principal.signatory_id)
     return JSONResponse({"alerts": [alerts.alert_document(a) for a in rows]}, headers=NO_STORE)
 
@@ -159,7 +159,7 @@ async def list_alerts(request: Request) -> Response:
     },
 )
 async def respond(request: Request) -> Response:
-    principal = require_partner(request)
+    principal = await require_partner(request)
     raw = str(request.path_params.get("alert_id", ""))
     if not raw.isdigit() or len(raw) > 10:
         raise ApiProblem(404, alerts.MSG_ALERT_NOT_FOUND)
@@ -201,7 +201,7 @@ async def respond(request: Request) -> Response:
     },
 )
 async def put_self_evaluation(request: Request) -> Response:
-    principal = require_partner(request)
+    principal = await require_partner(request)
     now = clock.now()
     try:
         year = selfeval.check_year(request.path_params.get("year", ""), now=now)

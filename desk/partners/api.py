@@ -154,7 +154,7 @@ def _post_operation(
     responses={"200": _ok("Une page d'envois", S.DELIVERY_LIST)},
 )
 async def list_deliveries(request: Request) -> Response:
-    principal = require_partner(request)
+    principal = await require_partner(request)
     params = request.query_params
     state: DeliveryState | None = None
     kind: RequestKind | None = None
@@ -205,7 +205,7 @@ async def list_deliveries(request: Request) -> Response:
     },
 )
 async def get_delivery(request: Request) -> Response:
-    principal = require_partner(request)
+    principal = await require_partner(request)
     delivery_id = path_id(request)
     try:
         delivery = await delivery_for(delivery_id=delivery_id, signatory_id=principal.signatory_id)

@@ -144,7 +144,7 @@ Parser = Callable[[Request, bytes, Delivery], Awaitable[Answer]]
 
 async def answer_once(request: Request, parse: Parser) -> Response:
     """Authenticate, read the body, then parse and apply it once per Idempotency-Key."""
-    principal = require_partner(request)
+    principal = await require_partner(request)
     delivery_id = path_id(request)
     settings = request.app.state.settings
     if media_type_of(request) == "multipart/form-data":

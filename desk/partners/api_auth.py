@@ -155,7 +155,8 @@ async def token_endpoint(request: Request) -> Response:
         secret_key=runtime.settings.secret_key,
         issuer=runtime.issuer,
         client_id=client.client_id,
-        signatory_id=client.signatory_id,  # type: ignore[attr-defined]
+        signatory_id=client.signatory_id,
+        secret_id=client.secret_id,
     )
     return JSONResponse(
         {
@@ -182,8 +183,12 @@ def _basic_credentials(request: Request) -> tuple[str | None, str | None]:
     return unquote(client_id), unquote(secret)
 
 
-def require_partner(request: Request) -> PartnerPrincipal:
-    """The caller's signatory, from its bearer token; a problem+json 401 otherwise."""
+async def require_partner(request: Request) -> PartnerPrincipal:
+    """The caller's signatory, from its bearer token; a problem+json 401 otherwise.
+
+    The signature alone is not enough: the secret the token was issued with must still be
+    active, so a revocation, a rotation that retires it, or an exclusion from the charter closes
+    the tokens already issued at once rather than 15 minutes later."""
     header = request.headers.get("authorization", "")
     challenge = {"WWW-Authenticate": 'Bearer realm="desk"'}
     if not header.lower().startswith("bearer "):
@@ -195,8 +200,9 @@ def require_partner(request: Request) -> PartnerPrincipal:
             headers=challenge,
         )
     runtime = request.app.state.runtime
+    refused = {"WWW-Authenticate": 'Bearer realm="desk", error="invalid_token"'}
     try:
-        return tokens.verify(
+        principal = tokens.verify(
             secret_key=runtime.settings.secret_key, issuer=runtime.issuer, token=header[7:].strip()
         )
     except tokens.InvalidToken as exc:
@@ -204,8 +210,21 @@ def require_partner(request: Request) -> PartnerPrincipal:
             401,
             "Jeton d'accès invalide ou expiré : demandez-en un nouveau à /oauth/token.",
             title="Authentification requise",
-            headers={"WWW-Authenticate": 'Bearer realm="desk", error="invalid_token"'},
+            headers=refused,
         ) from exc
+    if not await clients.secret_still_active(
+        secret_id=principal.secret_id,
+        client_id=principal.client_id,
+        signatory_id=principal.signatory_id,
+    ):
+        raise ApiProblem(
+            401,
+            "Accès retiré : le secret client de ce jeton a été révoqué ou remplacé, ou le "
+            "signataire n'a plus accès à l'API. Demandez un nouveau jeton à /oauth/token.",
+            title="Authentification requise",
+            headers=refused,
+        )
+    return principal
 
 
 routes = [Route("/oauth/token", token_endpoint, methods=["POST"], name="oauth_token")]

@@ -23,6 +23,15 @@ class NewCredential:
     signatory_slug: str
 
 
+@dataclass(frozen=True)
+class Authenticated:
+    """Who a token is issued to, and with which secret (checked again on every API call)."""
+
+    client_id: str
+    signatory_id: int
+    secret_id: int
+
+
 class UnknownSignatory(LookupError):
     pass
 
@@ -108,8 +117,9 @@ async def revoke_secret(*, client_id: str, prefix: str) -> bool:
     return bool(updated)
 
 
-async def authenticate(*, client_id: str, client_secret: str) -> PartnerClient | None:
-    """The client, if the secret matches one of its active secrets and its signatory may answer."""
+async def authenticate(*, client_id: str, client_secret: str) -> Authenticated | None:
+    """The client and the secret that matched, if that secret is active and the signatory may
+    answer (`secret_still_active` applies the same rule to tokens already issued)."""
     client = await PartnerClient.get_or_none(client_id=client_id, revoked_at=None).prefetch_related(
         "signatory"
     )
@@ -122,8 +132,25 @@ async def authenticate(*, client_id: str, client_secret: str) -> PartnerClient |
     for stored in await ClientSecret.filter(client=client, revoked_at=None):
         if crypto.check_secret(client_secret, stored.secret_hash):
             await PartnerClient.filter(id=client.id).update(last_used_at=clock.now())
-            return client
+            return Authenticated(
+                client_id=client.client_id,
+                signatory_id=client.signatory.id,
+                secret_id=stored.id,
+            )
     return None
+
+
+async def secret_still_active(*, secret_id: int, client_id: str, signatory_id: int) -> bool:
+    """Whether a token issued with this secret may still be used: the secret and its client not
+    revoked, the signatory not excluded. One query, joined on primary keys."""
+    return await ClientSecret.filter(
+        id=secret_id,
+        revoked_at=None,
+        client__client_id=client_id,
+        client__revoked_at=None,
+        client__signatory_id=signatory_id,
+        client__signatory__charter_status__not=CharterStatus.EXCLUDED,
+    ).exists()
 
 
 async def hashing_key(*, signatory: Signatory, secret_key: str, create: bool = True) -> str | None:

@@ -47,8 +47,8 @@ from desk.web.errors import ApiProblem
 # --- API ----------------------------------------------------------------------------------------
 
 
-def _principal(request: Request, scope: str) -> PartnerPrincipal:
-    principal = require_partner(request)
+async def _principal(request: Request, scope: str) -> PartnerPrincipal:
+    principal = await require_partner(request)
     if scope not in principal.scope:
         raise ApiProblem(
             403,
@@ -201,7 +201,7 @@ _WRITE_ERRORS: dict[str, Any] = {
     },
 )
 async def hashing_key_endpoint(request: Request) -> Response:
-    principal = _principal(request, "holdings")
+    principal = await _principal(request, "holdings")
     key = await signatory_hashing_key(
         signatory_id=principal.signatory_id,
         secret_key=request.app.state.settings.secret_key,
@@ -218,7 +218,7 @@ async def hashing_key_endpoint(request: Request) -> Response:
 
 
 async def _holdings(request: Request, *, replace: bool) -> Response:
-    principal = _principal(request, "holdings")
+    principal = await _principal(request, "holdings")
     body = await _read_json_body(request, MAX_HOLDINGS_BYTES)
 
     async def handler() -> Response:
@@ -321,7 +321,7 @@ async def post_holdings(request: Request) -> Response:
     responses={"200": _count_response("Événements enregistrés", removed=False), **_WRITE_ERRORS},
 )
 async def post_lineage_events(request: Request) -> Response:
-    principal = _principal(request, "lineage")
+    principal = await _principal(request, "lineage")
     body = await _read_json_body(request, MAX_EVENTS_BYTES)
 
     async def handler() -> Response:

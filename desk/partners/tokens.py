@@ -1,4 +1,8 @@
-"""Short-lived bearer tokens for the partner API: a JWT (HS256) scoped to one signatory."""
+"""Short-lived bearer tokens for the partner API: a JWT (HS256) scoped to one signatory.
+
+Each token names the client secret it was issued with (`cs`, the ClientSecret id, never the
+secret): the API checks that secret is still active on every call, so revoking it (or the client,
+or excluding the signatory) closes the tokens already issued at once."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ class PartnerPrincipal:
     client_id: str
     signatory_id: int
     scope: frozenset[str]
+    secret_id: int
 
 
 class InvalidToken(Exception):
@@ -36,13 +41,16 @@ def _key(secret_key: str) -> OctKey:
     return OctKey.import_key(derived)
 
 
-def issue(*, secret_key: str, issuer: str, client_id: str, signatory_id: int) -> str:
+def issue(
+    *, secret_key: str, issuer: str, client_id: str, signatory_id: int, secret_id: int
+) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": issuer,
         "aud": AUDIENCE,
         "sub": client_id,
         "sig": signatory_id,
+        "cs": secret_id,
         "scope": SCOPE,
         "iat": now,
         "exp": now + LIFETIME,
@@ -65,8 +73,13 @@ def verify(*, secret_key: str, issuer: str, token: str) -> PartnerPrincipal:
     claims = decoded.claims
     if not isinstance(claims.get("sig"), int):
         raise InvalidToken("no signatory")
+    # Tokens from before `cs` existed cannot be checked against their secret: refused.
+    secret_id = claims.get("cs")
+    if not isinstance(secret_id, int) or isinstance(secret_id, bool):
+        raise InvalidToken("no client secret")
     return PartnerPrincipal(
         client_id=str(claims["sub"]),
         signatory_id=int(claims["sig"]),
         scope=frozenset(str(claims.get("scope", "")).split()),
+        secret_id=secret_id,
     )

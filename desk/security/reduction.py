@@ -1,9 +1,9 @@
 """Retention steps that change requests and accounts (durations: desk.security.retention).
 
 - A closed request (every delivery final) is reduced to what accountability needs: free text
-  leaves the deliveries and their events. Events keep a salted commitment in place of each
-  text (desk.requests.audit.sealed_detail), so the delivery trails still verify; receipts are
-  signed documents of their own and are never touched.
+  leaves the deliveries and their events, in batches (desk.security.closed_requests). Events
+  keep a salted commitment in place of each text (desk.requests.audit.sealed_detail), so the
+  delivery trails still verify; receipts are signed documents and are never touched.
 - An account without login for the set time, and without an open request, is warned by mail;
   if it stays unused through the notice, it is deleted: the row itself when it never filed a
   request, otherwise emptied of everything but the pseudonym its receipts carry, with its
@@ -23,11 +23,11 @@ from tortoise.transactions import in_transaction
 from desk import clock
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
-from desk.requests.audit import digest_matches, sealed_detail
-from desk.requests.models import AccessCopy, Delivery, DeliveryEvent, RightsRequest
+from desk.requests.models import Delivery, RightsRequest
 from desk.requests.states import FINAL_STATES
 from desk.residents.models import LoginChallenge, Resident, ResidentIdentity
 from desk.security.audit import record_action
+from desk.security.closed_requests import reduce_requests
 from desk.security.models import WebSession
 
 if TYPE_CHECKING:
@@ -51,97 +51,6 @@ def _batch() -> int:
     from desk.security.retention import BATCH
 
     return BATCH
-
-
-# --- closed requests -------------------------------------------------------------------------
-
-
-def _closed_at(deliveries: list[Delivery]) -> datetime | None:
-    """When the request's last delivery became final; None while one is not final."""
-    if not deliveries or any(d.state not in FINAL_STATES for d in deliveries):
-        return None
-    # A withdrawal sets no completion time: its last change is the closing one.
-    return max(d.completed_at or d.updated_at for d in deliveries)
-
-
-async def reduce_request(
-    request_id: int, *, now: datetime, conn: BaseDBAsyncClient, report: RetentionReport
-) -> bool:
-    """Remove the free text of one request (inside the caller's transaction); False if done."""
-    won = (
-        await RightsRequest.filter(id=request_id, reduced_at__isnull=True)
-        .using_db(conn)
-        .update(reduced_at=now)
-    )
-    if not won:
-        return False  # another run reduced it meanwhile
-    deliveries = await Delivery.filter(request_id=request_id).using_db(conn)
-    for delivery in deliveries:
-        outcome = delivery.outcome
-        if isinstance(outcome, dict) and "note" in outcome:
-            outcome = {k: v for k, v in outcome.items() if k != "note"}
-        await (
-            Delivery.filter(id=delivery.id)
-            .using_db(conn)
-            .update(
-                info_request=None,
-                info_answer=None,
-                denial_detail=None,
-                extension_reason=None,
-                outcome=outcome,
-            )
-        )
-    ids = [d.id for d in deliveries]
-    # Copies are long gone (7 days); their file name may still name the person.
-    await (
-        AccessCopy.filter(delivery_id__in=ids).using_db(conn).update(filename="copie", content=None)
-    )
-    for event in await DeliveryEvent.filter(delivery_id__in=ids).using_db(conn):
-        sealed = sealed_detail(event.action, event.detail)
-        if sealed == event.detail:
-            continue
-        if not digest_matches(event, legacy=False):
-            # Digest over the raw text (written before sealing): keep the text, keep the chain.
-            report.legacy_texts_kept += 1
-            continue
-        await DeliveryEvent.filter(id=event.id).using_db(conn).update(detail=sealed)
-        report.texts_removed += 1
-    report.requests_reduced += 1
-    return True
-
-
-async def reduce_closed_requests(
-    *, now: datetime, months: int, report: RetentionReport, dry_run: bool = False
-) -> None:
-    """Reduce every request whose last answer is `months` old."""
-    cutoff = clock.add_months(now, -months)
-    after = 0
-    while True:
-        # A request closed before the cutoff was filed before it too: a cheap first filter.
-        candidates = (
-            await RightsRequest.filter(id__gt=after, reduced_at__isnull=True, created_at__lt=cutoff)
-            .order_by("id")
-            .limit(_batch())
-            .values_list("id", flat=True)
-        )
-        if not candidates:
-            return
-        after = _ints(candidates)[-1]
-        by_request: dict[int, list[Delivery]] = {}
-        for delivery in await Delivery.filter(request_id__in=list(candidates)):
-            by_request.setdefault(delivery.request_id, []).append(delivery)  # type: ignore[attr-defined]
-        due = [
-            rid
-            for rid, deliveries in by_request.items()
-            if (closed := _closed_at(deliveries)) is not None and closed <= cutoff
-        ]
-        if dry_run:
-            report.requests_reduced += len(due)
-            continue
-        if due:
-            async with in_transaction() as conn:
-                for rid in sorted(due):
-                    await reduce_request(rid, now=now, conn=conn, report=report)
 
 
 # --- inactive accounts -----------------------------------------------------------------------
@@ -315,8 +224,7 @@ async def _delete_account(
         .using_db(conn)
         .values_list("id", flat=True)
     )
-    for request_id in _ints(requests):
-        await reduce_request(request_id, now=now, conn=conn, report=report)
+    await reduce_requests(_ints(requests), now=now, conn=conn, report=report)
     detail: dict[str, Any] = {"requests_reduced": len(requests)}
     if await RightsRequest.filter(resident_id=resident_id).using_db(conn).exists():
         # Receipts name the pseudonym: the row stays, holding nothing else about the person.

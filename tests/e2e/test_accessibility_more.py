@@ -157,9 +157,13 @@ def _walk(browser: Any, demo: axe.Demo) -> dict[str, dict[str, Any]]:
     resident_url = open_session_without_email(page, base, "Yvonne Le Gall")
     audit("mediation_resident")
     page.get_by_role("link", name="Imprimer le mandat à faire signer").click()
+    # Audit the mandate page itself, not the document still being swapped in.
+    page.wait_for_url("**/mandats/*")
+    page.wait_for_load_state("load")
     audit("mediation_mandate")
     page.goto(resident_url)
     page.get_by_role("button", name="La personne a signé le mandat papier").click()
+    page.wait_for_load_state("load")
     page.get_by_label("Supprimer mes données").check()
     page.locator("input[id^='file-sig-']").first.check()
     page.get_by_role("button", name="Déposer la demande pour la personne").click()

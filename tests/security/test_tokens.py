@@ -29,6 +29,7 @@ from desk.requests.models import AccessCopy, Delivery, RequestKind
 from desk.requests.services import UploadedFile, apply, file_request
 from desk.residents.deeplinks import resident_next
 from desk.residents.models import Resident
+from tests.desk.partners.token_support import real_secret
 from tests.desk.residents.helpers import log_in, mailed_link, page_text
 from tests.desk.staff.support import staff_link
 from tests.factories import make_signatory
@@ -228,11 +229,12 @@ async def test_deep_links_to_unknown_signatories_and_hostile_next_values(
 def _jwt(secret: str, issuer: str, **changes: Any) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": issuer, "aud": tokens.AUDIENCE, "sub": "client", "sig": 1,
+        "iss": issuer, "aud": tokens.AUDIENCE, "sub": "client", "sig": 1, "cs": 1,
         "scope": tokens.SCOPE, "iat": now, "exp": now + 600, "jti": "j",
     }  # fmt: skip
     claims.update(changes)
-    return jwt.encode({"alg": "HS256"}, claims, tokens._key(secret))
+    present = {name: value for name, value in claims.items() if value is not None}  # None: left out
+    return jwt.encode({"alg": "HS256"}, present, tokens._key(secret))
 
 
 async def test_partner_bearer_tokens_forged_expired_or_unsigned_are_401(
@@ -242,16 +244,23 @@ async def test_partner_bearer_tokens_forged_expired_or_unsigned_are_401(
     secret, issuer = app.state.settings.secret_key, app.state.runtime.issuer
     good = await bearer_headers(client, x.slug)
     assert (await client.get("/api/v1/deliveries", headers=good)).status_code == 200
+    # Each case below differs from a token the API accepts by one defect only.
+    client_id, secret_id = await real_secret(x.slug)
+    real = {"sub": client_id, "sig": x.id, "cs": secret_id}
+    minted = {"Authorization": f"Bearer {_jwt(secret, issuer, **real)}"}
+    assert (await client.get("/api/v1/deliveries", headers=minted)).status_code == 200
 
-    header, payload, _ = _jwt(secret, issuer, sig=x.id).split(".")
+    header, payload, _ = _jwt(secret, issuer, **real).split(".")
     unsigned_header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     cases = {
-        "wrong signature": _jwt("another-desk", issuer, sig=x.id),
-        "expired": _jwt(secret, issuer, sig=x.id, iat=1, exp=2),
-        "other audience": _jwt(secret, issuer, sig=x.id, aud="someone-else"),
-        "other issuer": _jwt(secret, "https://evil.example", sig=x.id),
+        "wrong signature": _jwt("another-desk", issuer, **real),
+        "expired": _jwt(secret, issuer, **real, iat=1, exp=2),
+        "other audience": _jwt(secret, issuer, **real, aud="someone-else"),
+        "other issuer": _jwt(secret, "https://evil.example", **real),
         "alg none": f"{unsigned_header}.{payload}.",
-        "no signatory": _jwt(secret, issuer, sig="1"),
+        "no signatory": _jwt(secret, issuer, **real | {"sig": str(x.id)}),
+        "no client secret": _jwt(secret, issuer, **real | {"cs": None}),
+        "client secret as text": _jwt(secret, issuer, **real | {"cs": str(secret_id)}),
         "truncated": f"{header}.{payload}",
         "garbage": "\u00e9" * 50,
     }

@@ -39,11 +39,12 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from desk import db
 from desk.app import create_app
 from desk.mail.sink import MailSink
-from desk.partners import api, tokens
+from desk.partners import api
 from desk.requests.models import Delivery, RequestKind
 from desk.requests.services import apply, file_request
 from desk.runtime import Runtime
 from desk.settings import Settings
+from tests.desk.partners.token_support import minted_token
 from tests.factories import make_resident, make_signatory
 
 EXAMPLES = 25
@@ -92,12 +93,13 @@ async def _seed(settings: Settings) -> World:
                 )
             mine = delivery.signatory_id == me.id  # type: ignore[attr-defined]
             (world.mine if mine else world.theirs).append(delivery.id)
-    world.my_token = tokens.issue(
-        secret_key=settings.secret_key, issuer=issuer, client_id="eau-fuzz", signatory_id=me.id
-    )
-    world.their_token = tokens.issue(
-        secret_key=settings.secret_key, issuer=issuer, client_id="bibus-fuzz", signatory_id=other.id
-    )
+        # Real clients: the API checks the token's secret in the database on every call.
+        world.my_token = await minted_token(
+            secret_key=settings.secret_key, issuer=issuer, slug=me.slug, signatory_id=me.id
+        )
+        world.their_token = await minted_token(
+            secret_key=settings.secret_key, issuer=issuer, slug=other.slug, signatory_id=other.id
+        )
     return world
 
 
@@ -207,10 +209,10 @@ async def test_every_operation_wants_a_token_of_the_right_signatory(
     resident = await make_resident()
     await file_request(resident_id=resident.id, kind=RequestKind.ERASURE)
     mine = await Delivery.get(signatory_id=me.id)
-    theirs = tokens.issue(
+    theirs = await minted_token(
         secret_key="test-secret-key-not-for-production",
         issuer="http://testserver",
-        client_id="bibus-1",
+        slug=other.slug,
         signatory_id=other.id,
     )
     document = (await client.get("/api/openapi.json")).json()
