@@ -35,8 +35,9 @@ _DEFAULTS = Settings()
 BATCH = 200
 # Seconds of closed-request reduction per periodic run, at most one batch more: the worker
 # runs maintenance between jobs, so a backlog (a history never reduced) must not hold its
-# jobs back for long. At a few hundred requests a second (bench/retention.py), a backlog of
-# 500,000 goes in a day of 5-minute runs; `desk retention run` goes on until done.
+# jobs back for long. At 1,000-2,000 requests a second (bench/retention.py), a backlog of
+# 500,000 goes in 25-50 runs (2-4 hours of 5-minute runs); `desk retention run` goes on
+# until done.
 REDUCTION_SECONDS_PER_RUN = 10.0
 
 
