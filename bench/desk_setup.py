@@ -6,19 +6,24 @@ whatever the session store or the login link's binding becomes, the benchmark fo
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import secrets
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.harness import ROOT, desk_command, desk_env
+from bench.harness import ROOT, desk_command, desk_env, free_port, process, sqlite_url
 from desk.db import connected
 from desk.jobs import build_worker
-from desk.mail.sink import MailSink
+from desk.mail.sink import MailSink, SmtpSinkServer
 from desk.registry.models import CharterStatus, Declaration, Signatory, SignatoryKind
 from desk.registry.seed import seed_demo
 from desk.requests.models import Delivery, RequestKind
@@ -179,3 +184,68 @@ async def run_jobs(settings: Settings) -> int:
 
 def cookie_header(cookies: httpx.Cookies) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+# --- one served desk with a logged-in resident (dashboard.py, erasure.py) --------------------
+
+
+def web_arguments(doc: str, *, signatories: int) -> argparse.ArgumentParser:
+    """The options every benchmark against `desk serve` takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--signatories", type=int, default=signatories)
+    parser.add_argument("--postgres", help="an EMPTY PostgreSQL database URL (default: SQLite)")
+    parser.add_argument("--profile", help="write py-spy's collapsed stacks of the server here")
+    return parser
+
+
+@dataclass
+class ServedDesk:
+    work: Path
+    base: str
+    database_url: str
+    server: subprocess.Popen[bytes]
+    # The logged-in resident's browser cookies.
+    cookies: dict[str, str]
+
+    def stop(self) -> None:
+        """Stop the server before the bare baseline, so the two never share the CPU."""
+        self.server.terminate()
+        self.server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def served_desk(args: argparse.Namespace) -> Iterator[ServedDesk]:
+    """A prepared database, a mail sink, `desk serve` on loopback and a logged-in resident.
+
+    The server stops when the block ends; the work directory lives until then too, so the
+    bare baseline can be measured inside the block once the desk's own measure is done.
+    """
+    with tempfile.TemporaryDirectory(prefix="desk-bench-") as tmp:
+        work = Path(tmp)
+        sink = MailSink()
+        smtp = SmtpSinkServer(sink, port=0)
+        smtp.start()
+        try:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            database_url = args.postgres or sqlite_url(work)
+            env = settings_env(
+                database_url=database_url,
+                data_dir=work / "data",
+                smtp_port=smtp.port,
+                base_url=base,
+            )
+            asyncio.run(prepare(env, signatories=args.signatories))
+            settings = settings_from(env)
+            with process(
+                desk_command("serve", "--port", str(port)),
+                env=desk_env(env),
+                log=work / "serve.log",
+                ready_url=base + "/",
+            ) as server:
+                cookies = asyncio.run(log_in(base, settings, sink))
+                yield ServedDesk(work, base, database_url, server, cookies)
+        finally:
+            smtp.stop()

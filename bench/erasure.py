@@ -11,32 +11,17 @@ request filed, with one delivery, one audit event and one outbox job per signato
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import secrets
 import sys
-import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import desk_setup  # noqa: E402
-from bench.harness import (  # noqa: E402
-    bare_baseline,
-    desk_command,
-    desk_env,
-    free_port,
-    machine_facts,
-    print_facts,
-    process,
-    profiled,
-    ratio,
-    sqlite_url,
-    wrk,
-)
+from bench.harness import bare_baseline, machine_facts, print_facts, profiled, ratio, wrk  # noqa: E402
 from desk.db import connected  # noqa: E402
-from desk.mail.sink import MailSink, SmtpSinkServer  # noqa: E402
 from desk.registry.models import CharterStatus, Signatory  # noqa: E402
 from desk.requests.models import Delivery, RequestKind, RightsRequest  # noqa: E402
 
@@ -58,59 +43,28 @@ async def filed(database_url: str) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--signatories", type=int, default=32)
-    parser.add_argument("--postgres", help="an EMPTY PostgreSQL database URL (default: SQLite)")
-    parser.add_argument("--profile", help="write py-spy's collapsed stacks of the server here")
-    args = parser.parse_args()
+    args = desk_setup.web_arguments(__doc__ or "", signatories=32).parse_args()
     print_facts(machine_facts())
-    with tempfile.TemporaryDirectory(prefix="desk-bench-") as tmp:
-        work = Path(tmp)
-        sink = MailSink()
-        smtp = SmtpSinkServer(sink, port=0)
-        smtp.start()
-        try:
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            database_url = args.postgres or sqlite_url(work)
-            env = desk_setup.settings_env(
-                database_url=database_url,
-                data_dir=work / "data",
-                smtp_port=smtp.port,
-                base_url=base,
+    with desk_setup.served_desk(args) as desk_run:
+        slugs = asyncio.run(signatory_slugs(desk_run.database_url))
+        before = asyncio.run(filed(desk_run.database_url))
+        variables = {
+            "cookie": desk_setup.cookie_header(desk_run.cookies),
+            "csrf": desk_run.cookies.get("csrftoken") or "",
+            "form": urlencode([("signatory", s) for s in slugs]),
+            "run": secrets.token_hex(4),
+        }
+        with profiled(desk_run.server.pid, args.profile, seconds=args.seconds):
+            desk = wrk(
+                desk_run.base + "/mon-espace/demandes",
+                connections=args.connections,
+                seconds=args.seconds,
+                script="erasure.lua",
+                variables=variables,
             )
-            asyncio.run(desk_setup.prepare(env, signatories=args.signatories))
-            settings = desk_setup.settings_from(env)
-            slugs = asyncio.run(signatory_slugs(database_url))
-            before = asyncio.run(filed(database_url))
-            with process(
-                desk_command("serve", "--port", str(port)),
-                env=desk_env(env),
-                log=work / "serve.log",
-                ready_url=base + "/",
-            ) as server:
-                cookies = asyncio.run(desk_setup.log_in(base, settings, sink))
-                variables = {
-                    "cookie": desk_setup.cookie_header(cookies),
-                    "csrf": cookies.get("csrftoken") or "",
-                    "form": urlencode([("signatory", s) for s in slugs]),
-                    "run": secrets.token_hex(4),
-                }
-                url = base + "/mon-espace/demandes"
-                with profiled(server.pid, args.profile, seconds=args.seconds):
-                    desk = wrk(
-                        url,
-                        connections=args.connections,
-                        seconds=args.seconds,
-                        script="erasure.lua",
-                        variables=variables,
-                    )
-            after = asyncio.run(filed(database_url))
-            bare = bare_baseline(work, connections=args.connections, seconds=args.seconds)
-        finally:
-            smtp.stop()
+        after = asyncio.run(filed(desk_run.database_url))
+        desk_run.stop()
+        bare = bare_baseline(desk_run.work, connections=args.connections, seconds=args.seconds)
     db = "PostgreSQL" if args.postgres else "SQLite"
     requests, deliveries = after[0] - before[0], after[1] - before[1]
     print(bare.line(f"bare Starlette plaintext, {args.connections} connections"))
