@@ -20,6 +20,28 @@ async def csrf_token(client: httpx.AsyncClient, path: str = "/") -> str:
     return token
 
 
+async def partner_token(client: httpx.AsyncClient, slug: str) -> str:
+    """A new API client for the signatory `slug`, and a bearer token from /oauth/token."""
+    from desk.partners import clients
+
+    credential = await clients.create_client(slug=slug)
+    response = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": credential.client_id,
+            "client_secret": credential.client_secret,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+async def partner_bearer(client: httpx.AsyncClient, slug: str) -> dict[str, str]:
+    """The Authorization header of `partner_token`."""
+    return {"Authorization": f"Bearer {await partner_token(client, slug)}"}
+
+
 def start_demo(tmp_path: Path, **env_overrides: str) -> tuple[subprocess.Popen[str], str]:
     """Start `desk demo` in tmp_path on a free port; returns (process, base URL) once it answers."""
     with socket.socket() as s:

@@ -20,7 +20,6 @@ from desk.mediation import services as mediation
 from desk.mediation.models import IdentityCheck
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import Worker
-from desk.partners import clients
 from desk.receipts.models import Receipt
 from desk.registry.models import Signatory
 from desk.requests.links import answer_token
@@ -31,6 +30,7 @@ from desk.staff.models import StaffMember
 from tests.desk.residents.helpers import log_in
 from tests.desk.staff.support import staff_log_in
 from tests.factories import make_signatory
+from tests.helpers import partner_bearer
 
 ANON = "anonymous"
 RES_A = "resident A"
@@ -95,17 +95,7 @@ def _client(app: Starlette, headers: dict[str, str] | None = None) -> httpx.Asyn
 
 
 async def bearer_headers(client: httpx.AsyncClient, slug: str) -> dict[str, str]:
-    cred = await clients.create_client(slug=slug)
-    response = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": cred.client_id,
-            "client_secret": cred.client_secret,
-        },
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return await partner_bearer(client, slug)
 
 
 async def _fulfil_with_copy(world: World, delivery_id: int, signatory_id: int) -> str:

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from desk import clock
-from desk.partners import clients
 from desk.registry.models import Signatory
 from desk.requests.models import Delivery, RequestKind
 from desk.requests.services import file_request
+from tests.helpers import partner_bearer
 
 
 class Clock:
@@ -42,14 +42,4 @@ async def one_delivery(
 
 
 async def bearer(client: httpx.AsyncClient, slug: str) -> dict[str, str]:
-    cred = await clients.create_client(slug=slug)
-    response = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": cred.client_id,
-            "client_secret": cred.client_secret,
-        },
-    )
-    assert response.status_code == 200
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return await partner_bearer(client, slug)

@@ -15,7 +15,7 @@ from desk.app import create_app
 from desk.mail.sink import MailSink
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import Worker
-from desk.partners import api, clients
+from desk.partners import api
 from desk.partners.notify import notify_info_answered
 from desk.receipts.models import Receipt
 from desk.registry.models import Signatory
@@ -24,6 +24,7 @@ from desk.requests.services import file_request
 from desk.settings import Settings
 from tests.desk.residents.helpers import log_in, page_text, post_form
 from tests.factories import make_resident, make_signatory
+from tests.helpers import partner_bearer
 
 EMAIL = "camille@exemple.invalid"
 UPLOAD_MAX = 64 * 1024
@@ -41,17 +42,7 @@ async def app(settings: Settings, mail_sink: MailSink) -> AsyncIterator[Starlett
 
 
 async def _bearer(client: httpx.AsyncClient, slug: str) -> dict[str, str]:
-    cred = await clients.create_client(slug=slug)
-    response = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": cred.client_id,
-            "client_secret": cred.client_secret,
-        },
-    )
-    assert response.status_code == 200
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return await partner_bearer(client, slug)
 
 
 async def _setup(worker: Worker, *kinds: RequestKind) -> tuple[Signatory, Signatory, list[int]]:

@@ -18,7 +18,7 @@ from desk import clock
 from desk.app import create_app
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.partners import clients, holdings
+from desk.partners import holdings
 from desk.partners.hashing import keyed_hash
 from desk.partners.models import Holding, LineageEvent
 from desk.residents import routes as resident_routes
@@ -27,6 +27,7 @@ from desk.residents.models import Resident
 from desk.settings import Settings
 from tests.desk.residents.helpers import log_in, page_text
 from tests.factories import make_resident, make_signatory
+from tests.helpers import partner_token
 
 PROBLEM = "application/problem+json"
 
@@ -66,17 +67,7 @@ class Partner:
 
 
 async def partner(client: httpx.AsyncClient, slug: str) -> Partner:
-    credential = await clients.create_client(slug=slug)
-    response = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": credential.client_id,
-            "client_secret": credential.client_secret,
-        },
-    )
-    assert response.status_code == 200, response.text
-    return Partner(client, response.json()["access_token"])
+    return Partner(client, await partner_token(client, slug))
 
 
 def h(n: int) -> str:

@@ -10,11 +10,12 @@ import pytest
 from starlette.applications import Starlette
 
 from desk.outbox.worker import Worker
-from desk.partners import api_answers, clients
+from desk.partners import api_answers
 from desk.partners.models import IdempotencyRecord
 from desk.requests.models import Delivery, DeliveryEvent, RequestKind
 from desk.requests.services import file_request
 from tests.factories import make_resident, make_signatory
+from tests.helpers import partner_bearer
 
 
 async def _sent_delivery(worker: Worker) -> int:
@@ -27,17 +28,7 @@ async def _sent_delivery(worker: Worker) -> int:
 
 
 async def _bearer(client: httpx.AsyncClient) -> dict[str, str]:
-    cred = await clients.create_client(slug="eau-du-ponant")
-    response = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": cred.client_id,
-            "client_secret": cred.client_secret,
-        },
-    )
-    assert response.status_code == 200
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    return await partner_bearer(client, "eau-du-ponant")
 
 
 async def test_concurrent_identical_posts_make_one_effect_and_one_answer(

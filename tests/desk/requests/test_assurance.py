@@ -6,26 +6,17 @@ import httpx
 
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.partners import clients
 from desk.requests.models import Delivery, RightsRequest
 from tests.desk.mediation.support import log_in_staff, open_session, post, resident_id_of
 from tests.desk.residents.helpers import log_in, page_text, post_form
 from tests.factories import make_signatory
+from tests.helpers import partner_bearer
 
 DPO = "dpo@eau-du-ponant.exemple.invalid"
 
 
 async def _api_delivery(client: httpx.AsyncClient, delivery_id: int) -> dict[str, object]:
-    cred = await clients.create_client(slug="eau-du-ponant")
-    token = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": cred.client_id,
-            "client_secret": cred.client_secret,
-        },
-    )
-    auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    auth = await partner_bearer(client, "eau-du-ponant")
     response = await client.get(f"/api/v1/deliveries/{delivery_id}", headers=auth)
     assert response.status_code == 200, response.text
     document: dict[str, object] = response.json()
