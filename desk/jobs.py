@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from desk.charter import jobs as charter_jobs
+from desk.charter import statistics_snapshot
 from desk.mediation import services as mediation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
@@ -37,6 +38,7 @@ def job_registry() -> JobRegistry:
         periodic=[
             purge_expired_personal_data,
             charter_jobs.charter_maintenance,
+            statistics_snapshot.refresh_statistics,
             sessions.purge_expired_sessions,
         ],
     )

@@ -85,6 +85,9 @@ class Settings:
     alert_formal_notice_days: int = 15
     alert_rolling_overdue: int = 5
     alert_exclusion_days: int = 30
+    # Seconds a snapshot of /statistiques stays good enough to show (the worker refreshes it
+    # well before that); older, the page computes the figures again.
+    statistics_max_age: int = 900
     # The desk's own data protection officer, shown on /registre-du-guichet (the desk is a
     # data controller too): a name, an address, a mail address, in one line.
     dpo_contact: str = ""

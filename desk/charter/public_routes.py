@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk import clock
-from desk.charter import opendata, report, statistics, transparency
+from desk.charter import opendata, report, statistics_snapshot, transparency
 from desk.charter.charts import overview_charts
 from desk.web.i18n import translate
 from desk.web.templating import render
@@ -42,8 +42,9 @@ def _locale(request: Request) -> str:
 
 async def statistics_page(request: Request) -> Response:
     now = clock.now()
-    start, end = statistics.last_twelve_months(now)
-    overview = await statistics.compute_overview(start=start, end=end, now=now)
+    overview = await statistics_snapshot.page_overview(
+        now=now, max_age=request.app.state.settings.statistics_max_age
+    )
     charts = overview_charts(overview, t=_t(request), locale=_locale(request))
     return render(
         request,
