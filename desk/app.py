@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -108,6 +109,7 @@ def create_app(
                 failed=errors.csrf_failed,
                 cookie_secure=settings.https_only,
                 max_upload=settings.upload_max_bytes,
+                trusted_origins=(_origin(settings.base_url),),
             ),
             Middleware(ServerSessionMiddleware, settings=settings),
             # Inside sessions: an answer form is counted per resident too.
@@ -140,3 +142,9 @@ def app_from_env() -> Starlette:
     settings = Settings.from_env()
     configure_logging(settings.log_format or "json", settings.log_level)
     return create_app(settings)
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL (the public address's origin, as browsers send it)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
