@@ -205,6 +205,8 @@ def cmd_partners(args: argparse.Namespace) -> int:
                 except clients.UnknownSignatory:
                     print(f"Aucun signataire « {args.target} ».", file=sys.stderr)
                     return 1
+            elif args.action == "revoke-secret":
+                return await _revoke_secret(args)
             elif args.action == "rotate-secret":
                 try:
                     cred = await clients.rotate_secret(client_id=args.target)
@@ -226,6 +228,23 @@ def cmd_partners(args: argparse.Namespace) -> int:
             return 0
 
     return asyncio.run(run())
+
+
+async def _revoke_secret(args: argparse.Namespace) -> int:
+    """`desk partners revoke-secret CLIENT_ID --prefix P`: its tokens stop working at once."""
+    from desk.partners import clients
+
+    if not args.prefix:
+        print("Indiquez le début du secret à révoquer : --prefix (8 caractères).", file=sys.stderr)
+        return 1
+    if not await clients.revoke_secret(client_id=args.target, prefix=args.prefix):
+        print(
+            f"Aucun secret actif commençant par « {args.prefix} » pour « {args.target} ».",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Secret {args.prefix}… de {args.target} révoqué : ses jetons ne sont plus acceptés.")
+    return 0
 
 
 async def _configure_channel(args: argparse.Namespace, secret_key: str) -> int:
@@ -408,11 +427,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry", type=int, metavar="JOB_ID", help="give a dead job new attempts")
     p.set_defaults(func=cmd_outbox)
     p = sub.add_parser("partners", help="partner API credentials and hashing keys")
-    p.add_argument("action", choices=["configure", "create-client", "rotate-secret", "hashing-key"])
+    p.add_argument(
+        "action",
+        choices=["configure", "create-client", "rotate-secret", "revoke-secret", "hashing-key"],
+    )
     p.add_argument(
         "target", help="signatory slug (configure, create-client, hashing-key) or client_id"
     )
     p.add_argument("--label", help="what this client is for (create-client)")
+    p.add_argument(
+        "--prefix", help="the first 8 characters of the secret to revoke (revoke-secret)"
+    )
     p.add_argument("--adapter", help="channel: email, webhook, rest, postal, … (configure)")
     p.add_argument(
         "--set",

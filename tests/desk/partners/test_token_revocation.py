@@ -3,6 +3,10 @@ rotation, its client revoked, or its signatory excluded from the charter; not 15
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
+
 import httpx
 from starlette.applications import Starlette
 
@@ -147,3 +151,28 @@ async def test_a_token_naming_another_clients_secret_is_refused(
         "/api/v1/deliveries", headers={"Authorization": f"Bearer {crossed}"}
     )
     _assert_withdrawn(response)
+
+
+async def test_an_operator_revokes_a_leaked_secret_from_the_command_line(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await make_signatory("bibus")
+    credential = await clients.create_client(slug="bibus")
+    headers = await _bearer(client, credential.client_id, credential.client_secret)
+    settings = app.state.settings
+    env = {"DESK_DATABASE_URL": settings.database_url, "DESK_DATA_DIR": str(settings.data_dir),
+           "DESK_SECRET_KEY": settings.secret_key, "PATH": "/usr/bin:/bin"}  # fmt: skip
+
+    def desk(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "desk.cli", "partners", "revoke-secret", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    unknown = await asyncio.to_thread(desk, credential.client_id, "--prefix", "zzzzzzzz")
+    assert unknown.returncode == 1 and "Aucun secret actif" in unknown.stderr
+    assert await _status(client, headers) == 200
+
+    prefix = credential.client_secret[:8]
+    done = await asyncio.to_thread(desk, credential.client_id, "--prefix", prefix)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "révoqué" in done.stdout
+    _assert_withdrawn(await client.get("/api/v1/deliveries", headers=headers))
