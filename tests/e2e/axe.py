@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,19 @@ ERASE_ALL = "Supprimer mes données chez tous les signataires qui en détiennent
 
 def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+
+
+def audit_walk(walk: Callable[[Any, Demo], dict[str, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """Run a walk of audited pages in a fresh Chromium over the shared demo (module fixtures)."""
+    from playwright.sync_api import sync_playwright
+
+    demo = shared_demo()
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            yield walk(browser, demo)
+        finally:
+            browser.close()
 
 
 def mailbox_link(base: str, contains: str, *, to: str | None = None, seconds: float = 20) -> str:

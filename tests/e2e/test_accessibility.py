@@ -179,13 +179,7 @@ def _walk(browser: Any, demo: axe.Demo) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def audits() -> Iterator[dict[str, dict[str, Any]]]:
-    demo = axe.shared_demo()
-    with playwright_api.sync_playwright() as p:
-        browser = axe.launch(p)
-        try:
-            yield _walk(browser, demo)
-        finally:
-            browser.close()
+    yield from axe.audit_walk(_walk)
 
 
 @pytest.mark.parametrize("name", PAGES)
