@@ -44,3 +44,24 @@ async def require_resident(request: Request) -> Resident:
     raise HTTPException(
         303, "Connectez-vous pour accéder à votre espace.", headers={"Location": "/connexion"}
     )
+
+
+async def start_session(request: Request, resident: Resident, *, method: str) -> str | None:
+    """Log `resident` in on this browser (email link or FranceConnect); returns where a
+    partner's deep link was taking them, if anywhere.
+
+    The session is cleared first: nothing from before the login survives (session fixation),
+    and the session middleware gives it a new id.
+    """
+    from desk.residents.deeplinks import resident_next
+
+    next_path = resident_next(request.session.get("next"))
+    request.session.clear()
+    request.session["resident_id"] = resident.id
+    request.session["auth_at"] = int(time.time())
+    request.session["auth_method"] = method
+    # Emails follow the language the resident reads the desk in (chosen or from the browser).
+    locale = getattr(request.state, "locale", resident.locale)
+    if locale != resident.locale:
+        await Resident.filter(id=resident.id).update(locale=locale)
+    return next_path

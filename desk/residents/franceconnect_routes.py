@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.residents import franceconnect
-from desk.residents.deeplinks import resident_next
+from desk.residents.auth import start_session
 from desk.residents.franceconnect import FranceConnectError
 from desk.residents.identities import log_in_with_franceconnect
-from desk.residents.models import Resident
 from desk.web.templating import render
 
 log = logging.getLogger("desk.residents.franceconnect")
@@ -52,17 +50,9 @@ async def login_return(request: Request) -> Response:
         log.info("franceconnect login refused (%s)", exc.reason)
         return _problem(request, exc)
     resident = logged.resident
-    next_path = resident_next(request.session.get("next"))
-    # A fresh session: nothing from before the login survives (session fixation).
-    request.session.clear()
-    request.session["resident_id"] = resident.id
-    request.session["auth_at"] = int(time.time())
-    request.session["auth_method"] = "franceconnect"
+    next_path = await start_session(request, resident, method="franceconnect")
     # Kept for the logout: FranceConnect ends its own session from this hint.
     request.session[franceconnect.ID_TOKEN_KEY] = identity.id_token
-    locale = getattr(request.state, "locale", resident.locale)
-    if locale != resident.locale:
-        await Resident.filter(id=resident.id).update(locale=locale)
     if logged.outcome == "linked":
         request.session[FLASH] = (
             "FranceConnect est maintenant relié à votre compte : vous pouvez vous connecter "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -14,13 +13,10 @@ from starlette.routing import BaseRoute, Route
 from desk import clock
 from desk.requests import queries
 from desk.requests.errors import RequestError
-from desk.requests.models import Delivery, RightsRequest
 from desk.requests.services import apply
 from desk.requests.states import FINAL_STATES
 from desk.residents import franceconnect, services, views
-from desk.residents.auth import current_resident, require_resident
-from desk.residents.deeplinks import resident_next
-from desk.residents.models import Resident
+from desk.residents.auth import current_resident, require_resident, start_session
 from desk.security import login_links
 from desk.security.audit import record_action
 from desk.security.sessions import end_sessions
@@ -142,17 +138,7 @@ async def login_confirm(request: Request) -> Response:
         )
     except services.LoginLinkError as exc:
         return _link_problem(request, exc)
-    # Where a partner's deep link was taking the resident, if anywhere.
-    next_path = resident_next(request.session.get("next"))
-    # A fresh session: nothing from before the login survives (session fixation).
-    request.session.clear()
-    request.session["resident_id"] = resident.id
-    request.session["auth_at"] = int(time.time())
-    request.session["auth_method"] = "email"
-    # Emails follow the language the resident reads the desk in (chosen or from the browser).
-    locale = getattr(request.state, "locale", resident.locale)
-    if locale != resident.locale:
-        await Resident.filter(id=resident.id).update(locale=locale)
+    next_path = await start_session(request, resident, method="email")
     log.info("resident %s logged in", resident.id)
     response = _redirect(next_path or "/mon-espace")
     login_links.forget_browser_nonce(response, login_links.RESIDENT, secure=settings.https_only)
@@ -269,16 +255,10 @@ async def request_page(request: Request) -> Response:
     )
 
 
-async def _own_request(resident_id: int, reference: str) -> None:
-    """Someone else's request is a 404 before any form field is judged: nothing leaks."""
-    if not await RightsRequest.filter(reference=reference, resident_id=resident_id).exists():
-        raise RequestError("Cette demande est introuvable.", code="not_found")
-
-
 async def withdraw(request: Request) -> Response:
     resident = await require_resident(request)
     reference = request.path_params["reference"][:32]
-    await _own_request(resident.id, reference)
+    await services.check_own_request(resident_id=resident.id, reference=reference)
     form = await request.form()
     raw = _field(form, "delivery")
     if not raw.isdigit():
@@ -299,16 +279,14 @@ async def answer_info(request: Request) -> Response:
     """The resident answers the question a signatory asked (need_info) about their request."""
     resident = await require_resident(request)
     reference = request.path_params["reference"][:32]
-    await _own_request(resident.id, reference)
+    await services.check_own_request(resident_id=resident.id, reference=reference)
     form = await request.form()
     raw = _field(form, "delivery")
     if not raw.isdigit() or len(raw) > 10:
         raise RequestError("Indiquez à quelle question vous répondez.", code="invalid")
-    owned = await Delivery.filter(
-        id=int(raw), request__reference=reference, request__resident_id=resident.id
-    ).exists()
-    if not owned:
-        raise RequestError("Cette demande est introuvable.", code="not_found")
+    await services.check_own_request(
+        resident_id=resident.id, reference=reference, delivery_id=int(raw)
+    )
     answer = _field(form, "answer").strip()
     if not answer:
         raise RequestError(

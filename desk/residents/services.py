@@ -253,6 +253,22 @@ class Download:
     content: bytes
 
 
+async def check_own_request(
+    *, resident_id: int, reference: str, delivery_id: int | None = None
+) -> None:
+    """Someone else's request (or delivery) is "not found", checked before any form field is
+    judged, so a stranger learns nothing from the answer."""
+    query = (
+        Delivery.filter(id=delivery_id, request__reference=reference).filter(
+            request__resident_id=resident_id
+        )
+        if delivery_id is not None
+        else RightsRequest.filter(reference=reference, resident_id=resident_id)
+    )
+    if not await query.exists():
+        raise RequestError("Cette demande est introuvable.", code="not_found")
+
+
 async def take_copy(*, resident_id: int, copy_id: str, now: datetime | None = None) -> Download:
     """Hand over an access copy once, then forget its content.
 
