@@ -26,6 +26,7 @@ from desk.partners import api as partner_api
 from desk.partners import api_auth, openapi
 from desk.partners import holdings as partner_holdings
 from desk.partners import routes as partner_routes
+from desk.receipts import log_routes as receipt_log_routes
 from desk.receipts import routes as receipt_routes
 from desk.registry import routes as registry_routes
 from desk.requests.errors import RequestError
@@ -69,6 +70,7 @@ def create_app(
         *openapi.routes,
         *partner_api.routes,
         *partner_holdings.routes,
+        *receipt_log_routes.routes,
         *receipt_routes.routes,
         *charter_routes.routes,
         *charter_api.routes,

@@ -368,7 +368,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from desk.charter.transparency import run_audit
+    from desk.receipts.audit import run_audit
     from desk.security.checkpoint import run_checkpoint, run_log_audit
 
     settings = _settings()

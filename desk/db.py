@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate as tortoise_migrate
 
 MODEL_MODULES = [
@@ -24,9 +25,18 @@ MODEL_MODULES = [
 ]
 
 
+def connection_config(database_url: str) -> str | dict[str, Any]:
+    """PostgreSQL as the URL says; SQLite through the desk's client (desk.db_sqlite)."""
+    if not database_url.startswith("sqlite"):
+        return database_url
+    config = expand_db_url(database_url)
+    config["engine"] = "desk.db_sqlite"
+    return config
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection_config(database_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,

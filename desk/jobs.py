@@ -7,6 +7,7 @@ from desk.charter import statistics_snapshot
 from desk.mediation import services as mediation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
+from desk.receipts import log as receipt_log
 from desk.requests import dispatch, identifiers
 from desk.residents import identities
 from desk.residents import jobs as resident_jobs
@@ -29,6 +30,7 @@ def job_registry() -> JobRegistry:
             identities.LINKED_MAIL_JOB: identities.send_identity_linked,
             reduction.WARNING_JOB: reduction.send_inactivity_warning,
             "partner.info_answered": partner_notify.notify_info_answered,
+            receipt_log.APPEND_JOB: receipt_log.append_job,
             **charter_jobs.HANDLERS,
         },
         on_dead={
@@ -36,6 +38,7 @@ def job_registry() -> JobRegistry:
             "delivery.poll": dispatch.dispatch_dead,
         },
         periodic=[
+            receipt_log.append_periodically,
             purge_expired_personal_data,
             charter_jobs.charter_maintenance,
             statistics_snapshot.refresh_statistics,

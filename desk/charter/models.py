@@ -1,5 +1,4 @@
-"""Keeping signatories to their word: alerts, committee decisions, self-evaluations, complaints,
-and the signed checkpoints of the receipts' transparency log."""
+"""Keeping signatories to their word: alerts, committee decisions, self-evaluations, complaints."""
 
 from __future__ import annotations
 
@@ -97,20 +96,6 @@ class Complaint(Model):
 
     class Meta:
         table = "complaint"
-
-
-class TransparencyCheckpoint(Model):
-    """A signed statement of the receipts chain: its size and head hash at a moment."""
-
-    id = fields.IntField(primary_key=True)
-    size = fields.IntField()
-    head = fields.CharField(max_length=64)
-    jws = fields.TextField()
-    created_at = fields.DatetimeField()
-
-    class Meta:
-        table = "transparency_checkpoint"
-        ordering = ["-size"]
 
 
 class StatisticsSnapshot(Model):

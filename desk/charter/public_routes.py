@@ -1,4 +1,4 @@
-"""Public transparency pages: statistics, annual report, open data, transparency log, flows."""
+"""Public transparency pages: statistics, annual report, open data, flows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk import clock
-from desk.charter import opendata, report, statistics_snapshot, transparency
+from desk.charter import opendata, report, statistics_snapshot
 from desk.charter.charts import overview_charts
 from desk.web.i18n import translate
 from desk.web.templating import render
@@ -21,10 +21,6 @@ YEAR_NOT_FOUND_FR = (
     "Il n'y a pas de bilan pour cette année : l'adresse doit se terminer par une année passée "
     "ou l'année en cours, en quatre chiffres (par exemple /bilan/2025)."
 )
-FROM_INVALID_FR = (
-    "Le paramètre « from » doit être un numéro de reçu : un nombre entier à partir de 1."
-)
-LIMIT_INVALID_FR = "Le paramètre « limit » doit être un nombre entier entre 1 et 500."
 
 
 def _t(request: Request) -> Any:
@@ -116,42 +112,6 @@ def _schema_endpoint(name: str) -> Any:
     return endpoint
 
 
-async def transparency_page(request: Request) -> Response:
-    checkpoint = await transparency.latest_checkpoint()
-    return render(request, "charter/transparency.html", {"checkpoint": checkpoint})
-
-
-async def checkpoint_json(request: Request) -> Response:
-    checkpoint = await transparency.latest_checkpoint()
-    document = transparency.checkpoint_document(
-        checkpoint, base_url=request.app.state.settings.base_url.rstrip("/")
-    )
-    return JSONResponse(document, headers=OPEN_DATA_HEADERS | {"cache-control": "no-cache"})
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int, message: str) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise HTTPException(400, message)
-    return int(raw)
-
-
-async def chain_json(request: Request) -> Response:
-    start = _int_param(request, "from", 1, 1, 2**31 - 1, FROM_INVALID_FR)
-    limit = _int_param(
-        request, "limit", transparency.CHAIN_PAGE_MAX, 1, transparency.CHAIN_PAGE_MAX,
-        LIMIT_INVALID_FR,
-    )  # fmt: skip
-    page = await transparency.chain_page(start=start, limit=limit)
-    next_url = f"/transparence/chaine.json?from={page.next_from}" if page.next_from else None
-    return JSONResponse(
-        {"from": start, "receipts": page.entries, "next": next_url},
-        headers=OPEN_DATA_HEADERS | {"cache-control": "no-cache"},
-    )
-
-
 async def flows_page(request: Request) -> Response:
     rows = await opendata.recipient_rows()
     by_signatory: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -188,9 +148,6 @@ routes: list[BaseRoute] = [
             Route(f"/donnees-ouvertes/{name}.schema.json", _schema_endpoint(name)),
         )
     ],
-    Route("/transparence", transparency_page, name="charter:transparency"),
-    Route("/transparence/checkpoint.json", checkpoint_json),
-    Route("/transparence/chaine.json", chain_json),
     # Before the register's /signataires/{slug}, which would take "flux" for a slug.
     Route("/signataires/flux", flows_page, name="charter:flows"),
 ]

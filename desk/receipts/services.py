@@ -1,8 +1,14 @@
-"""Issuing receipts: a compact JWS per final answer, chained by the previous receipt's hash."""
+"""Issuing receipts: a compact JWS per final answer, committed with the answer itself.
+
+A receipt takes no position in any global sequence when it is issued: two answers at the
+same instant never contend. The receipt's own outbox job asks the log's sequencer
+(desk.receipts.log) to append it to the public Merkle log, in a batch, shortly after.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from typing import Any
@@ -10,13 +16,13 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from desk import clock
-from desk.charter.transparency import record_checkpoint
+from desk.outbox.services import enqueue_new
 from desk.receipts.keys import Keyring
+from desk.receipts.log import APPEND_JOB, leaf_of
 from desk.receipts.models import Receipt
 from desk.requests.models import Delivery
 from desk.requests.states import DPV_STATUS
 
-GENESIS = "0" * 64
 _LISTED_SEPARATELY = ("erased_categories", "kept", "recipients_notified")
 
 
@@ -24,9 +30,18 @@ def digest(jws_compact: str) -> str:
     return hashlib.sha256(jws_compact.encode("ascii")).hexdigest()
 
 
-def receipt_payload(
-    *, receipt_id: str, delivery: Delivery, prev: str, issuer: str
-) -> dict[str, Any]:
+def receipt_subject(*, pseudonym: str, receipt_id: str) -> str:
+    """A pseudonym for one receipt only.
+
+    The same subject on all of a person's receipts let one receipt lead to their others.
+    Keyed by the resident's secret pseudonym (never published), it links nothing for anyone
+    else, while the desk can still tell whose receipt it is.
+    """
+    mac = hmac.new(pseudonym.encode(), f"receipt-subject:{receipt_id}".encode(), "sha256")
+    return mac.hexdigest()[:32]
+
+
+def receipt_payload(*, receipt_id: str, delivery: Delivery, issuer: str) -> dict[str, Any]:
     request = delivery.request
     outcome = delivery.outcome or {}
     return {
@@ -36,7 +51,7 @@ def receipt_payload(
         "request": request.reference,
         "delivery": delivery.id,
         "signatory": {"slug": delivery.signatory.slug, "name": delivery.signatory.name},
-        "subject": request.resident.pseudonym,
+        "subject": receipt_subject(pseudonym=request.resident.pseudonym, receipt_id=receipt_id),
         "kind": request.kind.value,
         "status": DPV_STATUS[delivery.state],
         "state": delivery.state.value,
@@ -48,7 +63,6 @@ def receipt_payload(
         "recipients_notified": outcome.get("recipients_notified", []),
         "received_at": delivery.received_at.isoformat(),
         "completed_at": delivery.completed_at.isoformat() if delivery.completed_at else None,
-        "prev": prev,
     }
 
 
@@ -57,30 +71,24 @@ async def issue_receipt(
 ) -> Receipt:
     """Sign and store the receipt of a delivery's final answer, inside the caller's transaction.
 
-    The delivery must have `request__resident` and `signatory` fetched. A concurrent issuer
-    taking the same sequence number makes this transaction fail on the unique constraint,
-    and the caller's transaction is retried as a whole.
+    The delivery must have `request__resident` and `signatory` fetched.
     """
-    last = (
-        await Receipt.all().using_db(connection).order_by("-sequence").select_for_update().first()
-    )
-    prev = last.digest if last else GENESIS
-    sequence = (last.sequence + 1) if last else 1
     receipt_id = uuid.uuid4().hex
-    payload = receipt_payload(receipt_id=receipt_id, delivery=delivery, prev=prev, issuer=issuer)
+    payload = receipt_payload(receipt_id=receipt_id, delivery=delivery, issuer=issuer)
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     token = keyring.sign(body)
     receipt = await Receipt.create(
         id=receipt_id,
-        sequence=sequence,
         delivery_id=delivery.id,
         jws=token,
         digest=digest(token),
+        leaf_hash=leaf_of(token).hex(),
         issued_at=clock.now(),
         using_db=connection,
     )
-    # The transparency log's new signed head, in the same transaction: no receipt without it.
-    await record_checkpoint(
-        keyring=keyring, issuer=issuer, size=sequence, head=receipt.digest, connection=connection
+    await enqueue_new(
+        kind=APPEND_JOB,
+        jobs=[(f"receipt-log-{receipt_id}", {"receipt_id": receipt_id})],
+        connection=connection,
     )
     return receipt

@@ -1,4 +1,4 @@
-"""Checking receipts: one token (pasted on /verifier, opened from a QR code) or the whole chain.
+"""Checking receipts: one token (pasted on /verifier, opened from a QR code), and the old chain.
 
 Verification never trusts the token: it is decoded by hand first, so every way a text can
 fail to be a receipt gets its own plain French reason, and nothing here raises on bad input.
@@ -19,20 +19,19 @@ from typing import Any
 from joserfc import jws
 from joserfc.jwk import ECKey
 
-from desk.receipts.keys import ALGORITHM, Keyring
+from desk.receipts.keys import ALGORITHM, RECEIPT_TYPE, Keyring
+from desk.receipts.log import inclusion_of, leaf_of
 from desk.receipts.models import Receipt
-from desk.receipts.services import GENESIS
 
 log = logging.getLogger("desk.receipts")
 
-RECEIPT_TYPE = "desk-receipt+jws"
+# The first "prev" of the receipts chain that preceded the Merkle log.
+GENESIS = "0" * 64
 # A real receipt is a couple of kilobytes; anything far bigger is not one.
 MAX_TOKEN_CHARS = 20_000
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 _WHITESPACE = re.compile(r"\s+")
-REQUIRED_CLAIMS = (
-    "jti", "iat", "request", "signatory", "subject", "kind", "status", "state", "prev",
-)  # fmt: skip
+REQUIRED_CLAIMS = ("jti", "iat", "request", "signatory", "subject", "kind", "status", "state")
 
 REASON_EMPTY = "Collez le texte complet du reçu dans le champ, puis lancez la vérification."
 REASON_TOO_LONG = (
@@ -77,12 +76,16 @@ class Verification:
     payload: dict[str, Any] | None
     kid: str | None
     digest: str | None
-    # A receipt row with this digest exists: the desk issued it and keeps it in its public chain.
-    in_chain: bool = False
-    # Its "prev" names the receipt just before it in the chain (or the start of the chain).
-    chain_ok: bool = False
+    # The desk holds this receipt: found by what was signed, so one verdict per statement
+    # whichever valid encoding of the signature was pasted.
+    issued_here: bool = False
+    # Its inclusion proof under the latest signed tree head verifies.
+    in_log: bool = False
+    # Issued, not yet appended by the sequencer (a matter of seconds while the worker runs).
+    log_pending: bool = False
     receipt_id: str | None = None
-    sequence: int | None = None
+    leaf_index: int | None = None
+    tree_size: int | None = None
 
 
 def refused(reason: str, *, kid: str | None = None) -> Verification:
@@ -164,21 +167,21 @@ def _check_signature(token: str, keyring: Keyring) -> Verification:
 
 
 async def verify_receipt(*, token: str, keyring: Keyring) -> Verification:
-    """Check a receipt's signature, then whether the desk's public chain holds it, in place."""
+    """Check a receipt's signature, then whether the desk issued it and where the log holds it."""
     result = check_signature(token=token, keyring=keyring)
     if not result.valid or result.digest is None or result.payload is None:
         return result
+    clean = normalise(token)
     try:
-        row = await Receipt.filter(digest=result.digest).first()
+        row = await Receipt.filter(leaf_hash=leaf_of(clean).hex()).first()
         if row is None:
+            # An old receipt the sequencer has not imported yet has no leaf hash.
+            row = await Receipt.filter(digest=result.digest, leaf_hash__isnull=True).first()
+        if row is None or result.payload.get("jti") != row.id:
             return result
-        expected: str | None = GENESIS
-        if row.sequence > 1:
-            before = await Receipt.filter(sequence=row.sequence - 1).first()
-            expected = digest_of(before.jws) if before is not None else None
-        chain_ok = result.payload.get("prev") == expected and result.payload.get("jti") == row.id
+        inclusion = await inclusion_of(receipt=row, keyring=keyring)
     except Exception:  # noqa: BLE001 — the signature answer stands even if the lookup fails
-        log.exception("receipt chain lookup failed")
+        log.exception("receipt log lookup failed")
         return result
     return Verification(
         valid=True,
@@ -186,10 +189,12 @@ async def verify_receipt(*, token: str, keyring: Keyring) -> Verification:
         payload=result.payload,
         kid=result.kid,
         digest=result.digest,
-        in_chain=True,
-        chain_ok=chain_ok,
+        issued_here=True,
+        in_log=inclusion is not None and inclusion.verified,
+        log_pending=inclusion is None,
         receipt_id=row.id,
-        sequence=row.sequence,
+        leaf_index=inclusion.leaf_index if inclusion else None,
+        tree_size=int(inclusion.head.size) if inclusion else None,
     )
 
 
@@ -212,7 +217,7 @@ class ChainReport:
 
 
 async def verify_chain(*, keyring: Keyring, batch: int = 500) -> ChainReport:
-    """Walk every receipt in sequence order: numbering, stored digest, signature, prev link."""
+    """Walk the receipts of the old chain in sequence order: numbering, digest, signature, prev."""
     report = ChainReport()
     expected_sequence = 1
     previous_digest = GENESIS
@@ -222,12 +227,13 @@ async def verify_chain(*, keyring: Keyring, batch: int = 500) -> ChainReport:
         if not rows:
             break
         for row in rows:
+            number = int(row.sequence or 0)
             problems = _check_row(row, keyring, expected_sequence, previous_digest)
-            report.problems += [ChainProblem(row.sequence, row.id, p) for p in problems]
+            report.problems += [ChainProblem(number, row.id, p) for p in problems]
             report.count += 1
             previous_digest = digest_of(row.jws) if row.jws.isascii() else row.digest
-            expected_sequence = row.sequence + 1
-            last_sequence = row.sequence
+            expected_sequence = number + 1
+            last_sequence = number
     report.head = previous_digest
     return report
 

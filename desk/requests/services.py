@@ -211,29 +211,22 @@ async def apply(
 
     `signatory_id`, when given, must be the delivery's signatory (a partner answering).
     """
-    for attempt in range(3):
-        try:
-            return await _apply_once(
-                delivery_id=delivery_id,
-                action=action,
-                actor=actor,
-                keyring=keyring,
-                issuer=issuer,
-                outcome=outcome,
-                reason=reason,
-                detail=detail,
-                file=file,
-                extra_months=extra_months,
-                dispatch_ref=dispatch_ref,
-                download_max_age=download_max_age,
-                signatory_id=signatory_id,
-                jobs=jobs or [],
-            )
-        except IntegrityError:
-            # Two receipts raced for the same chain position: run the transaction again.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    return await _apply_once(
+        delivery_id=delivery_id,
+        action=action,
+        actor=actor,
+        keyring=keyring,
+        issuer=issuer,
+        outcome=outcome,
+        reason=reason,
+        detail=detail,
+        file=file,
+        extra_months=extra_months,
+        dispatch_ref=dispatch_ref,
+        download_max_age=download_max_age,
+        signatory_id=signatory_id,
+        jobs=jobs or [],
+    )
 
 
 async def _apply_once(

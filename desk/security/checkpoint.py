@@ -52,9 +52,8 @@ def sign_head(
         "time": moment.isoformat(),
         "iat": int(moment.timestamp()),
     }
-    header = {"alg": ALGORITHM, "kid": keyring.kid, "typ": CHECKPOINT_TYPE}
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    token = jws.serialize_compact(header, body, keyring.signing_key, algorithms=[ALGORITHM])
+    token = keyring.sign(body, typ=CHECKPOINT_TYPE)
     return {
         "count": head.count,
         "last_id": head.last_id,

@@ -80,7 +80,13 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/donnees-ouvertes/*": {"GET": public()},
     "/transparence": {"GET": public()},
     "/transparence/checkpoint.json": {"GET": public()},
-    "/transparence/chaine.json": {"GET": public()},
+    "/transparence/chaine.json": {"GET": Rule(expect=everyone(410), public=True)},
+    "/transparence/journal/tete.json": {"GET": public()},
+    "/transparence/journal/tetes.json": {"GET": public()},
+    "/transparence/journal/feuilles.json": {"GET": public()},
+    # Without their parameters: the same plain refusal for everyone.
+    "/transparence/journal/inclusion.json": {"GET": Rule(expect=everyone(400), public=True)},
+    "/transparence/journal/coherence.json": {"GET": Rule(expect=everyone(400), public=True)},
     "/signataires": {"GET": public()},
     "/signataires/flux": {"GET": public()},
     "/signataires/{slug}": {"GET": public()},
@@ -92,6 +98,7 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/verifier": {"GET": public(), "POST": write(everyone(), body=lambda w: {"jws": "abc"})},
     "/recus/{receipt_id}": {"GET": public()},
     "/recus/{receipt_id}.jws": {"GET": public()},
+    "/recus/{receipt_id}/inclusion.json": {"GET": public()},
     "/api/openapi.json": {"GET": public()},
     # The demo's mailbox (demo mode only): public by design, never in production.
     "/dev/mailbox": {"GET": public()},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +41,7 @@ async def fulfil_all(
 ) -> list[Receipt]:
     """One request to several new signatories, each answering in turn: one receipt per answer."""
     runtime = app.state.runtime
-    resident = resident or await make_resident()
+    resident = resident or await make_resident(f"r-{secrets.token_hex(4)}@exemple.invalid")
     signatories = [await make_signatory(slug) for slug in slugs]
     request = await file_request(
         resident_id=resident.id, kind=kind, signatory_ids=[s.id for s in signatories]

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 
 from desk.receipts.models import Receipt
 from desk.receipts.qr import qr_svg
+from desk.receipts.services import receipt_subject
 from desk.requests.models import Delivery, RequestKind, RightsRequest
 from desk.requests.services import apply, file_request
 from tests.desk.receipts.conftest import fulfil_all, tamper
@@ -37,7 +38,9 @@ async def test_receipt_page_is_printable_with_a_qr_code_and_no_email(
     assert "<svg" in text
     assert f'<code class="mono">{receipt.jws}</code>' in text
     assert f'href="/recus/{receipt.id}.jws"' in text
-    assert resident.pseudonym in text
+    # The receipt's own pseudonym, never the resident's (which would link their receipts).
+    assert receipt_subject(pseudonym=resident.pseudonym, receipt_id=receipt.id) in text
+    assert resident.pseudonym not in text
     assert "dominique@exemple.invalid" not in text
     # The QR code opens the verifier with this very receipt.
     expected = qr_svg(

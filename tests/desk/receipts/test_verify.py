@@ -1,4 +1,4 @@
-"""Checking receipts: the public keys, the verifier page, refusals, and the chain."""
+"""Checking receipts: the public keys, the verifier page, refusals, one verdict per receipt."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 
-from desk.receipts.keys import Keyring
+from desk.receipts.keys import P256_ORDER, Keyring
+from desk.receipts.log import append_all
 from desk.receipts.models import Receipt
-from desk.receipts.services import GENESIS, digest
-from desk.receipts.verify import verify_chain, verify_receipt
+from desk.receipts.services import receipt_subject
+from desk.receipts.verify import verify_receipt
 from desk.requests.models import RequestKind
 from tests.desk.receipts.conftest import b64, fulfil_all, tamper, unb64
 from tests.factories import make_resident
@@ -45,10 +46,14 @@ async def test_published_keys_verify_a_receipt_offline_with_joserfc(
     payload = json.loads(obj.payload)
     assert obj.headers()["typ"] == "desk-receipt+jws"
     assert payload["jti"] == receipt.id
-    assert payload["subject"] == resident.pseudonym
+    # A pseudonym for this receipt alone: the resident's own never leaves the desk.
+    assert payload["subject"] == receipt_subject(
+        pseudonym=resident.pseudonym, receipt_id=receipt.id
+    )
+    assert resident.pseudonym not in obj.payload.decode()
     assert payload["status"] == "RequestFulfilled"
     assert payload["erased_categories"] == ["coordonnées", "historique de consommation"]
-    assert payload["prev"] == GENESIS
+    assert "prev" not in payload
     assert "alex@exemple.invalid" not in obj.payload.decode()
 
 
@@ -65,11 +70,16 @@ async def test_verifier_accepts_a_real_receipt_and_says_what_was_erased(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     [receipt] = await fulfil_all(app, slugs=["eau-du-ponant"])
+    # Just issued: the desk knows it, the log takes it in a few seconds.
+    pending = html.unescape((await _post(client, receipt.jws)).text)
+    assert "sera inscrit au journal public dans quelques secondes" in pending
+    runtime = app.state.runtime
+    await append_all(keyring=runtime.keyring, issuer=runtime.issuer)
 
     response = await _post(client, receipt.jws)
 
     assert response.status_code == 200
-    text = response.text
+    text = html.unescape(response.text)
     assert "Reçu authentique" in text
     assert "Données effacées" in text
     assert "coordonnées" in text and "historique de consommation" in text
@@ -77,7 +87,7 @@ async def test_verifier_accepts_a_real_receipt_and_says_what_was_erased(
     assert "Trésor public" in text
     assert "Eau Du Ponant" in text
     assert "Faire effacer ses données" in text
-    assert "figure dans la chaîne publique" in text
+    assert "inscrit au journal public des reçus du guichet (feuille n° 0 sur 1)" in text
     assert f'href="/recus/{receipt.id}"' in text
     assert "camille@exemple.invalid" not in text
 
@@ -194,46 +204,46 @@ async def test_empty_qr_link_is_a_422(client: httpx.AsyncClient) -> None:
     assert "Collez le texte complet du reçu" in response.text
 
 
-async def test_chain_of_three_receipts_links_and_tampering_is_detected(app: Starlette) -> None:
-    keyring = app.state.runtime.keyring
-    receipts = await fulfil_all(app, slugs=["eau-du-ponant", "bibus", "brest-metropole-habitat"])
-    assert [r.sequence for r in receipts] == [1, 2, 3]
+async def test_one_persons_receipts_share_no_identifier(app: Starlette) -> None:
+    resident = await make_resident()
+    first = await fulfil_all(app, slugs=["eau-du-ponant", "bibus"], resident=resident)
+    second = await fulfil_all(app, slugs=["brest-metropole-habitat"], resident=resident)
+    payloads = [json.loads(unb64(r.jws.split(".")[1])) for r in first + second]
+    assert len({p["subject"] for p in payloads}) == 3
+    assert all(resident.pseudonym not in r.jws for r in first + second)
 
-    prevs = [json.loads(unb64(r.jws.split(".")[1]))["prev"] for r in receipts]
-    assert prevs == [GENESIS, digest(receipts[0].jws), digest(receipts[1].jws)]
+
+def _high_s(token: str) -> str:
+    """The other valid encoding of the same ECDSA signature: (r, s) -> (r, n - s)."""
+    header, payload, signature = token.split(".")
+    raw = unb64(signature)
+    s = int.from_bytes(raw[32:], "big")
+    return f"{header}.{payload}.{b64(raw[:32] + (P256_ORDER - s).to_bytes(32, 'big'))}"
+
+
+async def test_receipts_are_low_s_and_a_reencoded_signature_gets_the_same_verdict(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    runtime = app.state.runtime
+    receipts = await fulfil_all(app, slugs=["eau-du-ponant", "bibus", "brest-metropole-habitat"])
+    await append_all(keyring=runtime.keyring, issuer=runtime.issuer)
+    keys = KeySet.import_key_set(runtime.keyring.jwks())
     for receipt in receipts:
-        result = await verify_receipt(token=receipt.jws, keyring=keyring)
-        assert result.valid and result.in_chain and result.chain_ok
+        s = int.from_bytes(unb64(receipt.jws.split(".")[2])[32:], "big")
+        assert s <= P256_ORDER // 2, "a receipt was issued with a high-s signature"
+        other = _high_s(receipt.jws)
+        # Still a valid signature for any JOSE library...
+        jws.deserialize_compact(other, keys, algorithms=["ES256"])
+        # ...and the desk gives it the verdict of the receipt it re-encodes.
+        result = await verify_receipt(token=other, keyring=runtime.keyring)
+        assert result.valid and result.issued_here and result.in_log
         assert result.receipt_id == receipt.id
-    report = await verify_chain(keyring=keyring)
-    assert report.ok and report.count == 3 and report.head == digest(receipts[2].jws)
-
-    # Someone with database access rewrites the middle receipt.
-    forged = tamper(receipts[1].jws, lambda p: p.update(erased_categories=["rien"]))
-    await Receipt.filter(id=receipts[1].id).update(jws=forged)
-
-    report = await verify_chain(keyring=keyring)
-    assert not report.ok
-    assert {p.sequence for p in report.problems} == {2, 3}
-    assert any("Lien rompu" in p.reason_fr for p in report.problems if p.sequence == 3)
-    assert any("Signature invalide" in p.reason_fr for p in report.problems if p.sequence == 2)
-    # The third receipt itself is still authentic, but no longer linked to what the chain holds.
-    result = await verify_receipt(token=receipts[2].jws, keyring=keyring)
-    assert result.valid and result.in_chain and not result.chain_ok
+        page = await _post(client, other)
+        assert "inscrit au journal public" in html.unescape(page.text)
+        assert "ne figure pas dans le journal public" not in html.unescape(page.text)
 
 
-async def test_removing_a_receipt_from_the_chain_is_detected(app: Starlette) -> None:
-    keyring = app.state.runtime.keyring
-    receipts = await fulfil_all(app, slugs=["eau-du-ponant", "bibus", "brest-metropole-habitat"])
-    await Receipt.filter(id=receipts[1].id).delete()
-
-    report = await verify_chain(keyring=keyring)
-    assert not report.ok and report.count == 2
-    reasons = " ".join(p.reason_fr for p in report.problems if p.sequence == 3)
-    assert "Numérotation interrompue" in reasons and "Lien rompu" in reasons
-
-
-async def test_a_receipt_of_another_desk_is_authentic_but_not_in_this_chain(
+async def test_a_receipt_of_another_desk_is_authentic_but_not_in_this_log(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     [receipt] = await fulfil_all(
@@ -243,7 +253,7 @@ async def test_a_receipt_of_another_desk_is_authentic_but_not_in_this_chain(
     response = await _post(client, receipt.jws)
     assert response.status_code == 200
     assert "Reçu authentique" in response.text
-    assert "ne figure pas dans la chaîne publique" in response.text
+    assert "ne figure pas dans le journal public" in html.unescape(response.text)
     assert "cessé d'utiliser les données" in html.unescape(response.text)
 
 
