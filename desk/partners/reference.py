@@ -21,6 +21,7 @@ import base64
 import contextlib
 import json
 import logging
+import random
 import socket
 import threading
 import time
@@ -45,6 +46,13 @@ log = logging.getLogger("desk.partners.reference")
 Lifespan = Literal["auto", "on", "off"]
 
 MAX_BODY = 1024 * 1024
+# How a partner should answer the desk (README, "Partner API"): 429 and 503 are retried after
+# their Retry-After, other 5xx and lost connections with exponential backoff and jitter, always
+# with the same Idempotency-Key, so a retry never answers twice.
+ANSWER_ATTEMPTS = 8
+BACKOFF_BASE = 0.5
+BACKOFF_MAX = 15.0
+RETRY_AFTER_MAX = 60.0
 # What the reference partner "holds" about anyone it knows: its own small data model.
 CATEGORIES = ["identité", "coordonnées", "consommation"]
 RECIPIENTS = ["Trésor public"]
@@ -94,6 +102,8 @@ class PartnerState:
     rejected: list[str] = field(default_factory=list)
     answers: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Each "retry later" the desk answered (429, 503, 5xx, lost connection), as it happened.
+    retries: list[str] = field(default_factory=list)
     requests: dict[str, DrpRequest] = field(default_factory=dict)
     token: str | None = None
     token_expires: float = 0.0
@@ -210,6 +220,30 @@ async def receive_webhook(request: Request) -> Response:
     return Response(status_code=204, background=task if state.auto_answer else None)
 
 
+class _RetryLater(Exception):
+    def __init__(self, status: int, wait: float) -> None:
+        super().__init__(f"desk answered {status}")
+        self.status = status
+        self.wait = wait
+
+
+def _backoff(attempt: int) -> float:
+    """Full jitter: a random wait up to base * 2**attempt, capped."""
+    return random.uniform(0, min(BACKOFF_MAX, BACKOFF_BASE * 2**attempt))
+
+
+def retry_wait(response: httpx.Response, attempt: int) -> float | None:
+    """How long to wait before trying again, or None when this answer is final."""
+    if response.status_code in (429, 503):
+        raw = response.headers.get("retry-after", "")
+        if raw.isascii() and raw.isdigit():
+            return min(float(raw), RETRY_AFTER_MAX) + random.uniform(0, BACKOFF_BASE)
+        return _backoff(attempt)
+    if response.status_code >= 500:
+        return _backoff(attempt)
+    return None
+
+
 async def _token(state: PartnerState, client: httpx.AsyncClient, *, fresh: bool = False) -> str:
     if state.token and not fresh and time.time() < state.token_expires - 30:
         return state.token
@@ -221,11 +255,60 @@ async def _token(state: PartnerState, client: httpx.AsyncClient, *, fresh: bool 
             "client_secret": state.client_secret,
         },
     )
+    wait = retry_wait(response, 0)
+    if wait is not None:
+        raise _RetryLater(response.status_code, wait)
     response.raise_for_status()
     data = response.json()
     state.token = str(data["access_token"])
     state.token_expires = time.time() + float(data.get("expires_in", 300))
     return state.token
+
+
+async def _post_answer(
+    state: PartnerState,
+    client: httpx.AsyncClient,
+    *,
+    msg_id: str,
+    delivery_id: int,
+    outcome: dict[str, Any],
+    copy: bytes | None,
+) -> httpx.Response:
+    """One fulfil, retried as the partner API asks; the last answer (or raises on transport)."""
+    fresh_token = False
+    for attempt in range(ANSWER_ATTEMPTS):
+        try:
+            token = await _token(state, client, fresh=fresh_token)
+            headers = {"authorization": f"Bearer {token}", "idempotency-key": f"{msg_id}-fulfil"}
+            path = f"/api/v1/deliveries/{delivery_id}/fulfil"
+            if copy is not None:
+                response = await client.post(
+                    path,
+                    headers=headers,
+                    data={"outcome": json.dumps(outcome)},
+                    files={"copy": (f"export-{delivery_id}.json", copy, "application/json")},
+                )
+            else:
+                response = await client.post(path, headers=headers, json={"outcome": outcome})
+        except _RetryLater as busy:
+            state.retries.append(f"token {busy.status}")
+            await asyncio.sleep(busy.wait)
+            continue
+        except httpx.TransportError as exc:
+            if attempt == ANSWER_ATTEMPTS - 1:
+                raise
+            state.retries.append(type(exc).__name__)
+            await asyncio.sleep(_backoff(attempt))
+            continue
+        if response.status_code == 401 and not fresh_token:
+            fresh_token = True
+            continue
+        wait = retry_wait(response, attempt)
+        if wait is None or attempt == ANSWER_ATTEMPTS - 1:
+            return response
+        state.retries.append(f"fulfil {response.status_code}")
+        await asyncio.sleep(wait)
+    raise RuntimeError("the desk kept asking to retry later")
 
 
 async def answer_delivery(state: PartnerState, msg_id: str, data: dict[str, Any]) -> None:
@@ -236,28 +319,15 @@ async def answer_delivery(state: PartnerState, msg_id: str, data: dict[str, Any]
         identifiers = data.get("identifiers") if isinstance(data.get("identifiers"), dict) else {}
         known = _knows(state, identifiers or {})
         outcome = outcome_for(kind, data, known=known)
+        copy = None
+        if kind == "access" and known:
+            copy = export_for(identifiers or {}, str(data.get("reference") or ""))
         async with httpx.AsyncClient(
             base_url=state.desk_base_url, timeout=15, verify=tls_context()
         ) as client:
-            for attempt in (1, 2):
-                token = await _token(state, client, fresh=attempt == 2)
-                headers = {
-                    "authorization": f"Bearer {token}",
-                    "idempotency-key": f"{msg_id}-fulfil",
-                }
-                path = f"/api/v1/deliveries/{delivery_id}/fulfil"
-                if kind == "access" and known:
-                    export = export_for(identifiers or {}, str(data.get("reference") or ""))
-                    response = await client.post(
-                        path,
-                        headers=headers,
-                        data={"outcome": json.dumps(outcome)},
-                        files={"copy": (f"export-{delivery_id}.json", export, "application/json")},
-                    )
-                else:
-                    response = await client.post(path, headers=headers, json={"outcome": outcome})
-                if response.status_code != 401:
-                    break
+            response = await _post_answer(
+                state, client, msg_id=msg_id, delivery_id=delivery_id, outcome=outcome, copy=copy
+            )
         state.answers.append(
             {
                 "delivery_id": delivery_id,
