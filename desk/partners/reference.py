@@ -291,12 +291,14 @@ async def _post_answer(
             else:
                 response = await client.post(path, headers=headers, json={"outcome": outcome})
         except _RetryLater as busy:
+            log.warning("the desk answered %s to a token request: retrying", busy.status)
             state.retries.append(f"token {busy.status}")
             await asyncio.sleep(busy.wait)
             continue
         except httpx.TransportError as exc:
             if attempt == ANSWER_ATTEMPTS - 1:
                 raise
+            log.warning("delivery %s: %s, retrying", delivery_id, type(exc).__name__)
             state.retries.append(type(exc).__name__)
             await asyncio.sleep(_backoff(attempt))
             continue
@@ -306,6 +308,9 @@ async def _post_answer(
         wait = retry_wait(response, attempt)
         if wait is None or attempt == ANSWER_ATTEMPTS - 1:
             return response
+        log.warning(
+            "delivery %s: the desk answered %s, retrying", delivery_id, response.status_code
+        )
         state.retries.append(f"fulfil {response.status_code}")
         await asyncio.sleep(wait)
     raise RuntimeError("the desk kept asking to retry later")
