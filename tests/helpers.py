@@ -11,6 +11,9 @@ from pathlib import Path
 
 import httpx
 
+# DESK_PARTNER_ALLOWED_NETWORKS for the tests: their partners run on this machine.
+LOCAL_PARTNER_NETWORKS = "127.0.0.1/32"
+
 
 async def csrf_token(client: httpx.AsyncClient, path: str = "/") -> str:
     """GET a page so the CSRF cookie is set, and return the token forms must carry."""
