@@ -180,15 +180,23 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         url = request.url
         host = url.host
         port = url.port or (443 if url.scheme == "https" else 80)
-        (address, *_) = await permitted_addresses(host, port, self.allowed)
+        addresses = await permitted_addresses(host, port, self.allowed)
         extensions: dict[str, Any] = dict(request.extensions)
         if url.scheme == "https" and literal_address(host) is None:
             # TLS speaks to the name (SNI) and checks the certificate against it, not the IP.
             extensions["sni_hostname"] = host
-        # The Host header was set from the original URL when the request was built.
-        request.url = url.copy_with(host=str(address))
         request.extensions = extensions
-        return await self._inner.handle_async_request(request)
+        failure = httpx.ConnectError(f"no address of {host} accepted the connection")
+        # In the resolver's order, as a connection by name would (IPv6 unreachable: IPv4 next);
+        # only a refused connection moves on, before any byte of the request was sent.
+        for address in addresses:
+            # The Host header was set from the original URL when the request was built.
+            request.url = url.copy_with(host=str(address))
+            try:
+                return await self._inner.handle_async_request(request)
+            except httpx.ConnectError as exc:
+                failure = exc
+        raise failure
 
     async def aclose(self) -> None:
         await self._inner.aclose()
