@@ -43,12 +43,14 @@ from desk.partners.webhooks import new_secret
 from desk.registry.models import Signatory
 from desk.requests.models import Delivery
 from desk.security.models import AuditRecord
+from desk.settings import Settings
 from tests.desk.backoffice.test_channel_switch import _failed_delivery
 from tests.desk.staff.support import post_form, staff_log_in, text
 from tests.factories import make_signatory
 
 NAME = "partenaire.test"
 LOCAL = (ipaddress.ip_network("127.0.0.1/32"),)
+SECRET = {"DESK_SECRET_KEY": "test-secret-key-not-for-production"}
 INTERNAL_ANSWERS = ["127.0.0.1", "10.0.0.7", "169.254.169.254", "100.64.0.1", "fd00:ec2::254"]
 
 
@@ -353,3 +355,17 @@ async def test_the_back_office_cannot_point_a_failed_delivery_inside(
         assert "réseau privé" in text(refused), target
     assert (await Delivery.get(id=failed.id)).channel is None
     assert not await AuditRecord.filter(action="partner.channel_configured").exists()
+
+
+def test_the_allow_list_setting_is_read_from_the_environment_and_checked_at_start() -> None:
+    settings = Settings.from_env(
+        {"DESK_PARTNER_ALLOWED_NETWORKS": "10.20.0.0/16, 127.0.0.1/32 fd12::/64", **SECRET}
+    )
+    assert [str(n) for n in settings.partner_networks] == [
+        "10.20.0.0/16",
+        "127.0.0.1/32",
+        "fd12::/64",
+    ]
+    assert Settings.from_env(SECRET).partner_networks == ()
+    with pytest.raises(ValueError, match="n'est pas un réseau"):
+        Settings.from_env({"DESK_PARTNER_ALLOWED_NETWORKS": "10.20.0.0/16, intranet", **SECRET})
