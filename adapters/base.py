@@ -7,6 +7,7 @@ Adapters see an Envelope, never the database. They are found by name through the
 from __future__ import annotations
 
 import functools
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -95,6 +96,9 @@ class AdapterContext:
     send_mail: SendMail
     base_url: str
     options: dict[str, Any] = field(default_factory=dict)
+    # Internal networks the operator lets adapters reach (DESK_PARTNER_ALLOWED_NETWORKS); any
+    # other internal address is refused (adapters.network).
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 class Adapter(Protocol):

@@ -56,6 +56,7 @@ from adapters.base import (
     Envelope,
     PermanentAdapterError,
 )
+from adapters.network import Network
 from adapters.settings import SettingsError, check_seconds, check_token, check_url
 from adapters.webhook import USER_AGENT, http_client, raise_for_status, rfc3339
 
@@ -199,12 +200,14 @@ class RestAdapter:
         self.context = context
 
     @classmethod
-    def validate_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
+    def validate_settings(
+        cls, settings: dict[str, Any], *, allowed_networks: tuple[Network, ...] = ()
+    ) -> dict[str, Any]:
         """Cleaned settings, or SettingsError (a ValueError) with a French message."""
         if not isinstance(settings, dict):
             settings = {}
         return {
-            "base_url": check_url(settings.get("base_url")).rstrip("/"),
+            "base_url": check_url(settings.get("base_url"), allowed=allowed_networks).rstrip("/"),
             "token": check_token(settings.get("token")),
             "poll_interval": check_seconds(
                 settings.get("poll_interval"),
@@ -227,7 +230,9 @@ class RestAdapter:
         if isinstance(token, str) and token.startswith("enc:"):
             raise PermanentAdapterError("rest token reached the adapter still encrypted")
         try:
-            return self.validate_settings(dict(self.context.settings))
+            return self.validate_settings(
+                dict(self.context.settings), allowed_networks=self.context.allowed_networks
+            )
         except SettingsError as exc:
             raise PermanentAdapterError(f"rest settings invalid: {exc}") from exc
 
@@ -255,7 +260,7 @@ class RestAdapter:
         deadline = float(settings["timeout"])
         try:
             async with asyncio.timeout(deadline):
-                async with http_client(deadline) as client:
+                async with http_client(deadline, self.context.allowed_networks) as client:
                     async with client.stream(
                         method, url, content=content, headers=headers
                     ) as response:

@@ -7,12 +7,12 @@ office shows it next to the field). `template` and `params` let a page translate
 
 from __future__ import annotations
 
-import ipaddress
 import math
-import socket
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from adapters.network import Network, host_permitted, literal_address
 from desk.partners.webhooks import is_valid_secret
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -31,9 +31,10 @@ URL_PLAIN_HTTP = (
     "pour les essais."
 )
 URL_PRIVATE = (
-    "Cette adresse mène à un réseau privé ou interne (par exemple 10.x.x.x, 192.168.x.x ou "
-    "169.254.169.254) : le guichet n'envoie rien vers ces adresses. Donnez l'adresse publique "
-    "du partenaire."
+    "Cette adresse mène à un réseau privé ou interne (par exemple 10.x.x.x, 192.168.x.x, "
+    "169.254.169.254 ou cette machine, 127.0.0.1) : le guichet n'envoie rien vers ces adresses, "
+    "sauf vers les réseaux que l'exploitant autorise (DESK_PARTNER_ALLOWED_NETWORKS). Donnez "
+    "l'adresse publique du partenaire."
 )
 URL_CREDENTIALS = (
     "L'adresse ne doit pas contenir d'identifiant ni de mot de passe : "
@@ -71,55 +72,20 @@ class SettingsError(ValueError):
 def is_loopback(host: str) -> bool:
     if host.lower() in LOOPBACK_HOSTS:
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = literal_address(host)
+    return address is not None and address.is_loopback
 
 
-# RFC 6598 carrier-grade NAT: internal, though `is_private` does not say so.
-_SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+def is_internal_address(host: str, allowed: Iterable[Network] = ()) -> bool:
+    """An address literal (any spelling) or a name of this machine that the desk may not reach:
+    loopback, private, link-local (cloud metadata), shared, multicast, reserved or unspecified,
+    unless in `allowed` (DESK_PARTNER_ALLOWED_NETWORKS). Names are checked when resolved."""
+    return not host_permitted(host, allowed)
 
 
-def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address a host names by itself, in any spelling a resolver accepts (10.1, 0xa000001,
-    167772161 all mean 10.0.0.1), or None for a name."""
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    if host and all(c in "0123456789abcdefxABCDEFX." for c in host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    return None
-
-
-def is_internal_address(host: str) -> bool:
-    """An address literal of a private, link-local (cloud metadata), multicast, reserved or
-    unspecified network: never a partner's, a way to reach the desk's own network (SSRF).
-    Loopback stays allowed: the tests and the reference partner run on this machine."""
-    address = _ip_literal(host)
-    if address is None or address.is_loopback:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
-        if address.is_loopback:
-            return False
-    return bool(
-        address.is_private
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or address in _SHARED_ADDRESS_SPACE
-    )
-
-
-def check_url(value: Any) -> str:
-    """An https URL, or plain http to this machine only (tests and the demo)."""
+def check_url(value: Any, *, allowed: Iterable[Network] = ()) -> str:
+    """An https URL, or plain http to this machine only (tests and the demo); never towards an
+    internal address unless its network is in `allowed`."""
     if not isinstance(value, str) or not value.strip():
         raise SettingsError(URL_REQUIRED)
     text = value.strip()
@@ -139,7 +105,7 @@ def check_url(value: Any) -> str:
         raise SettingsError(URL_FRAGMENT)
     if parts.scheme == "http" and not is_loopback(host):
         raise SettingsError(URL_PLAIN_HTTP)
-    if is_internal_address(host):
+    if is_internal_address(host, allowed):
         raise SettingsError(URL_PRIVATE)
     return urlunsplit(parts)
 

@@ -39,6 +39,7 @@ from adapters.base import (
     PermanentAdapterError,
     RetryLater,
 )
+from adapters.network import Network, guarded_client
 from adapters.settings import SettingsError, check_seconds, check_secrets, check_url
 from desk.partners.webhooks import sign
 
@@ -155,11 +156,10 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def http_client(deadline: float) -> httpx.AsyncClient:
-    """A client for one partner call: redirects never followed, a bounded wait."""
-    return httpx.AsyncClient(
-        follow_redirects=False, timeout=http_timeout(deadline), verify=tls_context()
-    )
+def http_client(deadline: float, allowed: tuple[Network, ...] = ()) -> httpx.AsyncClient:
+    """A client for one partner call: redirects never followed, a bounded wait, and only to
+    addresses the desk may reach (resolved and checked at the call, then connected to)."""
+    return guarded_client(allowed=allowed, timeout=http_timeout(deadline), verify=tls_context())
 
 
 class WebhookAdapter:
@@ -170,12 +170,14 @@ class WebhookAdapter:
         self.context = context
 
     @classmethod
-    def validate_settings(cls, settings: dict[str, Any]) -> dict[str, Any]:
+    def validate_settings(
+        cls, settings: dict[str, Any], *, allowed_networks: tuple[Network, ...] = ()
+    ) -> dict[str, Any]:
         """Cleaned settings, or SettingsError (a ValueError) with a French message."""
         if not isinstance(settings, dict):
             settings = {}
         return {
-            "url": check_url(settings.get("url")),
+            "url": check_url(settings.get("url"), allowed=allowed_networks),
             "secrets": check_secrets(settings.get("secrets")),
             "timeout": check_seconds(
                 settings.get("timeout"),
@@ -194,7 +196,7 @@ class WebhookAdapter:
         ):
             raise PermanentAdapterError("webhook secrets reached the adapter still encrypted")
         try:
-            return self.validate_settings(dict(raw))
+            return self.validate_settings(dict(raw), allowed_networks=self.context.allowed_networks)
         except SettingsError as exc:
             raise PermanentAdapterError(f"webhook settings invalid: {exc}") from exc
 
@@ -218,7 +220,7 @@ class WebhookAdapter:
         what = f"webhook for delivery {envelope.delivery_id}"
         try:
             async with asyncio.timeout(deadline):
-                async with http_client(deadline) as client:
+                async with http_client(deadline, self.context.allowed_networks) as client:
                     # Streamed: a partner's reply body is never read, only its status counts.
                     async with client.stream(
                         "POST", settings["url"], content=body, headers=headers

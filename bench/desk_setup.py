@@ -35,6 +35,10 @@ from desk.settings import Settings
 RESIDENT_EMAIL = "banc.essai@exemple.invalid"
 
 
+# DESK_PARTNER_ALLOWED_NETWORKS of the benchmarks: their partner listens on 127.0.0.1.
+LOCAL_PARTNER_NETWORKS = "127.0.0.1/32"
+
+
 def settings_env(
     *, database_url: str, data_dir: Path, smtp_port: int, base_url: str, **extra: str
 ) -> dict[str, str]:
@@ -46,6 +50,8 @@ def settings_env(
         "DESK_SMTP_PORT": str(smtp_port),
         "DESK_BASE_URL": base_url,
         "DESK_WORKER_POLL_INTERVAL": "0.2",
+        # The benchmarks' partner (`desk partner-sim`) runs on this machine.
+        "DESK_PARTNER_ALLOWED_NETWORKS": LOCAL_PARTNER_NETWORKS,
     }
     env.update(extra)
     return env

@@ -51,6 +51,12 @@ from desk.requests.models import RequestKind  # noqa: E402
 from desk.requests.services import file_request  # noqa: E402
 from desk.residents.models import Resident  # noqa: E402
 from desk.residents.services import request_login  # noqa: E402
+from desk.settings import Settings  # noqa: E402
+
+# The partner listens on 127.0.0.1 (the desk processes get DESK_PARTNER_ALLOWED_NETWORKS).
+LOCAL_NETWORKS = Settings(
+    partner_allowed_networks=desk_setup.LOCAL_PARTNER_NETWORKS
+).partner_networks
 
 
 async def fill_deliveries(database_url: str, *, partner_url: str, secret: str, total: int) -> int:
@@ -63,6 +69,7 @@ async def fill_deliveries(database_url: str, *, partner_url: str, secret: str, t
                 adapter="webhook",
                 settings={"url": partner_url + "/webhooks/desk", "secrets": [secret]},
                 secret_key=key,
+                allowed_networks=LOCAL_NETWORKS,
             )
         per_request = await Signatory.all().count()
         made = 0

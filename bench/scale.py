@@ -53,6 +53,12 @@ from desk.partners.webhooks import new_secret  # noqa: E402
 from desk.registry.models import Signatory  # noqa: E402
 from desk.requests.models import RequestKind  # noqa: E402
 from desk.requests.services import file_request  # noqa: E402
+from desk.settings import Settings  # noqa: E402
+
+# The partner listens on 127.0.0.1 (the desk processes get DESK_PARTNER_ALLOWED_NETWORKS).
+LOCAL_NETWORKS = Settings(
+    partner_allowed_networks=desk_setup.LOCAL_PARTNER_NETWORKS
+).partner_networks
 
 RESIDENTS_LOGGED_IN = 16
 
@@ -85,6 +91,7 @@ async def webhook_channels(url: str, *, partner_url: str, secret: str, secret_ke
                 adapter="webhook",
                 settings={"url": partner_url + "/webhooks/desk", "secrets": [secret]},
                 secret_key=secret_key,
+                allowed_networks=LOCAL_NETWORKS,
             )
 
 

@@ -105,6 +105,8 @@ def create_app(
             Middleware(LocaleAndHeadersMiddleware),
             # Outside sessions: a session store that cannot reach the database gives a 503 too.
             Middleware(DatabaseOutageMiddleware),
+            # Outside CSRF: a logged-in session's token is bound to its id.
+            Middleware(ServerSessionMiddleware, settings=settings),
             Middleware(
                 CSRFMiddleware,
                 secret=settings.secret_key,
@@ -113,7 +115,6 @@ def create_app(
                 max_upload=settings.upload_max_bytes,
                 trusted_origins=(_origin(settings.base_url),),
             ),
-            Middleware(ServerSessionMiddleware, settings=settings),
             # Inside sessions: an answer form is counted per resident too.
             Middleware(RateLimitMiddleware, limiter=rate_limiter),
             # NUL characters never reach a route (PostgreSQL text cannot hold them); inside

@@ -13,6 +13,10 @@ from dataclasses import replace
 from desk.settings import Settings
 from desk.staff.models import StaffRole
 
+# `desk demo` lets adapters reach this machine (the reference partner runs there) unless
+# DESK_PARTNER_ALLOWED_NETWORKS says otherwise.
+DEMO_PARTNER_NETWORKS = "127.0.0.0/8, ::1/128"
+
 
 def _settings() -> Settings:
     return Settings.from_env()
@@ -116,6 +120,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     base = Settings.from_env(demo=True)
     if "sqlite://desk.sqlite3" == base.database_url:
         base = replace(base, database_url="sqlite://desk-demo.sqlite3")
+    if "DESK_PARTNER_ALLOWED_NETWORKS" not in os.environ:
+        # The demo's partners (`desk partner-sim`) run on this machine: loopback only, said
+        # explicitly; any other internal address stays refused.
+        base = replace(base, partner_allowed_networks=DEMO_PARTNER_NETWORKS)
     sink = MailSink()
     smtp = SmtpSinkServer(sink, port=args.smtp_port)
     smtp.start()
@@ -198,7 +206,7 @@ def cmd_partners(args: argparse.Namespace) -> int:
         settings = _settings()
         async with connected(settings.database_url):
             if args.action == "configure":
-                return await _configure_channel(args, settings.secret_key)
+                return await _configure_channel(args, settings)
             if args.action == "create-client":
                 try:
                     cred = await clients.create_client(slug=args.target, label=args.label or "")
@@ -247,7 +255,7 @@ async def _revoke_secret(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _configure_channel(args: argparse.Namespace, secret_key: str) -> int:
+async def _configure_channel(args: argparse.Namespace, settings: Settings) -> int:
     """`desk partners configure SLUG --adapter NAME --set key=value [--rotate]`."""
     from desk.partners import channels
 
@@ -258,8 +266,9 @@ async def _configure_channel(args: argparse.Namespace, secret_key: str) -> int:
             slug=args.target,
             adapter=args.adapter,
             settings=channels.parse_assignments(args.set or []),
-            secret_key=secret_key,
+            secret_key=settings.secret_key,
             rotate=args.rotate,
+            allowed_networks=settings.partner_networks,
         )
     except channels.ChannelError as exc:
         print(exc.message, file=sys.stderr)

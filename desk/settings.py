@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, replace
@@ -91,7 +92,15 @@ class Settings:
     # The desk's own data protection officer, shown on /registre-du-guichet (the desk is a
     # data controller too): a name, an address, a mail address, in one line.
     dpo_contact: str = ""
+    # Internal networks partner URLs may lead to (CIDR, commas or spaces: "10.20.0.0/16,
+    # 127.0.0.1/32"); any other loopback, private, link-local or reserved address is refused,
+    # when configured and at each call (adapters.network). Empty: public addresses only.
+    partner_allowed_networks: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A typo here would only show at the first partner call: refuse to start instead.
+        _ = self.partner_networks
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -130,6 +139,19 @@ class Settings:
             and self.franceconnect_client_id
             and self.franceconnect_client_secret
         )
+
+    @property
+    def partner_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        networks = []
+        for item in self.partner_allowed_networks.replace(",", " ").split():
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"DESK_PARTNER_ALLOWED_NETWORKS : « {item} » n'est pas un réseau "
+                    "(écrivez par exemple 10.20.0.0/16, 127.0.0.1/32 ou fd12::/64)."
+                ) from None
+        return tuple(networks)
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path

@@ -21,6 +21,7 @@ from desk.jobs import build_worker
 from desk.mail.sink import MailSink, SmtpSinkServer
 from desk.outbox.worker import Worker
 from desk.settings import Settings
+from tests.helpers import LOCAL_PARTNER_NETWORKS
 
 PG_URL = os.environ.get("DESK_TEST_DATABASE_URL", "")
 TABLES = [
@@ -105,6 +106,9 @@ def settings(tmp_path: Path, database_url: str, smtp_server: SmtpSinkServer) -> 
         outbox_base_delay=0.01,
         outbox_max_delay=0.05,
         worker_poll_interval=0.05,
+        # The tests' partners (reference partner, fault servers) listen on 127.0.0.1: said
+        # explicitly, as an operator would for a town's internal partners.
+        partner_allowed_networks=LOCAL_PARTNER_NETWORKS,
     )
 
 

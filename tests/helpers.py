@@ -11,13 +11,22 @@ from pathlib import Path
 
 import httpx
 
+# DESK_PARTNER_ALLOWED_NETWORKS for the tests: their partners run on this machine.
+LOCAL_PARTNER_NETWORKS = "127.0.0.1/32"
+
 
 async def csrf_token(client: httpx.AsyncClient, path: str = "/") -> str:
     """GET a page so the CSRF cookie is set, and return the token forms must carry."""
     await client.get(path)
-    token = client.cookies.get("csrftoken")
+    token = form_token(client)
     assert token, "the CSRF cookie was not set"
     return token
+
+
+def form_token(client: httpx.AsyncClient) -> str:
+    """The CSRF token the browser holds now (its cookie carries the current one: after a login,
+    the logged-in session's); over https the cookie is named `__Host-csrftoken`."""
+    return client.cookies.get("csrftoken") or client.cookies.get("__Host-csrftoken") or ""
 
 
 async def partner_token(client: httpx.AsyncClient, slug: str) -> str:

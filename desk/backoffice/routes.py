@@ -176,6 +176,7 @@ async def change_channel(request: Request) -> Response:
             issuer=runtime.issuer,
             secret_key=request.app.state.settings.secret_key,
             settings=parse_assignments([line for line in typed.splitlines() if line.strip()]),
+            allowed_networks=request.app.state.settings.partner_networks,
         )
     except RequestError as exc:
         if exc.code == "not_found":

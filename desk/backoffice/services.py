@@ -18,6 +18,7 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from adapters.base import adapter_names
+from adapters.network import Network
 from adapters.postal import validate_settings as validate_postal_settings
 from desk import clock
 from desk.outbox.models import JobState, OutboxJob
@@ -376,6 +377,7 @@ async def change_channel(
     issuer: str,
     secret_key: str,
     settings: dict[str, Any] | None = None,
+    allowed_networks: tuple[Network, ...] = (),
 ) -> ChannelSwitch:
     """Switch a failed delivery to another installed adapter, then send it again.
 
@@ -406,6 +408,7 @@ async def change_channel(
                 actor=actor_for(staff_id),
                 delivery_id=delivery.id,
                 connection=conn,
+                allowed_networks=allowed_networks,
             )
         except ChannelError as exc:
             if name == POSTAL and "address" not in given:

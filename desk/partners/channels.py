@@ -7,16 +7,20 @@ clear, for the operator to hand to the partner; the database only ever holds the
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from adapters.base import adapter_names, load_adapter
+from adapters.network import Network, config_time_check
+from adapters.settings import URL_PRIVATE
 from desk import crypto
 from desk.partners.webhooks import new_secret
 from desk.registry.models import Signatory
@@ -154,6 +158,7 @@ async def configure_channel(
     actor: str = "system",
     delivery_id: int | None = None,
     connection: BaseDBAsyncClient | None = None,
+    allowed_networks: tuple[Network, ...] = (),
 ) -> ChannelResult:
     """Validate, complete and store a signatory's adapter and its settings.
 
@@ -166,6 +171,10 @@ async def configure_channel(
     signatory keeps its own adapter: the new channel's settings are validated on top of the
     stored ones and added to them, since every adapter of a signatory reads the same settings.
     `connection` lets the caller write its own change in the same transaction.
+
+    Every URL among the settings must lead outside the desk's own network, or into one of
+    `allowed_networks` (DESK_PARTNER_ALLOWED_NETWORKS): address literals in any spelling, and
+    names as they resolve now (they are resolved and checked again at each call).
     """
     if not isinstance(settings, dict):
         raise ChannelError(MSG_SETTINGS_NOT_OBJECT)
@@ -210,9 +219,16 @@ async def configure_channel(
     clean: dict[str, Any] = dict(wanted)
     if callable(validate):
         try:
-            clean = dict(validate(wanted))
+            if _takes_networks(validate):
+                clean = dict(validate(wanted, allowed_networks=allowed_networks))
+            else:
+                clean = dict(validate(wanted))
         except ValueError as exc:
             raise ChannelError(MSG_INVALID.format(name=name, reason=exc)) from exc
+    # Whatever the adapter checked (a town's own adapter may check nothing): every URL.
+    for host in _url_hosts(clean):
+        if not await config_time_check(host, allowed_networks):
+            raise ChannelError(MSG_INVALID.format(name=name, reason=URL_PRIVATE))
 
     signatory.adapter = kept_adapter
     kept = current if delivery_id is not None else {}
@@ -247,6 +263,32 @@ async def configure_channel(
     return ChannelResult(
         slug=signatory.slug, adapter=name, settings=shown, secrets=active, generated=generated
     )
+
+
+def _takes_networks(validate: Any) -> bool:
+    """Whether an adapter's validate_settings takes the allow-list (ours do; an adapter a town
+    wrote before it existed does not, and is still covered by the URL check after it)."""
+    try:
+        return "allowed_networks" in inspect.signature(validate).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _url_hosts(settings: dict[str, Any]) -> list[str]:
+    """The host of every http(s) URL among settings values (strings, or lists of strings)."""
+    hosts = []
+    for value in settings.values():
+        for item in value if isinstance(value, list) else [value]:
+            text = item.strip() if isinstance(item, str) else ""
+            if not text.lower().startswith(("http:", "https:")):
+                continue
+            try:
+                host = urlsplit(text).hostname
+            except ValueError:
+                continue
+            if host:
+                hosts.append(host)
+    return hosts
 
 
 def _transaction(

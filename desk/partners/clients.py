@@ -123,21 +123,24 @@ async def authenticate(*, client_id: str, client_secret: str) -> Authenticated |
     client = await PartnerClient.get_or_none(client_id=client_id, revoked_at=None).prefetch_related(
         "signatory"
     )
-    if client is None:
-        # Same work as a real check, so timing does not tell which client ids exist.
-        crypto.check_secret(client_secret, _DUMMY_HASH)
+    # The same queries and the same number of scrypt runs whatever the answer (unknown client,
+    # excluded signatory, one or two active secrets, right or wrong secret): the time taken
+    # tells nothing about which client ids exist or how many secrets they have.
+    stored = await ClientSecret.filter(client_id=client.id if client else 0, revoked_at=None)
+    hashes = [s.secret_hash for s in stored]
+    hashes += [_DUMMY_HASH] * max(0, MAX_ACTIVE_SECRETS - len(hashes))
+    matched: ClientSecret | None = None
+    for position, secret_hash in enumerate(hashes):
+        if crypto.check_secret(client_secret, secret_hash) and matched is None:
+            matched = stored[position] if position < len(stored) else None
+    if client is None or matched is None:
         return None
     if client.signatory.charter_status == CharterStatus.EXCLUDED:
         return None
-    for stored in await ClientSecret.filter(client=client, revoked_at=None):
-        if crypto.check_secret(client_secret, stored.secret_hash):
-            await PartnerClient.filter(id=client.id).update(last_used_at=clock.now())
-            return Authenticated(
-                client_id=client.client_id,
-                signatory_id=client.signatory.id,
-                secret_id=stored.id,
-            )
-    return None
+    await PartnerClient.filter(id=client.id).update(last_used_at=clock.now())
+    return Authenticated(
+        client_id=client.client_id, signatory_id=client.signatory.id, secret_id=matched.id
+    )
 
 
 async def secret_still_active(*, secret_id: int, client_id: str, signatory_id: int) -> bool:

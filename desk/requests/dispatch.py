@@ -106,6 +106,7 @@ def make_adapter(delivery: Delivery, rt: Runtime) -> object:
         send_mail=rt.send_mail,
         base_url=rt.settings.base_url,
         options={"simulated_delay": rt.settings.simulated_delay, "env": rt.env},
+        allowed_networks=rt.settings.partner_networks,
     )
     return adapter_class(context)
 

@@ -33,6 +33,7 @@ from desk.security.devices import device_of
 from desk.security.models import WebSession
 from desk.settings import Settings
 from desk.staff.auth import NOTICE_KEY
+from desk.web.csrf import SCOPE_BINDING
 
 log = logging.getLogger("desk.security")
 
@@ -155,6 +156,23 @@ class ServerSessionMiddleware:
         scope["session"] = data
         first_login = login_key(data) if row is not None else None
         logged_in = any(identity_of(data))
+        # The value of the session this request will create (a login), chosen as soon as a
+        # page asks for its CSRF token, so forms rendered now carry the new session's token.
+        pending: list[str] = []
+
+        def csrf_binding() -> str | None:
+            """The id the logged-in session will have when this request ends; None if nobody
+            is logged in (the same rule `_commit` follows)."""
+            current = scope["session"]
+            if not any(identity_of(current)):
+                return None
+            if row is not None and login_key(current) == first_login:
+                return row.id
+            if not pending:
+                pending.append(secrets.token_urlsafe(32))
+            return session_digest(pending[0])
+
+        scope[SCOPE_BINDING] = csrf_binding
 
         async def send_with_session(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -166,6 +184,7 @@ class ServerSessionMiddleware:
                     login=first_login,
                     device=device,
                     scope=scope,
+                    pending=pending[0] if pending else None,
                 )
                 if cookie is None and raw is not None and row is None and not scope["session"]:
                     cookie = self._clear_cookie()
@@ -187,6 +206,7 @@ class ServerSessionMiddleware:
         login: tuple[object, ...] | None,
         device: object,
         scope: Scope,
+        pending: str | None = None,
     ) -> str | None:
         """Save what changed; the Set-Cookie header value to send, if any."""
         now = clock.now()
@@ -199,7 +219,7 @@ class ServerSessionMiddleware:
             if row is not None:
                 # Logged in or out: the old value must open nothing any more.
                 await WebSession.filter(id=row.id).delete()
-            return await self._create(data, now, device=device_of(scope))
+            return await self._create(data, now, device=device_of(scope), raw=pending)
         if _snapshot(data) != before:
             stored = {**data, DEVICE_KEY: device} if device is not None else data
             # update(), not save(): a row ended meanwhile (log out everywhere) stays ended.
@@ -208,8 +228,10 @@ class ServerSessionMiddleware:
             await WebSession.filter(id=row.id).update(last_seen_at=now)
         return None
 
-    async def _create(self, data: dict[str, Any], now: datetime, *, device: dict[str, str]) -> str:
-        raw = secrets.token_urlsafe(32)
+    async def _create(
+        self, data: dict[str, Any], now: datetime, *, device: dict[str, str], raw: str | None
+    ) -> str:
+        raw = raw or secrets.token_urlsafe(32)
         resident_id, staff_id = identity_of(data)
         expires_at = expiry_for(data, settings=self.settings, now=now)
         await WebSession.create(

@@ -43,20 +43,20 @@ def staff_login_path(token: str) -> str:
 async def request_staff_login(
     *, email: str, browser: str, secret_key: str, now: datetime | None = None
 ) -> LoginChallenge | None:
-    """A login challenge bound to this browser and its mail job, for an active member only.
+    """A login challenge bound to this browser and its mail job, whoever the address is.
 
-    Returns None for an unknown or inactive address, or when too many links were asked for
-    recently: the caller shows the same page in every case.
+    The same work for every well-formed address (one challenge, one mail job, in one
+    transaction), so neither the page nor its timing tells whether the address belongs to an
+    active member: the worker looks the member up and mails only an active one
+    (`send_staff_login_link`). None when the address asked for too many links recently: the
+    caller shows the same page in every case.
     """
     address = normalise_email(email)
-    staff = await StaffMember.filter(email=address, active=True).first()
-    if staff is None:
-        return None
     challenge = await login_links.create_link(
         kind=login_links.STAFF, email=address, browser=browser, secret_key=secret_key, now=now
     )
     if challenge is None:
-        log.info("staff login link throttled for staff %s", staff.id)
+        log.info("staff login link throttled")
     return challenge
 
 
@@ -104,7 +104,11 @@ async def send_staff_login_link(job: OutboxJob, rt: Runtime) -> None:
     if mailed is None:
         return
     if not await StaffMember.filter(email=mailed.email, active=True).exists():
-        return  # deactivated meanwhile
+        # Not a member, or deactivated meanwhile: no mail, and the job forgets the token.
+        # The challenge (and its address) goes with the other old ones (`purge_challenges`).
+        await login_links.forget_mailed_token(job)
+        log.info("staff login link not sent: no active member (job %s)", job.id)
+        return
     await rt.send_mail(
         to=mailed.email,
         template=MAIL_TEMPLATE,

@@ -1,5 +1,13 @@
-"""CSRF protection for forms: an origin check, then a signed token in a cookie repeated in a
-hidden form field.
+"""CSRF protection for forms: an origin check, then a token bound to the session, repeated in
+a hidden form field.
+
+The token: for a logged-in session, an HMAC of the session's id (the SHA-256 the session table
+keeps), so a token works only with the session it was made for: an attacker's own valid token
+cannot be replayed with a victim's session, even with a cookie planted in the victim's browser.
+Anonymous pages are bound to a pre-session cookie (a signed random value, double submit); a
+login gives a new session id, hence a new token. The cookie always carries the current token
+(a copy: scripts and tests read it there); over https it is `__Host-csrftoken` (Secure, Path=/,
+no Domain), which no other site, not even a sibling subdomain, can set.
 
 The origin check: a browser names where an unsafe request comes from (`Origin`, or
 `Sec-Fetch-Site` for the same purpose); a request that says it comes from another site is
@@ -14,6 +22,9 @@ unsafe request outside the machine API (bearer tokens) must carry the token, in 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +38,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from desk.web.bodies import BodyTooLarge, buffer_body, limited_receive, replay
 
 COOKIE = "csrftoken"
+# Over https: the browser accepts a __Host- cookie only if Secure, Path=/ and without Domain.
+SECURE_COOKIE = "__Host-csrftoken"
+# Where the session middleware (outside this one) leaves a callable: the id of the logged-in
+# session this request ends with (a login in this request gives the new one), or None.
+SCOPE_BINDING = "desk.csrf_binding"
+# Session-bound tokens start with this; anonymous ones are itsdangerous values (no "s." start).
+SESSION_PREFIX = "s."
 FIELD = "csrftoken"
 HEADER = b"x-csrftoken"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
@@ -39,6 +57,7 @@ MAX_MULTIPART_SCAN = 64 * 1024
 FORM_OVERHEAD_BYTES = 512 * 1024
 
 Failure = Callable[[Scope, Send, int, str], Awaitable[None]]
+Binding = Callable[[], str | None]
 
 
 class _Found(Exception):
@@ -68,41 +87,77 @@ class CSRFMiddleware:
         # refused on its Content-Length, or once it streams past that.
         self.max_body = max_upload + FORM_OVERHEAD_BYTES
         self.signer = URLSafeSerializer(secret, salt="desk.csrf")
+        # Its own key: a session-bound token is no valid signature of anything else.
+        self.session_key = hmac.new(secret.encode(), b"desk.csrf.session", hashlib.sha256).digest()
         self.failed = failed
         self.exempt_prefixes = exempt_prefixes
         self.cookie_secure = cookie_secure
+        self.cookie = SECURE_COOKIE if cookie_secure else COOKIE
 
-    def _cookie_token(self, scope: Scope) -> str | None:
-        raw = dict(scope.get("headers") or []).get(b"cookie")
-        if not raw:
+    def _cookie_value(self, scope: Scope) -> str | None:
+        for name, value in scope.get("headers") or []:
+            if name != b"cookie":
+                continue
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:
+                continue
+            morsel = jar.get(self.cookie)
+            if morsel is not None:
+                return morsel.value
+        return None
+
+    def _anonymous(self, value: str | None) -> str | None:
+        """The cookie's value if it is a pre-session token signed with our key."""
+        if not value or value.startswith(SESSION_PREFIX):
             return None
-        cookie: SimpleCookie = SimpleCookie()
         try:
-            cookie.load(raw.decode("latin-1"))
-        except Exception:
-            return None
-        morsel = cookie.get(COOKIE)
-        if morsel is None:
-            return None
-        try:
-            self.signer.loads(morsel.value)
+            self.signer.loads(value)
         except BadSignature:
             return None
-        return morsel.value
+        return value
+
+    def session_token(self, session_id: str) -> str:
+        mac = hmac.new(self.session_key, session_id.encode("ascii"), hashlib.sha256).digest()
+        return SESSION_PREFIX + base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        existing = self._cookie_token(scope)
-        token = existing or self.signer.dumps(secrets.token_urlsafe(24))
-        scope["csrftoken"] = lambda: token
+        sent = self._cookie_value(scope)
+        anonymous = self._anonymous(sent)
+        found_binding = scope.get(SCOPE_BINDING)
+        binding: Binding | None = found_binding if callable(found_binding) else None
+        made: list[str] = []
+
+        def current() -> str:
+            """The token for the session as it stands now (forms rendered after a login in
+            this request already carry the new session's token)."""
+            bound = binding() if binding is not None else None
+            if bound is not None:
+                return self.session_token(bound)
+            if anonymous is not None:
+                return anonymous
+            if not made:
+                made.append(self.signer.dumps(secrets.token_urlsafe(24)))
+            return made[0]
+
+        scope["csrftoken"] = current
 
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and existing is None:
-                flags = "; Secure" if self.cookie_secure else ""
-                cookie = f"{COOKIE}={token}; Path=/; SameSite=Lax; HttpOnly{flags}"
-                message["headers"] = [*message.get("headers", []), (b"set-cookie", cookie.encode())]
+            if message["type"] == "http.response.start":
+                token = current()
+                # Without a session layer (static files) only a missing cookie is set, so a
+                # stylesheet never replaces a logged-in session's token with an anonymous one.
+                if token != sent and (binding is not None or sent is None):
+                    flags = "; Secure" if self.cookie_secure else ""
+                    cookie = f"{self.cookie}={token}; Path=/; SameSite=Lax; HttpOnly{flags}"
+                    message["headers"] = [
+                        *message.get("headers", []),
+                        (b"set-cookie", cookie.encode()),
+                    ]
             await send(message)
 
         path: str = scope["path"]
@@ -117,11 +172,15 @@ class CSRFMiddleware:
         if declared.isdigit() and int(declared) > self.max_body:
             await self.failed(scope, send, 413, "too_large")
             return
-        if existing is None:
+        bound = binding() if binding is not None else None
+        # Logged in: the token of this session, whatever cookie the browser sent (an
+        # attacker's own valid pair planted in it proves nothing). Anonymous: the cookie's.
+        expected = self.session_token(bound) if bound is not None else anonymous
+        if expected is None:
             await self.failed(scope, send, 403, "missing_cookie")
             return
         header_token = headers.get(HEADER, b"").decode("latin-1")
-        if header_token and secrets.compare_digest(header_token, existing):
+        if header_token and _same(header_token, expected):
             await self._bounded(scope, receive, send_with_cookie)
             return
         content_type, options = parse_options_header(headers.get(b"content-type", b""))
@@ -136,7 +195,7 @@ class CSRFMiddleware:
         if status != 200:
             await self.failed(scope, send, status, "too_large" if status == 413 else "bad_form")
             return
-        if found is None or not secrets.compare_digest(found, existing):
+        if found is None or not _same(found, expected):
             await self.failed(scope, send, 403, "mismatch")
             return
         await self._bounded(scope, replay, send_with_cookie)
@@ -156,6 +215,11 @@ class CSRFMiddleware:
             if started:
                 raise
             await self.failed(scope, send, 413, "too_large")
+
+
+def _same(given: str, expected: str) -> bool:
+    # On bytes: compare_digest refuses str with non-ASCII characters (a 500 otherwise).
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
 def _same_origin(scope: Scope, headers: dict[bytes, bytes], trusted: set[str]) -> bool:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.templating import Jinja2Templates
+from starlette.types import Scope
 
 from desk import clock
 from desk.settings import PROJECT_ROOT
@@ -123,8 +126,30 @@ def lang_url(ctx: Any, locale: str) -> str:
     request = ctx.get("request")
     if request is None:
         return f"?lang={locale}"
-    url = request.url.include_query_params(lang=locale)
-    return f"{url.path}?{url.query}"
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{route_path(request.scope)}?{urlencode([*query, ('lang', locale)])}"
+
+
+def route_path(scope: Scope) -> str:
+    """The path of the route that answered, rebuilt from its template and parameters.
+
+    Never the raw path: `//evil.example/x` or `/\\evil.example` would make the language link
+    lead to another site. A page that matched no route (404) links to the home page.
+    """
+    route = scope.get("route")
+    if not isinstance(route, Route):
+        return "/"
+    params: dict[str, Any] = scope.get("path_params") or {}
+    path = route.path_format
+    for name, value in params.items():
+        convertor = route.param_convertors.get(name)
+        text = convertor.to_string(value) if convertor is not None else str(value)
+        # Every character outside [A-Za-z0-9_.~-] encoded, "/" and "\\" included.
+        path = path.replace("{" + name + "}", quote(text, safe=""))
+    # Belt and braces: a template is "/" + a literal segment, but check what a browser sees.
+    if not path.startswith("/") or path[1:2] in ("/", "\\") or "{" in path:
+        return "/"
+    return path
 
 
 def build_environment() -> Environment:

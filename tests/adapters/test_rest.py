@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,6 +22,9 @@ from desk.receipts.verify import verify_receipt
 from desk.requests.models import Delivery, DeliveryState, RequestKind
 from desk.requests.services import file_request
 from tests.factories import make_resident, make_signatory
+
+# The partners of these tests run on this machine.
+LOCAL = (ipaddress.ip_network("127.0.0.1/32"),)
 
 TOKEN = "jeton-de-test-partenaire"
 
@@ -67,6 +71,7 @@ def _adapter(url: str, **settings: Any) -> RestAdapter:
         settings={"base_url": url, "token": TOKEN, "poll_interval": 120, **settings},
         send_mail=_no_mail,
         base_url="http://testserver",
+        allowed_networks=LOCAL,
     )
     return RestAdapter(context)
 

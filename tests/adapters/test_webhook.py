@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -33,6 +34,9 @@ from desk.partners.webhooks import WebhookVerificationError, new_secret, sign, v
 from desk.requests.models import Delivery, DeliveryState, RequestKind
 from desk.requests.services import file_request
 from tests.factories import make_resident, make_signatory
+
+# The partners of these tests run on this machine.
+LOCAL = (ipaddress.ip_network("127.0.0.1/32"),)
 
 # The example of the Standard Webhooks reference libraries.
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -118,7 +122,12 @@ async def _no_mail(**_: Any) -> str:
 
 
 def _adapter(settings: dict[str, Any]) -> WebhookAdapter:
-    context = AdapterContext(settings=settings, send_mail=_no_mail, base_url="http://testserver")
+    context = AdapterContext(
+        settings=settings,
+        send_mail=_no_mail,
+        base_url="http://testserver",
+        allowed_networks=LOCAL,
+    )
     return WebhookAdapter(context)
 
 
@@ -181,7 +190,11 @@ def test_settings_are_checked_with_french_messages() -> None:
         {"url": " https://partenaire.fr/hook ", "secrets": [secret]}
     )
     assert clean == {"url": "https://partenaire.fr/hook", "secrets": [secret], "timeout": 15.0}
-    assert WebhookAdapter.validate_settings({"url": "http://127.0.0.1:9/h", "secrets": secret})
+    # This machine only when the operator allows it (DESK_PARTNER_ALLOWED_NETWORKS).
+    local = {"url": "http://127.0.0.1:9/h", "secrets": secret}
+    assert WebhookAdapter.validate_settings(local, allowed_networks=LOCAL)
+    with pytest.raises(SettingsError):
+        WebhookAdapter.validate_settings(local)
     bad = [
         ({"url": "http://partenaire.fr/hook", "secrets": [secret]}, "https://"),
         ({"url": "ftp://partenaire.fr/hook", "secrets": [secret]}, "https://"),

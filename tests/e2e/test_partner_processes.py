@@ -29,7 +29,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from tests.helpers import start_demo
+from tests.helpers import LOCAL_PARTNER_NETWORKS, start_demo
 
 WEBHOOK_SIGNATORY = "eau-du-ponant"
 REST_SIGNATORY = "bibus"
@@ -57,6 +57,8 @@ def _desk(tmp_path: Path, *commands: list[str]) -> list[str]:
     env.update(
         DESK_DATA_DIR=str(tmp_path / "data"),
         DESK_DATABASE_URL=f"sqlite://{tmp_path / 'desk-demo.sqlite3'}",
+        # `desk partners configure` checks partner URLs too: the partner runs on this machine.
+        DESK_PARTNER_ALLOWED_NETWORKS=LOCAL_PARTNER_NETWORKS,
     )
     running = [
         subprocess.Popen(

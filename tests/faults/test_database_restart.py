@@ -31,6 +31,7 @@ from desk.settings import Settings
 from tests.desk.residents.helpers import log_in
 from tests.factories import make_signatory
 from tests.faults.tcp_proxy import TcpProxy
+from tests.helpers import LOCAL_PARTNER_NETWORKS
 
 PG_URL = os.environ.get("DESK_TEST_DATABASE_URL", "")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="DESK_TEST_DATABASE_URL not set")
@@ -86,6 +87,7 @@ async def proxied_app(
         demo=True,
         outbox_base_delay=0.01,
         outbox_max_delay=0.05,
+        partner_allowed_networks=LOCAL_PARTNER_NETWORKS,
     )
     EXECUTOR_CACHE.clear()
     app = create_app(settings, mail_sink=mail_sink)

@@ -16,6 +16,7 @@ from desk.staff.models import StaffMember
 from desk.staff.services import add_staff
 from tests.desk.staff.support import post_form, staff_link
 from tests.factories import make_signatory
+from tests.helpers import form_token
 
 HELP_POINT = "Espace numérique de Bellevue"
 
@@ -33,7 +34,7 @@ async def log_in_staff(
     staff = await add_staff(email=email, display_name=name, role=role, help_point=help_point)
     path = await staff_link(client, worker, mail_sink, email)
     assert (await client.get(path)).status_code == 200
-    done = await client.post(path, data={"csrftoken": client.cookies["csrftoken"]})
+    done = await client.post(path, data={"csrftoken": form_token(client)})
     assert done.status_code == 303
     return staff
 

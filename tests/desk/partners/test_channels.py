@@ -175,6 +175,8 @@ async def test_a_configured_webhook_reaches_a_real_receiver_with_the_decrypted_s
             adapter="webhook",
             settings={"url": f"{partner_url}/webhooks/desk"},
             secret_key=key,
+            # The partner runs on this machine: the tests' allow-list says 127.0.0.1/32.
+            allowed_networks=app.state.settings.partner_networks,
         )
         old_partner.state.partner.webhook_secrets = list(first.generated)
         resident = await make_resident()
@@ -189,7 +191,12 @@ async def test_a_configured_webhook_reaches_a_real_receiver_with_the_decrypted_s
 
         # Rotation: a partner that already switched to the new secret accepts the next one.
         rotated = await configure_channel(
-            slug="bibus", adapter="webhook", settings={}, secret_key=key, rotate=True
+            slug="bibus",
+            adapter="webhook",
+            settings={},
+            secret_key=key,
+            rotate=True,
+            allowed_networks=app.state.settings.partner_networks,
         )
         state.webhook_secrets = list(rotated.generated)
         again = await file_request(resident_id=resident.id, kind=RequestKind.OBJECTION)

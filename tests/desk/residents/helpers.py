@@ -9,7 +9,7 @@ import httpx
 
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, form_token
 
 
 async def ask_link(client: httpx.AsyncClient, email: str) -> httpx.Response:
@@ -37,7 +37,7 @@ async def log_in(
     path = link.removeprefix("http://testserver")
     page = await client.get(path)
     assert page.status_code == 200
-    response = await client.post(path, data={"csrftoken": client.cookies["csrftoken"]})
+    response = await client.post(path, data={"csrftoken": form_token(client)})
     assert response.status_code == 303
     assert response.headers["location"] == "/mon-espace"
 
@@ -45,7 +45,7 @@ async def log_in(
 async def post_form(
     client: httpx.AsyncClient, path: str, data: Mapping[str, str | list[str]]
 ) -> httpx.Response:
-    token = client.cookies.get("csrftoken") or await csrf_token(client)
+    token = form_token(client) or await csrf_token(client)
     return await client.post(path, data={"csrftoken": token, **data})
 
 

@@ -21,7 +21,7 @@ from desk.settings import Settings
 from desk.staff import routes as staff_routes
 from desk.staff.models import StaffMember
 from desk.staff.services import MAIL_JOB_KIND, add_staff, send_staff_login_link
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, form_token
 
 
 def mount_routes(app: Starlette) -> Starlette:
@@ -84,7 +84,7 @@ async def staff_log_in(
     staff = await add_staff(email=email, display_name=name, role=role)
     path = await staff_link(client, worker, mail_sink, email)
     assert (await client.get(path)).status_code == 200
-    done = await client.post(path, data={"csrftoken": client.cookies["csrftoken"]})
+    done = await client.post(path, data={"csrftoken": form_token(client)})
     assert done.status_code == 303
     return staff
 
@@ -92,7 +92,7 @@ async def staff_log_in(
 async def post_form(
     client: httpx.AsyncClient, path: str, data: Mapping[str, str | list[str]]
 ) -> httpx.Response:
-    token = client.cookies.get("csrftoken") or await csrf_token(client)
+    token = form_token(client) or await csrf_token(client)
     return await client.post(path, data={"csrftoken": token, **data})
 
 

@@ -1,15 +1,26 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import httpx
 from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from desk.app import create_app
+from desk.jobs import build_worker
 from desk.mail.sink import MailSink
+from desk.outbox.worker import Worker
 from desk.settings import Settings
-from tests.helpers import csrf_token
+from tests.desk.residents.helpers import log_in, page_text
+from tests.desk.security.sessions_support import (
+    browser,
+    cookie_attributes,
+    running_app,
+    set_cookies,
+)
+from tests.helpers import csrf_token, form_token
 
 
 async def test_form_with_its_token_passes(client: httpx.AsyncClient) -> None:
@@ -104,3 +115,99 @@ async def test_the_desks_own_origins_pass(settings: Settings, mail_sink: MailSin
                 "/deconnexion", data={"csrftoken": token}, headers={"origin": "https://x.example"}
             )
             assert other.status_code == 403
+
+
+# --- tokens bound to the session (issue 14, item 4) ----------------------------------------------
+
+TOKEN_FIELD = re.compile(r'name="csrftoken" value="([^"]+)"')
+
+
+def _plant(client: httpx.AsyncClient, name: str, value: str) -> None:
+    """What a sibling subdomain or a network attacker can do to a non-__Host- cookie."""
+    client.cookies.delete(name)
+    client.cookies.set(name, value, domain="testserver.local", path="/")
+
+
+async def test_an_attackers_own_token_pair_is_refused_with_a_victims_session(
+    app: Starlette, client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
+) -> None:
+    await log_in(client, worker, mail_sink, "victime@exemple.fr")
+    async with browser(app) as attacker:
+        # The attacker's own valid pair: anonymous, then logged in as themselves.
+        anonymous = await csrf_token(attacker)
+        await log_in(attacker, worker, mail_sink, "attaquant@exemple.fr")
+        logged_in = form_token(attacker)
+        assert anonymous != logged_in
+    for stolen in (anonymous, logged_in):
+        _plant(client, "csrftoken", stolen)
+        for headers in ({}, {"x-csrftoken": stolen}):
+            forged = await client.post(
+                "/deconnexion/partout",
+                data={} if headers else {"csrftoken": stolen},
+                headers=headers,
+            )
+            assert forged.status_code == 403, stolen
+            assert "Formulaire expiré ou incomplet" in page_text(forged)
+            assert "jeton de sécurité" in page_text(forged)
+    # Nothing happened: the victim is still logged in, and their own form still works.
+    page = await client.get("/mon-espace")
+    assert page.status_code == 200
+    (own,) = set(TOKEN_FIELD.findall(page.text))
+    assert own not in (anonymous, logged_in)
+    done = await client.post("/deconnexion/partout", data={"csrftoken": own})
+    assert done.status_code == 303
+    assert (await client.get("/mon-espace")).status_code == 303
+
+
+async def test_a_login_gives_a_new_token_and_forms_keep_working(
+    client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
+) -> None:
+    before = await csrf_token(client, "/connexion")
+    login_page = await client.get("/connexion")
+    assert TOKEN_FIELD.findall(login_page.text) == [before]
+    await log_in(client, worker, mail_sink, "camille@exemple.fr")
+    page = await client.get("/mon-espace")
+    (after,) = set(TOKEN_FIELD.findall(page.text))
+    # The cookie carries the new session's token; the one from before the login opens nothing.
+    assert after != before and form_token(client) == after
+    assert (await client.post("/deconnexion", data={"csrftoken": before})).status_code == 403
+    # Logging out gives an anonymous token again, which anonymous forms accept.
+    assert (await client.post("/deconnexion", data={"csrftoken": after})).status_code == 303
+    anonymous = await csrf_token(client, "/connexion")
+    assert anonymous not in (before, after)
+    asked = await client.post(
+        "/connexion", data={"csrftoken": anonymous, "email": "camille@exemple.fr"}
+    )
+    assert asked.status_code == 200
+
+
+async def test_over_https_the_csrf_cookie_is_host_prefixed(
+    settings: Settings, mail_sink: MailSink
+) -> None:
+    async with (
+        running_app(settings, mail_sink, https_only=True, base_url="https://testserver") as app,
+        browser(app, "https://testserver") as client,
+    ):
+        response = await client.get("/connexion")
+        assert not set_cookies(response, "csrftoken")
+        (header,) = set_cookies(response, "__Host-csrftoken")
+        attributes = cookie_attributes(header)
+        assert attributes["path"] == "/" and "domain" not in attributes
+        assert "secure" in attributes and "httponly" in attributes
+        token = attributes["__Host-csrftoken"]
+        assert TOKEN_FIELD.findall(response.text) == [token]
+        form = {"csrftoken": token, "email": "tls@exemple.fr"}
+        assert (await client.post("/connexion", data=form)).status_code == 200
+        # A cookie without the prefix (which a subdomain could plant) counts for nothing.
+        client.cookies.clear()
+        client.cookies.set("csrftoken", token, domain="testserver")
+        refused = await client.post("/connexion", data=form)
+        assert refused.status_code == 403
+        assert "Formulaire expiré" in page_text(refused)
+        client.cookies.clear()
+        # And a real login then a form work with it.
+        await log_in(client, build_worker(app.state.runtime), mail_sink, "tls@exemple.fr")
+        page = await client.get("/mon-espace")
+        (own,) = set(TOKEN_FIELD.findall(page.text))
+        assert own == form_token(client) == client.cookies.get("__Host-csrftoken")
+        assert (await client.post("/deconnexion", data={"csrftoken": own})).status_code == 303
