@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from tortoise.exceptions import ValidationError
 
 from desk import db
 from desk.backoffice import routes as backoffice_routes
@@ -122,6 +123,9 @@ def create_app(
             HTTPException: errors.http_exception,
             errors.ApiProblem: errors.api_problem,
             RequestError: errors.request_error,
+            # The ORM's own check of a value against its column: the class of "too long for
+            # its column" errors answered as the sender's mistake, whatever the route.
+            ValidationError: errors.invalid_value,
             Exception: errors.server_error,
         },
         lifespan=lifespan,

@@ -42,7 +42,7 @@ class AnnualReport:
 
 def parse_year(text: str, *, now: datetime) -> int | None:
     """A four-digit year between FIRST_YEAR and this year (Paris time), else None."""
-    if len(text) != 4 or not text.isdigit():
+    if len(text) != 4 or not (text.isascii() and text.isdigit()):
         return None
     year = int(text)
     if year < FIRST_YEAR or year > clock.local(now).year:
