@@ -100,8 +100,9 @@ def create_app(
             # Outermost: every answer (health probes and 503s included) gets its request id
             # and its one log line.
             Middleware(RequestLogMiddleware),
-            Middleware(HealthMiddleware),
+            # Outside health probes: /healthz and /readyz carry the security headers too.
             Middleware(LocaleAndHeadersMiddleware),
+            Middleware(HealthMiddleware),
             # Outside sessions: a session store that cannot reach the database gives a 503 too.
             Middleware(DatabaseOutageMiddleware),
             Middleware(
