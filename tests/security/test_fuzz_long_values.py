@@ -163,7 +163,10 @@ async def _find_forms(world: World) -> list[Form]:
             if "deconnexion" in action or action.startswith("http") or not values:
                 continue
             key = (role, action.split("?")[0])
-            found.setdefault(key, Form(role, action, values, multipart))
+            # Several forms may post to one address (the dashboard has one per signatory):
+            # together they name every field it reads.
+            form = found.setdefault(key, Form(role, action, {}, multipart))
+            form.values = {**values, **form.values}
     return list(found.values())
 
 
