@@ -125,7 +125,7 @@ INVALID_VALUE = (
 
 async def invalid_value(request: Request, exc: Exception) -> Response:
     """A value the ORM refused before writing or querying (longer than its column, say): the
-    sender's error, so a 400 (a 422 problem for machines), never a 500 with a traceback."""
+    sender's error, so a 422 (a French page, or problem+json), never a 500 with a traceback."""
     assert isinstance(exc, ValidationError)
     # The field's name only: the message quotes the value, which may be anything pasted.
     field = str(exc).split(":", 1)[0][:64]
@@ -135,9 +135,7 @@ async def invalid_value(request: Request, exc: Exception) -> Response:
         request.method,
         route_template(request.scope),
     )
-    if wants_json(request):
-        return problem(422, INVALID_VALUE)
-    return error_page(request, 400, INVALID_VALUE)
+    return error_page(request, 422, INVALID_VALUE)
 
 
 async def request_error(request: Request, exc: Exception) -> Response:

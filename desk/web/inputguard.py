@@ -1,7 +1,7 @@
 """Refuse input no person types before any route runs: the NUL character, values longer than
 their field's maximum (desk.web.limits), digits other than 0-9 in an address.
 
-PostgreSQL text cannot hold it (SQLite can), so without this a "%00" in a slug or a form field
+PostgreSQL text cannot hold NUL (SQLite can), so without this a "%00" in a slug or a form field
 reached the database and came back as a 500. Refused here once for every route: a 404 for an
 address (no such page), a 400 for a query or a body, in French (or problem+json).
 
@@ -11,9 +11,9 @@ desk.web.forms.read_form_with_file and the API's fulfil parser). A body too larg
 is refused with a 413 anywhere else: only an uploaded file can be that large.
 
 Lengths: each form field, query parameter and JSON string is held to its maximum
-(desk.web.limits), so a value pasted a thousand times over gets a clear 400 (a 422 problem for
-JSON) instead of travelling to the ORM; an address with an over-long segment, or with digits
-such as "１" that int() would read as 1, is no page of the desk (404).
+(desk.web.limits), so a value pasted a thousand times over gets a clear 422 (a French page,
+or problem+json on the API) instead of travelling to the ORM; an address with an over-long
+segment, or with digits such as "１" that int() would read as 1, is no page of the desk (404).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk.web.bodies import buffer_body, replay
-from desk.web.errors import error_page, problem
+from desk.web.errors import error_page
 from desk.web.limits import (
     JSON_STRING_MAX,
     PATH_MAX,
@@ -145,7 +145,7 @@ class InputGuardMiddleware:
             return
         field = _query_too_long(query)
         if field is not None:
-            await self._refuse(scope, receive, send, 400, too_long(field, query=True))
+            await self._refuse(scope, receive, send, 422, too_long(field, query=True))
             return
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").lower()
@@ -188,7 +188,7 @@ class InputGuardMiddleware:
         if content_type.startswith(b"application/x-www-form-urlencoded"):
             items = parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
             field = first_too_long(items)
-            return None if field is None else (400, too_long(field))
+            return None if field is None else (422, too_long(field))
         if content_type.startswith(b"application/json") or b"+json" in content_type:
             # Larger JSON bodies are past every API route's own size limit (a 413 from the
             # route, in its words) or the holdings upload, whose schema bounds each string.
@@ -197,7 +197,7 @@ class InputGuardMiddleware:
             return (422, TOO_LONG_JSON) if _json_too_long(body) else None
         if content_type.startswith(b"multipart/form-data"):
             field = await _multipart_too_long(scope, messages, receive)
-            return None if field is None else (400, too_long(field))
+            return None if field is None else (422, too_long(field))
         return None
 
     async def _refuse(
@@ -206,5 +206,5 @@ class InputGuardMiddleware:
         request = Request(scope, receive)
         if detail is None:
             detail = {400: MESSAGE, 413: TOO_LARGE}.get(status, "Cette page est introuvable.")
-        response = problem(status, detail) if status == 422 else error_page(request, status, detail)
+        response = error_page(request, status, detail)
         await response(scope, receive, send)

@@ -8,7 +8,7 @@ written once and is the same on the form, in the check and in the README.
 Free text people type has its own maximum, by field name (names mean the same on every form:
 `reason` is the partner's reason wherever it is asked). Every other field — a choice, an id, a
 slug, an address, a key — is short: SHORT_MAX. What reaches a column narrower than these is
-refused by the ORM's own length check before any SQL, and answered as a 400 too
+refused by the ORM's own length check before any SQL, and answered as a 422 too
 (desk.web.errors.invalid_value).
 """
 
@@ -57,8 +57,9 @@ QUERY_MAX = 1000
 # One segment of an address (tokens in links are the longest), and the whole address.
 PATH_SEGMENT_MAX = 512
 PATH_MAX = 2048
-# A string anywhere in a JSON body: the API's schemas then apply their own, smaller, maxima.
-JSON_STRING_MAX = max(FREE_TEXT.values())
+# A string anywhere in a JSON body (the longest free text of the API is 4,000): the API's
+# schemas then apply their own, smaller, maxima.
+JSON_STRING_MAX = 8000
 
 _NUMBERED = re.compile(r"_\d{1,3}$")
 

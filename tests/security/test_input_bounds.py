@@ -1,5 +1,5 @@
-"""Every value a request carries is bounded and checked before the ORM: a clear French 400 (a
-problem+json 422 for machines), never a 500; ids are ASCII digits; every free-text field has
+"""Every value a request carries is bounded and checked before the ORM: a clear French 422 (a
+problem+json for machines), never a 500; ids are ASCII digits; every free-text field has
 a documented maximum, enforced, and shown on its form (desk.web.limits)."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ async def test_a_signatory_longer_than_its_column_is_a_clear_400_not_a_500(
                 "submission_key": await _submission_key(client),
             },
         )
-        assert response.status_code == 400, length
+        assert response.status_code == 422, length
         assert response.headers["content-type"].startswith("text/html")
         text = page_text(response)
         assert "trop long" in text, length  # by the guard, or by the ORM's own length check
@@ -92,7 +92,7 @@ async def test_the_need_info_answer_has_a_maximum_shown_and_enforced(
         refused = await post_form(
             client, path, {"delivery": str(delivery.id), "answer": "a" * length}
         )
-        assert refused.status_code == 400, length
+        assert refused.status_code == 422, length
         assert f"« answer » est trop long : 4{NNBSP}000 caractères au plus" in page_text(refused)
     assert (await Delivery.get(id=delivery.id)).state == DeliveryState.AWAITING_INFO
 
@@ -156,10 +156,10 @@ async def test_ids_in_addresses_and_forms_are_ascii_digits(
 async def test_queries_paths_and_json_bodies_are_bounded(client: httpx.AsyncClient) -> None:
     x = await make_signatory("eau-du-ponant")
     query = await client.get("/verifier", params={"jws": "x" * 25_000})
-    assert query.status_code == 400
+    assert query.status_code == 422
     assert f"« jws » est trop long : 20{NNBSP}000 caractères au plus" in page_text(query)
     unknown = await client.get("/signataires", params={"page": "x" * 5_000})
-    assert unknown.status_code == 400
+    assert unknown.status_code == 422
     for slug in ("x" * 100, "x" * 600):  # past the slug column, past any address segment
         assert (await client.get(f"/signataires/{slug}")).status_code == 404, len(slug)
 
