@@ -32,7 +32,7 @@ async def _submission_key(client: httpx.AsyncClient) -> str:
     return found.group(1)
 
 
-async def test_a_signatory_longer_than_its_column_is_a_clear_400_not_a_500(
+async def test_a_signatory_longer_than_its_column_is_a_clear_422_not_a_500(
     client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
 ) -> None:
     await make_signatory("eau-du-ponant")
