@@ -14,7 +14,6 @@ from desk import clock
 from desk.charter import opendata, report, statistics_snapshot, transparency
 from desk.charter.charts import overview_charts
 from desk.web.i18n import translate
-from desk.web.limits import digits
 from desk.web.templating import render
 
 OPEN_DATA_HEADERS = {"access-control-allow-origin": "*", "cache-control": "public, max-age=300"}
@@ -134,7 +133,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int, m
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not digits(raw) or not low <= int(raw) <= high:
+    if not raw.isdigit() or not low <= int(raw) <= high:
         raise HTTPException(400, message)
     return int(raw)
 
