@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from tortoise.exceptions import ValidationError
 
 from desk import db
 from desk.backoffice import routes as backoffice_routes
@@ -101,8 +102,9 @@ def create_app(
             # Outermost: every answer (health probes and 503s included) gets its request id
             # and its one log line.
             Middleware(RequestLogMiddleware),
-            Middleware(HealthMiddleware),
+            # Outside health probes: /healthz and /readyz carry the security headers too.
             Middleware(LocaleAndHeadersMiddleware),
+            Middleware(HealthMiddleware),
             # Outside sessions: a session store that cannot reach the database gives a 503 too.
             Middleware(DatabaseOutageMiddleware),
             # Outside CSRF: a logged-in session's token is bound to its id.
@@ -125,6 +127,9 @@ def create_app(
             HTTPException: errors.http_exception,
             errors.ApiProblem: errors.api_problem,
             RequestError: errors.request_error,
+            # The ORM's own check of a value against its column: the class of "too long for
+            # its column" errors answered as the sender's mistake, whatever the route.
+            ValidationError: errors.invalid_value,
             Exception: errors.server_error,
         },
         lifespan=lifespan,

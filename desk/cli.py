@@ -139,7 +139,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         count = asyncio.run(prepare())
         app = create_app(settings, run_worker=True, mail_sink=sink)
         config = uvicorn.Config(
-            app, host=args.host, port=args.port, log_level="warning", server_header=False
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            server_header=False,
+            # Keep the scrubbing handlers set up in main(): uvicorn's default config would
+            # give its loggers their own, and print tracebacks with whatever they carry.
+            log_config=None,
         )
         server = uvicorn.Server(config)
 

@@ -14,8 +14,10 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from types import TracebackType
 from typing import Any
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -31,7 +33,20 @@ EXTRA_FIELDS = ("method", "route", "status", "duration_ms")
 # Defence in depth: an address that slipped into a message (an SMTP error naming the refused
 # recipient, say) is masked before the line is written. The desk's own Message-IDs
 # (<idempotency-key@desk.invalid>) name no one and are kept.
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@(?!desk\.invalid\b)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+# A match may start only where a run of local-part characters starts (the look-behind): the
+# former pattern restarted at every character of a long run and took time quadratic in it
+# (30,000 characters held the event loop for 9 s). Now each character is looked at a bounded
+# number of times, and no part of the pattern can match the same text two ways.
+_LOCAL = r"A-Za-z0-9._%+\-"
+_EMAIL_RE = re.compile(
+    rf"(?<![{_LOCAL}])[{_LOCAL}]+@(?!desk\.invalid\b)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
+)
+# What one message or one traceback may write: a value pasted into a form cannot make a line
+# of megabytes (nor hold the loop while it is scanned).
+MAX_SCRUBBED = 64 * 1024
+# Characters an address is made of: a text cut inside an address loses its whole tail, so the
+# part left (without its domain's dot) cannot slip past the pattern.
+_ADDRESS_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-@"
 
 # Third-party loggers that would write personal data or noise at DEBUG: SQL with its
 # parameters (tortoise), SMTP conversations (aiosmtplib, aiosmtpd), full URLs (httpx).
@@ -53,7 +68,63 @@ _QUIET = {
 
 
 def scrub(text: str) -> str:
+    """The text with every email address masked, cut to MAX_SCRUBBED characters."""
+    if len(text) > MAX_SCRUBBED:
+        cut = len(text) - MAX_SCRUBBED
+        text = f"{text[:MAX_SCRUBBED].rstrip(_ADDRESS_CHARS)}… [{cut} caractères coupés]"
     return _EMAIL_RE.sub("[email]", text)
+
+
+class ScrubbedLogRecord(logging.LogRecord):
+    """Every record of the process, whoever formats it, gives scrubbed text.
+
+    Installed as the record factory by `configure_logging`, so handlers set up by others
+    (uvicorn's default logging config in `desk demo` and `desk partner-sim`, a library's own)
+    write the same masked message and traceback as ours: the standard Formatter reads the
+    message through getMessage and keeps the formatted traceback in exc_text.
+    """
+
+    _exc_text: str | None = None
+    _stack_info: str | None = None
+
+    def getMessage(self) -> str:  # noqa: N802 - logging's name
+        return scrub(super().getMessage())
+
+    @property
+    def exc_text(self) -> str | None:
+        return self._exc_text
+
+    @exc_text.setter
+    def exc_text(self, value: str | None) -> None:
+        self._exc_text = None if value is None else scrub(value)
+
+    @property
+    def stack_info(self) -> str | None:
+        return self._stack_info
+
+    @stack_info.setter
+    def stack_info(self, value: str | None) -> None:
+        self._stack_info = None if value is None else scrub(value)
+
+
+def _log_uncaught(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    """sys.excepthook: an uncaught error is logged (scrubbed) instead of printed raw."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    logging.getLogger("desk").critical("uncaught error", exc_info=(kind, value, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return
+    logging.getLogger("desk").critical(
+        "uncaught error in thread %s",
+        getattr(args.thread, "name", "?"),
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
 
 
 def _context_fields() -> dict[str, Any]:
@@ -91,7 +162,7 @@ class JsonFormatter(logging.Formatter):
             if value is not None:
                 line[name] = value
         if record.exc_info:
-            line["exc"] = scrub(self.formatException(record.exc_info))
+            line["exc"] = scrub(record.exc_text or self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
@@ -111,6 +182,10 @@ class TextFormatter(logging.Formatter):
 
 def configure_logging(log_format: str = "json", level: str | int = "INFO") -> None:
     """Replace the root logger's handlers with one stderr handler in the chosen format."""
+    # Before any handler: every record made from now on, in any thread, is scrubbed.
+    logging.setLogRecordFactory(ScrubbedLogRecord)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(ContextFilter())

@@ -26,6 +26,7 @@ from desk.web.bodies import BodyTooLarge
 from desk.web.errors import STATUS_BY_CODE
 from desk.web.forms import read_form_with_file
 from desk.web.i18n import translate
+from desk.web.limits import digits
 
 ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)
 
@@ -57,7 +58,7 @@ _page = partial(staff_page, helpers=PAGE_HELPERS)
 
 def _int_param(request: Request, name: str) -> int:
     raw = str(request.path_params.get(name, ""))
-    if not raw.isdigit() or len(raw) > 12:
+    if not digits(raw) or len(raw) > 12:
         raise RequestError("Cette page est introuvable.", code="not_found")
     return int(raw)
 

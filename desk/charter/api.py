@@ -16,6 +16,7 @@ from desk.partners.api_auth import require_partner
 from desk.partners.openapi import operation
 from desk.requests.errors import RequestError
 from desk.web.errors import STATUS_BY_CODE, ApiProblem
+from desk.web.limits import digits
 
 BODY_MAX = 32 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
@@ -161,7 +162,7 @@ async def list_alerts(request: Request) -> Response:
 async def respond(request: Request) -> Response:
     principal = await require_partner(request)
     raw = str(request.path_params.get("alert_id", ""))
-    if not raw.isdigit() or len(raw) > 10:
+    if not digits(raw) or len(raw) > 10:
         raise ApiProblem(404, alerts.MSG_ALERT_NOT_FOUND)
     data = await _body(request)
     try:

@@ -42,7 +42,7 @@ class AnnualReport:
 
 def parse_year(text: str, *, now: datetime) -> int | None:
     """A four-digit year between FIRST_YEAR and this year (Paris time), else None."""
-    if len(text) != 4 or not text.isdigit():
+    if len(text) != 4 or not (text.isascii() and text.isdigit()):
         return None
     year = int(text)
     if year < FIRST_YEAR or year > clock.local(now).year:
@@ -118,7 +118,9 @@ async def report_html(*, year: int, now: datetime, base_url: str) -> str:
 
     annual = await build_report(year=year, now=now)
     env = build_environment()
-    css = (PROJECT_ROOT / "static" / "desk.css").read_text("utf-8")
+    css = "\n".join(
+        (PROJECT_ROOT / "static" / name).read_text("utf-8") for name in ("desk.css", "stats.css")
+    )
     return env.get_template("charter/report_standalone.html").render(
         **report_context(annual),
         charts=overview_charts(annual.overview, t=t, locale="fr"),

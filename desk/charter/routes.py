@@ -21,6 +21,7 @@ from desk.requests.errors import RequestError
 from desk.residents.auth import require_resident
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffRole
+from desk.web.limits import digits
 from desk.web.templating import render
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -54,7 +55,7 @@ def _field(form: FormData, name: str) -> str:
 
 def _int_param(request: Request, name: str) -> int:
     raw = str(request.path_params.get(name, ""))
-    if not raw.isdigit() or len(raw) > 10:
+    if not digits(raw) or len(raw) > 10:
         raise HTTPException(404, "Page introuvable.")
     return int(raw)
 
@@ -120,7 +121,7 @@ async def self_evaluation_page(request: Request) -> Response:
     signatory = await _signatory(request)
     raw = str(request.path_params["year"])
     row = None
-    if raw.isdigit() and len(raw) == 4:
+    if digits(raw) and len(raw) == 4:
         row = await selfeval.evaluation(signatory_id=signatory.id, year=int(raw))
     if row is None:
         raise HTTPException(404, SELF_EVAL_NOT_FOUND_FR)

@@ -40,7 +40,7 @@ MSG_COMMENT_TOO_LONG = "Un commentaire est trop long : 2000 caractères au plus.
 
 def check_year(raw: object, *, now: datetime) -> int:
     text = str(raw)
-    if not text.isdigit() or len(text) != 4:
+    if not (text.isascii() and text.isdigit()) or len(text) != 4:
         raise RequestError(MSG_BAD_YEAR, code="not_found")
     year = int(text)
     if not FIRST_YEAR <= year <= clock.local(now).year:

@@ -9,6 +9,7 @@ from starlette.datastructures import FormData
 from desk.mediation import services
 from desk.mediation.models import IdentityCheck
 from desk.requests.errors import RequestError
+from desk.web.limits import digits
 
 
 def field(form: FormData, name: str) -> str:
@@ -66,12 +67,10 @@ def parse_session(values: dict[str, Any]) -> tuple[IdentityCheck, services.Manda
     kinds = services.parse_kinds(values["kinds"])
     ids: list[int] | None = None
     if values["scope"] == "some":
-        if not all(v.isdigit() and len(v) < 10 for v in values["signatories"]):
+        if not all(digits(v) and len(v) < 10 for v in values["signatories"]):
             raise RequestError("Un des organismes choisis est inconnu.")
         ids = [int(v) for v in values["signatories"]]
-    months = (
-        int(values["months"]) if values["months"].isdigit() and len(values["months"]) < 3 else 0
-    )
+    months = int(values["months"]) if digits(values["months"]) and len(values["months"]) < 3 else 0
     return check, services.MandateInput(
         kinds=kinds, signatory_ids=ids, months=months, paper_signed=values["paper_signed"]
     )

@@ -30,6 +30,7 @@ from desk.staff.models import StaffMember, StaffRole
 from desk.staff.pages import staff_page
 from desk.web.downloads import one_time_download
 from desk.web.errors import STATUS_BY_CODE
+from desk.web.limits import digits
 
 ROLES = (StaffRole.MEDIATOR, StaffRole.ADMIN)
 KINDS = [k.value for k in RequestKind]
@@ -64,7 +65,7 @@ _page = partial(staff_page, helpers=PAGE_HELPERS)
 def _int_param(request: Request, name: str) -> int:
     raw = str(request.path_params.get(name, ""))
     # Ids fit a 32-bit integer column (PostgreSQL): longer ones cannot exist.
-    if not raw.isdigit() or len(raw) > 9:
+    if not digits(raw) or len(raw) > 9:
         raise RequestError("Cette page est introuvable.", code="not_found")
     return int(raw)
 
@@ -158,7 +159,7 @@ async def open_session(request: Request) -> Response:
                 reached_at_help_point=values["help_point_only"],
             )
             kwargs["use_existing_id"] = (
-                int(existing) if existing.isdigit() and len(existing) < 10 else None
+                int(existing) if digits(existing) and len(existing) < 10 else None
             )
             kwargs["homonym_confirmed"] = field(form, "homonym") == "1"
         session, _ = await services.open_session(
@@ -226,7 +227,7 @@ async def file_request(request: Request) -> Response:
     raw_ids = values_of(form, "signatory")
     if not raw_ids:
         raise RequestError("Cochez au moins un organisme à qui adresser la demande.")
-    if not all(v.isdigit() and len(v) < 10 for v in raw_ids):
+    if not all(digits(v) and len(v) < 10 for v in raw_ids):
         raise RequestError("Un des organismes choisis est inconnu.")
     key = check_submission_key(field(form, "submission_key"))
     filed = await services.file_for_resident(
@@ -284,7 +285,7 @@ async def answer_question(request: Request) -> Response:
     await services.known_resident(mediator=staff, resident_id=rid, action=answers.ACTION)
     form = await request.form()
     raw = field(form, "delivery")
-    if not raw.isdigit() or len(raw) > 9:
+    if not digits(raw) or len(raw) > 9:
         raise RequestError("Indiquez à quelle question la personne répond.", code="invalid")
     runtime = request.app.state.runtime
     await answers.answer_question(

@@ -48,6 +48,7 @@ from desk.partners.services import delivery_for
 from desk.requests.errors import RequestError
 from desk.requests.models import DeliveryState, RequestKind
 from desk.web.errors import ApiProblem
+from desk.web.limits import digits
 
 # --- OpenAPI declarations -------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ async def list_deliveries(request: Request) -> Response:
     raw_limit = params.get("limit", "")
     limit = DEFAULT_LIMIT
     if raw_limit:
-        if not raw_limit.isdigit() or len(raw_limit) > 3 or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        if not digits(raw_limit) or len(raw_limit) > 3 or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise ApiProblem(400, MSG_BAD_LIMIT)
         limit = int(raw_limit)
     after_id = 0

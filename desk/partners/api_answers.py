@@ -57,6 +57,7 @@ from desk.runtime import Runtime
 from desk.web.errors import STATUS_BY_CODE, ApiProblem
 from desk.web.inputguard import MESSAGE as NUL_MESSAGE
 from desk.web.inputguard import has_nul
+from desk.web.limits import digits
 
 # --- HTTP helpers -------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ def json_response(data: dict[str, Any]) -> JSONResponse:
 
 def path_id(request: Request) -> int:
     raw = str(request.path_params.get("delivery_id", ""))
-    if not raw.isdigit() or len(raw) > 10 or not 0 < int(raw) <= S.MAX_ID:
+    if not digits(raw) or len(raw) > 10 or not 0 < int(raw) <= S.MAX_ID:
         raise ApiProblem(404, MSG_NOT_FOUND)
     return int(raw)
 

@@ -20,6 +20,7 @@ from desk.requests import assurance
 from desk.requests.dispatch import build_envelope
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.runtime import Runtime
+from desk.web.limits import digits
 
 PREFIX = "/api/v1/deliveries"
 DEFAULT_LIMIT = 50
@@ -154,6 +155,6 @@ def decode_cursor(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValueError(cursor) from exc
-    if not raw.isdigit() or int(raw) > S.MAX_ID:
+    if not digits(raw) or int(raw) > S.MAX_ID:
         raise ValueError(cursor)
     return int(raw)

@@ -16,6 +16,10 @@ Schema = dict[str, Any]
 
 MAX_ID = 2**31 - 1
 TEXT_MAX = 2000
+# One item of a list (a category, a recipient, a legal basis): as on the HTML answer form.
+ITEM_MAX = 200
+# A declaration's code (registry.Declaration.code).
+CODE_MAX = 64
 
 DATE_TIME: Schema = {"type": "string", "format": "date-time"}
 NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
@@ -145,6 +149,8 @@ EXTEND_BODY: Schema = {
     },
 }
 
+_ITEM: Schema = {"type": "string", "maxLength": ITEM_MAX}
+
 OUTCOME: Schema = {
     "type": "object",
     "description": "La réponse, selon le type de demande. discovery : holds_data, declarations, "
@@ -153,10 +159,14 @@ OUTCOME: Schema = {
     "retention}], recipients_notified, note ; objection : result (stopped | nothing_held), note.",
     "properties": {
         "holds_data": {"type": "boolean"},
-        "declarations": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-        "categories": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+        "declarations": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": CODE_MAX},
+            "maxItems": 50,
+        },
+        "categories": {"type": "array", "items": _ITEM, "maxItems": 50},
         "result": {"type": "string", "enum": ["erased", "nothing_held", "partial", "stopped"]},
-        "erased_categories": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+        "erased_categories": {"type": "array", "items": _ITEM, "maxItems": 50},
         "kept": {
             "type": "array",
             "maxItems": 50,
@@ -164,13 +174,13 @@ OUTCOME: Schema = {
                 "type": "object",
                 "required": ["category", "legal_basis"],
                 "properties": {
-                    "category": {"type": "string"},
-                    "legal_basis": {"type": "string"},
-                    "retention": {"type": "string"},
+                    "category": _ITEM,
+                    "legal_basis": _ITEM,
+                    "retention": _ITEM,
                 },
             },
         },
-        "recipients_notified": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+        "recipients_notified": {"type": "array", "items": _ITEM, "maxItems": 50},
         "note": {"type": "string", "maxLength": TEXT_MAX},
     },
 }
@@ -185,7 +195,11 @@ FULFIL_MULTIPART: Schema = {
     "type": "object",
     "required": ["outcome"],
     "properties": {
-        "outcome": {"type": "string", "description": "L'objet outcome, écrit en JSON."},
+        "outcome": {
+            "type": "string",
+            "maxLength": 64 * 1024,
+            "description": "L'objet outcome, écrit en JSON.",
+        },
         "copy": {
             "type": "string",
             "contentMediaType": "application/octet-stream",

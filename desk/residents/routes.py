@@ -21,6 +21,7 @@ from desk.security import login_links
 from desk.security.audit import record_action
 from desk.security.sessions import end_sessions
 from desk.web.downloads import one_time_download
+from desk.web.limits import digits
 from desk.web.templating import render
 
 log = logging.getLogger("desk.residents")
@@ -261,7 +262,7 @@ async def withdraw(request: Request) -> Response:
     await services.check_own_request(resident_id=resident.id, reference=reference)
     form = await request.form()
     raw = _field(form, "delivery")
-    if not raw.isdigit():
+    if not digits(raw) or len(raw) > 10:
         raise RequestError("Indiquez quelle demande retirer.", code="invalid")
     runtime = request.app.state.runtime
     await services.withdraw(
@@ -282,7 +283,7 @@ async def answer_info(request: Request) -> Response:
     await services.check_own_request(resident_id=resident.id, reference=reference)
     form = await request.form()
     raw = _field(form, "delivery")
-    if not raw.isdigit() or len(raw) > 10:
+    if not digits(raw) or len(raw) > 10:
         raise RequestError("Indiquez à quelle question vous répondez.", code="invalid")
     await services.check_own_request(
         resident_id=resident.id, reference=reference, delivery_id=int(raw)

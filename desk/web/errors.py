@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope, Send
+from tortoise.exceptions import ValidationError
 
 from desk.requests.errors import RequestError
 from desk.web.i18n import locale_of, translate
@@ -114,6 +115,27 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     if exc.headers:
         response.headers.update(exc.headers)
     return response
+
+
+INVALID_VALUE = (
+    "Une des valeurs envoyées est trop longue ou mal formée pour être enregistrée. "
+    "Vérifiez ce que vous avez saisi, puis réessayez."
+)
+
+
+async def invalid_value(request: Request, exc: Exception) -> Response:
+    """A value the ORM refused before writing or querying (longer than its column, say): the
+    sender's error, so a 422 (a French page, or problem+json), never a 500 with a traceback."""
+    assert isinstance(exc, ValidationError)
+    # The field's name only: the message quotes the value, which may be anything pasted.
+    field = str(exc).split(":", 1)[0][:64]
+    log.warning(
+        "value refused by the model (%s) on %s %s",
+        field,
+        request.method,
+        route_template(request.scope),
+    )
+    return error_page(request, 422, INVALID_VALUE)
 
 
 async def request_error(request: Request, exc: Exception) -> Response:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from desk.web.bodies import BodyTooLarge, limited_receive
 from desk.web.inputguard import MESSAGE as NUL_MESSAGE
 from desk.web.inputguard import has_nul
+from desk.web.limits import first_too_long, too_long
 
 MAX_FIELDS = 200
 
@@ -41,6 +42,11 @@ async def read_form_with_file(
             fields.setdefault(name, []).append(value)
         elif value.filename:  # a file input left empty arrives with no file name
             upload = value
+    # The input guard does not read upload bodies: their text fields meet the same maxima here.
+    longest = first_too_long([(name, v) for name, values in fields.items() for v in values])
+    if longest is not None:
+        await form.close()
+        raise HTTPException(400, too_long(longest))
     return fields, upload, form
 
 

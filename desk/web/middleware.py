@@ -12,7 +12,9 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (
         b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        # No inline style either: an injected <style> or style="" could restyle a page (hide
+        # a warning, overlay a button); every rule lives in a stylesheet under /static.
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; "
         b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     ),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),

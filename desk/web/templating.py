@@ -17,6 +17,7 @@ from starlette.types import Scope
 
 from desk import clock
 from desk.settings import PROJECT_ROOT
+from desk.web import limits
 from desk.web.i18n import DEFAULT_LOCALE, translate
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
@@ -168,6 +169,9 @@ def build_environment() -> Environment:
     env.filters["date"] = date_filter
     env.filters["datetime"] = datetime_filter
     env.filters["deadline"] = deadline_filter
+    # Each field's maximum, for its maxlength and its hint (desk.web.limits).
+    env.globals["max_chars"] = limits.max_chars
+    env.filters["count"] = limits.count
     return env
 
 

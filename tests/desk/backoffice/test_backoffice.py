@@ -144,7 +144,8 @@ async def test_postal_letter_is_printed_and_its_paper_answer_issues_a_receipt(
         assert f"<p>{line}</p>" in body
     assert request.reference in body
     assert "camille@exemple.invalid" in body  # the identifier this signatory accepts
-    assert "Madame, Monsieur," in body and "@page { size: A4" in body
+    assert "Madame, Monsieur," in body and "/static/letter.css" in body
+    assert "@page { size: A4" in (await client.get("/static/letter.css")).text
     assert "/partenaires/reponse/" in body
 
     printed = await post_form(client, f"/back-office/courriers/{delivery.id}/imprime", {})

@@ -50,7 +50,8 @@ async def test_report_of_a_year_with_data(client: httpx.AsyncClient, fixed_clock
     assert "ces chiffres sont provisoires" in html  # 2026 is not over on NOW
     assert "Alerte 1 : rappel" in html and "Retards" in html
     assert "Par une page dédiée." in html
-    assert html.count('role="img"') == 2 and "@media print" in html
+    assert html.count('role="img"') == 2 and "/static/stats.css" in html
+    assert "@media print" in (await client.get("/static/stats.css")).text
     assert "Gestion des abonnés 1" in html  # declarations created this year
 
 
