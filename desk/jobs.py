@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from desk.charter import jobs as charter_jobs
 from desk.charter import statistics_snapshot
+from desk.mediation import consent as mediation_consent
 from desk.mediation import services as mediation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
@@ -30,6 +31,7 @@ def job_registry() -> JobRegistry:
             reduction.WARNING_JOB: reduction.send_inactivity_warning,
             "partner.info_answered": partner_notify.notify_info_answered,
             **charter_jobs.HANDLERS,
+            **mediation_consent.HANDLERS,
         },
         on_dead={
             "delivery.dispatch": dispatch.dispatch_dead,
