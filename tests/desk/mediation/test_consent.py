@@ -86,6 +86,8 @@ async def test_before_consent_the_mediator_sees_nothing_of_the_account_and_files
     waiting = text(page)
     assert "Un code a été envoyé à la personne" in waiting
     assert "c…@exemple.invalid" in waiting and EMAIL not in waiting
+    english = text(await client.get(f"/mediation/habitants/{rid}/consentement?lang=en"))
+    assert "A code was sent to the person" in english
 
     taken = await client.get(f"/mediation/habitants/{rid}/copies/{copy.id}")
     assert taken.status_code == 403
