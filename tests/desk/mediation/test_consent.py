@@ -86,8 +86,6 @@ async def test_before_consent_the_mediator_sees_nothing_of_the_account_and_files
     waiting = text(page)
     assert "Un code a été envoyé à la personne" in waiting
     assert "c…@exemple.invalid" in waiting and EMAIL not in waiting
-    english = text(await client.get(f"/mediation/habitants/{rid}/consentement?lang=en"))
-    assert "A code was sent to the person" in english
 
     taken = await client.get(f"/mediation/habitants/{rid}/copies/{copy.id}")
     assert taken.status_code == 403
@@ -106,6 +104,8 @@ async def test_before_consent_the_mediator_sees_nothing_of_the_account_and_files
         assert (await client.get(path)).status_code == 403
     assert "En attente de l'accord de la personne" in text(await client.get("/mediation"))
     assert request.reference not in (await client.get("/mediation")).text
+    english = text(await client.get(f"/mediation/habitants/{rid}/consentement?lang=en"))
+    assert "A code was sent to the person" in english
 
 
 async def test_the_code_from_the_mail_lets_the_mediator_in_and_the_resident_is_told_everything(
