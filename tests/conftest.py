@@ -30,7 +30,7 @@ TABLES = [
     "charter_alert", "self_evaluation", "complaint", "transparency_checkpoint",
     "mediation_event", "mediation_told", "assisted_filing", "mandate", "assisted_session",
     "mediation_contact", "resident_identity", "web_session", "audit_record",
-    "statistics_snapshot",
+    "statistics_snapshot", "mediation_consent_code", "mediation_copy_taken",
 ]  # fmt: skip
 
 
