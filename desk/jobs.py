@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from desk.charter import jobs as charter_jobs
 from desk.charter import statistics_snapshot
+from desk.mediation import consent as mediation_consent
 from desk.mediation import services as mediation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
@@ -32,6 +33,7 @@ def job_registry() -> JobRegistry:
             "partner.info_answered": partner_notify.notify_info_answered,
             receipt_log.APPEND_JOB: receipt_log.append_job,
             **charter_jobs.HANDLERS,
+            **mediation_consent.HANDLERS,
         },
         on_dead={
             "delivery.dispatch": dispatch.dispatch_dead,

@@ -31,7 +31,8 @@ TABLES = [
     "charter_alert", "self_evaluation", "complaint", "transparency_checkpoint",
     "mediation_event", "mediation_told", "assisted_filing", "mandate", "assisted_session",
     "mediation_contact", "resident_identity", "web_session", "audit_record",
-    "statistics_snapshot", "receipt_log_node", "receipt_tree_head",
+    "statistics_snapshot", "receipt_log_node", "receipt_tree_head", "mediation_consent_code",
+    "mediation_copy_taken",
 ]  # fmt: skip
 
 

@@ -111,6 +111,15 @@ LABEL_SOURCES: tuple[tuple[str, str], ...] = (
     ("desk.mediation.services", "PAPER_UNSIGNED"),
     ("desk.mediation.services", "KIND_OUTSIDE"),
     ("desk.mediation.services", "SIGNATORY_OUTSIDE"),
+    ("desk.mediation.rules", "CONSENT_PENDING"),
+    # mediation/consent.html: _(error) for a code refused or a code not sent
+    ("desk.mediation.consent", "WRONG_CODE"),
+    ("desk.mediation.consent", "MALFORMED_CODE"),
+    ("desk.mediation.consent", "EXPIRED_CODE"),
+    ("desk.mediation.consent", "NO_CODE"),
+    ("desk.mediation.consent", "TOO_MANY_TRIES"),
+    ("desk.mediation.consent", "TOO_MANY_CODES"),
+    ("desk.mediation.consent", "SESSION_OVER"),
     # charter/*.html and email/alert_notice: alert levels, decisions, self-evaluation, refusals
     ("desk.charter.alerts", "LEVEL_LABELS"),
     ("desk.charter.alerts", "LEVEL_EXPLANATIONS"),

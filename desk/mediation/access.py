@@ -11,12 +11,14 @@ from typing import Any
 
 from desk import clock
 from desk.mediation.models import (
+    EFFECTIVE_CONSENTS,
     AssistedSession,
+    Consent,
     Mandate,
     MediationEvent,
     ResidentContact,
 )
-from desk.mediation.rules import NO_MANDATE, NOT_YOURS, MediationRefused
+from desk.mediation.rules import NO_MANDATE, NOT_YOURS, ConsentPending, MediationRefused
 from desk.residents.models import Resident
 from desk.staff.models import StaffMember
 
@@ -88,23 +90,46 @@ class Access:
         return self.session.closes_at > clock.now()
 
 
+def _effective(mediator: StaffMember, resident_id: int) -> Any:
+    # Sessions awaiting the resident's consent (or refused) give the mediator nothing.
+    return AssistedSession.filter(
+        mediator_id=mediator.id, resident_id=resident_id, consent__in=list(EFFECTIVE_CONSENTS)
+    )
+
+
+async def _unknown(
+    mediator: StaffMember, resident_id: int, action: str, reference: str | None
+) -> MediationRefused:
+    """ "Not found", or "consent pending" when this mediator's only session awaits it."""
+    if await AssistedSession.filter(
+        mediator_id=mediator.id, resident_id=resident_id, consent=Consent.AWAITING
+    ).exists():
+        await audit(
+            mediator, action, resident_id=resident_id, outcome="refused", reference=reference,
+            detail={"code": "consent_pending"},
+        )  # fmt: skip
+        return ConsentPending(resident_id)
+    return await refuse(
+        mediator, action, NOT_YOURS, resident_id=resident_id, code="not_found",
+        reference=reference,
+    )  # fmt: skip
+
+
 async def gate(
     mediator: StaffMember, resident_id: int, action: str, *, reference: str | None = None
 ) -> Access:
     """The mediator's current hold on this resident, or a refusal (audited)."""
     resident = await Resident.filter(id=resident_id).first()
-    sessions_exist = (
-        resident is not None
-        and await AssistedSession.filter(mediator_id=mediator.id, resident_id=resident_id).exists()
-    )
-    if resident is None or not sessions_exist:
-        raise await refuse(
-            mediator, action, NOT_YOURS, resident_id=resident_id, code="not_found",
-            reference=reference,
-        )  # fmt: skip
+    if resident is None or not await _effective(mediator, resident_id).exists():
+        raise await _unknown(mediator, resident_id, action, reference)
     now = clock.now()
     mandate = (
-        await Mandate.filter(mediator_id=mediator.id, resident_id=resident_id, valid_until__gt=now)
+        await Mandate.filter(
+            mediator_id=mediator.id,
+            resident_id=resident_id,
+            valid_until__gt=now,
+            session__consent__in=list(EFFECTIVE_CONSENTS),
+        )
         .order_by("-created_at", "-id")
         .select_related("session")
         .first()
@@ -113,11 +138,7 @@ async def gate(
         raise await refuse(
             mediator, action, NO_MANDATE, resident_id=resident_id, reference=reference
         )
-    session = (
-        await AssistedSession.filter(mediator_id=mediator.id, resident_id=resident_id)
-        .order_by("-opened_at", "-id")
-        .first()
-    )
+    session = await _effective(mediator, resident_id).order_by("-opened_at", "-id").first()
     assert session is not None
     contact = await ResidentContact.filter(resident_id=resident_id).first()
     return Access(resident=resident, contact=contact, mandate=mandate, session=session)
@@ -126,15 +147,11 @@ async def gate(
 async def known_resident(
     *, mediator: StaffMember, resident_id: int, action: str = "renew_form"
 ) -> Resident:
-    """A resident this mediator once opened a session with (mandate valid or not)."""
+    """A resident this mediator once opened a session with (mandate valid or not), with the
+    resident's consent when they have an account."""
     resident = await Resident.filter(id=resident_id).first()
-    if (
-        resident is None
-        or not await AssistedSession.filter(
-            mediator_id=mediator.id, resident_id=resident_id
-        ).exists()
-    ):
-        raise await refuse(mediator, action, NOT_YOURS, resident_id=resident_id, code="not_found")
+    if resident is None or not await _effective(mediator, resident_id).exists():
+        raise await _unknown(mediator, resident_id, action, None)
     return resident
 
 

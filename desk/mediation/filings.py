@@ -1,11 +1,13 @@
-"""Which requests a mediator filed for a resident: read by the resident's own pages."""
+"""What the resident's own pages read from mediation: requests a mediator filed for them, copies
+a mediator downloaded for them, and mediators waiting for their consent."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from desk.mediation.models import AssistedFiling
+from desk import clock
+from desk.mediation.models import AssistedFiling, AssistedSession, Consent, CopyTaken
 
 
 @dataclass(frozen=True)
@@ -28,3 +30,70 @@ async def filed_by(*, request_ids: list[int]) -> dict[int, FiledBy]:
         )
         for row in rows
     }
+
+
+@dataclass(frozen=True)
+class TakenBy:
+    mediator_name: str
+    help_point: str
+    taken_at: datetime
+
+
+async def copies_taken(*, copy_ids: list[str]) -> dict[str, TakenBy]:
+    """copy id → the mediator who downloaded it for the resident (one query)."""
+    if not copy_ids:
+        return {}
+    rows = await CopyTaken.filter(copy_id__in=copy_ids).select_related("mediator")
+    return {
+        row.copy_id: TakenBy(  # type: ignore[attr-defined]
+            mediator_name=row.mediator.display_name,
+            help_point=row.help_point,
+            taken_at=row.taken_at,
+        )
+        for row in rows
+    }
+
+
+async def copies_taken_by_request(*, request_ids: list[int]) -> dict[int, list[TakenBy]]:
+    """request id → the copies of its answers a mediator downloaded (one query)."""
+    if not request_ids:
+        return {}
+    rows = (
+        await CopyTaken.filter(copy__delivery__request_id__in=request_ids)
+        .select_related("mediator", "copy__delivery")
+        .order_by("taken_at")
+    )
+    found: dict[int, list[TakenBy]] = {}
+    for row in rows:
+        found.setdefault(row.copy.delivery.request_id, []).append(
+            TakenBy(
+                mediator_name=row.mediator.display_name,
+                help_point=row.help_point,
+                taken_at=row.taken_at,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class AskingMediator:
+    session_id: int
+    mediator_name: str
+    help_point: str
+    opened_at: datetime
+
+
+async def asking(*, resident_id: int) -> list[AskingMediator]:
+    """Mediators waiting, today, for this resident's consent (shown in their space)."""
+    rows = await AssistedSession.filter(
+        resident_id=resident_id, consent=Consent.AWAITING, closes_at__gt=clock.now()
+    ).select_related("mediator")
+    return [
+        AskingMediator(
+            session_id=s.id,
+            mediator_name=s.mediator.display_name,
+            help_point=s.mediator.help_point,
+            opened_at=s.opened_at,
+        )
+        for s in rows
+    ]

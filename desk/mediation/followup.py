@@ -6,9 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from desk import clock
+from desk.mediation import consent
 from desk.mediation.access import Access, audit, gate, refuse
 from desk.mediation.models import (
+    EFFECTIVE_CONSENTS,
     AssistedFiling,
+    AssistedSession,
+    CopyTaken,
     Mandate,
     MediationEvent,
     ResidentContact,
@@ -111,6 +115,8 @@ async def _changes(resident_ids: list[int], since: datetime | None) -> dict[int,
 class Home:
     residents: list[FollowedResident]
     last_visit: datetime | None
+    # Sessions opened today that wait for the resident's consent (the code from their mailbox).
+    awaiting: list[AssistedSession] = field(default_factory=list)
 
 
 async def home(*, mediator: StaffMember) -> Home:
@@ -121,9 +127,11 @@ async def home(*, mediator: StaffMember) -> Home:
         .order_by("-at", "-id")
         .first()
     )
-    mandates = await Mandate.filter(mediator_id=mediator.id, valid_until__gt=now).order_by(
-        "-created_at", "-id"
-    )
+    mandates = await Mandate.filter(
+        mediator_id=mediator.id,
+        valid_until__gt=now,
+        session__consent__in=list(EFFECTIVE_CONSENTS),
+    ).order_by("-created_at", "-id")
     latest: dict[int, Mandate] = {}
     for m in mandates:
         latest.setdefault(m.resident_id, m)  # type: ignore[attr-defined]
@@ -146,7 +154,11 @@ async def home(*, mediator: StaffMember) -> Home:
         )
     followed.sort(key=lambda f: (not f.to_tell, -(f.mandate.created_at.timestamp())))
     await audit(mediator, "view_home")
-    return Home(residents=followed, last_visit=since)
+    return Home(
+        residents=followed,
+        last_visit=since,
+        awaiting=await consent.pending_for(mediator=mediator),
+    )
 
 
 @dataclass
@@ -216,6 +228,12 @@ async def take_copy_for(*, mediator: StaffMember, resident_id: int, copy_id: str
         raise await refuse(
             mediator, "download_copy", exc.message, resident_id=resident_id, code=exc.code
         ) from exc
+    # Not in take_copy's transaction: an expired copy must stay emptied when this refuses.
+    # take_copy's conditional UPDATE already lets one click only get here.
+    await CopyTaken.create(
+        copy_id=copy_id, resident_id=resident_id, mediator_id=mediator.id,
+        help_point=mediator.help_point, taken_at=clock.now(),
+    )  # fmt: skip
     await audit(mediator, "download_copy", resident_id=resident_id, detail={"copy": copy_id[:40]})
     return download
 

@@ -18,6 +18,24 @@ class IdentityCheck(StrEnum):
     FRANCECONNECT_ON_SITE = "franceconnect_on_site"
 
 
+class Consent(StrEnum):
+    """Whether the resident agreed, at the help point, to this session.
+
+    A resident with an online account gives a one-time code mailed to them (or confirms from
+    their own space) before the mediator sees or does anything in it; a resident met without an
+    account, whose file the mediator creates then, has nothing to consent to.
+    """
+
+    NOT_NEEDED = "not_needed"
+    AWAITING = "awaiting"
+    GIVEN = "given"
+    REFUSED = "refused"
+
+
+# Sessions under which a mediator may act.
+EFFECTIVE_CONSENTS = (Consent.NOT_NEEDED, Consent.GIVEN)
+
+
 class ResidentContact(Model):
     """How to reach a resident who has no email: a name and a postal address, or the help point.
 
@@ -55,6 +73,13 @@ class AssistedSession(Model):
     opened_at = fields.DatetimeField()
     closes_at = fields.DatetimeField()
     identity_check = fields.CharEnumField(IdentityCheck, max_length=32)
+    # db_default: sessions opened before consent existed keep working as they did.
+    consent = fields.CharEnumField(
+        Consent, max_length=16, default=Consent.NOT_NEEDED, db_default=Consent.NOT_NEEDED.value
+    )
+    # When the code was typed, or the resident confirmed from their space; and which of the two.
+    consented_at = fields.DatetimeField(null=True)
+    consent_method = fields.CharField(max_length=16, null=True)
 
     class Meta:
         table = "assisted_session"
@@ -85,6 +110,53 @@ class Mandate(Model):
     class Meta:
         table = "mandate"
         ordering = ["-created_at", "-id"]
+
+
+class ConsentCode(Model):
+    """A one-time code mailed to a resident so a mediator may join their account (the resident
+    reads it out at the help point). Only a keyed hash of the code is kept; the mail job carries
+    the code encrypted and drops it once the mail is sent."""
+
+    id = fields.IntField(primary_key=True)
+    session: fields.ForeignKeyRelation[AssistedSession] = fields.ForeignKeyField(
+        "models.AssistedSession", related_name="consent_codes", on_delete=fields.CASCADE
+    )
+    resident: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "models.Resident", related_name="consent_codes", on_delete=fields.CASCADE
+    )
+    mediator: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "models.StaffMember", related_name="consent_codes", on_delete=fields.RESTRICT
+    )
+    # HMAC-SHA256 under a key derived from DESK_SECRET_KEY: six digits alone are guessed offline.
+    digest = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "mediation_consent_code"
+        ordering = ["-created_at", "-id"]
+
+
+class CopyTaken(Model):
+    """An access copy a mediator downloaded for a resident: the resident's pages say so."""
+
+    id = fields.IntField(primary_key=True)
+    copy: fields.OneToOneRelation[Any] = fields.OneToOneField(
+        "models.AccessCopy", related_name="taken_by_mediator", on_delete=fields.CASCADE
+    )
+    resident: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "models.Resident", related_name="copies_taken", on_delete=fields.CASCADE
+    )
+    mediator: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "models.StaffMember", related_name="copies_taken", on_delete=fields.RESTRICT
+    )
+    help_point = fields.CharField(max_length=200, default="")
+    taken_at = fields.DatetimeField()
+
+    class Meta:
+        table = "mediation_copy_taken"
 
 
 class AssistedFiling(Model):

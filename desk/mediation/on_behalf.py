@@ -8,6 +8,7 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from desk import clock
+from desk.mediation import consent
 from desk.mediation.access import Access, audit, gate, refuse
 from desk.mediation.models import (
     AssistedFiling,
@@ -57,7 +58,7 @@ async def file_for_resident(
         if earlier is not None and earlier.resident_id == resident_id:  # type: ignore[attr-defined]
             return earlier  # a double click: the first one stands
     help_point = mediator.help_point
-    async with in_transaction():
+    async with in_transaction() as conn:
         request = await file_request(
             resident_id=resident_id,
             kind=kind,
@@ -76,7 +77,9 @@ async def file_for_resident(
             mediator_id=mediator.id,
             help_point=help_point,
             filed_at=request.created_at,
+            using_db=conn,
         )
+        await consent.tell_filed(request=request, conn=conn)
     await audit(
         mediator,
         "file_request",

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from desk import clock
 from desk.explain.topics import topic_path
-from desk.mediation import answers, services
+from desk.mediation import answers, consent, services
 from desk.mediation.forms import (
     blank_session_form,
     field,
@@ -20,7 +20,8 @@ from desk.mediation.forms import (
     read_session_form,
     values_of,
 )
-from desk.mediation.models import IdentityCheck
+from desk.mediation.models import Consent, IdentityCheck
+from desk.mediation.rules import ConsentPending
 from desk.requests.errors import RequestError
 from desk.requests.models import RequestKind
 from desk.residents.services import check_submission_key
@@ -163,7 +164,11 @@ async def open_session(request: Request) -> Response:
             )
             kwargs["homonym_confirmed"] = field(form, "homonym") == "1"
         session, _ = await services.open_session(
-            mediator=staff, identity_check=check, mandate=mandate, **kwargs
+            mediator=staff,
+            identity_check=check,
+            mandate=mandate,
+            secret_key=request.app.state.settings.secret_key,
+            **kwargs,
         )
     except services.DuplicateResident as exc:
         return await _session_form(
@@ -176,8 +181,15 @@ async def open_session(request: Request) -> Response:
             request, staff, values, resident_id=rid, contact=contact, error=exc.message,
             status=STATUS_BY_CODE.get(exc.code, 422),
         )  # fmt: skip
+    resident_id: int = session.resident_id  # type: ignore[attr-defined]
+    if session.consent == Consent.AWAITING:
+        request.session["flash"] = (
+            "Cette personne a déjà un compte en ligne : un code lui a été envoyé par courriel. "
+            "Demandez-lui de vous le lire pour ouvrir la séance."
+        )
+        return _redirect(f"/mediation/habitants/{resident_id}/consentement")
     request.session["flash"] = "La séance est ouverte et le mandat est enregistré."
-    return _redirect(f"/mediation/habitants/{session.resident_id}")  # type: ignore[attr-defined]
+    return _redirect(f"/mediation/habitants/{resident_id}")
 
 
 # --- one resident --------------------------------------------------------------------------------
@@ -186,13 +198,78 @@ async def open_session(request: Request) -> Response:
 async def resident_page(request: Request) -> Response:
     staff = await _mediator(request)
     rid = _int_param(request, "rid")
-    model = await services.resident_file(mediator=staff, resident_id=rid)
+    try:
+        model = await services.resident_file(mediator=staff, resident_id=rid)
+    except ConsentPending:
+        return _redirect(f"/mediation/habitants/{rid}/consentement")
     return _page(
         request,
         "mediation/resident.html",
         staff,
         {"r": model, "new_key": secrets.token_urlsafe(16)},
     )
+
+
+# --- the resident's consent ----------------------------------------------------------------------
+
+
+async def _consent_page(
+    request: Request, staff: StaffMember, rid: int, *, error: str | None = None, status: int = 200
+) -> Response:
+    waiting = await consent.pending(mediator=staff, resident_id=rid)
+    return _page(
+        request,
+        "mediation/consent.html",
+        staff,
+        {"c": waiting, "rid": rid, "error": error, "minutes": consent.CODE_MINUTES},
+        status_code=status,
+    )
+
+
+async def consent_page(request: Request) -> Response:
+    staff = await _mediator(request)
+    return await _consent_page(request, staff, _int_param(request, "rid"))
+
+
+async def consent_submit(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    form = await request.form()
+    try:
+        await consent.confirm_code(
+            mediator=staff,
+            resident_id=rid,
+            typed=field(form, "code")[:32],
+            secret_key=request.app.state.settings.secret_key,
+        )
+    except RequestError as exc:
+        if exc.code == "not_found":
+            raise
+        return await _consent_page(
+            request, staff, rid, error=exc.message, status=STATUS_BY_CODE.get(exc.code, 422)
+        )
+    request.session["flash"] = (
+        "La personne a donné son accord : la séance est ouverte et le mandat est enregistré. "
+        "Elle en est prévenue par courriel."
+    )
+    return _redirect(f"/mediation/habitants/{rid}")
+
+
+async def consent_resend(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    try:
+        await consent.resend_code(
+            mediator=staff, resident_id=rid, secret_key=request.app.state.settings.secret_key
+        )
+    except RequestError as exc:
+        if exc.code == "not_found":
+            raise
+        return await _consent_page(
+            request, staff, rid, error=exc.message, status=STATUS_BY_CODE.get(exc.code, 422)
+        )
+    request.session["flash"] = "Un nouveau code a été envoyé à la personne par courriel."
+    return _redirect(f"/mediation/habitants/{rid}/consentement")
 
 
 async def mandate_print(request: Request) -> Response:
@@ -330,6 +407,24 @@ routes: list[BaseRoute] = [
         open_session,
         methods=["POST"],
         name="mediation_renew_submit",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/consentement",
+        consent_page,
+        methods=["GET"],
+        name="mediation_consent",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/consentement",
+        consent_submit,
+        methods=["POST"],
+        name="mediation_consent_submit",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/consentement/code",
+        consent_resend,
+        methods=["POST"],
+        name="mediation_consent_resend",
     ),
     Route(
         "/mediation/habitants/{rid}/mandats/{mid}",

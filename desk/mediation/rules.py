@@ -45,6 +45,11 @@ PAPER_UNSIGNED = (
     "Le mandat papier n'est pas encore signé : imprimez-le, faites-le signer par la personne, "
     "puis indiquez qu'il est signé."
 )
+CONSENT_PENDING = (
+    "La personne n'a pas encore donné son accord : tant qu'elle ne vous a pas lu le code reçu "
+    "dans sa messagerie (ou confirmé depuis son espace), vous ne voyez rien de son compte et ne "
+    "pouvez rien déposer pour elle."
+)
 KIND_OUTSIDE = "Le mandat de cette personne ne couvre pas ce type de demande."
 SIGNATORY_OUTSIDE = "Le mandat de cette personne ne couvre pas tous les organismes choisis."
 
@@ -52,6 +57,14 @@ SIGNATORY_OUTSIDE = "Le mandat de cette personne ne couvre pas tous les organism
 class MediationRefused(RequestError):
     def __init__(self, message: str, *, code: str = "forbidden") -> None:
         super().__init__(message, code=code)
+
+
+class ConsentPending(MediationRefused):
+    """The mediator's session with this resident waits for the resident's consent."""
+
+    def __init__(self, resident_id: int) -> None:
+        super().__init__(CONSENT_PENDING, code="forbidden")
+        self.resident_id = resident_id
 
 
 class DuplicateResident(RequestError):

@@ -9,9 +9,11 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from desk import clock
+from desk.mediation import consent
 from desk.mediation.access import Access, audit, gate, known_resident, refuse
 from desk.mediation.models import (
     AssistedSession,
+    Consent,
     IdentityCheck,
     Mandate,
     ResidentContact,
@@ -86,6 +88,7 @@ async def open_session(
     contact: ContactInput | None = None,
     use_existing_id: int | None = None,
     homonym_confirmed: bool = False,
+    secret_key: str | None = None,
     now: datetime | None = None,
 ) -> tuple[AssistedSession, Mandate]:
     """Open a session with a resident present and record their mandate.
@@ -94,6 +97,10 @@ async def open_session(
     created without email from `contact`; a contact whose name and address match an existing one
     raises DuplicateResident unless the existing one is chosen (`use_existing_id`) or the
     mediator confirmed it is another person.
+
+    A resident who already has an account (an address, and not created just now) must consent:
+    the session then awaits the code mailed to them (`secret_key` seals it in the mail job) and
+    gives the mediator nothing until it is typed (desk.mediation.consent).
     """
     moment = now or clock.now()
     await _check_mandate(mandate)
@@ -142,6 +149,11 @@ async def open_session(
         raise RequestError(
             "Indiquez l'adresse électronique de la personne, ou son nom et son adresse postale."
         )
+    needs_consent = consent.consent_needed(resident, created=created)
+    if needs_consent:
+        if secret_key is None:
+            raise ValueError("a consent code is sealed with the desk's secret key")
+        await consent.check_ration(mediator=mediator, resident_id=resident.id, now=moment)
     async with in_transaction() as conn:
         session = await AssistedSession.create(
             mediator_id=mediator.id,
@@ -149,6 +161,7 @@ async def open_session(
             opened_at=moment,
             closes_at=end_of_day(moment),
             identity_check=identity_check,
+            consent=Consent.AWAITING if needs_consent else Consent.NOT_NEEDED,
             using_db=conn,
         )
         record = await Mandate.create(
@@ -164,6 +177,15 @@ async def open_session(
             signed_recorded_at=moment if mandate.paper_signed else None,
             using_db=conn,
         )
+        if needs_consent:
+            assert secret_key is not None
+            await consent.send_code(
+                session=session, mediator=mediator, resident_id=resident.id,
+                secret_key=secret_key, conn=conn, now=moment,
+            )  # fmt: skip
+        elif resident.email:
+            # Every mandate given for a resident with a mailbox is mailed to them.
+            await consent.tell_mandate(mandate=record, conn=conn)
     await audit(
         mediator,
         "open_session",
@@ -177,6 +199,7 @@ async def open_session(
             "months": mandate.months,
             "paper_signed": mandate.paper_signed,
             "resident_created": created,
+            "consent": session.consent.value,
         },
     )
     return session, record

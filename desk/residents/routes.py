@@ -11,6 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk import clock
+from desk.mediation import consent as mediation_consent
+from desk.mediation.filings import copies_taken
 from desk.requests import queries
 from desk.requests.errors import RequestError
 from desk.requests.services import apply
@@ -252,8 +254,33 @@ async def request_page(request: Request) -> Response:
             "event_label": views.event_label,
             "actor_label": views.actor_label,
             "now": clock.now(),
+            "taken": await copies_taken(
+                copy_ids=[c.id for copies in detail.copies.values() for c in copies]
+            ),
         },
     )
+
+
+async def answer_mediator(request: Request) -> Response:
+    """The resident, in their own space, accepts or refuses a mediator joining their account."""
+    resident = await require_resident(request)
+    raw = str(request.path_params["sid"])
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise RequestError("Cette demande d'accompagnement est introuvable.", code="not_found")
+    form = await request.form()
+    choice = form.get("reponse")
+    if choice not in ("accepter", "refuser"):
+        raise RequestError("Choisissez d'accepter ou de refuser.", code="invalid")
+    await mediation_consent.resident_answers(
+        resident_id=resident.id, session_id=int(raw), accept=choice == "accepter"
+    )
+    request.session[FLASH] = (
+        "Vous avez accepté : la personne qui vous accompagne peut maintenant agir pour vous, "
+        "dans les limites du mandat. Vous recevez un courriel qui le confirme."
+        if choice == "accepter"
+        else "Vous avez refusé : cette personne ne verra rien de votre compte."
+    )
+    return _redirect("/mon-espace")
 
 
 async def withdraw(request: Request) -> Response:
@@ -338,6 +365,12 @@ routes: list[BaseRoute] = [
         "/mon-espace/demandes/{reference}", request_page, methods=["GET"], name="resident_request"
     ),
     Route("/mon-espace/demandes/{reference}/retirer", withdraw, methods=["POST"], name="withdraw"),
+    Route(
+        "/mon-espace/accompagnement/{sid}",
+        answer_mediator,
+        methods=["POST"],
+        name="answer_mediator",
+    ),
     Route(
         "/mon-espace/demandes/{reference}/repondre",
         answer_info,

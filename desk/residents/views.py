@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from desk.mediation.filings import FiledBy, filed_by
+from desk.mediation.filings import (
+    AskingMediator,
+    FiledBy,
+    TakenBy,
+    asking,
+    copies_taken_by_request,
+    filed_by,
+)
 from desk.partners.holdings import Transparency, resident_transparency
 from desk.requests import queries
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
@@ -234,6 +241,10 @@ class Dashboard:
     filed_by: dict[int, FiledBy] = field(default_factory=dict)
     # signatory id → name, for the deliveries listed (their signatories are not loaded).
     signatory_names: dict[int, str] = field(default_factory=dict)
+    # request id → copies of its answers a mediator downloaded for the resident.
+    copies_taken: dict[int, list[TakenBy]] = field(default_factory=dict)
+    # Mediators waiting, today, for the resident's consent to join their account.
+    asking: list[AskingMediator] = field(default_factory=list)
 
     @property
     def holders(self) -> list[queries.SignatoryRef]:
@@ -306,6 +317,8 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
         transparency=transparency,
         filed_by=await filed_by(request_ids=[r.id for r in requests]),
         signatory_names=data.names,
+        copies_taken=await copies_taken_by_request(request_ids=[r.id for r in requests]),
+        asking=await asking(resident_id=resident_id),
     )
 
 

@@ -43,7 +43,14 @@ DETAILS_FR = {
     "réessayez dans quelques minutes.",
 }
 
-STATUS_BY_CODE = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403, "gone": 410}
+STATUS_BY_CODE = {
+    "invalid": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "forbidden": 403,
+    "gone": 410,
+    "too_many": 429,
+}
 
 
 class ApiProblem(Exception):

@@ -1,7 +1,8 @@
 """The pages added since the first audit, checked with axe-core in a real Chromium.
 
 The mediator's pages (home, session form, a resident without email, the mandate to print, the
-acknowledgement of an erasure), the ethics committee, the public statistics and charter pages,
+acknowledgement of an erasure, the wait for a resident's consent, and the resident's own page
+asking for it), the ethics committee, the public statistics and charter pages,
 and a resident's complaint form. Same rules as test_accessibility.py: no serious or critical
 axe violation and the same structure checks.
 """
@@ -37,6 +38,8 @@ PAGES = [
     "mediation_resident",
     "mediation_mandate",
     "mediation_acknowledgement",
+    "mediation_consent",
+    "resident_asked_by_mediator",
     "committee",
     "statistics",
     "report",
@@ -169,6 +172,22 @@ def _walk(browser: Any, demo: axe.Demo) -> dict[str, dict[str, Any]]:
     page.get_by_role("button", name="Déposer la demande pour la personne").click()
     page.wait_for_url("**/accuse")
     audit("mediation_acknowledgement")
+    # The journey's resident has an online account: the session waits for her consent.
+    page.goto(base + "/mediation/seance")
+    page.get_by_label("Elle a une adresse électronique", exact=False).check()
+    page.get_by_label("Adresse électronique", exact=True).fill(axe.RESIDENT)
+    page.get_by_label("pièce d'identité montrée (rien n'est copié ni noté)").check()
+    page.get_by_label("Supprimer mes données").check()
+    page.get_by_role("button", name="Ouvrir la séance et enregistrer le mandat").click()
+    page.wait_for_url("**/consentement")
+    audit("mediation_consent")
+    ctx.close()
+
+    # She sees, in her own space, the mediator asking to assist her.
+    ctx, page = context()
+    ctx.add_cookies(journey.browser_cookies())
+    audit("resident_asked_by_mediator", "/mon-espace?actualiser=non")
+    assert page.get_by_role("button", name="J'accepte").count() == 1
     ctx.close()
 
     ctx, page = context()

@@ -1,6 +1,7 @@
 """A mediator in a real browser (Debian's Chromium, JavaScript off), against `desk demo`:
 log in, open a session for a resident without email, record identity check and mandate, file an
-erasure at two simulated signatories, print the acknowledgement, see the to-do, print a receipt."""
+erasure at two simulated signatories, print the acknowledgement, see the to-do, print a receipt;
+and join a resident's existing account only with the code mailed to her."""
 
 from __future__ import annotations
 
@@ -126,4 +127,69 @@ def test_mediator_files_an_erasure_with_a_resident_without_email(demo: str, tmp_
         page.go_back()
         page.get_by_role("button", name="C'est dit à la personne").first.click()
         assert "C'est noté : la personne est au courant." in page.content()
+        browser.close()
+
+
+RESIDENT = "camille.demo@exemple.invalid"
+
+
+def _mailed(demo: str, to: str, needle: str) -> dict[str, object]:
+    for _ in range(100):
+        mails = httpx.get(demo + "/dev/mailbox.json", params={"to": to}).json()
+        found = [m for m in mails if needle in m["subject"]]
+        if found:
+            return dict(found[-1])
+        time.sleep(0.2)
+    raise AssertionError(f"no mail {needle!r} arrived in the demo mailbox")
+
+
+def test_a_mediator_joins_an_existing_account_only_with_the_code_the_resident_reads_out(
+    demo: str, tmp_path: Path
+) -> None:
+    _add_mediator(tmp_path)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        # The resident opens her account online first.
+        resident = browser.new_context(java_script_enabled=False, locale="fr-FR").new_page()
+        resident.goto(demo + "/connexion")
+        resident.get_by_label("Votre adresse électronique").fill(RESIDENT)
+        resident.get_by_role("button", name="Recevoir mon lien de connexion").click()
+        link = _mailed(demo, RESIDENT, "connexion")["links"]
+        assert isinstance(link, list)
+        resident.goto(next(u for u in link if "/connexion/" in u))
+        resident.locator("main form button[type=submit]").click()
+        assert resident.url.rstrip("/").endswith("/mon-espace")
+
+        page = browser.new_page(java_script_enabled=False, locale="fr-FR")
+        page.goto(demo + "/mediation")
+        page.get_by_label("Votre adresse électronique professionnelle").fill(EMAIL)
+        page.get_by_role("button", name="Recevoir mon lien de connexion").click()
+        page.goto(_mailed_link(demo))
+        page.get_by_role("button", name="Me connecter à l'espace équipe").click()
+        page.goto(demo + "/mediation/seance")
+        page.get_by_label("Elle a une adresse électronique", exact=False).check()
+        page.get_by_label("Adresse électronique", exact=True).fill(RESIDENT)
+        page.get_by_label("pièce d'identité montrée (rien n'est copié ni noté)").check()
+        page.get_by_label("Supprimer mes données").check()
+        page.get_by_role("button", name="Ouvrir la séance et enregistrer le mandat").click()
+        assert page.url.endswith("/consentement")
+        assert "Un code a été envoyé à la personne" in page.content()
+
+        # She sees the request in her space too, and reads the mailed code out.
+        resident.goto(demo + "/mon-espace?actualiser=non")
+        assert "Un médiateur demande à vous accompagner" in resident.content()
+        mail = _mailed(demo, RESIDENT, "Votre code pour être accompagné")
+        code = str(mail["subject"]).rsplit(":", 1)[1].strip()
+        page.get_by_label("Code lu par la personne (6 chiffres)").fill("000 000")
+        page.get_by_role("button", name="Valider le code").click()
+        if "La personne a donné son accord" not in page.content():  # 000 000 was not the code
+            assert "Ce code n'est pas le bon" in page.content()
+            page.get_by_label("Code lu par la personne (6 chiffres)").fill(code)
+            page.get_by_role("button", name="Valider le code").click()
+        assert "La personne a donné son accord" in page.content()
+        assert "Séance et mandat" in page.content()
+        _mailed(demo, RESIDENT, "Vous avez donné un mandat")
         browser.close()

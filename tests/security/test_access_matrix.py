@@ -63,6 +63,10 @@ MED = ("mediator",)
 C_PAGE = staff("mediator", of_c=True)
 C_PARAMS: dict[str, Param] = {"rid": "c_id", "mid": "mandate_c", "event_id": "event_c"}
 BAD_EMAIL = {"email": "pas-une-adresse"}
+# C was met without an online account: no session of C waits for consent, even for MED_C.
+NO_CONSENT_PENDING = {**C_PAGE, MED_C: 404}
+# No mediator waits for resident A's consent: the answer names nothing, for A too.
+NOBODY_ASKED = {**resident(own=True), RES_A: 404}
 # A well-formed session handle no listing showed: past the login gate, it names nothing (404).
 UNSHOWN_HANDLE = {"session": "0" * 32}
 
@@ -139,6 +143,13 @@ TABLE: dict[str, dict[str, Rule]] = {
         )
     },
     "/mon-espace/copies/{copy_id}": {"GET": write(resident(own=True))},
+    "/mon-espace/accompagnement/{sid}": {
+        "POST": write(
+            NOBODY_ASKED,
+            params={"sid": lambda w, r: "999999"},
+            body=lambda w: {"reponse": "accepter"},
+        )
+    },
     "/mon-espace/reclamations/{delivery_id}": {
         "GET": Rule(resident(own=True)),
         "POST": write(resident(own=True), body=lambda w: {"text": ""}),
@@ -191,6 +202,14 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/mediation/habitants/{rid}/seance": {
         "GET": Rule(C_PAGE, params=C_PARAMS),
         "POST": write(C_PAGE, params=C_PARAMS),
+    },
+    # The resident's consent to a session (flows: tests/desk/mediation/test_consent.py).
+    "/mediation/habitants/{rid}/consentement": {
+        "GET": Rule(NO_CONSENT_PENDING, params=C_PARAMS),
+        "POST": write(NO_CONSENT_PENDING, params=C_PARAMS, body=lambda w: {"code": "123456"}),
+    },
+    "/mediation/habitants/{rid}/consentement/code": {
+        "POST": write(NO_CONSENT_PENDING, params=C_PARAMS)
     },
     "/mediation/habitants/{rid}/mandats/{mid}": {"GET": Rule(C_PAGE, params=C_PARAMS)},
     "/mediation/habitants/{rid}/mandats/{mid}/signe": {"POST": write(C_PAGE, params=C_PARAMS)},

@@ -166,7 +166,9 @@ async def test_email_finds_the_existing_resident(
     await log_in_staff(client, worker, mail_sink)
     known = await Resident.create(email="camille@exemple.invalid", pseudonym="p" * 20)
     found = await open_session(client, mode="email", email=" Camille@Exemple.invalid ")
-    assert resident_id_of(found) == known.id
+    # An existing account is found, and waits for its owner's consent (test_consent.py).
+    assert found.headers["location"] == f"/mediation/habitants/{known.id}/consentement"
+    assert await Resident.all().count() == 1
     bad = await open_session(client, mode="email", email="pas-une-adresse")
     assert bad.status_code == 422
 
