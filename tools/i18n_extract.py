@@ -54,8 +54,6 @@ LABEL_SOURCES: tuple[tuple[str, str], ...] = (
     ("desk.charter.report", "LEVEL_LABELS"),
     ("desk.charter.report", "DECISION_LABELS"),
     ("desk.charter.public_routes", "YEAR_NOT_FOUND_FR"),
-    ("desk.charter.public_routes", "FROM_INVALID_FR"),
-    ("desk.charter.public_routes", "LIMIT_INVALID_FR"),
     # errors/error.html: _(title), _(detail)
     ("desk.web.errors", "TITLES_FR"),
     ("desk.web.errors", "DETAILS_FR"),
