@@ -30,6 +30,8 @@ def worker_environment(settings: Settings, **overrides: str) -> dict[str, str]:
         DESK_WORKER_POLL_INTERVAL="0.1",
         DESK_OUTBOX_BASE_DELAY="0.1",
         DESK_OUTBOX_MAX_DELAY="0.5",
+        # The test's partners listen on this machine: allowed as the test settings allow them.
+        DESK_PARTNER_ALLOWED_NETWORKS=settings.partner_allowed_networks,
     )
     env.update(overrides)
     return env

@@ -72,7 +72,8 @@ async def test_login_links_forged_expired_replayed_or_for_staff_are_refused(
     for token in ("n-importe-quoi", forged, "a" * 5000, "%00", "%2e%2e"):
         page = await client.get(f"/connexion/{token}")
         assert page.status_code == 404, token
-        assert token == "%00" or "pas valide" in page_text(page)
+        # "%00" and an address segment longer than any token stop at the input guard's 404.
+        assert token in ("%00", "a" * 5000) or "pas valide" in page_text(page)
         posted = await client.post(
             f"/connexion/{token}", data={"csrftoken": await csrf_token(client)}
         )
