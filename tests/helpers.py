@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -79,3 +80,16 @@ def start_demo(tmp_path: Path, **env_overrides: str) -> tuple[subprocess.Popen[s
     process.kill()
     output = process.stdout.read() if process.stdout else ""
     raise AssertionError(f"desk demo did not start:\n{output}")
+
+
+async def run_desk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the `desk` command for real, in its own process, off the event loop."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "desk.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,19 +12,7 @@ from starlette.applications import Starlette
 from desk import clock
 from desk.charter.models import Alert, SelfEvaluation
 from tests.desk.charter.test_statistics import NOW, generate
-
-
-async def _desk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the `desk` command for real, off the event loop."""
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "desk.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.helpers import run_desk
 
 
 @pytest.fixture
@@ -81,10 +66,10 @@ async def test_desk_report_command_writes_the_standalone_page(
     env = {"DESK_DATABASE_URL": settings.database_url, "DESK_DATA_DIR": str(settings.data_dir),
            "PATH": "/usr/bin:/bin"}  # fmt: skip
     year = str(datetime.now(UTC).year)
-    done = await _desk("report", "--year", year, "--output", str(output), env=env)
+    done = await run_desk("report", "--year", year, "--output", str(output), env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     html = output.read_text("utf-8")
     assert html.startswith("<!doctype html>") and f"Bilan {year} de la charte" in html
     assert "/static/desk.css" not in html and ".wrap" in html  # styles inlined
-    bad = await _desk("report", "--year", "demain", env=env)
+    bad = await run_desk("report", "--year", "demain", env=env)
     assert bad.returncode == 2 and "Année invalide" in bad.stderr

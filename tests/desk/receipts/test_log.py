@@ -4,11 +4,8 @@ without ever seeing a receipt's content."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import subprocess
-import sys
 import uuid
 
 import httpx
@@ -27,24 +24,12 @@ from desk.receipts.models import LogNode, Receipt, TransparencyCheckpoint, TreeH
 from desk.receipts.verify import GENESIS
 from desk.requests.models import Delivery, RightsRequest
 from tests.desk.receipts.conftest import fulfil_all, tamper, unb64
+from tests.helpers import run_desk
 
 
 def _payload(token: str) -> dict[str, object]:
     loaded: dict[str, object] = json.loads(unb64(token.split(".")[1]))
     return loaded
-
-
-async def _desk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the `desk` command for real, off the event loop."""
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "desk.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def test_an_answer_commits_its_receipt_and_the_worker_logs_it(
@@ -249,12 +234,12 @@ async def test_desk_audit_verify_command_exits_1_on_a_break(app: Starlette, work
     await worker.run_until_idle()
     env = {"DESK_DATABASE_URL": settings.database_url, "DESK_DATA_DIR": str(settings.data_dir),
            "PATH": "/usr/bin:/bin"}  # fmt: skip
-    ok = await _desk("audit", "verify", env=env)
+    ok = await run_desk("audit", "verify", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "Aucune anomalie" in ok.stdout and "2 reçu(s)" in ok.stdout
 
     await Receipt.filter(id=receipts[0].id).update(leaf_hash=uuid.uuid4().hex * 2)
-    broken = await _desk("audit", "verify", env=env)
+    broken = await run_desk("audit", "verify", env=env)
     assert broken.returncode == 1
     assert "anomalie" in broken.stdout and receipts[0].id in broken.stdout
     assert await Delivery.filter(id=receipts[0].delivery_id).exists()

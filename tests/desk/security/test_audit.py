@@ -3,10 +3,7 @@ show a log cut short after them."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +21,7 @@ from desk.security.checkpoint import (
 )
 from desk.security.models import AuditRecord
 from desk.staff.services import add_staff, deactivate_staff
+from tests.helpers import run_desk
 
 
 async def _five_actions() -> list[AuditRecord]:
@@ -31,18 +29,6 @@ async def _five_actions() -> list[AuditRecord]:
         await record_action(action="resident.login", actor=f"resident:{n}", detail={"n": n})
         for n in range(1, 6)
     ]
-
-
-async def _desk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "desk.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def test_an_untouched_log_verifies_and_names_its_head(app: Starlette) -> None:
@@ -134,17 +120,17 @@ async def test_desk_audit_checkpoint_then_verify_finds_a_cut(
     env = {"DESK_DATABASE_URL": settings.database_url, "DESK_DATA_DIR": str(settings.data_dir),
            "PATH": "/usr/bin:/bin"}  # fmt: skip
     saved = tmp_path / "journal-checkpoint.json"
-    made = await _desk("audit", "checkpoint", "--out", str(saved), env=env)
+    made = await run_desk("audit", "checkpoint", "--out", str(saved), env=env)
     assert made.returncode == 0, made.stdout + made.stderr
     assert json.loads(saved.read_text())["count"] == 5
 
-    ok = await _desk("audit", "verify", "--checkpoint", str(saved), env=env)
+    ok = await run_desk("audit", "verify", "--checkpoint", str(saved), env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "Journal des actions : 5 action(s)" in ok.stdout
     assert "toujours là, inchangées" in ok.stdout
 
     await AuditRecord.filter(id=rows[-1].id).delete()
-    cut = await _desk("audit", "verify", "--checkpoint", str(saved), env=env)
+    cut = await run_desk("audit", "verify", "--checkpoint", str(saved), env=env)
     assert cut.returncode == 1
     assert f"action n° {rows[-1].id}" in cut.stdout and "tronqué" in cut.stdout
 
