@@ -119,21 +119,19 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="SQLite too when --postgres")
     args = parser.parse_args()
     print_facts(machine_facts(args.postgres))
-    runs: list[tuple[str, LoadResult]] = []
     with tempfile.TemporaryDirectory(prefix="desk-load-") as tmp:
         work = Path(tmp)
-        if not args.postgres or args.sqlite:
-            runs.append(
-                ("SQLite", asyncio.run(_run(f"sqlite://{work}/load.sqlite3", args, work / "s")))
-            )
-        if args.postgres:
-            runs.append(("PostgreSQL", asyncio.run(on_postgres(args.postgres, args, work / "p"))))
+        # The yardstick first, on a quiet machine, then each database, reported as it ends.
         with bare_app(work) as url:
             bare_rps, bare_p99 = asyncio.run(
                 bare_through_client(url, requests=3000, concurrency=args.concurrency)
             )
-    for db, result in runs:
-        report(db, result, bare_rps, bare_p99, args.requests)
+        if not args.postgres or args.sqlite:
+            result = asyncio.run(_run(f"sqlite://{work}/load.sqlite3", args, work / "s"))
+            report("SQLite", result, bare_rps, bare_p99, args.requests)
+        if args.postgres:
+            result = asyncio.run(on_postgres(args.postgres, args, work / "p"))
+            report("PostgreSQL", result, bare_rps, bare_p99, args.requests)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 from joserfc import jws
 from joserfc.jwk import KeySet
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bench.desk_setup import migrate, settings_env
 from bench.harness import ROOT, desk_command, desk_env, free_port, process
@@ -253,6 +254,9 @@ async def run_load(
     worker_concurrency: int = 8,
 ) -> LoadResult:
     """The whole workload; `database_url` must name an empty database."""
+    # Tortoise caches each model's SQL without the dialect in the key: a run on PostgreSQL
+    # after one on SQLite, in one process, would reuse SQLite's placeholders.
+    EXECUTOR_CACHE.clear()
     result = LoadResult()
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)

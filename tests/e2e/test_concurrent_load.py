@@ -18,7 +18,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bench.load import run_load
 
@@ -30,8 +29,6 @@ REQUESTS = 100
     not PG_URL, reason="DESK_TEST_DATABASE_URL not set"))])  # fmt: skip
 async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database: a new SQLite file, or a new database beside the test one."""
-    # Tortoise caches each model's SQL per dialect-less key: one dialect per test.
-    EXECUTOR_CACHE.clear()
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path / 'load.sqlite3'}"
         return
