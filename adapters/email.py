@@ -17,7 +17,7 @@ from adapters.base import (
     Envelope,
     PermanentAdapterError,
 )
-from desk import clock
+from desk.core import clock
 from desk.mail.sender import MailError, PermanentMailError
 from desk.requests import assurance
 

@@ -19,6 +19,7 @@ from desk.backoffice import routes as backoffice_routes
 from desk.charter import api as charter_api
 from desk.charter import public_routes as charter_public_routes
 from desk.charter import routes as charter_routes
+from desk.core.errors import DeskError
 from desk.explain import routes as explain_routes
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink
@@ -30,7 +31,6 @@ from desk.partners import routes as partner_routes
 from desk.receipts import log_routes as receipt_log_routes
 from desk.receipts import routes as receipt_routes
 from desk.registry import routes as registry_routes
-from desk.requests.errors import RequestError
 from desk.residents import deeplinks, franceconnect_routes
 from desk.residents import routes as resident_routes
 from desk.runtime import Runtime
@@ -126,7 +126,7 @@ def create_app(
         exception_handlers={
             HTTPException: errors.http_exception,
             errors.ApiProblem: errors.api_problem,
-            RequestError: errors.request_error,
+            DeskError: errors.request_error,
             # The ORM's own check of a value against its column: the class of "too long for
             # its column" errors answered as the sender's mistake, whatever the route.
             ValidationError: errors.invalid_value,

@@ -295,8 +295,8 @@ async def _configure_channel(args: argparse.Namespace, settings: Settings) -> in
 
 def cmd_staff(args: argparse.Namespace) -> int:
     """Staff accounts: add (or reactivate) and deactivate."""
+    from desk.core.errors import DeskError
     from desk.db import connected
-    from desk.requests.errors import RequestError
     from desk.staff import services
     from desk.staff.models import StaffRole
 
@@ -310,7 +310,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
                         role=StaffRole(args.role),
                         help_point=args.help_point or "",
                     )
-                except RequestError as exc:
+                except DeskError as exc:
                     print(exc.message, file=sys.stderr)
                     return 1
                 print(f"Compte {member.id} actif : rôle {member.role.value}.")

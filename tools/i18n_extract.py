@@ -9,7 +9,7 @@ Sources, all merged into one sorted list of unique strings:
 3. Values templates render through `_(variable)`: the label dictionaries, constants and
    label-returning functions named in LABEL_SOURCES / LABEL_FUNCTIONS below (imported, so a
    renamed dict fails loudly), the error messages error pages show through `_(detail)` (literal
-   messages given to RequestError and its subclasses, or to HTTPException), and the flash
+   messages given to DeskError and its subclasses, or to HTTPException), and the flash
    messages stored in the session (`request.session["flash"] = "..."`).
 
 Usage (from the project root):
@@ -148,7 +148,7 @@ LABEL_FUNCTIONS: tuple[tuple[str, str], ...] = (
 
 # Exception classes whose message (first argument) error pages show through `_(detail)`;
 # subclasses found in the code are added automatically.
-MESSAGE_EXCEPTIONS = frozenset({"RequestError"})
+MESSAGE_EXCEPTIONS = frozenset({"DeskError"})
 # HTTPException(status, detail): the detail is the second argument.
 DETAIL_EXCEPTIONS = frozenset({"HTTPException"})
 # Message("… {name}", name=…) (desk.web.i18n) builds a French sentence translated later.
@@ -303,7 +303,7 @@ def _parse_modules() -> list[_Module]:
 
 
 def _message_classes(modules: list[_Module]) -> tuple[set[str], set[str]]:
-    """(RequestError and its subclasses, those of them whose first argument is the message).
+    """(DeskError and its subclasses, those of them whose first argument is the message).
 
     LoginLinkError("expired") takes a reason code, not a message: a subclass counts as taking
     a message only if it keeps the base's __init__ or hands its first parameter to super().

@@ -14,9 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from desk import clock
 from desk.charter.models import Alert, AlertLevel, CommitteeDecision
 from desk.charter.statistics import compute_overview, year_bounds
+from desk.core import clock
 from desk.registry.models import Declaration
 from desk.requests.models import Delivery
 from desk.web.csv_export import csv_text

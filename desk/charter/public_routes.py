@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk import clock
 from desk.charter import opendata, report, statistics_snapshot
 from desk.charter.charts import overview_charts
+from desk.core import clock
 from desk.web.i18n import translate
 from desk.web.templating import render
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from desk import clock
 from desk.charter.models import Alert, CommitteeDecision, SelfEvaluation
 from desk.charter.statistics import Overview, compute_overview, year_bounds
+from desk.core import clock
 from desk.registry.models import Declaration
 from desk.settings import Settings
 

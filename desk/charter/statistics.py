@@ -25,9 +25,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from tortoise.functions import Count
 
-from desk import clock
 from desk.charter import statistics_sql
 from desk.charter.models import Alert
+from desk.core import clock
 from desk.registry.models import Signatory
 from desk.requests.models import Delivery, DeliveryState, RequestKind
 from desk.requests.states import FINAL_STATES

@@ -15,10 +15,10 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from desk import clock
 from desk.charter import statistics
 from desk.charter.models import StatisticsSnapshot
 from desk.charter.statistics import MonthPoint, Overview, SignatoryStats
+from desk.core import clock
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.charter.statistics_snapshot")

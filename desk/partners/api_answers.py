@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError, status_of
 from desk.partners import api_schemas as S
 from desk.partners.api_auth import require_partner
 from desk.partners.api_deliveries import (
@@ -49,12 +50,11 @@ from desk.partners.services import (
     parse_extension,
 )
 from desk.partners.tokens import PartnerPrincipal
-from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, RequestKind
 from desk.requests.services import AlreadyAnswered, UploadedFile, apply
 from desk.requests.states import FINAL_STATES, TransitionNotAllowed, check
 from desk.runtime import Runtime
-from desk.web.errors import STATUS_BY_CODE, ApiProblem
+from desk.web.errors import ApiProblem
 from desk.web.inputguard import MESSAGE as NUL_MESSAGE
 from desk.web.inputguard import has_nul
 from desk.web.limits import digits
@@ -73,8 +73,8 @@ def path_id(request: Request) -> int:
     return int(raw)
 
 
-def refusal(exc: RequestError) -> ApiProblem:
-    status = getattr(exc, "status", None) or STATUS_BY_CODE.get(exc.code, 422)
+def refusal(exc: DeskError) -> ApiProblem:
+    status = status_of(exc, default=422)
     message = MSG_NOT_FOUND if exc.code == "not_found" else exc.message
     return ApiProblem(status, message)
 
@@ -192,7 +192,7 @@ async def answer_once(request: Request, parse: Parser) -> Response:
                 signatory_id=principal.signatory_id,
             )
             fresh = await delivery_for(delivery_id=delivery.id, signatory_id=principal.signatory_id)
-        except RequestError as exc:
+        except DeskError as exc:
             raise refusal(exc) from exc
         return json_response(await delivery_document(fresh, runtime))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from desk import clock, crypto
+from desk.core import clock, crypto
 from desk.partners.models import ClientSecret, PartnerClient
 from desk.registry.models import CharterStatus, Signatory
 from desk.security.audit import record_action

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk import clock
+from desk.core import clock
 from desk.partners import hashing
 from desk.partners.api_auth import require_partner
 from desk.partners.holdings_rules import (

@@ -15,7 +15,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from desk import clock, crypto
+from desk.core import clock, crypto
 from desk.partners import clients, hashing
 from desk.partners.holdings_rules import (
     LINEAGE_SHOWN,

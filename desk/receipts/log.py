@@ -23,8 +23,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from desk import clock
-from desk.core import merkle
+from desk.core import clock, merkle
 from desk.receipts.keys import ALGORITHM, Keyring, signing_input
 from desk.receipts.models import LogNode, Receipt, TreeHead
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from desk import clock
+from desk.core import clock
 from desk.requests.models import Delivery, DeliveryEvent
 
 GENESIS = "0" * 64

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from desk.core.errors import DeskError
 from desk.registry.models import CharterStatus, Declaration, Signatory
-from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, RequestKind
 from desk.residents.auth import current_resident
 from desk.residents.services import new_submission_key
@@ -51,7 +51,7 @@ def resident_next(value: object) -> str | None:
 async def find_signatory(slug: str) -> Signatory:
     signatory = await Signatory.filter(slug=slug[:64]).first()
     if signatory is None:
-        raise RequestError(NOT_FOUND, code="not_found")
+        raise DeskError(NOT_FOUND, code="not_found")
     return signatory
 
 

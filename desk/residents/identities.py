@@ -16,7 +16,7 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.core import clock
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.residents.franceconnect import PROVIDER, FranceConnectError, FranceConnectIdentity

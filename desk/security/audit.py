@@ -17,7 +17,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.core import clock
 from desk.security.models import AuditRecord
 
 GENESIS = "0" * 64

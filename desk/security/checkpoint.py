@@ -20,7 +20,7 @@ from typing import Any
 from joserfc import jws
 from joserfc.jwk import ECKey
 
-from desk import clock
+from desk.core import clock
 from desk.receipts.keys import ALGORITHM, Keyring
 from desk.security.audit import ChainHead, RecordProblem, verify_records
 from desk.security.models import AuditRecord

@@ -26,7 +26,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.core import clock
 from desk.requests.audit import FREE_TEXT, digest_matches, sealed_detail
 from desk.requests.models import AccessCopy, Delivery, DeliveryEvent, RightsRequest
 from desk.requests.states import FINAL_STATES

@@ -29,10 +29,10 @@ from starlette.responses import Response
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from desk import clock, crypto
+from desk.core import clock, crypto
+from desk.core.errors import DeskError
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
-from desk.requests.errors import RequestError
 from desk.residents.models import LoginChallenge
 
 log = logging.getLogger("desk.security.login_links")
@@ -70,7 +70,7 @@ STAFF = LinkKind(
 )
 
 
-class LoginLinkError(RequestError):
+class LoginLinkError(DeskError):
     """A login link that cannot be used: `reason` is expired, used, invalid or elsewhere."""
 
     MESSAGES = {

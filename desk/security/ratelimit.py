@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from desk import clock
+from desk.core import clock
 from desk.settings import Settings
 from desk.web.bodies import buffer_body, replay
 from desk.web.errors import problem, wants_json

@@ -20,7 +20,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.core import clock
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.requests.models import Delivery, RightsRequest

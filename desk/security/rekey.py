@@ -1,7 +1,7 @@
 """Rotating DESK_SECRET_KEY: every secret the database holds encrypted under the old key is
 encrypted again under the new one, in one transaction (`desk keys reencrypt`).
 
-Encrypted values are found by their prefix (`desk.crypto.PREFIX`), wherever they sit: a
+Encrypted values are found by their prefix (`desk.core.crypto.PREFIX`), wherever they sit: a
 signatory's hashing key, its channel settings (webhook secrets, a REST token), and the login
 links still waiting in the outbox. Every value is decrypted before anything is written: a value
 that neither key opens stops the run with nothing changed. A value the new key already opens is
@@ -15,7 +15,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from desk import crypto
+from desk.core import crypto
 from desk.outbox.models import JobState, OutboxJob
 from desk.registry.models import Signatory
 from desk.security.audit import record_action

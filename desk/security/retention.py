@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from desk import clock
+from desk.core import clock
 from desk.requests.models import AccessCopy
 from desk.settings import Settings
 from desk.web.i18n import Message

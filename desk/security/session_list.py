@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from starlette.requests import Request
 from tortoise.queryset import QuerySet
 
-from desk import clock
+from desk.core import clock
 from desk.security.models import WebSession
 from desk.security.sessions import DEVICE_KEY, SCOPE_SESSION_ID
 

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk.requests.errors import RequestError
+from desk.core.errors import DeskError
 from desk.residents.auth import require_resident
 from desk.security.audit import record_action
 from desk.security.session_list import (
@@ -26,8 +26,8 @@ RESIDENT_PAGE = "/mon-espace/connexions"
 STAFF_PAGE = "/equipe/connexions"
 
 
-def _no_such_session() -> RequestError:
-    return RequestError(
+def _no_such_session() -> DeskError:
+    return DeskError(
         "Cette connexion est introuvable : elle est peut-être déjà fermée. "
         "Rechargez la liste de vos connexions.",
         code="not_found",
@@ -38,7 +38,7 @@ def _handle(form: FormData) -> str:
     value = form.get("session")
     handle = value if isinstance(value, str) else ""
     if not handle:
-        raise RequestError("Indiquez quelle connexion fermer.", code="invalid")
+        raise DeskError("Indiquez quelle connexion fermer.", code="invalid")
     if not HANDLE.match(handle):
         # Well-formed or not, a handle this browser was not shown names nothing.
         raise _no_such_session()

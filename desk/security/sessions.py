@@ -27,7 +27,7 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from desk import clock
+from desk.core import clock
 from desk.runtime import Runtime
 from desk.security.devices import device_of
 from desk.security.models import WebSession

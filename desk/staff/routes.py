@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk import clock
+from desk.core import clock
 from desk.residents.services import InvalidEmail, purge_expired
 from desk.security import login_links
 from desk.security.audit import record_action

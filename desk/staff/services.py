@@ -14,9 +14,9 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.outbox.models import OutboxJob
-from desk.requests.errors import RequestError
 from desk.residents.models import LoginChallenge
 from desk.residents.services import normalise_email
 from desk.runtime import Runtime
@@ -129,7 +129,7 @@ def parse_role(raw: str | StaffRole) -> StaffRole:
     try:
         return StaffRole(str(raw).strip())
     except ValueError as exc:
-        raise RequestError(
+        raise DeskError(
             "Rôle inconnu : choisissez back_office (back office), mediator (médiation), "
             "committee (comité d'éthique) ou admin (administration)."
         ) from exc
@@ -142,7 +142,7 @@ async def add_staff(
     address = normalise_email(email)
     name = display_name.strip()
     if not name:
-        raise RequestError("Indiquez le nom de la personne.")
+        raise DeskError("Indiquez le nom de la personne.")
     staff_role = parse_role(role)
     values: dict[str, Any] = {
         "display_name": name[:200],

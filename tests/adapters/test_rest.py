@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from adapters.base import AdapterContext, Envelope, PermanentAdapterError, load_adapter
 from adapters.rest import RestAdapter
-from desk import clock, crypto
+from desk.core import clock, crypto
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker
 from desk.partners.reference import create_reference_partner, serve_in_thread

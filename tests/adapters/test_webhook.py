@@ -26,7 +26,7 @@ from adapters.base import (
 )
 from adapters.settings import SettingsError
 from adapters.webhook import RetryLater, WebhookAdapter
-from desk import crypto
+from desk.core import crypto
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker
 from desk.partners.reference import create_reference_partner, serve_in_thread

@@ -17,7 +17,7 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 
-from desk import clock, crypto
+from desk.core import clock, crypto
 from desk.mail.sink import MailSink
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker

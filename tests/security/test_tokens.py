@@ -18,8 +18,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from joserfc import jwt
 from starlette.applications import Starlette
 
-from desk import clock
 from desk.charter import alerts
+from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.partners import tokens

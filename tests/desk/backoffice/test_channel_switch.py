@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from desk import crypto
+from desk.core import crypto
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.registry.models import Signatory

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from frictionless import Resource, Schema
 
-from desk import clock
 from desk.charter.models import Alert, AlertLevel, CommitteeDecision, DecisionOutcome
+from desk.core import clock
 from desk.staff.models import StaffMember, StaffRole
 from tests.desk.charter.test_statistics import NOW, generate
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from desk import clock
 from desk.charter.models import Alert, SelfEvaluation
+from desk.core import clock
 from tests.desk.charter.test_statistics import NOW, generate
 
 

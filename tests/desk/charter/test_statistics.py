@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from desk import clock
 from desk.charter.models import Alert, AlertLevel
 from desk.charter.statistics import compute_statistics, percentile_nearest_rank
+from desk.core import clock
 from desk.registry.models import Signatory
 from desk.requests.models import Delivery, DeliveryState, RequestKind, RightsRequest
 from tests.factories import make_resident, make_signatory

@@ -11,7 +11,7 @@ from datetime import timedelta
 import httpx
 from starlette.applications import Starlette
 
-from desk import clock
+from desk.core import clock
 from desk.mail.sink import CapturedMail, MailSink
 from desk.mediation.models import (
     AssistedSession,

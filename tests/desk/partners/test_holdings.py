@@ -14,8 +14,8 @@ from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from desk import clock
 from desk.app import create_app
+from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.partners import holdings

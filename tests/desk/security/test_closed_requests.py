@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.core import clock
 from desk.requests.audit import verify_events
 from desk.requests.models import Delivery, DeliveryEvent, RightsRequest
 from desk.security import retention

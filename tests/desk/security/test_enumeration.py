@@ -15,7 +15,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from desk import crypto
+from desk.core import crypto
 from desk.mail.sink import MailSink
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import Worker

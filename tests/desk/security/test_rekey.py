@@ -11,7 +11,7 @@ import sys
 import pytest
 from starlette.applications import Starlette
 
-from desk import crypto
+from desk.core import crypto
 from desk.outbox.models import OutboxJob
 from desk.partners import clients
 from desk.partners.channels import configure_channel

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import httpx
 from starlette.applications import Starlette
 
-from desk import clock
+from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.receipts.audit import audit

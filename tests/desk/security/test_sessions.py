@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 from starlette.applications import Starlette
 
-from desk import clock
+from desk.core import clock
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker

@@ -54,7 +54,7 @@ def test_extractor_finds_template_strings_and_python_labels(extracted: list[str]
     assert "{count} déclarations" in extracted  # a string with a placeholder
     assert "Page introuvable" in extracted  # desk/web/errors.py TITLES_FR, shown by _(title)
     assert "Bailleur social" in extracted  # desk/registry/services.py KIND_LABELS
-    assert "Cette demande est introuvable." in extracted  # a RequestError message
+    assert "Cette demande est introuvable." in extracted  # a DeskError message
     assert "Vous êtes déconnecté. À bientôt !" in extracted  # a flash message
     assert extracted == sorted(set(extracted))
     assert "expired" not in extracted  # LoginLinkError("expired") is a code, not a message

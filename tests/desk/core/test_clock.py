@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from desk.clock import add_months, local
+from desk.core.clock import add_months, local
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from desk.crypto import check_secret, decrypt, encrypt, hash_secret, is_encrypted
+from desk.core.crypto import check_secret, decrypt, encrypt, hash_secret, is_encrypted
 
 
 def test_secrets_at_rest_round_trip_and_need_the_key() -> None:
