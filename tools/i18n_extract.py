@@ -151,7 +151,7 @@ LABEL_FUNCTIONS: tuple[tuple[str, str], ...] = (
 MESSAGE_EXCEPTIONS = frozenset({"DeskError"})
 # HTTPException(status, detail): the detail is the second argument.
 DETAIL_EXCEPTIONS = frozenset({"HTTPException"})
-# Message("… {name}", name=…) (desk.web.i18n) builds a French sentence translated later.
+# Message("… {name}", name=…) (desk.core.i18n) builds a French sentence translated later.
 TRANSLATE_CALLS = frozenset({"_", "gettext", "translate", "Message"})
 FLASH_KEYS = frozenset({"flash"})
 
@@ -524,7 +524,7 @@ def extract() -> list[str]:
 
 def load_catalogue(path: Path = CATALOGUE) -> dict[str, str]:
     """The catalogue as the app reads it: the .po, with any en*.json beside it merged on top."""
-    from desk.web.i18n import load_catalog
+    from desk.core.i18n import load_catalog
 
     return load_catalog(TARGET_LOCALE, path.parents[2])
 
@@ -590,7 +590,7 @@ def fold_json(
 ) -> list[Path]:
     """Move en*.json entries (all, or `only` those files) into the .po (JSON wins: it is
     newer), then delete the JSON files folded."""
-    from desk.web.i18n import json_paths
+    from desk.core.i18n import json_paths
 
     po = _read_po(path)
     everything = json_paths(TARGET_LOCALE, path.parents[2])

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from desk.backoffice import services
 from desk.core.errors import DeskError, status_of
+from desk.core.i18n import translate
 from desk.partners import services as answers
 from desk.partners.channels import parse_assignments
 from desk.receipts.qr import qr_svg
@@ -24,7 +25,6 @@ from desk.staff.models import StaffMember, StaffRole
 from desk.staff.pages import staff_page
 from desk.web.bodies import BodyTooLarge
 from desk.web.forms import read_form_with_file
-from desk.web.i18n import translate
 from desk.web.limits import digits
 
 ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)

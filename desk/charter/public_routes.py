@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from desk.charter import opendata, report, statistics_snapshot
 from desk.charter.charts import overview_charts
 from desk.core import clock
-from desk.web.i18n import translate
+from desk.core.i18n import translate
 from desk.web.templating import render
 
 OPEN_DATA_HEADERS = {"access-control-allow-origin": "*", "cache-control": "public, max-age=300"}

@@ -109,8 +109,8 @@ async def report_html(*, year: int, now: datetime, base_url: str) -> str:
     from markupsafe import Markup
 
     from desk.charter.charts import overview_charts
+    from desk.core.i18n import translate
     from desk.settings import PROJECT_ROOT
-    from desk.web.i18n import translate
     from desk.web.templating import build_environment
 
     def t(text: str, **values: object) -> str:

@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.i18n import Message
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration
 from desk.requests import assurance
@@ -26,7 +27,6 @@ from desk.requests.services import AlreadyAnswered, DeliveryNotFound, UploadedFi
 from desk.requests.states import DENIAL_REASONS, FINAL_STATES, TransitionNotAllowed, check
 from desk.runtime import Runtime
 from desk.web.forms import read_upload
-from desk.web.i18n import Message
 
 ACTOR = "partner:email-link"
 PARTNER_ACTIONS = ("acknowledge", "extend", "fulfil", "deny")

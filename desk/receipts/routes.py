@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError
+from desk.core.i18n import DEFAULT_LOCALE, translate
 from desk.receipts.models import Receipt
 from desk.receipts.qr import fits, qr_svg
 from desk.receipts.verify import (
@@ -24,7 +25,6 @@ from desk.receipts.verify import (
     refused,
     verify_receipt,
 )
-from desk.web.i18n import DEFAULT_LOCALE, translate
 from desk.web.templating import render
 
 log = logging.getLogger("desk.receipts")

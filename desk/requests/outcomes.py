@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from desk.core.errors import DeskError
+from desk.core.i18n import Message
 from desk.requests.models import RequestKind
 from desk.requests.states import DENIAL_REASONS
-from desk.web.i18n import Message
 
 ERASURE_RESULTS = ("erased", "nothing_held", "partial")
 OBJECTION_RESULTS = ("stopped", "nothing_held")

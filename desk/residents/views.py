@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from desk.core.i18n import Message
 from desk.mediation.filings import (
     AskingMediator,
     FiledBy,
@@ -18,7 +19,6 @@ from desk.partners.holdings import Transparency, resident_transparency
 from desk.requests import queries
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES, OPEN_STATES
-from desk.web.i18n import Message
 
 STATE_LABELS: dict[DeliveryState, str] = {
     DeliveryState.PENDING: "en attente d'envoi",

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from desk.core.i18n import Message
 from desk.security.retention import RetentionRule, rules_for
-from desk.web.i18n import Message
 from desk.web.templating import render
 
 

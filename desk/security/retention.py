@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from desk.core import clock
+from desk.core.i18n import Message
 from desk.requests.models import AccessCopy
 from desk.settings import Settings
-from desk.web.i18n import Message
 
 if TYPE_CHECKING:
     from desk.runtime import Runtime

@@ -14,7 +14,8 @@ from starlette.types import Scope, Send
 from tortoise.exceptions import ValidationError
 
 from desk.core.errors import DeskError, status_of
-from desk.web.i18n import locale_of, translate
+from desk.core.i18n import translate
+from desk.web.i18n import locale_of
 from desk.web.middleware import security_headers
 from desk.web.requestlog import route_template
 from desk.web.templating import render

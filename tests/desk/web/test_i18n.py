@@ -14,6 +14,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from desk.core.i18n import Message, translate
 from desk.mail.render import render_email
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
@@ -21,7 +22,6 @@ from desk.registry.seed import seed_demo
 from desk.requests.models import Delivery
 from desk.requests.services import apply
 from desk.residents.models import Resident
-from desk.web.i18n import Message, translate
 from desk.web.templating import build_environment, deadline_words
 from tests.desk.residents.helpers import log_in, post_form
 from tests.factories import make_signatory
@@ -213,7 +213,7 @@ def test_update_po_adds_new_strings_untranslated_and_keeps_translations(tmp_path
 
 
 def test_json_parts_are_merged_then_folded_into_the_po(tmp_path: Path) -> None:
-    from desk.web.i18n import load_catalog
+    from desk.core.i18n import load_catalog
 
     po = tmp_path / "en" / "LC_MESSAGES" / "messages.po"
     i18n_extract.update_po(["Bonjour", "Au revoir"], po)
