@@ -41,8 +41,8 @@ from desk.requests.models import (  # noqa: E402
     RightsRequest,
 )
 from desk.residents.models import Resident  # noqa: E402
-from desk.security.closed_requests import reduce_closed_requests  # noqa: E402
-from desk.security.retention import CLOSED_REQUEST_MONTHS, RetentionReport  # noqa: E402
+from desk.retention.closed_requests import reduce_closed_requests
+from desk.retention.rules import CLOSED_REQUEST_MONTHS, RetentionReport
 
 CHUNK = 1000
 

@@ -51,9 +51,9 @@ if str(ROOT) not in sys.path:
 # (module, attribute): attribute may be dotted (Class.ATTR) or a glob over module names (REASON_*).
 LABEL_SOURCES: tuple[tuple[str, str], ...] = (
     # charter/report*.html: alert steps and committee decisions; /bilan and /transparence errors
-    ("desk.charter.report", "LEVEL_LABELS"),
-    ("desk.charter.report", "DECISION_LABELS"),
-    ("desk.charter.public_routes", "YEAR_NOT_FOUND_FR"),
+    ("desk.statistics.report", "LEVEL_LABELS"),
+    ("desk.statistics.report", "DECISION_LABELS"),
+    ("desk.statistics.routes", "YEAR_NOT_FOUND_FR"),
     # errors/error.html: _(title), _(detail)
     ("desk.web.errors", "TITLES_FR"),
     ("desk.web.errors", "DETAILS_FR"),

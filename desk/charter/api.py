@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from desk.charter import alerts, selfeval
 from desk.core import clock
 from desk.core.errors import DeskError, status_of
-from desk.partners.api_auth import require_partner
+from desk.partners.auth import require_partner
 from desk.partners.openapi import operation
 from desk.web.errors import ApiProblem
 from desk.web.limits import digits

@@ -24,6 +24,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from desk.audit.log import record_action
 from desk.core import clock, crypto
 from desk.core.errors import DeskError
 from desk.mediation.access import audit, refuse
@@ -41,7 +42,6 @@ from desk.requests.models import RightsRequest
 from desk.residents.models import Resident
 from desk.residents.views import kind_label
 from desk.runtime import Runtime
-from desk.security.audit import record_action
 from desk.staff.models import StaffMember
 
 log = logging.getLogger("desk.mediation")

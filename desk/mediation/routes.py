@@ -24,12 +24,12 @@ from desk.mediation.forms import (
 from desk.mediation.models import Consent, IdentityCheck
 from desk.mediation.rules import ConsentPending
 from desk.requests.models import RequestKind
+from desk.residents.downloads import one_time_download
 from desk.residents.services import check_submission_key
 from desk.residents.views import answer_lines, kind_label, state_label
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
 from desk.staff.pages import staff_page
-from desk.web.downloads import one_time_download
 from desk.web.limits import digits
 
 ROLES = (StaffRole.MEDIATOR, StaffRole.ADMIN)

@@ -17,8 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError
-from desk.partners import api_schemas as S
-from desk.partners.api_answers import (
+from desk.partners import schemas as S
+from desk.partners.answers import (
     answer_once,
     json_response,
     parse_acknowledge,
@@ -29,8 +29,8 @@ from desk.partners.api_answers import (
     path_id,
     refusal,
 )
-from desk.partners.api_auth import require_partner
-from desk.partners.api_deliveries import (
+from desk.partners.auth import require_partner
+from desk.partners.deliveries import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MSG_BAD_CURSOR,

@@ -16,6 +16,7 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from desk.audit.log import record_action
 from desk.core import clock
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
@@ -23,7 +24,6 @@ from desk.residents.franceconnect import PROVIDER, FranceConnectError, FranceCon
 from desk.residents.models import Resident, ResidentIdentity
 from desk.residents.services import InvalidEmail, normalise_email
 from desk.runtime import Runtime
-from desk.security.audit import record_action
 
 log = logging.getLogger("desk.residents.identities")
 

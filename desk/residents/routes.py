@@ -10,8 +10,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from desk.audit.log import record_action
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.identity import login_links
+from desk.identity.sessions import end_sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation.filings import copies_taken
 from desk.requests import queries
@@ -19,10 +22,7 @@ from desk.requests.services import apply
 from desk.requests.states import FINAL_STATES
 from desk.residents import franceconnect, services, views
 from desk.residents.auth import current_resident, require_resident, start_session
-from desk.security import login_links
-from desk.security.audit import record_action
-from desk.security.sessions import end_sessions
-from desk.web.downloads import one_time_download
+from desk.residents.downloads import one_time_download
 from desk.web.limits import digits
 from desk.web.templating import render
 
@@ -149,7 +149,7 @@ async def login_confirm(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    # A new, anonymous session replaces the logged-in one (desk.security.sessions deletes its row).
+    # A new, anonymous session replaces the logged-in one (desk.identity.sessions deletes its row).
     resident_id = request.session.get("resident_id")
     id_token = request.session.get(franceconnect.ID_TOKEN_KEY)
     request.session.clear()

@@ -1,6 +1,6 @@
 """Residents: login by email link, filing and withdrawing their requests, one-time downloads.
 
-The login link itself (hashed, single use, bound to the browser) is desk.security.login_links.
+The login link itself (hashed, single use, bound to the browser) is desk.identity.login_links.
 
 Plain keyword-only async functions; no HTTP objects. Errors carry a French message.
 """
@@ -15,17 +15,18 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from desk.audit.log import record_action
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.identity import login_links
+from desk.identity.login_links import THROTTLE_MAX, THROTTLE_WINDOW, LoginLinkError
 from desk.receipts.keys import Keyring
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests import queries
 from desk.requests.models import AccessCopy, Delivery, RequestKind, RightsRequest
 from desk.requests.services import AlreadyAnswered, apply, file_request
 from desk.residents.models import LoginChallenge, Resident
-from desk.security import login_links, retention
-from desk.security.audit import record_action
-from desk.security.login_links import THROTTLE_MAX, THROTTLE_WINDOW, LoginLinkError
+from desk.retention import rules as retention
 
 log = logging.getLogger("desk.residents")
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from desk.core.i18n import Message
+from desk.holdings.api import Transparency, resident_transparency
 from desk.mediation.filings import (
     AskingMediator,
     FiledBy,
@@ -15,7 +16,6 @@ from desk.mediation.filings import (
     copies_taken_by_request,
     filed_by,
 )
-from desk.partners.holdings import Transparency, resident_transparency
 from desk.requests import queries
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES, OPEN_STATES

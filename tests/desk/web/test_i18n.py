@@ -15,10 +15,10 @@ import pytest
 from starlette.applications import Starlette
 
 from desk.core.i18n import Message, translate
+from desk.demo.seed import seed_demo
 from desk.mail.render import render_email
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.registry.seed import seed_demo
 from desk.requests.models import Delivery
 from desk.requests.services import apply
 from desk.residents.models import Resident
