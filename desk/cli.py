@@ -398,7 +398,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
-    from desk.retention.rules import run_retention_command
+    from desk.retention.jobs import run_retention_command
 
     return asyncio.run(run_retention_command(settings=_settings(), dry_run=args.dry_run))
 

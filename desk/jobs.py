@@ -12,8 +12,8 @@ from desk.receipts import log as receipt_log
 from desk.requests import dispatch, identifiers
 from desk.residents import identities
 from desk.residents import jobs as resident_jobs
+from desk.retention import jobs as retention
 from desk.retention import reduction
-from desk.retention import rules as retention
 from desk.runtime import Runtime
 from desk.staff import services as staff_services
 from desk.statistics import snapshot as statistics_snapshot

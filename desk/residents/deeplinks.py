@@ -23,7 +23,6 @@ from desk.residents.views import answer_lines, kind_label, state_label
 from desk.web.templating import render
 
 NEXT_KEY = "next"
-SPACE_PREFIX = "/mon-espace/"
 NOT_FOUND = (
     "Ce signataire est introuvable. Vérifiez le lien, ou retrouvez-le dans la liste des "
     "signataires de la charte."
@@ -32,17 +31,6 @@ NOT_FOUND = (
 
 def card_path(slug: str) -> str:
     return f"/mon-espace/signataires/{slug}"
-
-
-def resident_next(value: object) -> str | None:
-    """Where to go after a resident logs in: only a page of the resident's own space."""
-    if not isinstance(value, str) or not value.startswith(SPACE_PREFIX):
-        return None
-    if "//" in value or "\\" in value or ".." in value or len(value) > 300:
-        return None
-    if any(ord(c) < 33 for c in value):
-        return None
-    return value
 
 
 # --- services ----------------------------------------------------------------------------------

@@ -28,10 +28,11 @@ from desk.outbox.services import enqueue
 from desk.requests.models import Delivery, RightsRequest
 from desk.requests.states import FINAL_STATES
 from desk.residents.models import LoginChallenge, Resident, ResidentIdentity
+from desk.retention import rules
 from desk.retention.closed_requests import reduce_requests
+from desk.retention.rules import RetentionReport
 
 if TYPE_CHECKING:
-    from desk.retention.rules import RetentionReport
     from desk.runtime import Runtime
 
 log = logging.getLogger("desk.retention.reduction")
@@ -48,9 +49,8 @@ def _ints(rows: Any) -> list[int]:
 
 
 def _batch() -> int:
-    from desk.retention.rules import BATCH
-
-    return BATCH
+    # Read at call time: tests lower it to exercise several batches.
+    return rules.BATCH
 
 
 # --- inactive accounts -----------------------------------------------------------------------
@@ -123,7 +123,12 @@ async def _withdraw_warnings(*, cutoff: datetime, report: RetentionReport, dry_r
 
 
 async def _warn(
-    *, now: datetime, cutoff: datetime, notice: timedelta, report: RetentionReport, dry_run: bool
+    *,
+    now: datetime,
+    cutoff: datetime,
+    notice: timedelta,
+    report: RetentionReport,
+    dry_run: bool,
 ) -> None:
     after = 0
     while True:
@@ -167,7 +172,12 @@ async def _warn(
 
 
 async def _delete(
-    *, now: datetime, cutoff: datetime, notice: timedelta, report: RetentionReport, dry_run: bool
+    *,
+    now: datetime,
+    cutoff: datetime,
+    notice: timedelta,
+    report: RetentionReport,
+    dry_run: bool,
 ) -> None:
     after = 0
     while True:
@@ -281,6 +291,4 @@ async def send_inactivity_warning(job: OutboxJob, rt: Runtime) -> None:
 
 
 def _inactive_months() -> int:
-    from desk.retention.rules import INACTIVE_ACCOUNT_MONTHS
-
-    return INACTIVE_ACCOUNT_MONTHS
+    return rules.INACTIVE_ACCOUNT_MONTHS

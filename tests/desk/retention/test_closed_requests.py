@@ -15,7 +15,8 @@ from desk.requests.audit import verify_events
 from desk.requests.models import Delivery, DeliveryEvent, RightsRequest
 from desk.retention import rules as retention
 from desk.retention.closed_requests import reduce_requests
-from desk.retention.rules import RetentionReport, run_retention
+from desk.retention.jobs import run_retention
+from desk.retention.rules import RetentionReport
 from tests.desk.retention.test_retention import (
     SECOND,
     _closed_at,

@@ -24,7 +24,7 @@ from desk.requests.audit import verify_events
 from desk.requests.models import AccessCopy, Delivery, DeliveryEvent, RequestKind, RightsRequest
 from desk.requests.services import UploadedFile, apply, file_request
 from desk.residents.models import LoginChallenge, Resident
-from desk.retention.rules import run_retention
+from desk.retention.jobs import run_retention
 from tests.desk.residents.helpers import log_in, page_text
 from tests.factories import make_resident, make_signatory
 
