@@ -27,7 +27,7 @@ from desk.receipts.models import Receipt
 from desk.requests import links
 from desk.requests.models import AccessCopy, Delivery, RequestKind
 from desk.requests.services import UploadedFile, apply, file_request
-from desk.residents.deeplinks import resident_next
+from desk.residents.auth import resident_next
 from desk.residents.models import Resident
 from tests.desk.partners.token_support import real_secret
 from tests.desk.residents.helpers import log_in, mailed_link, page_text
