@@ -17,9 +17,7 @@ from adapters.base import (
     Envelope,
     PermanentAdapterError,
 )
-from desk import clock
-from desk.mail.sender import MailError, PermanentMailError
-from desk.requests import assurance
+from desk.adapters_sdk import MailError, PermanentMailError, add_months, assurance
 
 log = logging.getLogger("adapters.email")
 
@@ -43,8 +41,8 @@ def message_context(envelope: Envelope) -> dict[str, Any]:
         "received_at": envelope.received_at,
         "due_at": envelope.due_at,
         # Art. 12(3): one extension, decided within the first month, up to three months in all.
-        "extension_deadline": clock.add_months(envelope.received_at, 1),
-        "max_due_at": clock.add_months(envelope.received_at, 3),
+        "extension_deadline": add_months(envelope.received_at, 1),
+        "max_due_at": add_months(envelope.received_at, 3),
         "answer_url": envelope.answer_url,
         "assurance_label": assurance.label(envelope.assurance),
         "assurance_explanation": assurance.explanation(envelope.assurance),

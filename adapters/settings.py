@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from adapters.network import Network, host_permitted, literal_address
-from desk.partners.webhooks import is_valid_secret
+from desk.adapters_sdk import is_valid_secret
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 

@@ -41,7 +41,7 @@ from adapters.base import (
 )
 from adapters.network import Network, guarded_client
 from adapters.settings import SettingsError, check_seconds, check_secrets, check_url
-from desk.partners.webhooks import sign
+from desk.adapters_sdk import sign
 
 __all__ = ["RetryLater", "WebhookAdapter", "envelope_payload", "rfc3339"]
 

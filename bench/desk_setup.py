@@ -22,10 +22,10 @@ import httpx
 
 from bench.harness import ROOT, desk_command, desk_env, free_port, process, sqlite_url
 from desk.db import connected
+from desk.demo.seed import seed_demo
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink, SmtpSinkServer
 from desk.registry.models import CharterStatus, Declaration, Signatory, SignatoryKind
-from desk.registry.seed import seed_demo
 from desk.requests.models import Delivery, RequestKind
 from desk.requests.services import apply, file_request
 from desk.residents.models import Resident

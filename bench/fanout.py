@@ -86,7 +86,7 @@ async def fill_deliveries(database_url: str, *, partner_url: str, secret: str, t
 
 async def fill_mails(database_url: str, *, total: int) -> None:
     async with connected(database_url):
-        # The worker decrypts each link's token with this key (desk.security.login_links).
+        # The worker decrypts each link's token with this key (desk.identity.login_links).
         key = desk_setup.settings_from({"DESK_SECRET_KEY": "bench-secret-" + "x" * 40}).secret_key
         for n in range(total):
             await request_login(

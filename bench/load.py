@@ -30,11 +30,11 @@ from bench.desk_setup import migrate, settings_env
 from bench.harness import ROOT, desk_command, desk_env, free_port, process
 from desk.core import merkle
 from desk.db import connected
+from desk.demo.seed import seed_demo
 from desk.mail.sink import MailSink, SmtpSinkServer
 from desk.receipts.keys import signing_input
 from desk.receipts.models import Receipt
 from desk.registry.models import CharterStatus, Signatory
-from desk.registry.seed import seed_demo
 from desk.requests.models import Delivery, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import desk_setup  # noqa: E402
 from bench.harness import machine_facts, print_facts, sqlite_url  # noqa: E402
-from desk import clock  # noqa: E402
+from desk.core import clock
 from desk.db import connected  # noqa: E402
 from desk.registry.models import Signatory, SignatoryKind  # noqa: E402
 from desk.requests.audit import GENESIS, event_digest, verify_events, with_salts  # noqa: E402
@@ -41,8 +41,8 @@ from desk.requests.models import (  # noqa: E402
     RightsRequest,
 )
 from desk.residents.models import Resident  # noqa: E402
-from desk.security.closed_requests import reduce_closed_requests  # noqa: E402
-from desk.security.retention import CLOSED_REQUEST_MONTHS, RetentionReport  # noqa: E402
+from desk.retention.closed_requests import reduce_closed_requests
+from desk.retention.rules import CLOSED_REQUEST_MONTHS, RetentionReport
 
 CHUNK = 1000
 

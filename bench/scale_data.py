@@ -105,7 +105,7 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
     (
-        # What the worker's retention pass did as the years went by (desk.security.retention):
+        # What the worker's retention pass did as the years went by (desk.retention.rules):
         # requests closed for over a year are reduced. Without it, the first worker to start
         # spends its first hour reducing them, and every figure measures that instead.
         "requests reduced by retention",

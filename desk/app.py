@@ -14,37 +14,38 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from tortoise.exceptions import ValidationError
 
-from desk import db
+from desk import db, pages
 from desk.backoffice import routes as backoffice_routes
 from desk.charter import api as charter_api
-from desk.charter import public_routes as charter_public_routes
 from desk.charter import routes as charter_routes
+from desk.core.errors import DeskError
 from desk.explain import routes as explain_routes
+from desk.holdings import api as partner_holdings
+from desk.identity import session_pages
+from desk.identity.sessions import ServerSessionMiddleware
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink
 from desk.mediation import routes as mediation_routes
 from desk.partners import api as partner_api
-from desk.partners import api_auth, openapi
-from desk.partners import holdings as partner_holdings
+from desk.partners import auth as api_auth
+from desk.partners import openapi
 from desk.partners import routes as partner_routes
 from desk.receipts import log_routes as receipt_log_routes
 from desk.receipts import routes as receipt_routes
 from desk.registry import routes as registry_routes
-from desk.requests.errors import RequestError
 from desk.residents import deeplinks, franceconnect_routes
 from desk.residents import routes as resident_routes
 from desk.runtime import Runtime
-from desk.security import session_pages
-from desk.security.ratelimit import RateLimiter, RateLimitMiddleware
-from desk.security.sessions import ServerSessionMiddleware
 from desk.settings import PROJECT_ROOT, Settings
 from desk.staff import routes as staff_routes
-from desk.web import errors, pages
+from desk.statistics import routes as charter_public_routes
+from desk.web import errors
 from desk.web.csrf import CSRFMiddleware
 from desk.web.health import HealthMiddleware
 from desk.web.inputguard import InputGuardMiddleware
 from desk.web.middleware import LocaleAndHeadersMiddleware
 from desk.web.outage import DatabaseOutageMiddleware
+from desk.web.ratelimit import RateLimiter, RateLimitMiddleware
 from desk.web.requestlog import RequestLogMiddleware
 from desk.web.templating import build_templates
 
@@ -126,7 +127,7 @@ def create_app(
         exception_handlers={
             HTTPException: errors.http_exception,
             errors.ApiProblem: errors.api_problem,
-            RequestError: errors.request_error,
+            DeskError: errors.request_error,
             # The ORM's own check of a value against its column: the class of "too long for
             # its column" errors answered as the sender's mistake, whatever the route.
             ValidationError: errors.invalid_value,

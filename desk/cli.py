@@ -33,7 +33,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     from desk.db import connected, migrate
-    from desk.registry.seed import seed_demo
+    from desk.demo.seed import seed_demo
 
     async def run() -> int:
         settings = _settings()
@@ -111,8 +111,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from desk.app import create_app
     from desk.db import connected, migrate
+    from desk.demo.seed import DEMO_RESIDENT_EMAIL, seed_demo
     from desk.mail.sink import MailSink, SmtpSinkServer
-    from desk.registry.seed import DEMO_RESIDENT_EMAIL, seed_demo
 
     started = time.monotonic()
     # One line per request would bury the banner (the dashboard refreshes itself).
@@ -295,8 +295,8 @@ async def _configure_channel(args: argparse.Namespace, settings: Settings) -> in
 
 def cmd_staff(args: argparse.Namespace) -> int:
     """Staff accounts: add (or reactivate) and deactivate."""
+    from desk.core.errors import DeskError
     from desk.db import connected
-    from desk.requests.errors import RequestError
     from desk.staff import services
     from desk.staff.models import StaffRole
 
@@ -310,7 +310,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
                         role=StaffRole(args.role),
                         help_point=args.help_point or "",
                     )
-                except RequestError as exc:
+                except DeskError as exc:
                     print(exc.message, file=sys.stderr)
                     return 1
                 print(f"Compte {member.id} actif : rôle {member.role.value}.")
@@ -340,7 +340,7 @@ def _reencrypt_secrets() -> int:
     """`desk keys reencrypt`: after DESK_SECRET_KEY changed, with the old one in
     DESK_PREVIOUS_SECRET_KEY (an environment variable: a command line is visible to `ps`)."""
     from desk.db import connected
-    from desk.security import rekey
+    from desk.retention import rekey
 
     settings = _settings()
     previous = os.environ.get("DESK_PREVIOUS_SECRET_KEY", "")
@@ -376,7 +376,7 @@ def _reencrypt_secrets() -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from desk.charter.report import write_report_file
+    from desk.statistics.report import write_report_file
 
     return asyncio.run(write_report_file(settings=_settings(), year=args.year, output=args.output))
 
@@ -384,8 +384,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from desk.audit.checkpoint import run_checkpoint, run_log_audit
     from desk.receipts.audit import run_audit
-    from desk.security.checkpoint import run_checkpoint, run_log_audit
 
     settings = _settings()
     if args.action == "checkpoint":
@@ -398,7 +398,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
-    from desk.security.retention import run_retention_command
+    from desk.retention.jobs import run_retention_command
 
     return asyncio.run(run_retention_command(settings=_settings(), dry_run=args.dry_run))
 
@@ -490,7 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="FILE", help="an audit-log checkpoint to check (verify)")
     p.add_argument("--out", metavar="FILE", help="write the signed checkpoint here (checkpoint)")
     p.set_defaults(func=cmd_audit)
-    p = sub.add_parser("retention", help="apply the retention rules (desk.security.retention)")
+    p = sub.add_parser("retention", help="apply the retention rules (desk.retention.rules)")
     p.add_argument("action", choices=["run"])
     p.add_argument("--dry-run", action="store_true", help="count what would change, change nothing")
     p.set_defaults(func=cmd_retention)
@@ -502,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _configure_logging(argv[:1])
     if argv[:1] == ["partner-sim"]:
-        from desk.partners.reference import main as reference_main
+        from desk.demo.reference_partner import main as reference_main
 
         return reference_main(argv[1:])
     args = parser.parse_args(argv)

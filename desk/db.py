@@ -21,7 +21,10 @@ MODEL_MODULES = [
     "desk.staff.models",
     "desk.charter.models",
     "desk.mediation.models",
-    "desk.security.models",
+    "desk.identity.models",
+    "desk.audit.models",
+    "desk.holdings.models",
+    "desk.statistics.models",
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from desk.charter import jobs as charter_jobs
-from desk.charter import statistics_snapshot
+from desk.identity import sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation import services as mediation_services
 from desk.outbox.worker import JobRegistry, Worker
@@ -12,9 +12,11 @@ from desk.receipts import log as receipt_log
 from desk.requests import dispatch, identifiers
 from desk.residents import identities
 from desk.residents import jobs as resident_jobs
+from desk.retention import jobs as retention
+from desk.retention import reduction
 from desk.runtime import Runtime
-from desk.security import reduction, retention, sessions
 from desk.staff import services as staff_services
+from desk.statistics import snapshot as statistics_snapshot
 
 # A resident met at a help point is found by name and address, which only mediation knows.
 identifiers.register(mediation_services.contact_identifiers)
@@ -50,7 +52,7 @@ def job_registry() -> JobRegistry:
 
 
 async def purge_expired_personal_data(runtime: Runtime) -> None:
-    """Every retention rule (desk.security.retention): login links, access copies, contacts of
+    """Every retention rule (desk.retention.rules): login links, access copies, contacts of
     assisted residents, closed requests, inactive accounts."""
     await retention.periodic_retention(runtime)
 

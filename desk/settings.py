@@ -43,13 +43,13 @@ class Settings:
     log_level: str = "INFO"
     # Proxies whose X-Forwarded-For / -Proto `desk serve` trusts (comma-separated, or "*").
     forwarded_allow_ips: str = "127.0.0.1"
-    # Server-side sessions (desk.security.sessions), in seconds. A login lasts session_max_age
+    # Server-side sessions (desk.identity.sessions), in seconds. A login lasts session_max_age
     # at most for a resident and staff_session_max_age for staff (shared desks, many people's
     # requests on screen); any session ends after session_idle_timeout without a request.
     session_max_age: int = 8 * 3600
     staff_session_max_age: int = 2 * 3600
     session_idle_timeout: int = 30 * 60
-    # Rate limits (desk.security.ratelimit), in the `limits` notation "N per [M] unit".
+    # Rate limits (desk.web.ratelimit), in the `limits` notation "N per [M] unit".
     # Storage: "memory://" (one process) or "redis://host:port/db" (several instances).
     rate_limit_storage: str = "memory://"
     rate_limit_login_per_email: str = "10 per hour"

@@ -9,7 +9,7 @@ Sources, all merged into one sorted list of unique strings:
 3. Values templates render through `_(variable)`: the label dictionaries, constants and
    label-returning functions named in LABEL_SOURCES / LABEL_FUNCTIONS below (imported, so a
    renamed dict fails loudly), the error messages error pages show through `_(detail)` (literal
-   messages given to RequestError and its subclasses, or to HTTPException), and the flash
+   messages given to DeskError and its subclasses, or to HTTPException), and the flash
    messages stored in the session (`request.session["flash"] = "..."`).
 
 Usage (from the project root):
@@ -51,9 +51,9 @@ if str(ROOT) not in sys.path:
 # (module, attribute): attribute may be dotted (Class.ATTR) or a glob over module names (REASON_*).
 LABEL_SOURCES: tuple[tuple[str, str], ...] = (
     # charter/report*.html: alert steps and committee decisions; /bilan and /transparence errors
-    ("desk.charter.report", "LEVEL_LABELS"),
-    ("desk.charter.report", "DECISION_LABELS"),
-    ("desk.charter.public_routes", "YEAR_NOT_FOUND_FR"),
+    ("desk.statistics.report", "LEVEL_LABELS"),
+    ("desk.statistics.report", "DECISION_LABELS"),
+    ("desk.statistics.routes", "YEAR_NOT_FOUND_FR"),
     # errors/error.html: _(title), _(detail)
     ("desk.web.errors", "TITLES_FR"),
     ("desk.web.errors", "DETAILS_FR"),
@@ -148,10 +148,10 @@ LABEL_FUNCTIONS: tuple[tuple[str, str], ...] = (
 
 # Exception classes whose message (first argument) error pages show through `_(detail)`;
 # subclasses found in the code are added automatically.
-MESSAGE_EXCEPTIONS = frozenset({"RequestError"})
+MESSAGE_EXCEPTIONS = frozenset({"DeskError"})
 # HTTPException(status, detail): the detail is the second argument.
 DETAIL_EXCEPTIONS = frozenset({"HTTPException"})
-# Message("… {name}", name=…) (desk.web.i18n) builds a French sentence translated later.
+# Message("… {name}", name=…) (desk.core.i18n) builds a French sentence translated later.
 TRANSLATE_CALLS = frozenset({"_", "gettext", "translate", "Message"})
 FLASH_KEYS = frozenset({"flash"})
 
@@ -303,7 +303,7 @@ def _parse_modules() -> list[_Module]:
 
 
 def _message_classes(modules: list[_Module]) -> tuple[set[str], set[str]]:
-    """(RequestError and its subclasses, those of them whose first argument is the message).
+    """(DeskError and its subclasses, those of them whose first argument is the message).
 
     LoginLinkError("expired") takes a reason code, not a message: a subclass counts as taking
     a message only if it keeps the base's __init__ or hands its first parameter to super().
@@ -524,7 +524,7 @@ def extract() -> list[str]:
 
 def load_catalogue(path: Path = CATALOGUE) -> dict[str, str]:
     """The catalogue as the app reads it: the .po, with any en*.json beside it merged on top."""
-    from desk.web.i18n import load_catalog
+    from desk.core.i18n import load_catalog
 
     return load_catalog(TARGET_LOCALE, path.parents[2])
 
@@ -590,7 +590,7 @@ def fold_json(
 ) -> list[Path]:
     """Move en*.json entries (all, or `only` those files) into the .po (JSON wins: it is
     newer), then delete the JSON files folded."""
-    from desk.web.i18n import json_paths
+    from desk.core.i18n import json_paths
 
     po = _read_po(path)
     everything = json_paths(TARGET_LOCALE, path.parents[2])

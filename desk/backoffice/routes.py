@@ -12,10 +12,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.backoffice import services
+from desk.core.errors import DeskError, status_of
+from desk.core.i18n import translate
 from desk.partners import services as answers
 from desk.partners.channels import parse_assignments
 from desk.receipts.qr import qr_svg
-from desk.requests.errors import RequestError
 from desk.requests.models import DeliveryState, RequestKind
 from desk.requests.states import DENIAL_REASONS
 from desk.residents.views import kind_label
@@ -23,9 +24,7 @@ from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
 from desk.staff.pages import staff_page
 from desk.web.bodies import BodyTooLarge
-from desk.web.errors import STATUS_BY_CODE
 from desk.web.forms import read_form_with_file
-from desk.web.i18n import translate
 from desk.web.limits import digits
 
 ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)
@@ -59,7 +58,7 @@ _page = partial(staff_page, helpers=PAGE_HELPERS)
 def _int_param(request: Request, name: str) -> int:
     raw = str(request.path_params.get(name, ""))
     if not digits(raw) or len(raw) > 12:
-        raise RequestError("Cette page est introuvable.", code="not_found")
+        raise DeskError("Cette page est introuvable.", code="not_found")
     return int(raw)
 
 
@@ -179,7 +178,7 @@ async def change_channel(request: Request) -> Response:
             settings=parse_assignments([line for line in typed.splitlines() if line.strip()]),
             allowed_networks=request.app.state.settings.partner_networks,
         )
-    except RequestError as exc:
+    except DeskError as exc:
         if exc.code == "not_found":
             raise
         view = await services.delivery_view(delivery_id=delivery_id)
@@ -187,7 +186,7 @@ async def change_channel(request: Request) -> Response:
             request,
             staff,
             view,
-            status=STATUS_BY_CODE.get(exc.code, 422),
+            status=status_of(exc, default=422),
             error=exc.message,
             failed_action="channel",
         )
@@ -233,8 +232,8 @@ async def paper_answer(request: Request) -> Response:
             issuer=runtime.issuer,
             download_max_age=settings.download_link_max_age,
         )
-    except RequestError as exc:
-        status = getattr(exc, "status", None) or STATUS_BY_CODE.get(exc.code, 422)
+    except DeskError as exc:
+        status = status_of(exc, default=422)
         if status == 404:
             raise
         view = await services.delivery_view(delivery_id=delivery_id)

@@ -20,7 +20,8 @@ from tortoise.transactions import in_transaction
 from adapters.base import adapter_names
 from adapters.network import Network
 from adapters.postal import validate_settings as validate_postal_settings
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.services import retry_dead
 from desk.partners import services as answers
@@ -30,7 +31,6 @@ from desk.registry.models import Declaration, Signatory
 from desk.requests import queries
 from desk.requests.audit import record_event
 from desk.requests.dispatch import build_envelope
-from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.services import AlreadyAnswered, DeliveryNotFound, UploadedFile, apply
 from desk.requests.states import FINAL_STATES, OPEN_STATES
@@ -157,9 +157,9 @@ async def retry_job(*, job_id: int, staff_id: int, keyring: Keyring, issuer: str
     """
     job = await OutboxJob.filter(id=job_id).first()
     if job is None:
-        raise RequestError("Cette tâche est introuvable.", code="not_found")
+        raise DeskError("Cette tâche est introuvable.", code="not_found")
     if job.state != JobState.DEAD:
-        raise RequestError(
+        raise DeskError(
             "Cette tâche n'est plus en échec : elle a déjà été relancée.", code="conflict"
         )
     raw = str(job.payload.get("delivery_id", ""))
@@ -172,7 +172,7 @@ async def retry_job(*, job_id: int, staff_id: int, keyring: Keyring, issuer: str
             await job.refresh_from_db()
             return job
     if not await retry_dead(job_id=job.id):
-        raise RequestError(
+        raise DeskError(
             "Cette tâche n'est plus en échec : elle a déjà été relancée.", code="conflict"
         )
     log.info("dead job %s retried by staff %s", job.id, staff_id)
@@ -210,7 +210,7 @@ def parse_state(raw: str | None) -> DeliveryState | None:
     try:
         return DeliveryState(raw)
     except ValueError as exc:
-        raise RequestError("État inconnu : choisissez un état dans la liste.") from exc
+        raise DeskError("État inconnu : choisissez un état dans la liste.") from exc
 
 
 def parse_kind(raw: str | None) -> RequestKind | None:
@@ -219,7 +219,7 @@ def parse_kind(raw: str | None) -> RequestKind | None:
     try:
         return RequestKind(raw)
     except ValueError as exc:
-        raise RequestError("Type de demande inconnu : choisissez-en un dans la liste.") from exc
+        raise DeskError("Type de demande inconnu : choisissez-en un dans la liste.") from exc
 
 
 async def signatory_view(
@@ -233,7 +233,7 @@ async def signatory_view(
     moment = now or clock.now()
     signatory = await Signatory.filter(slug=slug[:64]).first()
     if signatory is None:
-        raise RequestError("Ce signataire est introuvable.", code="not_found")
+        raise DeskError("Ce signataire est introuvable.", code="not_found")
     wanted_state = parse_state(state)
     wanted_kind = parse_kind(kind)
     query = Delivery.filter(signatory_id=signatory.id)
@@ -339,7 +339,7 @@ async def retry_delivery(
     """Send a failed delivery again, through its (possibly changed) channel."""
     current = await _delivery(delivery_id)
     if current.state != DeliveryState.FAILED:
-        raise RequestError(
+        raise DeskError(
             "Seul un envoi en échec peut être relancé : celui-ci ne l'est pas (ou plus).",
             code="conflict",
         )
@@ -388,12 +388,12 @@ async def change_channel(
     delivery = await _delivery(delivery_id)
     name = channel.strip()
     if name not in adapter_names():
-        raise RequestError("Ce canal d'envoi n'existe pas : choisissez-en un dans la liste.")
+        raise DeskError("Ce canal d'envoi n'existe pas : choisissez-en un dans la liste.")
     previous = channel_of(delivery)
     if name == previous:
-        raise RequestError("Cet envoi passe déjà par ce canal : choisissez-en un autre.")
+        raise DeskError("Cet envoi passe déjà par ce canal : choisissez-en un autre.")
     if delivery.state != DeliveryState.FAILED:
-        raise RequestError(
+        raise DeskError(
             "On ne change de canal que pour un envoi en échec : celui-ci ne l'est pas (ou plus).",
             code="conflict",
         )
@@ -412,7 +412,7 @@ async def change_channel(
             )
         except ChannelError as exc:
             if name == POSTAL and "address" not in given:
-                raise RequestError(MSG_NO_POSTAL_ADDRESS) from exc
+                raise DeskError(MSG_NO_POSTAL_ADDRESS) from exc
             raise
         won = (
             await Delivery.filter(id=delivery.id, state=DeliveryState.FAILED)
@@ -421,7 +421,7 @@ async def change_channel(
         )
         if not won:
             # Rolls the settings and their audit record back with it.
-            raise RequestError(
+            raise DeskError(
                 "Cet envoi vient de changer d'état : rechargez la page.", code="conflict"
             )
         await record_event(
@@ -543,7 +543,7 @@ class Letter:
 async def _postal_delivery(delivery_id: int) -> Delivery:
     delivery = await _delivery(delivery_id)
     if channel_of(delivery) != POSTAL:
-        raise RequestError(
+        raise DeskError(
             "Cet envoi ne passe pas par courrier : il n'y a pas de lettre à imprimer.",
             code="not_found",
         )
@@ -557,7 +557,7 @@ async def letter(*, delivery_id: int, runtime: Runtime) -> Letter:
     try:
         settings = validate_postal_settings(delivery.signatory.adapter_settings or {})
     except ValueError as exc:
-        raise RequestError(
+        raise DeskError(
             "Ce signataire n'a pas d'adresse postale enregistrée (réglage « address » de son "
             "connecteur) : complétez le registre avant d'imprimer.",
             code="conflict",
@@ -588,7 +588,7 @@ async def mark_printed(*, delivery_id: int, staff_id: int) -> DeliveryEvent:
     if delivery.state in FINAL_STATES:
         raise AlreadyAnswered(delivery.state)
     if delivery.state not in OPEN_STATES or delivery.state == DeliveryState.PENDING:
-        raise RequestError(
+        raise DeskError(
             "Cette lettre ne peut pas être marquée comme imprimée : la demande n'a pas encore "
             "été mise dans la file des courriers, ou son envoi a échoué.",
             code="conflict",

@@ -21,11 +21,11 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from tortoise.transactions import in_transaction
 
-from desk import clock
 from desk.charter.models import Alert, AlertLevel
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.outbox.services import enqueue
 from desk.registry.models import CharterStatus, Signatory
-from desk.requests.errors import RequestError
 from desk.requests.models import Delivery
 from desk.requests.states import OPEN_STATES
 from desk.settings import Settings
@@ -250,10 +250,10 @@ MSG_ALERT_NOT_FOUND = "Cette alerte est introuvable pour votre organisme."
 
 def _clean(value: object, missing: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise RequestError(missing)
+        raise DeskError(missing)
     text = value.strip()
     if len(text) > RESPONSE_MAX:
-        raise RequestError(MSG_TOO_LONG)
+        raise DeskError(MSG_TOO_LONG)
     return text
 
 
@@ -263,7 +263,7 @@ async def respond(
     """The signatory's explanation and corrective plan (a later answer replaces the earlier)."""
     alert = await Alert.filter(id=alert_id, signatory_id=signatory_id).first()
     if alert is None:
-        raise RequestError(MSG_ALERT_NOT_FOUND, code="not_found")
+        raise DeskError(MSG_ALERT_NOT_FOUND, code="not_found")
     alert.response = _clean(explanation, MSG_EXPLANATION)
     alert.corrective_plan = _clean(corrective_plan, MSG_PLAN)
     alert.responded_at = clock.now()

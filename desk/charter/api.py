@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk import clock
 from desk.charter import alerts, selfeval
-from desk.partners.api_auth import require_partner
+from desk.core import clock
+from desk.core.errors import DeskError, status_of
+from desk.partners.auth import require_partner
 from desk.partners.openapi import operation
-from desk.requests.errors import RequestError
-from desk.web.errors import STATUS_BY_CODE, ApiProblem
+from desk.web.errors import ApiProblem
 from desk.web.limits import digits
 
 BODY_MAX = 32 * 1024
@@ -80,8 +80,8 @@ def _problem(description: str) -> dict[str, Any]:
     }
 
 
-def _refusal(exc: RequestError) -> ApiProblem:
-    return ApiProblem(STATUS_BY_CODE.get(exc.code, 422), exc.message)
+def _refusal(exc: DeskError) -> ApiProblem:
+    return ApiProblem(status_of(exc, default=422), exc.message)
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -172,7 +172,7 @@ async def respond(request: Request) -> Response:
             explanation=data.get("explanation"),
             corrective_plan=data.get("corrective_plan"),
         )
-    except RequestError as exc:
+    except DeskError as exc:
         raise _refusal(exc) from exc
     return JSONResponse(alerts.alert_document(alert), headers=NO_STORE)
 
@@ -213,7 +213,7 @@ async def put_self_evaluation(request: Request) -> Response:
             answers=data.get("answers"),
             now=now,
         )
-    except RequestError as exc:
+    except DeskError as exc:
         raise _refusal(exc) from exc
     return JSONResponse(
         selfeval.document(row), status_code=201 if created else 200, headers=NO_STORE

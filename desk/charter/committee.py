@@ -9,9 +9,9 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from desk.charter.models import Alert, AlertLevel, CommitteeDecision, Complaint, DecisionOutcome
+from desk.core.errors import DeskError
 from desk.outbox.services import enqueue
 from desk.registry.models import CharterStatus, Signatory
-from desk.requests.errors import RequestError
 from desk.requests.models import Delivery
 from desk.requests.states import FINAL_STATES
 
@@ -77,7 +77,7 @@ def parse_outcome(raw: object) -> DecisionOutcome:
     try:
         return DecisionOutcome(str(raw))
     except ValueError as exc:
-        raise RequestError(MSG_BAD_OUTCOME) from exc
+        raise DeskError(MSG_BAD_OUTCOME) from exc
 
 
 async def decide(
@@ -98,11 +98,11 @@ async def decide(
     reasoning = (reasoning or "").strip()
     conditions = (conditions or "").strip()
     if not reasoning:
-        raise RequestError(MSG_NO_REASONING)
+        raise DeskError(MSG_NO_REASONING)
     if len(reasoning) > REASONING_MAX or len(conditions) > REASONING_MAX:
-        raise RequestError(MSG_TOO_LONG)
+        raise DeskError(MSG_TOO_LONG)
     if outcome == DecisionOutcome.KEPT_WITH_CONDITIONS and not conditions:
-        raise RequestError(MSG_NO_CONDITIONS)
+        raise DeskError(MSG_NO_CONDITIONS)
     async with in_transaction() as conn:
         alert = (
             await Alert.filter(id=alert_id, level=AlertLevel.EXCLUSION_PROPOSED)
@@ -111,9 +111,9 @@ async def decide(
             .first()
         )
         if alert is None:
-            raise RequestError(MSG_NO_PROPOSAL, code="not_found")
+            raise DeskError(MSG_NO_PROPOSAL, code="not_found")
         if await CommitteeDecision.filter(alert_id=alert.id).using_db(conn).exists():
-            raise RequestError(MSG_ALREADY_DECIDED, code="conflict")
+            raise DeskError(MSG_ALREADY_DECIDED, code="conflict")
         decision = await CommitteeDecision.create(
             alert=alert,
             member_id=member_id,

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 
 from desk.charter.models import Complaint
-from desk.requests.errors import RequestError
+from desk.core.errors import DeskError
 from desk.requests.models import Delivery
 
 log = logging.getLogger("desk.charter.complaints")
@@ -24,7 +24,7 @@ async def delivery_of_resident(*, resident_id: int, delivery_id: int) -> Deliver
         .first()
     )
     if delivery is None:
-        raise RequestError(MSG_NOT_FOUND, code="not_found")
+        raise DeskError(MSG_NOT_FOUND, code="not_found")
     return delivery
 
 
@@ -34,9 +34,9 @@ async def file_complaint(
     delivery = await delivery_of_resident(resident_id=resident_id, delivery_id=delivery_id)
     cleaned = (text or "").strip()
     if not cleaned:
-        raise RequestError(MSG_EMPTY)
+        raise DeskError(MSG_EMPTY)
     if len(cleaned) > TEXT_MAX:
-        raise RequestError(MSG_TOO_LONG)
+        raise DeskError(MSG_TOO_LONG)
     complaint = await Complaint.create(
         resident_id=resident_id, delivery=delivery, text=cleaned, created_at=now
     )

@@ -1,8 +1,9 @@
 """Deadlines: reminders to signatories before them, and a word to residents once they are missed.
 
-Times are stored in UTC and shown in Europe/Paris; the "one month" rule is `desk.clock.add_months`
-(docs/deadlines.md). Both periodic functions only enqueue outbox jobs with fixed idempotency
-keys, so running them every few minutes, or on several workers, sends each message once.
+Times are stored in UTC and shown in Europe/Paris; the "one month" rule is
+`desk.core.clock.add_months` (docs/deadlines.md). Both periodic functions only enqueue outbox
+jobs with fixed idempotency keys, so running them every few minutes, or on several workers,
+sends each message once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from desk import clock
+from desk.core import clock
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.requests.models import Delivery

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from desk import clock
 from desk.charter import alerts, deadlines
 from desk.charter.models import Alert
+from desk.core import clock
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.registry.models import Signatory

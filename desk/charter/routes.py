@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk import clock
 from desk.charter import alerts, committee, complaints, selfeval
 from desk.charter.jobs import CNIL_COMPLAINT_URL
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.registry.models import Signatory
-from desk.requests.errors import RequestError
 from desk.residents.auth import require_resident
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffRole
@@ -172,7 +172,7 @@ async def committee_decide(request: Request) -> Response:
             conditions=_field(form, "conditions"),
             now=clock.now(),
         )
-    except RequestError as exc:
+    except DeskError as exc:
         if exc.code in ("not_found", "conflict"):
             raise
         return await _committee_page(request, status=422, error=exc.message, error_alert=alert_id)
@@ -222,7 +222,7 @@ async def complaint_submit(request: Request) -> Response:
         await complaints.file_complaint(
             resident_id=resident.id, delivery_id=delivery_id, text=text, now=clock.now()
         )
-    except RequestError as exc:
+    except DeskError as exc:
         if exc.code == "not_found":
             raise
         return await _complaint_page(request, status=422, error=exc.message, text=text[:5000])
@@ -307,7 +307,7 @@ async def partner_respond(request: Request) -> Response:
             explanation=values["explanation"],
             corrective_plan=values["plan"],
         )
-    except RequestError as exc:
+    except DeskError as exc:
         if exc.code == "not_found":
             raise
         return await _partner_page(
@@ -338,7 +338,7 @@ async def partner_self_evaluation(request: Request) -> Response:
         await selfeval.submit(
             signatory_id=found, year=clock.local(now).year, answers=answers, now=now
         )
-    except RequestError as exc:
+    except DeskError as exc:
         return await _partner_page(
             request,
             found,

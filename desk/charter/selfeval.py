@@ -6,9 +6,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from desk import clock
 from desk.charter.models import SelfEvaluation
-from desk.requests.errors import RequestError
+from desk.core import clock
+from desk.core.errors import DeskError
 
 log = logging.getLogger("desk.charter.selfeval")
 
@@ -41,34 +41,34 @@ MSG_COMMENT_TOO_LONG = "Un commentaire est trop long : 2000 caractères au plus.
 def check_year(raw: object, *, now: datetime) -> int:
     text = str(raw)
     if not (text.isascii() and text.isdigit()) or len(text) != 4:
-        raise RequestError(MSG_BAD_YEAR, code="not_found")
+        raise DeskError(MSG_BAD_YEAR, code="not_found")
     year = int(text)
     if not FIRST_YEAR <= year <= clock.local(now).year:
-        raise RequestError(MSG_BAD_YEAR, code="not_found")
+        raise DeskError(MSG_BAD_YEAR, code="not_found")
     return year
 
 
 def clean_answers(raw: object) -> dict[str, dict[str, str]]:
-    """{key: {"answer": yes|partly|no, "comment": str}} for the six questions, or RequestError.
+    """{key: {"answer": yes|partly|no, "comment": str}} for the six questions, or DeskError.
 
     Each value may also be the bare answer string.
     """
     if not isinstance(raw, dict):
-        raise RequestError(MSG_NOT_OBJECT)
+        raise DeskError(MSG_NOT_OBJECT)
     if set(raw) - set(QUESTION_LABELS):
-        raise RequestError(MSG_UNKNOWN)
+        raise DeskError(MSG_UNKNOWN)
     cleaned: dict[str, dict[str, str]] = {}
     for key, _label in QUESTIONS:
         value: Any = raw.get(key)
         if isinstance(value, str):
             value = {"answer": value}
         if not isinstance(value, dict) or value.get("answer") not in ANSWER_LABELS:
-            raise RequestError(MSG_MISSING)
+            raise DeskError(MSG_MISSING)
         comment = value.get("comment") or ""
         if not isinstance(comment, str):
-            raise RequestError(MSG_MISSING)
+            raise DeskError(MSG_MISSING)
         if len(comment.strip()) > COMMENT_MAX:
-            raise RequestError(MSG_COMMENT_TOO_LONG)
+            raise DeskError(MSG_COMMENT_TOO_LONG)
         cleaned[key] = {"answer": str(value["answer"]), "comment": comment.strip()}
     return cleaned
 

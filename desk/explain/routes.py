@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from desk.core.errors import DeskError
 from desk.explain.topics import all_topics, get_topic, grouped
 from desk.registry.services import LEGAL_BASIS_EXPLANATIONS, LEGAL_BASIS_LABELS
-from desk.requests.errors import RequestError
 from desk.web.templating import render
 
 NOT_FOUND_FR = (
@@ -24,7 +24,7 @@ async def index(request: Request) -> Response:
 async def topic(request: Request) -> Response:
     found = get_topic(str(request.path_params["topic"]))
     if found is None:
-        raise RequestError(NOT_FOUND_FR, code="not_found")
+        raise DeskError(NOT_FOUND_FR, code="not_found")
     topics = {t.slug: t for t in all_topics()}
     return render(
         request,

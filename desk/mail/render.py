@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, TemplateNotFound
 
-from desk.web.i18n import DEFAULT_LOCALE
+from desk.core.i18n import DEFAULT_LOCALE
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from desk import clock
+from desk.core import clock
 from desk.mediation.models import (
     EFFECTIVE_CONSENTS,
     AssistedSession,

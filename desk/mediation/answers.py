@@ -8,9 +8,9 @@ the delivery's history names the staff member who typed it.
 
 from __future__ import annotations
 
+from desk.core.errors import DeskError
 from desk.mediation.access import audit, gate, refuse
 from desk.receipts.keys import Keyring
-from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, DeliveryState
 from desk.requests.services import apply
 from desk.staff.models import StaffMember
@@ -58,9 +58,9 @@ async def answer_question(
         )  # fmt: skip
     text = answer.strip()
     if not text:
-        raise RequestError(EMPTY_ANSWER, code="invalid")
+        raise DeskError(EMPTY_ANSWER, code="invalid")
     if len(text) > ANSWER_MAX_CHARS:
-        raise RequestError(TOO_LONG, code="invalid")
+        raise DeskError(TOO_LONG, code="invalid")
     try:
         answered = await apply(
             delivery_id=delivery.id,
@@ -70,7 +70,7 @@ async def answer_question(
             issuer=issuer,
             detail=text,
         )
-    except RequestError as exc:
+    except DeskError as exc:
         # Answered by someone else in the meantime (the state is checked under a row lock).
         if exc.code == "conflict":
             raise await refuse(

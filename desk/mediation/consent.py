@@ -24,7 +24,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from desk import clock, crypto
+from desk.audit.log import record_action
+from desk.core import clock, crypto
+from desk.core.errors import DeskError
 from desk.mediation.access import audit, refuse
 from desk.mediation.models import (
     AssistedSession,
@@ -36,12 +38,10 @@ from desk.mediation.rules import CONSENT_PENDING, NOT_YOURS
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.registry.models import Signatory
-from desk.requests.errors import RequestError
 from desk.requests.models import RightsRequest
 from desk.residents.models import Resident
 from desk.residents.views import kind_label
 from desk.runtime import Runtime
-from desk.security.audit import record_action
 from desk.staff.models import StaffMember
 
 log = logging.getLogger("desk.mediation")
@@ -239,7 +239,7 @@ async def pending_for(*, mediator: StaffMember) -> list[AssistedSession]:
 async def _code_refused(
     mediator: StaffMember, resident_id: int, row: ConsentCode | None, reason: str, code: str,
     message: str,
-) -> RequestError:  # fmt: skip
+) -> DeskError:  # fmt: skip
     await record_action(
         action="mediation.consent_code_refused",
         actor=f"staff:{mediator.id}",
@@ -289,7 +289,7 @@ async def confirm_code(
             .update(used_at=now)
         )
         if not used:
-            raise RequestError(NO_CODE, code="gone")
+            raise DeskError(NO_CODE, code="gone")
         await _give(session, method="code", actor=f"staff:{mediator.id}", conn=conn, now=now)
     await audit(
         mediator, "consent_given", resident_id=resident_id,
@@ -307,7 +307,7 @@ async def _give(
         .update(consent=Consent.GIVEN, consented_at=now, consent_method=method)
     )
     if not won:
-        raise RequestError(CONSENT_PENDING, code="conflict")
+        raise DeskError(CONSENT_PENDING, code="conflict")
     session.consent = Consent.GIVEN
     resident_id: int = session.resident_id  # type: ignore[attr-defined]
     await record_action(
@@ -331,7 +331,7 @@ async def resident_answers(*, resident_id: int, session_id: int, accept: bool) -
         closes_at__gt=clock.now(),
     ).first()  # fmt: skip
     if session is None:
-        raise RequestError(
+        raise DeskError(
             "Cette demande d'accompagnement est introuvable ou terminée.", code="not_found"
         )
     now = clock.now()

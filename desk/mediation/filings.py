@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from desk import clock
+from desk.core import clock
 from desk.mediation.models import AssistedFiling, AssistedSession, Consent, CopyTaken
 
 

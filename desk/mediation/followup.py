@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.mediation import consent
 from desk.mediation.access import Access, audit, gate, refuse
 from desk.mediation.models import (
@@ -23,7 +24,6 @@ from desk.mediation.sessions import signed_signatories
 from desk.receipts.models import Receipt
 from desk.registry.models import Signatory
 from desk.requests import queries
-from desk.requests.errors import RequestError
 from desk.requests.models import (
     Delivery,
     DeliveryEvent,
@@ -224,7 +224,7 @@ async def take_copy_for(*, mediator: StaffMember, resident_id: int, copy_id: str
     await gate(mediator, resident_id, "download_copy")
     try:
         download = await take_copy(resident_id=resident_id, copy_id=copy_id)
-    except RequestError as exc:
+    except DeskError as exc:
         raise await refuse(
             mediator, "download_copy", exc.message, resident_id=resident_id, code=exc.code
         ) from exc
@@ -243,7 +243,7 @@ async def mark_told(
 ) -> ToldMark:
     await gate(mediator, resident_id, "mark_told")
     if channel not in TOLD_CHANNELS:
-        raise RequestError("Indiquez comment la personne a été prévenue.")
+        raise DeskError("Indiquez comment la personne a été prévenue.")
     event = await DeliveryEvent.filter(
         id=event_id, action__in=list(NOTEWORTHY), delivery__request__resident_id=resident_id
     ).first()

@@ -6,9 +6,9 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from desk.core.errors import DeskError
 from desk.mediation import services
 from desk.mediation.models import IdentityCheck
-from desk.requests.errors import RequestError
 from desk.web.limits import digits
 
 
@@ -63,12 +63,12 @@ def parse_session(values: dict[str, Any]) -> tuple[IdentityCheck, services.Manda
     try:
         check = IdentityCheck(values["identity_check"])
     except ValueError as exc:
-        raise RequestError("Indiquez comment l'identité de la personne a été vérifiée.") from exc
+        raise DeskError("Indiquez comment l'identité de la personne a été vérifiée.") from exc
     kinds = services.parse_kinds(values["kinds"])
     ids: list[int] | None = None
     if values["scope"] == "some":
         if not all(digits(v) and len(v) < 10 for v in values["signatories"]):
-            raise RequestError("Un des organismes choisis est inconnu.")
+            raise DeskError("Un des organismes choisis est inconnu.")
         ids = [int(v) for v in values["signatories"]]
     months = int(values["months"]) if digits(values["months"]) and len(values["months"]) < 3 else 0
     return check, services.MandateInput(

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.mediation import consent
 from desk.mediation.access import Access, audit, gate, refuse
 from desk.mediation.models import (
@@ -19,7 +20,6 @@ from desk.mediation.rules import (
     SESSION_CLOSED,
     SIGNATORY_OUTSIDE,
 )
-from desk.requests.errors import RequestError
 from desk.requests.models import (
     Delivery,
     RequestKind,
@@ -50,7 +50,7 @@ async def file_for_resident(
         raise await refuse(mediator, "file_request", KIND_OUTSIDE, resident_id=resident_id)
     wanted = sorted(set(signatory_ids))
     if not wanted:
-        raise RequestError("Choisissez au moins un organisme.")
+        raise DeskError("Choisissez au moins un organisme.")
     if mandate.signatory_ids is not None and not set(wanted) <= set(mandate.signatory_ids):
         raise await refuse(mediator, "file_request", SIGNATORY_OUTSIDE, resident_id=resident_id)
     if submission_key:

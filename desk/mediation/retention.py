@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from desk import clock
+from desk.core import clock
 from desk.mediation.models import (
     Mandate,
     ResidentContact,

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError, status_of
 from desk.explain.topics import topic_path
 from desk.mediation import answers, consent, services
 from desk.mediation.forms import (
@@ -22,15 +23,13 @@ from desk.mediation.forms import (
 )
 from desk.mediation.models import Consent, IdentityCheck
 from desk.mediation.rules import ConsentPending
-from desk.requests.errors import RequestError
 from desk.requests.models import RequestKind
+from desk.residents.downloads import one_time_download
 from desk.residents.services import check_submission_key
 from desk.residents.views import answer_lines, kind_label, state_label
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
 from desk.staff.pages import staff_page
-from desk.web.downloads import one_time_download
-from desk.web.errors import STATUS_BY_CODE
 from desk.web.limits import digits
 
 ROLES = (StaffRole.MEDIATOR, StaffRole.ADMIN)
@@ -67,7 +66,7 @@ def _int_param(request: Request, name: str) -> int:
     raw = str(request.path_params.get(name, ""))
     # Ids fit a 32-bit integer column (PostgreSQL): longer ones cannot exist.
     if not digits(raw) or len(raw) > 9:
-        raise RequestError("Cette page est introuvable.", code="not_found")
+        raise DeskError("Cette page est introuvable.", code="not_found")
     return int(raw)
 
 
@@ -148,7 +147,7 @@ async def open_session(request: Request) -> Response:
             kwargs["resident_id"] = rid
         elif values["mode"] == "email":
             if not values["email"]:
-                raise RequestError("Indiquez l'adresse électronique de la personne.")
+                raise DeskError("Indiquez l'adresse électronique de la personne.")
             kwargs["email"] = values["email"]
         else:
             kwargs["contact"] = services.ContactInput(
@@ -174,12 +173,12 @@ async def open_session(request: Request) -> Response:
         return await _session_form(
             request, staff, values, error=exc.message, duplicates=exc.existing, status=409
         )
-    except RequestError as exc:
+    except DeskError as exc:
         if exc.code == "not_found":
             raise
         return await _session_form(
             request, staff, values, resident_id=rid, contact=contact, error=exc.message,
-            status=STATUS_BY_CODE.get(exc.code, 422),
+            status=status_of(exc, default=422),
         )  # fmt: skip
     resident_id: int = session.resident_id  # type: ignore[attr-defined]
     if session.consent == Consent.AWAITING:
@@ -242,11 +241,11 @@ async def consent_submit(request: Request) -> Response:
             typed=field(form, "code")[:32],
             secret_key=request.app.state.settings.secret_key,
         )
-    except RequestError as exc:
+    except DeskError as exc:
         if exc.code == "not_found":
             raise
         return await _consent_page(
-            request, staff, rid, error=exc.message, status=STATUS_BY_CODE.get(exc.code, 422)
+            request, staff, rid, error=exc.message, status=status_of(exc, default=422)
         )
     request.session["flash"] = (
         "La personne a donné son accord : la séance est ouverte et le mandat est enregistré. "
@@ -262,11 +261,11 @@ async def consent_resend(request: Request) -> Response:
         await consent.resend_code(
             mediator=staff, resident_id=rid, secret_key=request.app.state.settings.secret_key
         )
-    except RequestError as exc:
+    except DeskError as exc:
         if exc.code == "not_found":
             raise
         return await _consent_page(
-            request, staff, rid, error=exc.message, status=STATUS_BY_CODE.get(exc.code, 422)
+            request, staff, rid, error=exc.message, status=status_of(exc, default=422)
         )
     request.session["flash"] = "Un nouveau code a été envoyé à la personne par courriel."
     return _redirect(f"/mediation/habitants/{rid}/consentement")
@@ -300,12 +299,12 @@ async def file_request(request: Request) -> Response:
     form = await request.form()
     raw_kind = field(form, "kind")
     if raw_kind not in KINDS:
-        raise RequestError("Choisissez le type de demande.")
+        raise DeskError("Choisissez le type de demande.")
     raw_ids = values_of(form, "signatory")
     if not raw_ids:
-        raise RequestError("Cochez au moins un organisme à qui adresser la demande.")
+        raise DeskError("Cochez au moins un organisme à qui adresser la demande.")
     if not all(digits(v) and len(v) < 10 for v in raw_ids):
-        raise RequestError("Un des organismes choisis est inconnu.")
+        raise DeskError("Un des organismes choisis est inconnu.")
     key = check_submission_key(field(form, "submission_key"))
     filed = await services.file_for_resident(
         mediator=staff,
@@ -363,7 +362,7 @@ async def answer_question(request: Request) -> Response:
     form = await request.form()
     raw = field(form, "delivery")
     if not digits(raw) or len(raw) > 9:
-        raise RequestError("Indiquez à quelle question la personne répond.", code="invalid")
+        raise DeskError("Indiquez à quelle question la personne répond.", code="invalid")
     runtime = request.app.state.runtime
     await answers.answer_question(
         mediator=staff,

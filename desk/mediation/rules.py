@@ -7,11 +7,11 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.mediation.models import (
     IdentityCheck,
 )
-from desk.requests.errors import RequestError
 from desk.requests.models import (
     RequestKind,
 )
@@ -54,7 +54,7 @@ KIND_OUTSIDE = "Le mandat de cette personne ne couvre pas ce type de demande."
 SIGNATORY_OUTSIDE = "Le mandat de cette personne ne couvre pas tous les organismes choisis."
 
 
-class MediationRefused(RequestError):
+class MediationRefused(DeskError):
     def __init__(self, message: str, *, code: str = "forbidden") -> None:
         super().__init__(message, code=code)
 
@@ -67,7 +67,7 @@ class ConsentPending(MediationRefused):
         self.resident_id = resident_id
 
 
-class DuplicateResident(RequestError):
+class DuplicateResident(DeskError):
     """The person looks already known: the form proposes the existing record."""
 
     def __init__(self, existing: list[Resident]) -> None:
@@ -138,5 +138,5 @@ def parse_kinds(raw: list[str]) -> list[RequestKind]:
         try:
             kinds.append(RequestKind(value))
         except ValueError as exc:
-            raise RequestError("Type de demande inconnu.") from exc
+            raise DeskError("Type de demande inconnu.") from exc
     return kinds

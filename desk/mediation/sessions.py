@@ -8,7 +8,8 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.mediation import consent
 from desk.mediation.access import Access, audit, gate, known_resident, refuse
 from desk.mediation.models import (
@@ -27,7 +28,6 @@ from desk.mediation.rules import (
     match_key,
 )
 from desk.registry.models import CharterStatus, Signatory
-from desk.requests.errors import RequestError
 from desk.residents.models import Resident
 from desk.residents.services import normalise_email
 from desk.staff.models import StaffMember
@@ -47,32 +47,30 @@ async def signed_signatories() -> list[Signatory]:
 
 async def _check_mandate(mandate: MandateInput) -> None:
     if not mandate.kinds:
-        raise RequestError("Cochez au moins un type de demande couvert par le mandat.")
+        raise DeskError("Cochez au moins un type de demande couvert par le mandat.")
     if mandate.months not in MANDATE_MONTHS:
-        raise RequestError("Choisissez la durée du mandat : 1, 3 ou 6 mois.")
+        raise DeskError("Choisissez la durée du mandat : 1, 3 ou 6 mois.")
     if mandate.signatory_ids is not None:
         if not mandate.signatory_ids:
-            raise RequestError(
+            raise DeskError(
                 "Cochez au moins un organisme couvert par le mandat, ou « tous les signataires »."
             )
         known = await Signatory.filter(
             id__in=mandate.signatory_ids, charter_status=CharterStatus.SIGNED
         ).count()
         if known != len(set(mandate.signatory_ids)):
-            raise RequestError("Un des organismes choisis n'est pas signataire de la charte.")
+            raise DeskError("Un des organismes choisis n'est pas signataire de la charte.")
 
 
 def _check_contact(contact: ContactInput) -> None:
     if not contact.full_name.strip():
-        raise RequestError("Indiquez le nom et le prénom de la personne.")
+        raise DeskError("Indiquez le nom et le prénom de la personne.")
     if len(contact.full_name) > 200 or any(len(x) > 200 for x in contact.address_lines):
-        raise RequestError(
-            "Le nom ou une ligne de l'adresse est trop long (200 caractères au plus)."
-        )
+        raise DeskError("Le nom ou une ligne de l'adresse est trop long (200 caractères au plus).")
     if contact.reached_at_help_point:
         return
     if not contact.address_complete:
-        raise RequestError(
+        raise DeskError(
             "L'adresse postale est incomplète : indiquez le numéro et la rue, le code postal "
             "(5 chiffres) et la commune, ou cochez « joindre la personne au point d'aide »."
         )
@@ -146,7 +144,7 @@ async def open_session(
                 )
             created = True
     else:
-        raise RequestError(
+        raise DeskError(
             "Indiquez l'adresse électronique de la personne, ou son nom et son adresse postale."
         )
     needs_consent = consent.consent_needed(resident, created=created)

@@ -14,7 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.core import clock
 from desk.outbox.models import JobState, OutboxJob
 
 # With the default backoff (5 s doubling, capped at an hour) the ceilings add up to about

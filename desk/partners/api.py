@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from desk.partners import api_schemas as S
-from desk.partners.api_answers import (
+from desk.core.errors import DeskError
+from desk.partners import schemas as S
+from desk.partners.answers import (
     answer_once,
     json_response,
     parse_acknowledge,
@@ -28,8 +29,8 @@ from desk.partners.api_answers import (
     path_id,
     refusal,
 )
-from desk.partners.api_auth import require_partner
-from desk.partners.api_deliveries import (
+from desk.partners.auth import require_partner
+from desk.partners.deliveries import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MSG_BAD_CURSOR,
@@ -45,7 +46,6 @@ from desk.partners.api_deliveries import (
 )
 from desk.partners.openapi import operation
 from desk.partners.services import delivery_for
-from desk.requests.errors import RequestError
 from desk.requests.models import DeliveryState, RequestKind
 from desk.web.errors import ApiProblem
 from desk.web.limits import digits
@@ -210,7 +210,7 @@ async def get_delivery(request: Request) -> Response:
     delivery_id = path_id(request)
     try:
         delivery = await delivery_for(delivery_id=delivery_id, signatory_id=principal.signatory_id)
-    except RequestError as exc:
+    except DeskError as exc:
         raise refusal(exc) from exc
     return json_response(await delivery_document(delivery, request.app.state.runtime))
 

@@ -21,11 +21,11 @@ from tortoise.transactions import in_transaction
 from adapters.base import adapter_names, load_adapter
 from adapters.network import Network, config_time_check
 from adapters.settings import URL_PRIVATE
-from desk import crypto
+from desk.audit.log import record_action
+from desk.core import crypto
+from desk.core.errors import DeskError
 from desk.partners.webhooks import new_secret
 from desk.registry.models import Signatory
-from desk.requests.errors import RequestError
-from desk.security.audit import record_action
 
 log = logging.getLogger("desk.partners.channels")
 
@@ -57,7 +57,7 @@ MSG_BAD_JSON = (
 )
 
 
-class ChannelError(RequestError, ValueError):
+class ChannelError(DeskError, ValueError):
     """A channel configuration refused; the message is French and says what to correct."""
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from desk import clock, crypto
+from desk.audit.log import record_action
+from desk.core import clock, crypto
 from desk.partners.models import ClientSecret, PartnerClient
 from desk.registry.models import CharterStatus, Signatory
-from desk.security.audit import record_action
 
 MAX_ACTIVE_SECRETS = 2
 

@@ -8,13 +8,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from desk.core.errors import DeskError, status_of
 from desk.partners import services
-from desk.requests.errors import RequestError
 from desk.requests.links import LinkInvalid, answer_path, read_answer_token
 from desk.requests.services import AlreadyAnswered
 from desk.requests.states import DENIAL_REASONS
 from desk.web.bodies import BodyTooLarge
-from desk.web.errors import STATUS_BY_CODE
 from desk.web.forms import read_form_with_file
 from desk.web.templating import render
 
@@ -113,8 +112,8 @@ async def submit_answer(request: Request) -> Response:
             issuer=runtime.issuer,
             download_max_age=settings.download_link_max_age,
         )
-    except RequestError as exc:
-        status = getattr(exc, "status", None) or STATUS_BY_CODE.get(exc.code, 400)
+    except DeskError as exc:
+        status = status_of(exc, default=400)
         if status == 404:
             raise
         # Show the page as it is now (another answer may have landed meanwhile).

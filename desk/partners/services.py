@@ -15,18 +15,18 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError
+from desk.core.i18n import Message
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration
 from desk.requests import assurance
 from desk.requests.dispatch import build_envelope
-from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.services import AlreadyAnswered, DeliveryNotFound, UploadedFile, apply
 from desk.requests.states import DENIAL_REASONS, FINAL_STATES, TransitionNotAllowed, check
 from desk.runtime import Runtime
 from desk.web.forms import read_upload
-from desk.web.i18n import Message
 
 ACTOR = "partner:email-link"
 PARTNER_ACTIONS = ("acknowledge", "extend", "fulfil", "deny")
@@ -49,7 +49,7 @@ UPLOAD_FORMATS: dict[str, tuple[str, frozenset[str]]] = {
 Fields = Mapping[str, Sequence[str]]
 
 
-class AnswerRefused(RequestError):
+class AnswerRefused(DeskError):
     """A refused answer that carries its own HTTP status (413, 415, 422)."""
 
     def __init__(self, message: str, *, status: int, code: str = "invalid") -> None:
@@ -343,7 +343,7 @@ async def submit_answer(
     issuer: str,
     download_max_age: int,
 ) -> Delivery:
-    """Parse the form and apply it; a French RequestError when refused (nothing changed)."""
+    """Parse the form and apply it; a French DeskError when refused (nothing changed)."""
     action = parse_action(fields)
     delivery = await delivery_for(delivery_id=delivery_id, signatory_id=signatory_id)
     if delivery.state in FINAL_STATES:

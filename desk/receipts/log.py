@@ -12,19 +12,16 @@ Answers never wait for this: a receipt is committed with its answer, and its out
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from joserfc import jws
+from joserfc.jwk import ECKey
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from desk import clock
-from desk.core import merkle
+from desk.core import chain, clock, merkle
 from desk.receipts.keys import ALGORITHM, Keyring, signing_input
 from desk.receipts.models import LogNode, Receipt, TreeHead
 
@@ -57,29 +54,24 @@ def sign_tree_head(*, keyring: Keyring, issuer: str, size: int, root: bytes) -> 
         "iat": int(now.timestamp()),
         "time": now.isoformat(),
     }
-    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-    return keyring.sign(body, typ=TREE_HEAD_TYPE)
+    return chain.sign_statement(keyring, payload, typ=TREE_HEAD_TYPE, ensure_ascii=True)
 
 
 def read_tree_head(*, token: str, keyring: Keyring) -> dict[str, Any] | None:
     """The payload of a tree head signed by one of the desk's published keys, else None."""
+
+    def find_key(kid: Any) -> ECKey | None:
+        return next((k for k in keyring.published if str(k.kid) == kid), None)
+
     try:
-        header = json.loads(_b64decode(token.split(".")[0]))
-        if not isinstance(header, dict) or header.get("typ") != TREE_HEAD_TYPE:
-            return None
-        key = next((k for k in keyring.published if str(k.kid) == header.get("kid")), None)
-        if key is None:
-            return None
-        payload = json.loads(jws.deserialize_compact(token, key, algorithms=[ALGORITHM]).payload)
-    except Exception:  # noqa: BLE001 — any failure means "not a tree head of ours"
+        payload = chain.read_statement(
+            token, typ=TREE_HEAD_TYPE, find_key=find_key, algorithm=ALGORITHM
+        )
+    except chain.StatementError:
         return None
     if not isinstance(payload, dict) or payload.get("log") != LOG_NAME:
         return None
     return payload
-
-
-def _b64decode(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 # --- The sequencer -----------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from desk.core.errors import DeskError
+from desk.core.i18n import DEFAULT_LOCALE, translate
 from desk.receipts.models import Receipt
 from desk.receipts.qr import fits, qr_svg
 from desk.receipts.verify import (
@@ -23,8 +25,6 @@ from desk.receipts.verify import (
     refused,
     verify_receipt,
 )
-from desk.requests.errors import RequestError
-from desk.web.i18n import DEFAULT_LOCALE, translate
 from desk.web.templating import render
 
 log = logging.getLogger("desk.receipts")
@@ -105,7 +105,7 @@ def _render_verifier(
 async def _find(receipt_id: str) -> Receipt:
     row = await Receipt.filter(id=receipt_id).first() if _RECEIPT_ID.match(receipt_id) else None
     if row is None:
-        raise RequestError(NOT_FOUND_FR, code="not_found")
+        raise DeskError(NOT_FOUND_FR, code="not_found")
     return row
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from desk import clock
+from desk.core import clock
 from desk.outbox.services import enqueue_new
 from desk.receipts.keys import Keyring
 from desk.receipts.log import APPEND_JOB, leaf_of

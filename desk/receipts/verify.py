@@ -19,14 +19,13 @@ from typing import Any
 from joserfc import jws
 from joserfc.jwk import ECKey
 
+from desk.core.chain import GENESIS
 from desk.receipts.keys import ALGORITHM, RECEIPT_TYPE, Keyring
 from desk.receipts.log import inclusion_of, leaf_of
 from desk.receipts.models import Receipt
 
 log = logging.getLogger("desk.receipts")
 
-# The first "prev" of the receipts chain that preceded the Merkle log.
-GENESIS = "0" * 64
 # A real receipt is a couple of kilobytes; anything far bigger is not one.
 MAX_TOKEN_CHARS = 20_000
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")

@@ -38,7 +38,7 @@ class Signatory(Model):
     # Identifiers this signatory accepts to find a resident; the envelope carries only these.
     accepted_identifiers: fields.Field[list[str]] = fields.JSONField(default=["email"])
     adapter = fields.CharField(max_length=64, default="email")
-    # Secrets in here are encrypted at rest (desk.crypto); adapters validate the rest.
+    # Secrets in here are encrypted at rest (desk.core.crypto); adapters validate the rest.
     adapter_settings: fields.Field[dict[str, object]] = fields.JSONField(default={})
     # Key for the keyed hashes (HMAC-SHA256) of identifiers in holdings and lineage events,
     # encrypted at rest; given once to the signatory.

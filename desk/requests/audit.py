@@ -6,7 +6,7 @@ or a state changed behind the trail's back, is reported (`desk audit verify`).
 
 Free text in an event (a reason, a question, an answer, an error, a note: `FREE_TEXT`) is
 covered by a salted SHA-256 commitment, not by the text itself: retention
-(desk.security.reduction) replaces the text and its salt by that commitment, and the chain
+(desk.retention.reduction) replaces the text and its salt by that commitment, and the chain
 still verifies. Without the salt the commitment tells nothing, even about a short text.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,10 +21,10 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from desk import clock
+from desk.core import clock
+from desk.core.chain import CONTENT, GENESIS, LINK, Verifier, link_digest, moment, rows_by_id
 from desk.requests.models import Delivery, DeliveryEvent
 
-GENESIS = "0" * 64
 # Where each action's event keeps free text someone typed: (key, nested key, ...).
 FREE_TEXT: dict[str, tuple[tuple[str, ...], ...]] = {
     "extend": (("reason",),),
@@ -92,12 +91,8 @@ def event_digest(
     sealed_text: bool = True,
 ) -> str:
     """`sealed_text=False`: the digest of events written before free text was sealed."""
-    # Microseconds since the epoch: the same on SQLite and PostgreSQL, whatever the tz object.
-    moment = round(at.timestamp() * 1_000_000)
     sealed = sealed_detail(action, detail) if sealed_text else detail
-    body = [prev, delivery_id, moment, actor, action, from_state, to_state, sealed]
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return link_digest(prev, delivery_id, moment(at), actor, action, from_state, to_state, sealed)
 
 
 async def record_event(
@@ -221,34 +216,22 @@ class TrailProblem:
 async def verify_events(*, batch: int = 2000) -> tuple[int, list[TrailProblem]]:
     """(events checked, problems) over every delivery's trail."""
     problems: list[TrailProblem] = []
-    checked = 0
     states = dict(await Delivery.all().values_list("id", "state"))
     last_to: dict[int, str] = {}
-    prev_of: dict[int, str] = {}
-    after = 0
-    while True:
-        events = await DeliveryEvent.filter(id__gt=after).order_by("id").limit(batch)
-        if not events:
-            break
-        for event in events:
-            checked += 1
-            did: int = event.delivery_id  # type: ignore[attr-defined]
-            expected_prev = prev_of.get(did, GENESIS)
-            if event.prev_digest != expected_prev:
-                problems.append(
-                    TrailProblem(
-                        did,
-                        event.id,
-                        "Maillon manquant ou déplacé : cet événement ne suit pas le précédent.",
-                    )
-                )
-            if not digest_matches(event):
-                problems.append(
-                    TrailProblem(did, event.id, "Événement modifié après son enregistrement.")
-                )
-            prev_of[did] = event.digest or ""
-            last_to[did] = event.to_state
-        after = events[-1].id
+    verifier: Verifier[DeliveryEvent] = Verifier(
+        digest_matches,
+        chain_of=lambda event: event.delivery_id,  # type: ignore[attr-defined]
+    )
+
+    async def page(after: int, size: int) -> list[DeliveryEvent]:
+        return await DeliveryEvent.filter(id__gt=after).order_by("id").limit(size)
+
+    checked = 0
+    async for event in rows_by_id(page, batch=batch):
+        checked += 1
+        did: int = event.delivery_id  # type: ignore[attr-defined]
+        problems += [TrailProblem(did, event.id, _REASONS[kind]) for kind in verifier.check(event)]
+        last_to[did] = event.to_state
     for did, state in states.items():
         value = state.value if hasattr(state, "value") else str(state)
         if did not in last_to:
@@ -263,3 +246,9 @@ async def verify_events(*, batch: int = 2000) -> tuple[int, list[TrailProblem]]:
                 )
             )
     return checked, problems
+
+
+_REASONS = {
+    LINK: "Maillon manquant ou déplacé : cet événement ne suit pas le précédent.",
+    CONTENT: "Événement modifié après son enregistrement.",
+}

@@ -14,11 +14,11 @@ from adapters.base import (
     PermanentAdapterError,
     load_adapter,
 )
-from desk import clock, crypto
+from desk.core import clock, crypto
+from desk.core.errors import DeskError
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.requests import assurance
-from desk.requests.errors import RequestError
 from desk.requests.identifiers import known_identifiers
 from desk.requests.links import answer_path, answer_token
 from desk.requests.models import Delivery, DeliveryState
@@ -136,7 +136,7 @@ async def dispatch_delivery(job: OutboxJob, rt: Runtime) -> None:
             dispatch_ref=dispatch.reference[:200],
             jobs=follow_up,
         )
-    except RequestError:
+    except DeskError:
         # The partner answered (or the resident withdrew) while we were handing it over.
         log.info("delivery %s moved on before send was recorded", delivery.id)
 
@@ -200,7 +200,7 @@ async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
             download_max_age=rt.settings.download_link_max_age,
             jobs=[] if answer.final else next_poll,
         )
-    except RequestError as exc:
+    except DeskError as exc:
         log.warning(
             "delivery %s: polled answer %s refused: %s", delivery.id, answer.action, exc.code
         )
@@ -217,5 +217,5 @@ async def dispatch_dead(job: OutboxJob, rt: Runtime, error: str) -> None:
             issuer=rt.issuer,
             detail=error,
         )
-    except RequestError:
+    except DeskError:
         pass

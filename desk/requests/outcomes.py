@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from desk.requests.errors import RequestError
+from desk.core.errors import DeskError
+from desk.core.i18n import Message
 from desk.requests.models import RequestKind
 from desk.requests.states import DENIAL_REASONS
-from desk.web.i18n import Message
 
 ERASURE_RESULTS = ("erased", "nothing_held", "partial")
 OBJECTION_RESULTS = ("stopped", "nothing_held")
 
 
-class InvalidAnswer(RequestError):
+class InvalidAnswer(DeskError):
     """An answer that does not fit its request kind."""
 
     def __init__(self, message: str) -> None:

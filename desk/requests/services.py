@@ -15,7 +15,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.outbox.services import enqueue, enqueue_new
 from desk.receipts.keys import Keyring
 from desk.receipts.services import issue_receipt
@@ -23,7 +24,6 @@ from desk.registry.models import CharterStatus, Signatory
 from desk.requests import assurance as assurance_levels
 from desk.requests import outcomes
 from desk.requests.audit import record_event, record_first_events
-from desk.requests.errors import RequestError
 from desk.requests.models import (
     AccessCopy,
     Delivery,
@@ -40,12 +40,12 @@ MAX_UPLOAD_TYPES = {
 }
 
 
-class DeliveryNotFound(RequestError):
+class DeliveryNotFound(DeskError):
     def __init__(self) -> None:
         super().__init__("Cette demande est introuvable.", code="not_found")
 
 
-class AlreadyAnswered(RequestError):
+class AlreadyAnswered(DeskError):
     def __init__(self, state: DeliveryState) -> None:
         super().__init__(
             "Cette demande a déjà reçu une réponse définitive : elle ne peut plus être modifiée.",
@@ -108,7 +108,7 @@ async def file_request(
         existing = await RightsRequest.filter(submission_key=submission_key).first()
         if existing is not None:
             if existing.resident_id != resident_id:  # type: ignore[attr-defined]
-                raise RequestError("Cette demande a déjà été envoyée.", code="conflict")
+                raise DeskError("Cette demande a déjà été envoyée.", code="conflict")
             return existing
     signatories = Signatory.filter(charter_status=CharterStatus.SIGNED)
     if signatory_ids is not None:
@@ -117,7 +117,7 @@ async def file_request(
     # the filing's time (bench/erasure.py).
     targets = [cast(int, sid) for sid in await signatories.values_list("id", flat=True)]
     if not targets:
-        raise RequestError("Choisissez au moins un signataire de la charte.")
+        raise DeskError("Choisissez au moins un signataire de la charte.")
     received = clock.now()
     try:
         async with in_transaction() as conn:
@@ -262,7 +262,7 @@ async def _apply_once(
         try:
             transition = check(action, previous)
         except Exception as exc:
-            raise RequestError(
+            raise DeskError(
                 "Cette action n'est pas possible dans l'état actuel de la demande.",
                 code="conflict",
             ) from exc
@@ -274,15 +274,15 @@ async def _apply_once(
             delivery.dispatch_ref = dispatch_ref
         elif action == "extend":
             if delivery.extension_reason:
-                raise RequestError("Le délai a déjà été prolongé une fois.", code="conflict")
+                raise DeskError("Le délai a déjà été prolongé une fois.", code="conflict")
             if now > clock.add_months(delivery.received_at, 1):
-                raise RequestError(
+                raise DeskError(
                     "Le délai ne peut être prolongé que pendant le premier mois.", code="conflict"
                 )
             if not reason or not reason.strip():
-                raise RequestError("Indiquez la raison de la prolongation.")
+                raise DeskError("Indiquez la raison de la prolongation.")
             if extra_months not in (1, 2):
-                raise RequestError("La prolongation est d'un ou deux mois au plus.")
+                raise DeskError("La prolongation est d'un ou deux mois au plus.")
             delivery.extension_reason = reason.strip()[:2000]
             delivery.due_at = clock.add_months(delivery.received_at, 1 + extra_months)
             event_detail = {
@@ -302,13 +302,13 @@ async def _apply_once(
             event_detail = {"reason": clean_reason}
         elif action == "need_info":
             if not detail or not detail.strip():
-                raise RequestError("Écrivez la question posée à la personne.")
+                raise DeskError("Écrivez la question posée à la personne.")
             delivery.info_request = detail.strip()[:2000]
             delivery.info_answer = None  # type: ignore[assignment]
             event_detail = {"question": delivery.info_request}
         elif action == "provide_info":
             if not detail or not detail.strip():
-                raise RequestError("Écrivez votre réponse à la question de l'organisme.")
+                raise DeskError("Écrivez votre réponse à la question de l'organisme.")
             delivery.info_answer = detail.strip()[:4000]
             event_detail = {"answer": delivery.info_answer}
         elif action == "fail":

@@ -53,8 +53,6 @@ async def start_session(request: Request, resident: Resident, *, method: str) ->
     The session is cleared first: nothing from before the login survives (session fixation),
     and the session middleware gives it a new id.
     """
-    from desk.residents.deeplinks import resident_next
-
     next_path = resident_next(request.session.get("next"))
     request.session.clear()
     request.session["resident_id"] = resident.id
@@ -65,3 +63,18 @@ async def start_session(request: Request, resident: Resident, *, method: str) ->
     if locale != resident.locale:
         await Resident.filter(id=resident.id).update(locale=locale)
     return next_path
+
+
+# The resident's own space: the only place a login may send them back to.
+SPACE_PREFIX = "/mon-espace/"
+
+
+def resident_next(value: object) -> str | None:
+    """Where to go after a resident logs in: only a page of the resident's own space."""
+    if not isinstance(value, str) or not value.startswith(SPACE_PREFIX):
+        return None
+    if "//" in value or "\\" in value or ".." in value or len(value) > 300:
+        return None
+    if any(ord(c) < 33 for c in value):
+        return None
+    return value

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from desk.core.errors import DeskError
 from desk.registry.models import CharterStatus, Declaration, Signatory
-from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, RequestKind
 from desk.residents.auth import current_resident
 from desk.residents.services import new_submission_key
@@ -23,7 +23,6 @@ from desk.residents.views import answer_lines, kind_label, state_label
 from desk.web.templating import render
 
 NEXT_KEY = "next"
-SPACE_PREFIX = "/mon-espace/"
 NOT_FOUND = (
     "Ce signataire est introuvable. Vérifiez le lien, ou retrouvez-le dans la liste des "
     "signataires de la charte."
@@ -34,24 +33,13 @@ def card_path(slug: str) -> str:
     return f"/mon-espace/signataires/{slug}"
 
 
-def resident_next(value: object) -> str | None:
-    """Where to go after a resident logs in: only a page of the resident's own space."""
-    if not isinstance(value, str) or not value.startswith(SPACE_PREFIX):
-        return None
-    if "//" in value or "\\" in value or ".." in value or len(value) > 300:
-        return None
-    if any(ord(c) < 33 for c in value):
-        return None
-    return value
-
-
 # --- services ----------------------------------------------------------------------------------
 
 
 async def find_signatory(slug: str) -> Signatory:
     signatory = await Signatory.filter(slug=slug[:64]).first()
     if signatory is None:
-        raise RequestError(NOT_FOUND, code="not_found")
+        raise DeskError(NOT_FOUND, code="not_found")
     return signatory
 
 

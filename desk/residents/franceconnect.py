@@ -41,7 +41,7 @@ from joserfc.jwk import KeySet
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from desk.requests.errors import RequestError
+from desk.core.errors import DeskError
 from desk.settings import Settings
 
 log = logging.getLogger("desk.residents.franceconnect")
@@ -57,7 +57,7 @@ LOGOUT_RETURN_PATH = "/franceconnect/deconnexion"
 ID_TOKEN_KEY = "franceconnect_id_token"
 
 
-class FranceConnectError(RequestError):
+class FranceConnectError(DeskError):
     """A FranceConnect login that did not go through; `reason` says why, in French."""
 
     MESSAGES = {

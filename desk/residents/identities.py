@@ -16,14 +16,14 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.audit.log import record_action
+from desk.core import clock
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.residents.franceconnect import PROVIDER, FranceConnectError, FranceConnectIdentity
 from desk.residents.models import Resident, ResidentIdentity
 from desk.residents.services import InvalidEmail, normalise_email
 from desk.runtime import Runtime
-from desk.security.audit import record_action
 
 log = logging.getLogger("desk.residents.identities")
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from desk.identity import login_links
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.requests.models import AccessCopy, Delivery, DeliveryState
 from desk.residents.models import Resident
 from desk.residents.views import discovery_summary, kind_label, state_label
 from desk.runtime import Runtime
-from desk.security import login_links
 
 log = logging.getLogger("desk.residents.jobs")
 

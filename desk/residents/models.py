@@ -15,7 +15,7 @@ class Resident(Model):
     locale = fields.CharField(max_length=5, default="fr")
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
-    # Retention (desk.security.retention): when an inactive account was told it will be deleted.
+    # Retention (desk.retention.rules): when an inactive account was told it will be deleted.
     inactivity_warned_at = fields.DatetimeField(null=True)
 
     class Meta:

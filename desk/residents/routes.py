@@ -10,19 +10,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk import clock
+from desk.audit.log import record_action
+from desk.core import clock
+from desk.core.errors import DeskError
+from desk.identity import login_links
+from desk.identity.sessions import end_sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation.filings import copies_taken
 from desk.requests import queries
-from desk.requests.errors import RequestError
 from desk.requests.services import apply
 from desk.requests.states import FINAL_STATES
 from desk.residents import franceconnect, services, views
 from desk.residents.auth import current_resident, require_resident, start_session
-from desk.security import login_links
-from desk.security.audit import record_action
-from desk.security.sessions import end_sessions
-from desk.web.downloads import one_time_download
+from desk.residents.downloads import one_time_download
 from desk.web.limits import digits
 from desk.web.templating import render
 
@@ -149,7 +149,7 @@ async def login_confirm(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    # A new, anonymous session replaces the logged-in one (desk.security.sessions deletes its row).
+    # A new, anonymous session replaces the logged-in one (desk.identity.sessions deletes its row).
     resident_id = request.session.get("resident_id")
     id_token = request.session.get(franceconnect.ID_TOKEN_KEY)
     request.session.clear()
@@ -223,7 +223,7 @@ async def erasure_confirm(request: Request) -> Response:
     everyone = request.query_params.get("tous") == "1"
     slug = request.query_params.get("signataire")
     if not everyone and not slug:
-        raise RequestError(
+        raise DeskError(
             "Choisissez chez quel signataire supprimer vos données, depuis votre espace.",
             code="invalid",
         )
@@ -240,7 +240,7 @@ async def request_page(request: Request) -> Response:
     reference = request.path_params["reference"]
     detail = await queries.resident_request(resident_id=resident.id, reference=reference[:32])
     if detail is None:
-        raise RequestError("Cette demande est introuvable.", code="not_found")
+        raise DeskError("Cette demande est introuvable.", code="not_found")
     return _render(
         request,
         "resident/request.html",
@@ -266,11 +266,11 @@ async def answer_mediator(request: Request) -> Response:
     resident = await require_resident(request)
     raw = str(request.path_params["sid"])
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        raise RequestError("Cette demande d'accompagnement est introuvable.", code="not_found")
+        raise DeskError("Cette demande d'accompagnement est introuvable.", code="not_found")
     form = await request.form()
     choice = form.get("reponse")
     if choice not in ("accepter", "refuser"):
-        raise RequestError("Choisissez d'accepter ou de refuser.", code="invalid")
+        raise DeskError("Choisissez d'accepter ou de refuser.", code="invalid")
     await mediation_consent.resident_answers(
         resident_id=resident.id, session_id=int(raw), accept=choice == "accepter"
     )
@@ -290,7 +290,7 @@ async def withdraw(request: Request) -> Response:
     form = await request.form()
     raw = _field(form, "delivery")
     if not digits(raw) or len(raw) > 10:
-        raise RequestError("Indiquez quelle demande retirer.", code="invalid")
+        raise DeskError("Indiquez quelle demande retirer.", code="invalid")
     runtime = request.app.state.runtime
     await services.withdraw(
         resident_id=resident.id,
@@ -311,13 +311,13 @@ async def answer_info(request: Request) -> Response:
     form = await request.form()
     raw = _field(form, "delivery")
     if not digits(raw) or len(raw) > 10:
-        raise RequestError("Indiquez à quelle question vous répondez.", code="invalid")
+        raise DeskError("Indiquez à quelle question vous répondez.", code="invalid")
     await services.check_own_request(
         resident_id=resident.id, reference=reference, delivery_id=int(raw)
     )
     answer = _field(form, "answer").strip()
     if not answer:
-        raise RequestError(
+        raise DeskError(
             "Écrivez votre réponse à la question de l'organisme avant de l'envoyer.",
             code="invalid",
         )
@@ -331,9 +331,9 @@ async def answer_info(request: Request) -> Response:
             issuer=runtime.issuer,
             detail=answer,
         )
-    except RequestError as exc:
+    except DeskError as exc:
         if exc.code == "conflict":
-            raise RequestError(
+            raise DeskError(
                 "Cette question n'attend plus de réponse : l'organisme a peut-être déjà "
                 "répondu à votre demande, ou vous avez déjà répondu.",
                 code="conflict",

@@ -1,6 +1,6 @@
 """Residents: login by email link, filing and withdrawing their requests, one-time downloads.
 
-The login link itself (hashed, single use, bound to the browser) is desk.security.login_links.
+The login link itself (hashed, single use, bound to the browser) is desk.identity.login_links.
 
 Plain keyword-only async functions; no HTTP objects. Errors carry a French message.
 """
@@ -15,17 +15,18 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.audit.log import record_action
+from desk.core import clock
+from desk.core.errors import DeskError
+from desk.identity import login_links
+from desk.identity.login_links import THROTTLE_MAX, THROTTLE_WINDOW, LoginLinkError
 from desk.receipts.keys import Keyring
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests import queries
-from desk.requests.errors import RequestError
 from desk.requests.models import AccessCopy, Delivery, RequestKind, RightsRequest
 from desk.requests.services import AlreadyAnswered, apply, file_request
 from desk.residents.models import LoginChallenge, Resident
-from desk.security import login_links, retention
-from desk.security.audit import record_action
-from desk.security.login_links import THROTTLE_MAX, THROTTLE_WINDOW, LoginLinkError
+from desk.retention import rules as retention
 
 log = logging.getLogger("desk.residents")
 
@@ -34,7 +35,7 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 SUBMISSION_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
-class InvalidEmail(RequestError):
+class InvalidEmail(DeskError):
     def __init__(self) -> None:
         super().__init__(
             "Cette adresse électronique n'est pas valide. Vérifiez-la : elle ressemble à "
@@ -135,7 +136,7 @@ def parse_kind(raw: str | None) -> RequestKind:
     try:
         return RequestKind(value)
     except ValueError as exc:
-        raise RequestError(
+        raise DeskError(
             "Type de demande inconnu : choisissez savoir qui détient vos données, obtenir une "
             "copie, supprimer vos données ou vous opposer à leur utilisation."
         ) from exc
@@ -145,7 +146,7 @@ def check_submission_key(raw: str | None) -> str | None:
     if raw is None or raw == "":
         return None
     if not SUBMISSION_KEY_RE.match(raw):
-        raise RequestError("Le formulaire est incomplet. Rechargez la page et recommencez.")
+        raise DeskError("Le formulaire est incomplet. Rechargez la page et recommencez.")
     return raw
 
 
@@ -159,7 +160,7 @@ async def signatory_ids_for(slugs: list[str]) -> list[int] | None:
     ).values_list("slug", "id")
     by_slug = {slug: sid for slug, sid in found}
     if len(by_slug) != len(wanted):
-        raise RequestError(
+        raise DeskError(
             "Un des organismes choisis n'est pas (ou plus) signataire de la charte. "
             "Revenez à votre espace et choisissez à nouveau."
         )
@@ -200,7 +201,7 @@ async def erasure_plan(*, resident_id: int, slug: str | None, all_holders: bool)
     if all_holders:
         holders = await queries.discovery_holders(resident_id=resident_id)
         if not holders:
-            raise RequestError(
+            raise DeskError(
                 "Aucun signataire n'a répondu détenir des données sur vous. Demandez d'abord "
                 "qui détient vos données, ou choisissez un signataire dans la liste.",
                 code="not_found",
@@ -214,7 +215,7 @@ async def erasure_plan(*, resident_id: int, slug: str | None, all_holders: bool)
         else None
     )
     if signatory is None:
-        raise RequestError("Ce signataire est introuvable.", code="not_found")
+        raise DeskError("Ce signataire est introuvable.", code="not_found")
     return ErasurePlan(signatories=[signatory], everyone_holding=False)
 
 
@@ -226,7 +227,7 @@ async def withdraw(
         id=delivery_id, request__reference=reference, request__resident_id=resident_id
     ).exists()
     if not owned:
-        raise RequestError("Cette demande est introuvable.", code="not_found")
+        raise DeskError("Cette demande est introuvable.", code="not_found")
     try:
         return await apply(
             delivery_id=delivery_id,
@@ -236,7 +237,7 @@ async def withdraw(
             issuer=issuer,
         )
     except AlreadyAnswered as exc:
-        raise RequestError(
+        raise DeskError(
             "Cette demande ne peut plus être retirée : l'organisme y a déjà répondu, "
             "ou vous l'avez déjà retirée.",
             code="conflict",
@@ -266,7 +267,7 @@ async def check_own_request(
         else RightsRequest.filter(reference=reference, resident_id=resident_id)
     )
     if not await query.exists():
-        raise RequestError("Cette demande est introuvable.", code="not_found")
+        raise DeskError("Cette demande est introuvable.", code="not_found")
 
 
 async def take_copy(*, resident_id: int, copy_id: str, now: datetime | None = None) -> Download:
@@ -277,9 +278,9 @@ async def take_copy(*, resident_id: int, copy_id: str, now: datetime | None = No
     moment = now or clock.now()
     copy = await queries.resident_copy(resident_id=resident_id, copy_id=copy_id)
     if copy is None:
-        raise RequestError("Cette copie est introuvable.", code="not_found")
+        raise DeskError("Cette copie est introuvable.", code="not_found")
     if copy.deleted_at is not None or copy.downloaded_at is not None or copy.content is None:
-        raise RequestError(
+        raise DeskError(
             "Cette copie a déjà été téléchargée ou a expiré : pour protéger vos données, elle "
             "a été effacée. Vous pouvez demander une nouvelle copie depuis votre espace.",
             code="gone",
@@ -288,7 +289,7 @@ async def take_copy(*, resident_id: int, copy_id: str, now: datetime | None = No
         await AccessCopy.filter(id=copy.id, deleted_at__isnull=True).update(
             content=None, deleted_at=moment
         )
-        raise RequestError(
+        raise DeskError(
             "Ce lien de téléchargement a expiré et la copie a été effacée. Vous pouvez demander "
             "une nouvelle copie depuis votre espace.",
             code="gone",
@@ -301,9 +302,7 @@ async def take_copy(*, resident_id: int, copy_id: str, now: datetime | None = No
         id=copy.id, downloaded_at__isnull=True, deleted_at__isnull=True
     ).update(content=None, downloaded_at=moment, deleted_at=moment)
     if not taken:
-        raise RequestError(
-            "Cette copie vient d'être téléchargée : elle a été effacée.", code="gone"
-        )
+        raise DeskError("Cette copie vient d'être téléchargée : elle a été effacée.", code="gone")
     log.info("access copy %s downloaded by resident %s", copy.id, resident_id)
     return download
 

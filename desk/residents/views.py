@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from desk.core.i18n import Message
+from desk.holdings.api import Transparency, resident_transparency
 from desk.mediation.filings import (
     AskingMediator,
     FiledBy,
@@ -14,11 +16,9 @@ from desk.mediation.filings import (
     copies_taken_by_request,
     filed_by,
 )
-from desk.partners.holdings import Transparency, resident_transparency
 from desk.requests import queries
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES, OPEN_STATES
-from desk.web.i18n import Message
 
 STATE_LABELS: dict[DeliveryState, str] = {
     DeliveryState.PENDING: "en attente d'envoi",

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from desk import clock
+from desk.core import clock
 from desk.staff.models import StaffMember
 from desk.staff.routes import role_label
 from desk.web.templating import render

@@ -9,12 +9,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk import clock
+from desk.audit.log import record_action
+from desk.core import clock
+from desk.identity import login_links
+from desk.identity.login_links import LoginLinkError
+from desk.identity.sessions import end_sessions
 from desk.residents.services import InvalidEmail, purge_expired
-from desk.security import login_links
-from desk.security.audit import record_action
-from desk.security.login_links import LoginLinkError
-from desk.security.sessions import end_sessions
 from desk.staff import services
 from desk.staff.auth import (
     NEXT_KEY,
@@ -159,7 +159,7 @@ async def logout(request: Request) -> Response:
     staff_id = request.session.get("staff_id")
     end_staff_session(request)
     # Staff desks are often shared: leave nothing of anybody behind (a new, anonymous session
-    # replaces this one and desk.security.sessions deletes its row).
+    # replaces this one and desk.identity.sessions deletes its row).
     request.session.clear()
     request.session["flash"] = "Vous êtes déconnecté de l'espace équipe."
     if isinstance(staff_id, int):

@@ -1,6 +1,6 @@
 """Staff accounts and their login by email link.
 
-The link is the residents' (desk.security.login_links: hashed, single use, 10 minutes, bound to
+The link is the residents' (desk.identity.login_links: hashed, single use, 10 minutes, bound to
 the browser that asked) but its challenge carries audience="staff": a staff link pasted on the
 residents' login page is refused, and a resident link never opens the back office.
 """
@@ -14,16 +14,16 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from desk import clock
+from desk.audit.log import record_action
+from desk.core import clock
+from desk.core.errors import DeskError
+from desk.identity import login_links
+from desk.identity.login_links import LoginLinkError
+from desk.identity.sessions import end_sessions
 from desk.outbox.models import OutboxJob
-from desk.requests.errors import RequestError
 from desk.residents.models import LoginChallenge
 from desk.residents.services import normalise_email
 from desk.runtime import Runtime
-from desk.security import login_links
-from desk.security.audit import record_action
-from desk.security.login_links import LoginLinkError
-from desk.security.sessions import end_sessions
 from desk.staff.models import StaffMember, StaffRole
 
 log = logging.getLogger("desk.staff")
@@ -129,7 +129,7 @@ def parse_role(raw: str | StaffRole) -> StaffRole:
     try:
         return StaffRole(str(raw).strip())
     except ValueError as exc:
-        raise RequestError(
+        raise DeskError(
             "Rôle inconnu : choisissez back_office (back office), mediator (médiation), "
             "committee (comité d'éthique) ou admin (administration)."
         ) from exc
@@ -142,7 +142,7 @@ async def add_staff(
     address = normalise_email(email)
     name = display_name.strip()
     if not name:
-        raise RequestError("Indiquez le nom de la personne.")
+        raise DeskError("Indiquez le nom de la personne.")
     staff_role = parse_role(role)
     values: dict[str, Any] = {
         "display_name": name[:200],

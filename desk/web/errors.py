@@ -13,8 +13,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Scope, Send
 from tortoise.exceptions import ValidationError
 
-from desk.requests.errors import RequestError
-from desk.web.i18n import locale_of, translate
+from desk.core.errors import DeskError, status_of
+from desk.core.i18n import translate
+from desk.web.i18n import locale_of
 from desk.web.middleware import security_headers
 from desk.web.requestlog import route_template
 from desk.web.templating import render
@@ -41,15 +42,6 @@ DETAILS_FR = {
     405: "Cette adresse ne s'utilise pas ainsi.",
     500: "Une erreur s'est produite de notre côté. Votre demande n'a pas été perdue : "
     "réessayez dans quelques minutes.",
-}
-
-STATUS_BY_CODE = {
-    "invalid": 422,
-    "not_found": 404,
-    "conflict": 409,
-    "forbidden": 403,
-    "gone": 410,
-    "too_many": 429,
 }
 
 
@@ -146,8 +138,8 @@ async def invalid_value(request: Request, exc: Exception) -> Response:
 
 
 async def request_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestError)
-    return error_page(request, STATUS_BY_CODE.get(exc.code, 400), exc.message)
+    assert isinstance(exc, DeskError)
+    return error_page(request, status_of(exc, default=400), exc.message)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

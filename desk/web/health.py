@@ -10,8 +10,9 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from desk.core.i18n import translate
 from desk.dbstatus import readiness
-from desk.web.i18n import locale_of, translate
+from desk.web.i18n import locale_of
 from desk.web.outage import RETRY_AFTER_SECONDS
 
 HEALTH_PATH = "/healthz"

@@ -1,117 +1,17 @@
-"""French first, English available: templates write French and look up the English wording.
+"""Which language a visitor gets: `?lang=`, then the `lang` cookie, then Accept-Language.
 
-The English wording lives in a standard gettext catalogue,
-`locales/en/LC_MESSAGES/messages.po` (msgid: the French source, msgstr: the English), so
-translators can use Poedit or any PO editor. `en.json` / `en-<area>.json` files beside it are
-still merged on top while engineers add strings; `tools/i18n_extract.py --write-po` folds
-them into the catalogue. A missing entry falls back to French, so a page is never blank, and
-`tests/desk/web/test_i18n.py` lists what is untranslated.
+The translatable `Message` and the catalogue lookup are in desk.core.i18n (domains use them
+without any HTTP); this module only chooses the locale of a connection.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from desk.core.i18n import DEFAULT_LOCALE, LOCALES
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
-
-LOCALES = ("fr", "en")
-DEFAULT_LOCALE = "fr"
-CATALOG_DIR = Path(__file__).parent / "locales"
-DOMAIN = "messages"
-
-
-def po_path(locale: str, directory: Path = CATALOG_DIR) -> Path:
-    return directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-def json_paths(locale: str, directory: Path = CATALOG_DIR) -> list[Path]:
-    """`<locale>.json` and every `<locale>-<area>.json` still waiting to be folded into the .po."""
-    return [
-        path
-        for path in sorted(directory.glob(f"{locale}*.json"))
-        if path.stem == locale or path.stem.startswith(f"{locale}-")
-    ]
-
-
-def read_po_entries(path: Path) -> dict[str, str]:
-    """msgid → msgstr of a .po file: translated, non-fuzzy, singular entries only."""
-    from babel.messages.pofile import read_po
-
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        po = read_po(handle, ignore_obsolete=True)
-    return {
-        message.id: message.string
-        for message in po
-        if message.id
-        and isinstance(message.id, str)
-        and isinstance(message.string, str)
-        and message.string
-        and not message.fuzzy
-    }
-
-
-def load_catalog(locale: str, directory: Path = CATALOG_DIR) -> dict[str, str]:
-    """The .po catalogue, with any remaining JSON parts merged on top (they are newer)."""
-    if locale == DEFAULT_LOCALE:
-        return {}
-    merged = read_po_entries(po_path(locale, directory))
-    for path in json_paths(locale, directory):
-        merged.update({k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items() if v})
-    return merged
-
-
-@cache
-def catalog(locale: str) -> dict[str, str]:
-    return load_catalog(locale)
-
-
-class Message(str):
-    """A French sentence built from a catalogue template, translatable later.
-
-    It reads as French wherever it is printed as is, and `translate()` (or `_()` in a
-    template) renders it in another language: the template is translated first, then the
-    values are put in (values that are Messages themselves are translated the same way).
-    """
-
-    template: str
-    values: Mapping[str, object]
-
-    def __new__(cls, template: str, /, **values: object) -> Message:
-        text = super().__new__(cls, _render(template, DEFAULT_LOCALE, values))
-        text.template = template
-        text.values = values
-        return text
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (self.template, dict(self.values)))
-
-    def in_locale(self, locale: str) -> str:
-        return _render(self.template, locale, self.values)
-
-
-def _rebuild(template: str, values: dict[str, object]) -> Message:
-    return Message(template, **values)
-
-
-def _render(template: str, locale: str, values: Mapping[str, object]) -> str:
-    translated = catalog(locale).get(template, template) if locale != DEFAULT_LOCALE else template
-    if not values:
-        return translated
-    ready = {k: v.in_locale(locale) if isinstance(v, Message) else v for k, v in values.items()}
-    return translated.format(**ready)
-
-
-def translate(text: str, locale: str, **values: object) -> str:
-    if isinstance(text, Message) and not values:
-        return text.in_locale(locale)
-    return _render(text, locale, values)
 
 
 def parse_accept_language(header: str) -> list[tuple[str, float]]:

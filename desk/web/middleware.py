@@ -22,7 +22,7 @@ SECURITY_HEADERS = [
 # Only over HTTPS (DESK_HTTPS_ONLY): a local demo over http must stay reachable.
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 # Pages about one person or one partner, whoever asks: no cache may keep them. (Any page shown
-# to a logged-in resident or staff member is no-store too: desk.security.sessions sees to it.)
+# to a logged-in resident or staff member is no-store too: desk.identity.sessions sees to it.)
 PERSONAL_PREFIXES = (
     "/mon-espace", "/equipe", "/back-office", "/mediation", "/comite", "/connexion/",
     "/partenaires/", "/api/", "/oauth/", "/recus/", "/dev/mailbox",

@@ -15,8 +15,9 @@ from markupsafe import escape
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from desk.core.i18n import translate
 from desk.dbstatus import is_database_unavailable
-from desk.web.i18n import locale_of, translate
+from desk.web.i18n import locale_of
 
 log = logging.getLogger("desk.web")
 

@@ -15,10 +15,10 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 from starlette.types import Scope
 
-from desk import clock
+from desk.core import clock
+from desk.core.i18n import DEFAULT_LOCALE, translate
 from desk.settings import PROJECT_ROOT
 from desk.web import limits
-from desk.web.i18n import DEFAULT_LOCALE, translate
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
 

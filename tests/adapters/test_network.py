@@ -36,13 +36,13 @@ from adapters.base import AdapterContext, Envelope, PermanentAdapterError
 from adapters.network import BlockedDestination, guarded_client
 from adapters.rest import RestAdapter
 from adapters.webhook import WebhookAdapter
+from desk.audit.models import AuditRecord
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.partners.channels import ChannelError, configure_channel
 from desk.partners.webhooks import new_secret
 from desk.registry.models import Signatory
 from desk.requests.models import Delivery
-from desk.security.models import AuditRecord
 from desk.settings import Settings
 from tests.desk.backoffice.test_channel_switch import _failed_delivery
 from tests.desk.staff.support import post_form, staff_log_in, text

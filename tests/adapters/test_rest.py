@@ -13,10 +13,10 @@ from starlette.applications import Starlette
 
 from adapters.base import AdapterContext, Envelope, PermanentAdapterError, load_adapter
 from adapters.rest import RestAdapter
-from desk import clock, crypto
+from desk.core import clock, crypto
+from desk.demo.reference_partner import create_reference_partner, serve_in_thread
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker
-from desk.partners.reference import create_reference_partner, serve_in_thread
 from desk.receipts.models import Receipt
 from desk.receipts.verify import verify_receipt
 from desk.requests.models import Delivery, DeliveryState, RequestKind

@@ -26,10 +26,10 @@ from adapters.base import (
 )
 from adapters.settings import SettingsError
 from adapters.webhook import RetryLater, WebhookAdapter
-from desk import crypto
+from desk.core import crypto
+from desk.demo.reference_partner import create_reference_partner, serve_in_thread
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker
-from desk.partners.reference import create_reference_partner, serve_in_thread
 from desk.partners.webhooks import WebhookVerificationError, new_secret, sign, verify
 from desk.requests.models import Delivery, DeliveryState, RequestKind
 from desk.requests.services import file_request

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from desk import clock
+from desk.core import clock
 from desk.outbox.worker import Worker
 from desk.residents.models import LoginChallenge
 

@@ -115,7 +115,7 @@ DEMO = textwrap.dedent(
     import sys
     from starlette.routing import Route
     from desk import cli
-    from desk.web import pages
+    from desk import pages
 
     async def boom(request):
         raise LookupError("no resident {email}")

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from desk.demo.seed import DEMO_RESIDENT_EMAIL, demo_dpo_email, seed_demo
+from desk.demo.seed_data import SIGNATORIES
 from desk.logs import (
     ContextFilter,
     JsonFormatter,
@@ -23,8 +25,6 @@ from desk.logs import (
 )
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.registry.seed import DEMO_RESIDENT_EMAIL, demo_dpo_email, seed_demo
-from desk.registry.seed_data import SIGNATORIES
 from tests.desk.mediation.support import log_in_staff, open_session, session_form
 from tests.desk.residents.helpers import log_in
 

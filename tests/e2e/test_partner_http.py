@@ -17,12 +17,12 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 
-from desk import clock, crypto
+from desk.core import clock, crypto
+from desk.demo.reference_partner import create_reference_partner, serve_in_thread, serving
 from desk.mail.sink import MailSink
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker
 from desk.partners.clients import create_client
-from desk.partners.reference import create_reference_partner, serve_in_thread, serving
 from desk.partners.webhooks import new_secret
 from desk.requests.models import Delivery, DeliveryState, RequestKind
 from desk.requests.services import file_request

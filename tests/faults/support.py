@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desk import crypto
+from desk.core import crypto
 from desk.requests.models import Delivery, RequestKind
 from desk.requests.services import file_request
 from desk.settings import Settings

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from starlette.applications import Starlette
 
-from desk import clock, crypto
+from desk.core import clock, crypto
 from desk.jobs import job_registry
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from starlette.applications import Starlette
 
+from desk.demo.reference_partner import PartnerState, create_reference_partner, serve_in_thread
 from desk.outbox import services
 from desk.outbox.models import JobState, OutboxJob
-from desk.partners.reference import PartnerState, create_reference_partner, serve_in_thread
 from desk.partners.webhooks import new_secret
 from desk.requests.models import Delivery, DeliveryState
 from desk.settings import Settings

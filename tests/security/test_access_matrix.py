@@ -156,7 +156,7 @@ TABLE: dict[str, dict[str, Rule]] = {
     },
     "/signataires/{slug}/mes-donnees": {"GET": Rule(resident(own=False))},
     # "Mes connexions": a handle is valid only for the session it was shown to (flows:
-    # tests/desk/security/test_session_list.py).
+    # tests/desk/identity/test_session_list.py).
     "/mon-espace/connexions": {"GET": Rule(resident(own=False))},
     "/mon-espace/connexions/fermer": {
         "POST": write(

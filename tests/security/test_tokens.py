@@ -18,8 +18,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from joserfc import jwt
 from starlette.applications import Starlette
 
-from desk import clock
 from desk.charter import alerts
+from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.partners import tokens
@@ -27,7 +27,7 @@ from desk.receipts.models import Receipt
 from desk.requests import links
 from desk.requests.models import AccessCopy, Delivery, RequestKind
 from desk.requests.services import UploadedFile, apply, file_request
-from desk.residents.deeplinks import resident_next
+from desk.residents.auth import resident_next
 from desk.residents.models import Resident
 from tests.desk.partners.token_support import real_secret
 from tests.desk.residents.helpers import log_in, mailed_link, page_text

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import httpx
 from starlette.applications import Starlette
 
-from desk import clock
 from desk.charter import selfeval
 from desk.charter.alerts import signatory_token
 from desk.charter.models import Alert, AlertLevel
+from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.mediation import services as mediation
 from desk.mediation.models import IdentityCheck

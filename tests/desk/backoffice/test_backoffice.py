@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import httpx
 
-from desk import clock
+from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import httpx
 
-from desk import crypto
+from desk.audit.models import AuditRecord
+from desk.core import crypto
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.registry.models import Signatory
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.services import file_request
-from desk.security.models import AuditRecord
 from desk.settings import Settings
 from tests.desk.staff.support import post_form, staff_log_in, text
 from tests.factories import make_resident, make_signatory

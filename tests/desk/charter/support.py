@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from desk import clock
+from desk.core import clock
 from desk.registry.models import Signatory
 from desk.requests.models import Delivery, RequestKind
 from desk.requests.services import file_request
@@ -15,7 +15,7 @@ from tests.helpers import partner_bearer
 
 
 class Clock:
-    """Stands in for desk.clock.now: time moves only when the test says so."""
+    """Stands in for desk.core.clock.now: time moves only when the test says so."""
 
     def __init__(self, start: datetime) -> None:
         self.moment = start

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from desk import clock
 from desk.charter import alerts
 from desk.charter.alerts import Thresholds
 from desk.charter.models import Alert, AlertLevel
+from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.requests.services import apply

@@ -9,14 +9,14 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from desk import clock
 from desk.charter import alerts
 from desk.charter.alerts import Thresholds
 from desk.charter.models import Alert, AlertLevel, CommitteeDecision
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.registry.models import CharterStatus, Signatory
-from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, RequestKind
 from desk.requests.services import file_request
 from tests.desk.charter.support import install_clock, one_delivery
@@ -96,7 +96,7 @@ async def test_the_committee_excludes_with_reasoning_and_residents_are_told(
     request = await file_request(resident_id=resident.id, kind=RequestKind.DISCOVERY)
     targets = await Delivery.filter(request_id=request.id).values("signatory_id")
     assert [t["signatory_id"] for t in targets] == [other.id]
-    with pytest.raises(RequestError):
+    with pytest.raises(DeskError):
         await file_request(
             resident_id=resident.id, kind=RequestKind.ACCESS, signatory_ids=[signatory.id]
         )

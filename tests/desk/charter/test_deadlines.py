@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from desk import clock
 from desk.charter import deadlines
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.requests.errors import RequestError
 from desk.requests.models import RequestKind
 from desk.requests.services import apply
 from desk.runtime import Runtime
@@ -85,7 +85,7 @@ async def test_extension_after_the_first_month_or_twice_is_refused(
     early = await one_delivery(signatory, resident.id, RequestKind.ACCESS)
     fake.advance(days=29)  # 1 March: past 28 February, the end of the first month
 
-    with pytest.raises(RequestError) as refused:
+    with pytest.raises(DeskError) as refused:
         await apply(
             delivery_id=late.id,
             action="extend",
@@ -107,7 +107,7 @@ async def test_extension_after_the_first_month_or_twice_is_refused(
     )
     # Three months from 31 January at most, at the same Paris time (10:00 CET → 10:00 CEST).
     assert extended.due_at == paris(2025, 4, 30, 10)
-    with pytest.raises(RequestError) as twice:
+    with pytest.raises(DeskError) as twice:
         await apply(
             delivery_id=early.id,
             action="extend",

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from desk import clock
 from desk.charter import alerts
 from desk.charter.selfeval import QUESTIONS
+from desk.core import clock
 from desk.settings import Settings
 from tests.desk.charter.support import bearer
 from tests.factories import make_signatory

@@ -234,7 +234,7 @@ async def _check_report(
     plan: list[Planned], alerts_seen: list[tuple[str, int, datetime, list[int]]], *, now: datetime
 ) -> None:
     """The annual report of 2025 tells the same year: every alert, the decision, the figures."""
-    from desk.charter.report import build_report
+    from desk.statistics.report import build_report
 
     report = await build_report(year=2025, now=now)
     assert report.has_data
@@ -247,9 +247,9 @@ async def _check_report(
 
 
 async def _check_statistics(plan: list[Planned], *, now: datetime) -> None:
-    if importlib.util.find_spec("desk.charter.statistics") is None:
-        pytest.skip("desk.charter.statistics is not written yet: statistics not compared")
-    from desk.charter.statistics import compute_statistics
+    if importlib.util.find_spec("desk.statistics.figures") is None:
+        pytest.skip("desk.statistics.figures is not written yet: statistics not compared")
+    from desk.statistics.figures import compute_statistics
 
     start = datetime(2024, 12, 31, 23, 0, tzinfo=UTC)  # 1 January 2025 in Paris
     end = datetime(2025, 12, 31, 23, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from desk.core.i18n import translate
 from desk.explain.topics import TOPICS, topic_path
 from desk.registry.services import LEGAL_BASIS_EXPLANATIONS
-from desk.web.i18n import translate
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -11,7 +11,8 @@ from datetime import timedelta
 import httpx
 from starlette.applications import Starlette
 
-from desk import clock
+from desk.audit.models import AuditRecord
+from desk.core import clock
 from desk.mail.sink import CapturedMail, MailSink
 from desk.mediation.models import (
     AssistedSession,
@@ -26,7 +27,6 @@ from desk.registry.models import Signatory
 from desk.requests.models import AccessCopy, RequestKind, RightsRequest
 from desk.requests.services import file_request
 from desk.residents.models import Resident
-from desk.security.models import AuditRecord
 from tests.desk.mediation.support import (
     holding_slug,
     log_in_staff,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from desk import clock
+from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.mediation.models import Mandate, MediationEvent
 from desk.outbox.worker import Worker

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from starlette.applications import Starlette
 
-from desk import clock
+from desk.core import clock
 from desk.mediation import services
 from desk.mediation.models import (
     AssistedFiling,

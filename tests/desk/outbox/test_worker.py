@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from starlette.applications import Starlette
 
-from desk import clock
+from desk.core import clock
 from desk.outbox import services
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import JobRegistry, PermanentJobError, Worker

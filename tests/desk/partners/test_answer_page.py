@@ -10,8 +10,8 @@ import httpx
 from asgi_lifespan import LifespanManager
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from desk import clock
 from desk.app import create_app
+from desk.core import clock
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker

@@ -9,9 +9,9 @@ import pytest
 from starlette.applications import Starlette
 from tortoise import connections
 
+from desk.demo.reference_partner import create_reference_partner, serve_in_thread
 from desk.outbox.worker import Worker
 from desk.partners.channels import ChannelError, configure_channel, parse_assignments
-from desk.partners.reference import create_reference_partner, serve_in_thread
 from desk.partners.webhooks import new_secret
 from desk.registry.models import Signatory
 from desk.requests.models import Delivery, DeliveryState, RequestKind

@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from desk.outbox.worker import Worker
-from desk.partners import api_answers
+from desk.partners import answers as api_answers
 from desk.partners.models import IdempotencyRecord
 from desk.requests.models import Delivery, DeliveryEvent, RequestKind
 from desk.requests.services import file_request

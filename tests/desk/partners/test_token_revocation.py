@@ -10,9 +10,9 @@ import sys
 import httpx
 from starlette.applications import Starlette
 
-from desk import clock
 from desk.charter import committee
 from desk.charter.models import Alert, AlertLevel, DecisionOutcome
+from desk.core import clock
 from desk.partners import clients, tokens
 from desk.partners.models import PartnerClient
 from desk.staff.services import add_staff

@@ -13,8 +13,7 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 
-from desk import clock
-from desk.core import merkle
+from desk.core import clock, merkle
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import Worker
 from desk.receipts.audit import audit

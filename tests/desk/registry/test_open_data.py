@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import httpx
 
+from desk.demo.seed import seed_demo
 from desk.registry.models import Declaration, Signatory
-from desk.registry.seed import seed_demo
 
 SECRET = "jeton-secret-du-partenaire"
 

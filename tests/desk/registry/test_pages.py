@@ -4,8 +4,8 @@ import html
 
 import httpx
 
+from desk.demo.seed import seed_demo
 from desk.registry.models import CharterStatus, Signatory
-from desk.registry.seed import seed_demo
 
 
 def _text(response: httpx.Response) -> str:

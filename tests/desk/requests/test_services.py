@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from starlette.applications import Starlette
 
-from desk import clock
+from desk.core import clock
+from desk.core.errors import DeskError
 from desk.outbox.models import OutboxJob
 from desk.receipts.models import Receipt
-from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.services import AlreadyAnswered, apply, file_request
 from tests.factories import make_resident, make_signatory
@@ -95,9 +95,9 @@ async def test_invalid_answers_are_refused_in_french_and_change_nothing(app: Sta
     await make_signatory("eau")
     request = await file_request(resident_id=resident.id, kind=RequestKind.ERASURE)
     delivery = await Delivery.get(request=request)
-    with pytest.raises(RequestError, match="effacement partiel"):
+    with pytest.raises(DeskError, match="effacement partiel"):
         await _answer(app, delivery.id, "fulfil", outcome={"result": "partial"})
-    with pytest.raises(RequestError, match="motif"):
+    with pytest.raises(DeskError, match="motif"):
         await _answer(app, delivery.id, "deny", reason="because")
     assert (await Delivery.get(id=delivery.id)).state == DeliveryState.PENDING
     assert await DeliveryEvent.filter(delivery_id=delivery.id).count() == 1
@@ -111,11 +111,11 @@ async def test_extension_is_once_within_the_first_month_up_to_three_months(app: 
     first, late = await Delivery.filter(request=request).order_by("id")
     extended = await _answer(app, first.id, "extend", reason="Archives sur papier à numériser")
     assert extended.due_at == clock.add_months(first.received_at, 3)
-    with pytest.raises(RequestError):
+    with pytest.raises(DeskError):
         await _answer(app, first.id, "extend", reason="encore")
     # A delivery received more than a month ago can no longer be extended.
     await Delivery.filter(id=late.id).update(received_at=clock.now() - timedelta(days=40))
-    with pytest.raises(RequestError, match="premier mois"):
+    with pytest.raises(DeskError, match="premier mois"):
         await _answer(app, late.id, "extend", reason="trop tard")
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from desk import clock
+from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.requests.models import AccessCopy, Delivery, DeliveryState, RequestKind, RightsRequest

@@ -13,7 +13,7 @@ from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.requests.models import Delivery, RequestKind, RightsRequest
 from desk.requests.services import apply, file_request
-from desk.residents.deeplinks import resident_next
+from desk.residents.auth import resident_next
 from desk.residents.models import Resident
 from desk.settings import Settings
 from tests.desk.residents.helpers import log_in, page_text, post_form

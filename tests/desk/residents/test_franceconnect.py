@@ -11,11 +11,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from desk.audit.models import AuditRecord
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.requests.models import RightsRequest
 from desk.residents.models import Resident, ResidentIdentity
-from desk.security.models import AuditRecord
 from desk.settings import Settings
 from tests.desk.residents.helpers import log_in, page_text, post_form
 from tests.desk.residents.oidc_provider import (

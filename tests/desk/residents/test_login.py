@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import httpx
 
-from desk import clock
+from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.residents.models import LoginChallenge, Resident

@@ -5,9 +5,9 @@ import time
 import httpx
 import pytest
 
+from desk.core.errors import DeskError
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.requests.errors import RequestError
 from desk.residents.models import LoginChallenge
 from desk.staff import auth
 from desk.staff.auth import STAFF_SESSION_SECONDS
@@ -186,7 +186,7 @@ async def test_add_staff_updates_and_deactivate_staff_reports(app: object) -> No
     again = await add_staff(email="med@exemple.invalid", display_name="Méd", role=StaffRole.ADMIN)
     assert again.id == first.id and again.role == StaffRole.ADMIN and again.active
     assert await StaffMember.all().count() == 1
-    with pytest.raises(RequestError):
+    with pytest.raises(DeskError):
         await add_staff(email="x@exemple.invalid", display_name="X", role="chef")
     assert await deactivate_staff(email="med@exemple.invalid") is True
     assert await deactivate_staff(email="med@exemple.invalid") is False

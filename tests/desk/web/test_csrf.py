@@ -13,13 +13,13 @@ from desk.jobs import build_worker
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.settings import Settings
-from tests.desk.residents.helpers import log_in, page_text
-from tests.desk.security.sessions_support import (
+from tests.desk.identity.sessions_support import (
     browser,
     cookie_attributes,
     running_app,
     set_cookies,
 )
+from tests.desk.residents.helpers import log_in, page_text
 from tests.helpers import csrf_token, form_token
 
 

@@ -14,14 +14,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from desk.core.i18n import Message, translate
+from desk.demo.seed import seed_demo
 from desk.mail.render import render_email
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.registry.seed import seed_demo
 from desk.requests.models import Delivery
 from desk.requests.services import apply
 from desk.residents.models import Resident
-from desk.web.i18n import Message, translate
 from desk.web.templating import build_environment, deadline_words
 from tests.desk.residents.helpers import log_in, post_form
 from tests.factories import make_signatory
@@ -54,7 +54,7 @@ def test_extractor_finds_template_strings_and_python_labels(extracted: list[str]
     assert "{count} déclarations" in extracted  # a string with a placeholder
     assert "Page introuvable" in extracted  # desk/web/errors.py TITLES_FR, shown by _(title)
     assert "Bailleur social" in extracted  # desk/registry/services.py KIND_LABELS
-    assert "Cette demande est introuvable." in extracted  # a RequestError message
+    assert "Cette demande est introuvable." in extracted  # a DeskError message
     assert "Vous êtes déconnecté. À bientôt !" in extracted  # a flash message
     assert extracted == sorted(set(extracted))
     assert "expired" not in extracted  # LoginLinkError("expired") is a code, not a message
@@ -213,7 +213,7 @@ def test_update_po_adds_new_strings_untranslated_and_keeps_translations(tmp_path
 
 
 def test_json_parts_are_merged_then_folded_into_the_po(tmp_path: Path) -> None:
-    from desk.web.i18n import load_catalog
+    from desk.core.i18n import load_catalog
 
     po = tmp_path / "en" / "LC_MESSAGES" / "messages.po"
     i18n_extract.update_po(["Bonjour", "Au revoir"], po)

@@ -1,0 +1,2 @@
+"""The desk's own audit log (one hash chain of security-relevant actions) and its signed
+checkpoints."""

@@ -1,0 +1,68 @@
+"""Demo data: the Brest-area signatories, their declarations, and one demo resident.
+
+Idempotent and non-destructive: rows are found by their natural keys (signatory slug,
+declaration code, resident email) and only created when missing, so re-seeding never
+duplicates anything nor undoes a change made since (a suspension, an edited declaration).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from desk.demo.seed_data import SIGNATORIES
+from desk.registry.models import Declaration, Signatory
+from desk.residents.models import Resident
+
+log = logging.getLogger("desk.registry")
+
+DEMO_RESIDENT_EMAIL = "camille.demo@exemple.invalid"
+
+_DECLARATION_FIELDS = (
+    "title", "purposes", "legal_basis", "data_categories",
+    "retention", "recipients", "source", "dpia_summary",
+)  # fmt: skip
+
+
+def demo_dpo_email(slug: str) -> str:
+    return f"dpo@{slug}.exemple.invalid"
+
+
+async def seed_demo() -> int:
+    """Create what is missing of the demo register; return how many signatories exist."""
+    created = 0
+    async with in_transaction():
+        for entry in SIGNATORIES:
+            signatory = await Signatory.get_or_none(slug=entry["slug"])
+            if signatory is None:
+                signatory = await Signatory.create(
+                    slug=entry["slug"],
+                    name=entry["name"],
+                    kind=entry["kind"],
+                    signed_on=entry["signed_on"],
+                    description=entry.get("description", ""),
+                    dpo_email=demo_dpo_email(entry["slug"]),
+                    # Public services know their users by name and address too: residents
+                    # met at a help point, without email, can be found.
+                    accepted_identifiers=["email", "full_name", "postal_address"],
+                    adapter=entry["adapter"],
+                    adapter_settings={},
+                )
+                created += 1
+            for declaration in entry["declarations"]:
+                await _ensure_declaration(signatory, declaration)
+        if not await Resident.exists(email=DEMO_RESIDENT_EMAIL):
+            await Resident.create(email=DEMO_RESIDENT_EMAIL, pseudonym=secrets.token_hex(16))
+    total = await Signatory.all().count()
+    log.info("demo register seeded: %d signatories created, %d in total", created, total)
+    return total
+
+
+async def _ensure_declaration(signatory: Signatory, data: dict[str, Any]) -> None:
+    if await Declaration.exists(signatory_id=signatory.id, code=data["code"]):
+        return
+    values = {name: data[name] for name in _DECLARATION_FIELDS if name in data}
+    await Declaration.create(signatory=signatory, code=data["code"], **values)

@@ -1,0 +1,277 @@
+"""Login links by email, for residents and staff alike: one implementation.
+
+- The link carries a random token (`secrets.token_urlsafe(32)`, 256 bits). The database keeps
+  only its SHA-256 (`LoginChallenge.id`); the mail job carries the token encrypted with a key
+  derived from DESK_SECRET_KEY and forgets it once the mail is sent.
+- A link works once, for `login_link_max_age` seconds (10 minutes by default).
+- A link works only in the browser that asked for it: asking sets a short-lived HttpOnly cookie
+  holding a random nonce whose SHA-256 is `LoginChallenge.browser_digest`. A link forwarded,
+  stolen from a mailbox, or opened by a mail scanner elsewhere logs nobody in.
+- Opening a link (GET) only shows a confirmation page; the login itself is a POST (with its
+  CSRF token), so scanners that follow links cannot log in. Those pages answer with
+  `Referrer-Policy: no-referrer`: the token in their address never leaks to another site.
+
+Residents and staff differ only by a `LinkKind`: audience, link path, cookie, mail job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from desk.core import clock, crypto
+from desk.core.errors import DeskError
+from desk.outbox.models import OutboxJob
+from desk.outbox.services import enqueue
+from desk.residents.models import LoginChallenge
+
+log = logging.getLogger("desk.identity.login_links")
+
+THROTTLE_MAX = 5
+LOGIN_MAIL_ATTEMPTS = 4
+THROTTLE_WINDOW = timedelta(minutes=10)
+# What secrets.token_urlsafe(32) gives: 43 URL-safe characters.
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+NO_REFERRER = "no-referrer"
+
+
+@dataclass(frozen=True)
+class LinkKind:
+    audience: str
+    path_prefix: str
+    cookie: str
+    cookie_path: str
+    mail_job: str
+
+
+RESIDENT = LinkKind(
+    audience="resident",
+    path_prefix="/connexion/",
+    cookie="desk_login_browser",
+    cookie_path="/connexion",
+    mail_job="mail.login",
+)
+STAFF = LinkKind(
+    audience="staff",
+    path_prefix="/equipe/connexion/",
+    cookie="desk_staff_login_browser",
+    cookie_path="/equipe/connexion",
+    mail_job="mail.staff_login",
+)
+
+
+class LoginLinkError(DeskError):
+    """A login link that cannot be used: `reason` is expired, used, invalid or elsewhere."""
+
+    MESSAGES = {
+        "expired": "Ce lien de connexion a expiré : il n'est valable que 10 minutes. "
+        "Demandez-en un nouveau.",
+        "used": "Ce lien de connexion a déjà été utilisé : chaque lien ne sert qu'une fois. "
+        "Demandez-en un nouveau si vous n'êtes pas connecté.",
+        "invalid": "Ce lien de connexion n'est pas valide. Vérifiez que vous avez copié "
+        "l'adresse en entier, ou demandez un nouveau lien.",
+        "elsewhere": "Ce lien de connexion ne fonctionne que dans le navigateur où vous l'avez "
+        "demandé. Ouvrez-le dans ce navigateur (sur le même appareil), ou demandez ici un "
+        "nouveau lien.",
+    }
+    CODES = {"expired": "gone", "used": "gone", "invalid": "not_found", "elsewhere": "forbidden"}
+    STATUSES = {"gone": 410, "not_found": 404, "forbidden": 403}
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.MESSAGES[reason], code=self.CODES[reason])
+        self.reason = reason
+
+    @property
+    def status(self) -> int:
+        return self.STATUSES[self.code]
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def link_path(kind: LinkKind, token: str) -> str:
+    return f"{kind.path_prefix}{token}"
+
+
+# --- the browser cookie --------------------------------------------------------------------------
+
+
+def browser_nonce(request: Request, kind: LinkKind) -> str | None:
+    """The nonce this browser holds for `kind`, if it holds a well-formed one."""
+    value = request.cookies.get(kind.cookie)
+    return value if value and TOKEN_RE.match(value) else None
+
+
+def keep_browser_nonce(
+    response: Response, kind: LinkKind, nonce: str, *, max_age: int, secure: bool
+) -> None:
+    """Set (or refresh) the cookie: several links asked from one browser all work in it."""
+    response.set_cookie(
+        kind.cookie,
+        nonce,
+        max_age=max_age,
+        path=kind.cookie_path,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+
+
+def forget_browser_nonce(response: Response, kind: LinkKind, *, secure: bool) -> None:
+    response.delete_cookie(
+        kind.cookie, path=kind.cookie_path, httponly=True, samesite="lax", secure=secure
+    )
+
+
+def no_referrer(response: Response) -> Response:
+    response.headers["referrer-policy"] = NO_REFERRER
+    return response
+
+
+# --- asking for a link ---------------------------------------------------------------------------
+
+
+async def create_link(
+    *,
+    kind: LinkKind,
+    email: str,
+    browser: str,
+    secret_key: str,
+    now: datetime | None = None,
+    locale: str | None = None,
+) -> LoginChallenge | None:
+    """A challenge bound to `browser` (the cookie's nonce) and its mail job, in one transaction.
+
+    `email` must be normalised already. None when the address asked for too many links
+    recently: callers show the same page either way.
+    """
+    moment = now or clock.now()
+    recent = await LoginChallenge.filter(
+        email=email, audience=kind.audience, created_at__gte=moment - THROTTLE_WINDOW
+    ).count()
+    if recent >= THROTTLE_MAX:
+        log.info("%s login link throttled", kind.audience)
+        return None
+    token = new_secret()
+    challenge_id = digest(token)
+    payload = {"challenge_id": challenge_id, "token": crypto.encrypt(secret_key, token)}
+    if locale is not None:
+        payload["locale"] = locale
+    async with in_transaction() as conn:
+        challenge = await LoginChallenge.create(
+            id=challenge_id,
+            email=email,
+            audience=kind.audience,
+            browser_digest=digest(browser),
+            using_db=conn,
+        )
+        await enqueue(
+            kind=kind.mail_job,
+            payload=payload,
+            idempotency_key=f"{kind.audience}-login-{challenge_id}",
+            connection=conn,
+            # The link dies after 10 minutes: a mail still failing after a minute is pointless.
+            max_attempts=LOGIN_MAIL_ATTEMPTS,
+        )
+    return challenge
+
+
+# --- using a link --------------------------------------------------------------------------------
+
+
+async def check_link(
+    *, kind: LinkKind, token: str, browser: str | None, max_age: int
+) -> LoginChallenge:
+    """The unused, unexpired challenge of `kind` this token names, asked from this browser."""
+    if not TOKEN_RE.match(token):
+        raise LoginLinkError("invalid")
+    # A staff link never opens a resident space, nor the reverse.
+    challenge = await LoginChallenge.filter(id=digest(token), audience=kind.audience).first()
+    if challenge is None:
+        raise LoginLinkError("invalid")
+    if challenge.used_at is not None:
+        raise LoginLinkError("used")
+    if challenge.created_at < clock.now() - timedelta(seconds=max_age):
+        raise LoginLinkError("expired")
+    expected = challenge.browser_digest
+    if not expected or browser is None or not hmac.compare_digest(expected, digest(browser)):
+        raise LoginLinkError("elsewhere")
+    return challenge
+
+
+async def use_link(challenge: LoginChallenge, *, conn: BaseDBAsyncClient) -> str:
+    """Mark the challenge used and forget its address; returns the address.
+
+    The conditional UPDATE is the lock: of two concurrent clicks, one wins.
+    """
+    email = challenge.email
+    won = (
+        await LoginChallenge.filter(
+            id=challenge.id, audience=challenge.audience, used_at__isnull=True
+        )
+        .using_db(conn)
+        .update(used_at=clock.now(), email=None)
+    )
+    if not won or not email:
+        raise LoginLinkError("used")
+    return email
+
+
+# --- the mail job --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MailedLink:
+    email: str
+    url_path: str
+    locale: str
+
+
+async def link_to_mail(
+    job: OutboxJob, *, kind: LinkKind, secret_key: str, max_age: int
+) -> MailedLink | None:
+    """What a mail job must send, or None when the link is dead (used, expired, purged)."""
+    challenge = await LoginChallenge.filter(
+        id=str(job.payload.get("challenge_id", "")), audience=kind.audience
+    ).first()
+    if challenge is None or challenge.used_at is not None or not challenge.email:
+        return None
+    if challenge.created_at < clock.now() - timedelta(seconds=max_age):
+        return None  # the worker was late: a dead link helps nobody
+    sealed = job.payload.get("token")
+    if not isinstance(sealed, str):
+        return None  # already sent: the token was forgotten
+    token = crypto.decrypt(secret_key, sealed)
+    if not hmac.compare_digest(digest(token), challenge.id):
+        return None
+    return MailedLink(
+        email=challenge.email,
+        url_path=link_path(kind, token),
+        locale=str(job.payload.get("locale", "fr")),
+    )
+
+
+async def forget_mailed_token(job: OutboxJob) -> None:
+    """Once the mail is out, the job keeps no trace of the token, even encrypted."""
+    payload = {k: v for k, v in job.payload.items() if k != "token"}
+    await OutboxJob.filter(id=job.id).update(payload=payload)
+
+
+async def purge_challenges(*, now: datetime, max_age: int) -> int:
+    deleted = await LoginChallenge.filter(created_at__lt=now - timedelta(seconds=max_age)).delete()
+    return int(deleted or 0)
