@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from desk.core.translatable import N_
 from desk.registry.models import CharterStatus, Declaration, Signatory
 from desk.requests.errors import RequestError
 from desk.requests.models import Delivery, RequestKind
@@ -24,7 +25,7 @@ from desk.web.templating import render
 
 NEXT_KEY = "next"
 SPACE_PREFIX = "/mon-espace/"
-NOT_FOUND = (
+NOT_FOUND = N_(
     "Ce signataire est introuvable. Vérifiez le lien, ou retrouvez-le dans la liste des "
     "signataires de la charte."
 )

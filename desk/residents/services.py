@@ -16,6 +16,7 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from desk import clock
+from desk.core.translatable import N_
 from desk.receipts.keys import Keyring
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests import queries
@@ -37,8 +38,10 @@ SUBMISSION_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 class InvalidEmail(RequestError):
     def __init__(self) -> None:
         super().__init__(
-            "Cette adresse électronique n'est pas valide. Vérifiez-la : elle ressemble à "
-            "prenom.nom@exemple.fr.",
+            N_(
+                "Cette adresse électronique n'est pas valide. Vérifiez-la : elle ressemble à "
+                "prenom.nom@exemple.fr."
+            ),
             code="invalid",
         )
 

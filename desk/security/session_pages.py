@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from desk.core.translatable import N_
 from desk.requests.errors import RequestError
 from desk.residents.auth import require_resident
 from desk.security.audit import record_action
@@ -67,7 +68,7 @@ async def _end(request: Request, owner: Owner, actor: str) -> None:
         raise _no_such_session()
     action = "staff.session_ended" if owner.staff_id is not None else "resident.session_ended"
     await record_action(action=action, actor=actor)
-    request.session["flash"] = "La connexion a été fermée : cet appareil devra se reconnecter."
+    request.session["flash"] = N_("La connexion a été fermée : cet appareil devra se reconnecter.")
 
 
 async def resident_sessions(request: Request) -> Response:
