@@ -1,6 +1,7 @@
 """ASVS rows (docs/security.md, "OWASP ASVS 4.0.3 level 2") that had no test of their own:
-headers on the 500 page (V14.4, V7.4.1), no partner channel towards an internal network (V5.2.6, V12.6.1),
-escaped output (V5.3.3), no CORS, no folder listing, no demo mailbox outside the demo (V14)."""
+headers on the 500 page (V14.4, V7.4.1), no partner channel towards an internal network
+(V5.2.6, V12.6.1), escaped output (V5.3.3), no CORS, no folder listing, no demo mailbox outside
+the demo (V14)."""
 
 from __future__ import annotations
 
