@@ -59,6 +59,7 @@ from adapters.base import (
 from adapters.network import Network
 from adapters.settings import SettingsError, check_seconds, check_token, check_url
 from adapters.webhook import USER_AGENT, http_client, raise_for_status, rfc3339
+from desk.adapters_sdk import N_
 
 log = logging.getLogger("adapters.rest")
 
@@ -91,8 +92,8 @@ DENIAL_REASON_MAP = {
 }
 
 CLOSED_DETAIL = {
-    "expired": "Le partenaire a clos la demande sans y répondre (délai expiré de son côté).",
-    "revoked": "Le partenaire indique que la demande a été retirée.",
+    "expired": N_("Le partenaire a clos la demande sans y répondre (délai expiré de son côté)."),
+    "revoked": N_("Le partenaire indique que la demande a été retirée."),
 }
 
 
@@ -211,14 +212,14 @@ class RestAdapter:
             "token": check_token(settings.get("token")),
             "poll_interval": check_seconds(
                 settings.get("poll_interval"),
-                field="intervalle entre deux interrogations",
+                field=N_("intervalle entre deux interrogations"),
                 default=DEFAULT_POLL_INTERVAL,
                 minimum=0,
                 maximum=7 * 24 * 3600,
             ),
             "timeout": check_seconds(
                 settings.get("timeout"),
-                field="délai d'attente",
+                field=N_("délai d'attente"),
                 default=DEFAULT_TIMEOUT,
                 minimum=0.1,
                 maximum=60,

@@ -13,19 +13,19 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from adapters.network import Network, host_permitted, literal_address
-from desk.adapters_sdk import is_valid_secret
+from desk.adapters_sdk import N_, is_valid_secret
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
-URL_REQUIRED = (
+URL_REQUIRED = N_(
     "Indiquez l'adresse web (URL) du partenaire, par exemple https://exemple.fr/webhooks."
 )
-URL_SCHEME = (
+URL_SCHEME = N_(
     "L'adresse doit commencer par https:// (connexion chiffrée) ; "
     "http:// n'est accepté que vers cette machine (localhost), pour les essais."
 )
-URL_HOST = "L'adresse ne contient pas de nom de serveur (la partie après https://)."
-URL_PLAIN_HTTP = (
+URL_HOST = N_("L'adresse ne contient pas de nom de serveur (la partie après https://).")
+URL_PLAIN_HTTP = N_(
     "Une adresse en http:// n'est pas chiffrée : utilisez https://. "
     "Seules les adresses de cette machine (localhost, 127.0.0.1) sont acceptées en http://, "
     "pour les essais."
@@ -36,28 +36,28 @@ URL_PRIVATE = (
     "sauf vers les réseaux que l'exploitant autorise (DESK_PARTNER_ALLOWED_NETWORKS). Donnez "
     "l'adresse publique du partenaire."
 )
-URL_CREDENTIALS = (
+URL_CREDENTIALS = N_(
     "L'adresse ne doit pas contenir d'identifiant ni de mot de passe : "
     "ils se rangent dans les champs prévus."
 )
-URL_FRAGMENT = "L'adresse ne doit pas contenir de partie après « # »."
-SECRET_REQUIRED = (
+URL_FRAGMENT = N_("L'adresse ne doit pas contenir de partie après « # ».")
+SECRET_REQUIRED = N_(
     "Indiquez au moins un secret de signature (il commence par whsec_) : "
     "il permet au partenaire de vérifier que les messages viennent bien du guichet."
 )
-SECRET_INVALID = (
+SECRET_INVALID = N_(
     "Le secret de signature n° {position} n'a pas la bonne forme : "
     "whsec_ suivi d'au moins 16 octets encodés en base64."
 )
-SECRET_TOO_MANY = (
+SECRET_TOO_MANY = N_(
     "Deux secrets au plus : l'ancien et le nouveau, le temps que le partenaire change de secret."
 )
-TOKEN_REQUIRED = (
+TOKEN_REQUIRED = N_(
     "Indiquez le jeton d'accès (token) que le partenaire vous a remis pour appeler son API."
 )
-TOKEN_INVALID = "Le jeton d'accès ne doit contenir ni espace ni retour à la ligne."
-NUMBER_INVALID = "Le champ « {field} » doit être un nombre de secondes."
-NUMBER_RANGE = "Le champ « {field} » doit être compris entre {minimum} et {maximum} secondes."
+TOKEN_INVALID = N_("Le jeton d'accès ne doit contenir ni espace ni retour à la ligne.")
+NUMBER_INVALID = N_("Le champ « {field} » doit être un nombre de secondes.")
+NUMBER_RANGE = N_("Le champ « {field} » doit être compris entre {minimum} et {maximum} secondes.")
 
 
 class SettingsError(ValueError):

@@ -41,7 +41,7 @@ from adapters.base import (
 )
 from adapters.network import Network, guarded_client
 from adapters.settings import SettingsError, check_seconds, check_secrets, check_url
-from desk.adapters_sdk import sign
+from desk.adapters_sdk import N_, sign
 
 __all__ = ["RetryLater", "WebhookAdapter", "envelope_payload", "rfc3339"]
 
@@ -181,7 +181,7 @@ class WebhookAdapter:
             "secrets": check_secrets(settings.get("secrets")),
             "timeout": check_seconds(
                 settings.get("timeout"),
-                field="délai d'attente",
+                field=N_("délai d'attente"),
                 default=DEFAULT_TIMEOUT,
                 minimum=0.1,
                 maximum=60,

@@ -10,11 +10,13 @@ the Adapter protocol, its context and the guarded HTTP transport are in `adapter
 from __future__ import annotations
 
 from desk.core.clock import add_months, now
+from desk.core.translatable import N_
 from desk.mail.sender import MailError, PermanentMailError
 from desk.partners.webhooks import is_valid_secret, sign
 from desk.requests import assurance
 
 __all__ = [
+    "N_",
     "MailError",
     "PermanentMailError",
     "add_months",

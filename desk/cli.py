@@ -10,6 +10,7 @@ import os
 import sys
 from dataclasses import replace
 
+from desk.core.translatable import N_
 from desk.settings import Settings
 from desk.staff.models import StaffRole
 
@@ -268,7 +269,7 @@ async def _configure_channel(args: argparse.Namespace, settings: Settings) -> in
 
     try:
         if not args.adapter:
-            raise channels.ChannelError("Indiquez le connecteur : --adapter webhook, rest, …")
+            raise channels.ChannelError(N_("Indiquez le connecteur : --adapter webhook, rest, …"))
         result = await channels.configure_channel(
             slug=args.target,
             adapter=args.adapter,

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from desk.backoffice import services
 from desk.core.errors import DeskError, status_of
 from desk.core.i18n import translate
+from desk.core.translatable import N_
 from desk.partners import services as answers
 from desk.partners.channels import parse_assignments
 from desk.receipts.qr import qr_svg
@@ -30,15 +31,15 @@ from desk.web.limits import digits
 ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)
 
 STATE_LABELS: dict[str, str] = {
-    "pending": "en cours d'envoi",
-    "sent": "envoyée",
-    "acknowledged": "réception confirmée",
-    "extended": "délai prolongé",
-    "awaiting_info": "question posée à la personne",
-    "fulfilled": "traitée",
+    "pending": N_("en cours d'envoi"),
+    "sent": N_("envoyée"),
+    "acknowledged": N_("réception confirmée"),
+    "extended": N_("délai prolongé"),
+    "awaiting_info": N_("question posée à la personne"),
+    "fulfilled": N_("traitée"),
     "denied": "refusée",
-    "withdrawn": "retirée",
-    "failed": "envoi en échec",
+    "withdrawn": N_("retirée"),
+    "failed": N_("envoi en échec"),
 }
 
 
@@ -88,7 +89,9 @@ async def retry_job(request: Request) -> Response:
     await services.retry_job(
         job_id=job_id, staff_id=staff.id, keyring=runtime.keyring, issuer=runtime.issuer
     )
-    request.session["flash"] = "La tâche est relancée : le guichet va réessayer dans un instant."
+    request.session["flash"] = N_(
+        "La tâche est relancée : le guichet va réessayer dans un instant."
+    )
     return _redirect("/back-office")
 
 
@@ -157,7 +160,7 @@ async def retry_delivery(request: Request) -> Response:
     await services.retry_delivery(
         delivery_id=delivery_id, staff_id=staff.id, keyring=runtime.keyring, issuer=runtime.issuer
     )
-    request.session["flash"] = "L'envoi est relancé."
+    request.session["flash"] = N_("L'envoi est relancé.")
     return _redirect(f"/back-office/envois/{delivery_id}")
 
 
@@ -250,17 +253,17 @@ async def paper_answer(request: Request) -> Response:
         if form is not None:
             await form.close()
     if action == "acknowledge":
-        request.session["flash"] = "La réception de la demande par l'organisme est enregistrée."
+        request.session["flash"] = N_("La réception de la demande par l'organisme est enregistrée.")
     elif action == "extend":
-        request.session["flash"] = (
+        request.session["flash"] = N_(
             "La prolongation du délai est enregistrée ; la personne est prévenue."
         )
     elif action == "fulfil":
-        request.session["flash"] = (
+        request.session["flash"] = N_(
             "La réponse reçue par courrier est enregistrée ; la personne reçoit son reçu."
         )
     else:
-        request.session["flash"] = (
+        request.session["flash"] = N_(
             "Le refus reçu par courrier est enregistré ; la personne reçoit son reçu."
         )
     return _redirect(f"/back-office/envois/{delivery_id}")
@@ -303,7 +306,7 @@ async def mark_printed(request: Request) -> Response:
     staff = await _staff(request)
     delivery_id = _int_param(request, "delivery_id")
     await services.mark_printed(delivery_id=delivery_id, staff_id=staff.id)
-    request.session["flash"] = (
+    request.session["flash"] = N_(
         "C'est noté : la lettre est imprimée. Saisissez la réponse quand elle arrive par courrier."
     )
     return _redirect("/back-office/courriers")

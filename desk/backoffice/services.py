@@ -22,6 +22,7 @@ from adapters.network import Network
 from adapters.postal import validate_settings as validate_postal_settings
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.services import retry_dead
 from desk.partners import services as answers
@@ -355,7 +356,7 @@ async def retry_delivery(
     return delivery
 
 
-MSG_NO_POSTAL_ADDRESS = (
+MSG_NO_POSTAL_ADDRESS = N_(
     "Ce signataire n'a pas d'adresse postale enregistrée (réglage « address » de "
     "son connecteur) : impossible de lui écrire par courrier pour l'instant."
 )

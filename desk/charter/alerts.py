@@ -24,6 +24,7 @@ from tortoise.transactions import in_transaction
 from desk.charter.models import Alert, AlertLevel
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.outbox.services import enqueue
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests.models import Delivery
@@ -38,17 +39,23 @@ LINK_SALT = "desk.charter-signatory"
 RESPONSE_MAX = 4000
 
 LEVEL_LABELS: dict[int, str] = {
-    1: "Alerte 1 : rappel",
-    2: "Alerte 2 : mise en demeure",
-    3: "Alerte 3 : exclusion proposée au comité d'éthique",
+    1: N_("Alerte 1 : rappel"),
+    2: N_("Alerte 2 : mise en demeure"),
+    3: N_("Alerte 3 : exclusion proposée au comité d'éthique"),
 }
 LEVEL_EXPLANATIONS: dict[int, str] = {
-    1: "Le signataire a laissé passer le délai de réponse d'au moins une demande. "
-    "Le guichet le lui rappelle.",
-    2: "Le retard dure ou se répète : le guichet demande formellement au signataire de "
-    "respecter ses engagements (mise en demeure).",
-    3: "Le retard dure malgré la mise en demeure : le comité d'éthique de la charte est saisi "
-    "et décide de l'exclusion ou du maintien du signataire.",
+    1: N_(
+        "Le signataire a laissé passer le délai de réponse d'au moins une demande. "
+        "Le guichet le lui rappelle."
+    ),
+    2: N_(
+        "Le retard dure ou se répète : le guichet demande formellement au signataire de "
+        "respecter ses engagements (mise en demeure)."
+    ),
+    3: N_(
+        "Le retard dure malgré la mise en demeure : le comité d'éthique de la charte est saisi "
+        "et décide de l'exclusion ou du maintien du signataire."
+    ),
 }
 
 
@@ -242,10 +249,10 @@ def alert_document(alert: Alert) -> dict[str, Any]:
     }
 
 
-MSG_EXPLANATION = "Écrivez votre explication : pourquoi les délais n'ont pas été tenus."
-MSG_PLAN = "Écrivez votre plan d'action : ce que votre organisme fait pour tenir les délais."
-MSG_TOO_LONG = "Votre texte est trop long : 4000 caractères au plus."
-MSG_ALERT_NOT_FOUND = "Cette alerte est introuvable pour votre organisme."
+MSG_EXPLANATION = N_("Écrivez votre explication : pourquoi les délais n'ont pas été tenus.")
+MSG_PLAN = N_("Écrivez votre plan d'action : ce que votre organisme fait pour tenir les délais.")
+MSG_TOO_LONG = N_("Votre texte est trop long : 4000 caractères au plus.")
+MSG_ALERT_NOT_FOUND = N_("Cette alerte est introuvable pour votre organisme.")
 
 
 def _clean(value: object, missing: str) -> str:

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from desk.charter import alerts, selfeval
 from desk.core import clock
 from desk.core.errors import DeskError, status_of
+from desk.core.translatable import N_
 from desk.partners.auth import require_partner
 from desk.partners.openapi import operation
 from desk.web.errors import ApiProblem
@@ -20,10 +21,12 @@ from desk.web.limits import digits
 
 BODY_MAX = 32 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
-MSG_NOT_JSON = "Le corps de la demande n'est pas un JSON valide."
-MSG_WANT_JSON = "Envoyez le corps de la demande en JSON (en-tête Content-Type: application/json)."
-MSG_TOO_LARGE = "Le corps de la demande est trop volumineux (32 Ko au plus)."
-MSG_NOT_OBJECT = "Le corps de la demande doit être un objet JSON."
+MSG_NOT_JSON = N_("Le corps de la demande n'est pas un JSON valide.")
+MSG_WANT_JSON = N_(
+    "Envoyez le corps de la demande en JSON (en-tête Content-Type: application/json)."
+)
+MSG_TOO_LARGE = N_("Le corps de la demande est trop volumineux (32 Ko au plus).")
+MSG_NOT_OBJECT = N_("Le corps de la demande doit être un objet JSON.")
 
 ALERT_SCHEMA: dict[str, Any] = {
     "type": "object",

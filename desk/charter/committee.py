@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from desk.charter.models import Alert, AlertLevel, CommitteeDecision, Complaint, DecisionOutcome
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.outbox.services import enqueue
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests.models import Delivery
@@ -21,20 +22,20 @@ RESIDENT_MAIL_JOB = "charter.resident_mail"
 REASONING_MAX = 8000
 
 OUTCOME_LABELS: dict[str, str] = {
-    DecisionOutcome.EXCLUDED.value: "Exclusion de la charte",
-    DecisionOutcome.KEPT_WITH_CONDITIONS.value: "Maintien sous conditions",
-    DecisionOutcome.KEPT.value: "Maintien",
+    DecisionOutcome.EXCLUDED.value: N_("Exclusion de la charte"),
+    DecisionOutcome.KEPT_WITH_CONDITIONS.value: N_("Maintien sous conditions"),
+    DecisionOutcome.KEPT.value: N_("Maintien"),
 }
 
-MSG_NO_REASONING = (
+MSG_NO_REASONING = N_(
     "Écrivez la motivation de la décision : elle est publiée avec elle, pour que chacun "
     "comprenne pourquoi."
 )
-MSG_NO_CONDITIONS = "Écrivez les conditions du maintien : ce que le signataire doit faire."
-MSG_BAD_OUTCOME = "Choisissez une décision : exclusion, maintien sous conditions ou maintien."
-MSG_TOO_LONG = "La motivation est trop longue : 8000 caractères au plus."
-MSG_NO_PROPOSAL = "Cette proposition d'exclusion est introuvable."
-MSG_ALREADY_DECIDED = "Le comité a déjà rendu sa décision sur cette proposition."
+MSG_NO_CONDITIONS = N_("Écrivez les conditions du maintien : ce que le signataire doit faire.")
+MSG_BAD_OUTCOME = N_("Choisissez une décision : exclusion, maintien sous conditions ou maintien.")
+MSG_TOO_LONG = N_("La motivation est trop longue : 8000 caractères au plus.")
+MSG_NO_PROPOSAL = N_("Cette proposition d'exclusion est introuvable.")
+MSG_ALREADY_DECIDED = N_("Le comité a déjà rendu sa décision sur cette proposition.")
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,15 @@ from datetime import datetime
 
 from desk.charter.models import Complaint
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.requests.models import Delivery
 
 log = logging.getLogger("desk.charter.complaints")
 
 TEXT_MAX = 4000
-MSG_EMPTY = "Écrivez votre réclamation : ce qui s'est passé et ce que vous attendez."
-MSG_TOO_LONG = "Votre réclamation est trop longue : 4000 caractères au plus."
-MSG_NOT_FOUND = "Cette demande est introuvable dans votre espace."
+MSG_EMPTY = N_("Écrivez votre réclamation : ce qui s'est passé et ce que vous attendez.")
+MSG_TOO_LONG = N_("Votre réclamation est trop longue : 4000 caractères au plus.")
+MSG_NOT_FOUND = N_("Cette demande est introuvable dans votre espace.")
 
 
 async def delivery_of_resident(*, resident_id: int, delivery_id: int) -> Delivery:

@@ -17,6 +17,7 @@ from desk.charter import alerts, committee, complaints, selfeval
 from desk.charter.jobs import CNIL_COMPLAINT_URL
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.registry.models import Signatory
 from desk.residents.auth import require_resident
 from desk.staff.auth import require_staff
@@ -25,15 +26,15 @@ from desk.web.limits import digits
 from desk.web.templating import render
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-NOT_FOUND_FR = (
+NOT_FOUND_FR = N_(
     "Aucun signataire de la charte ne correspond à cette adresse. "
     "Retrouvez tous les signataires sur la page « Signataires »."
 )
-SELF_EVAL_NOT_FOUND_FR = "Ce signataire n'a pas publié d'auto-évaluation pour cette année."
+SELF_EVAL_NOT_FOUND_FR = N_("Ce signataire n'a pas publié d'auto-évaluation pour cette année.")
 PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
 OPEN_DATA_HEADERS = {"access-control-allow-origin": "*", "cache-control": "public, max-age=300"}
-FLASH_COMPLAINT = "Votre réclamation a été transmise au comité d'éthique de la charte."
-FLASH_DECISION = "La décision du comité est enregistrée et publiée."
+FLASH_COMPLAINT = N_("Votre réclamation a été transmise au comité d'éthique de la charte.")
+FLASH_DECISION = N_("La décision du comité est enregistrée et publiée.")
 FLASH_RESPONSE = "Votre réponse est enregistrée et publiée avec l'alerte."
 FLASH_SELF_EVAL = "Votre auto-évaluation est enregistrée et publiée."
 

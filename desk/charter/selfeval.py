@@ -9,6 +9,7 @@ from typing import Any
 from desk.charter.models import SelfEvaluation
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 
 log = logging.getLogger("desk.charter.selfeval")
 
@@ -17,25 +18,29 @@ COMMENT_MAX = 2000
 
 # (key, question as published)
 QUESTIONS: tuple[tuple[str, str], ...] = (
-    ("register", "Le registre des traitements de données est-il à jour ?"),
-    ("dpo", "Un délégué à la protection des données (DPO) est-il nommé et joignable ?"),
-    ("on_time", "Les demandes des habitants ont-elles reçu une réponse dans les délais ?"),
-    ("sharing", "Les données ne sont-elles partagées qu'avec les destinataires déclarés ?"),
+    ("register", N_("Le registre des traitements de données est-il à jour ?")),
+    ("dpo", N_("Un délégué à la protection des données (DPO) est-il nommé et joignable ?")),
+    ("on_time", N_("Les demandes des habitants ont-elles reçu une réponse dans les délais ?")),
+    ("sharing", N_("Les données ne sont-elles partagées qu'avec les destinataires déclarés ?")),
     (
         "impact",
-        "Les études d'impact (analyses des risques pour la vie privée) nécessaires sont-elles "
-        "faites ?",
+        N_(
+            "Les études d'impact (analyses des risques pour la vie privée) nécessaires sont-elles "
+            "faites ?"
+        ),
     ),
-    ("training", "Les agents qui traitent des données ont-ils été formés cette année ?"),
+    ("training", N_("Les agents qui traitent des données ont-ils été formés cette année ?")),
 )
 QUESTION_LABELS: dict[str, str] = dict(QUESTIONS)
-ANSWER_LABELS: dict[str, str] = {"yes": "Oui", "partly": "En partie", "no": "Non"}
+ANSWER_LABELS: dict[str, str] = {"yes": "Oui", "partly": N_("En partie"), "no": N_("Non")}
 
-MSG_BAD_YEAR = "L'année doit être comprise entre 2022 (adoption de la charte) et l'année en cours."
-MSG_NOT_OBJECT = "Envoyez les réponses sous la forme d'un objet : une entrée par question."
-MSG_MISSING = "Répondez à chacune des six questions par « yes », « partly » ou « no »."
-MSG_UNKNOWN = "Une réponse porte sur une question inconnue : utilisez les six clés publiées."
-MSG_COMMENT_TOO_LONG = "Un commentaire est trop long : 2000 caractères au plus."
+MSG_BAD_YEAR = N_(
+    "L'année doit être comprise entre 2022 (adoption de la charte) et l'année en cours."
+)
+MSG_NOT_OBJECT = N_("Envoyez les réponses sous la forme d'un objet : une entrée par question.")
+MSG_MISSING = N_("Répondez à chacune des six questions par « yes », « partly » ou « no ».")
+MSG_UNKNOWN = N_("Une réponse porte sur une question inconnue : utilisez les six clés publiées.")
+MSG_COMMENT_TOO_LONG = N_("Un commentaire est trop long : 2000 caractères au plus.")
 
 
 def check_year(raw: object, *, now: datetime) -> int:

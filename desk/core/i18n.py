@@ -1,16 +1,16 @@
 """French first, English available: templates write French and look up the English wording.
 
-The English wording lives in a standard gettext catalogue,
-`desk/web/locales/en/LC_MESSAGES/messages.po` (msgid: the French source, msgstr: the English), so
-translators can use Poedit or any PO editor. `en.json` / `en-<area>.json` files beside it are
-still merged on top while engineers add strings; `tools/i18n_extract.py --write-po` folds
-them into the catalogue. A missing entry falls back to French, so a page is never blank, and
-`tests/desk/web/test_i18n.py` lists what is untranslated.
+The English wording lives in one standard gettext catalogue,
+`desk/web/locales/en/LC_MESSAGES/messages.po` (msgid: the French source, msgstr: the English),
+kept up to date with Babel's own tools (`pybabel extract` with `babel.cfg`, then `pybabel
+update`; see docs/translation.md) and edited with Poedit or any PO editor. It is compiled when
+the process first needs it: read once into a dictionary (about 50 ms), so there is no `.mo`
+file to keep in step with the `.po`. A missing entry falls back to French, so a page is never
+blank, and `tests/desk/web/test_i18n.py` lists what is untranslated.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -24,15 +24,6 @@ DOMAIN = "messages"
 
 def po_path(locale: str, directory: Path = CATALOG_DIR) -> Path:
     return directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-def json_paths(locale: str, directory: Path = CATALOG_DIR) -> list[Path]:
-    """`<locale>.json` and every `<locale>-<area>.json` still waiting to be folded into the .po."""
-    return [
-        path
-        for path in sorted(directory.glob(f"{locale}*.json"))
-        if path.stem == locale or path.stem.startswith(f"{locale}-")
-    ]
 
 
 def read_po_entries(path: Path) -> dict[str, str]:
@@ -55,13 +46,10 @@ def read_po_entries(path: Path) -> dict[str, str]:
 
 
 def load_catalog(locale: str, directory: Path = CATALOG_DIR) -> dict[str, str]:
-    """The .po catalogue, with any remaining JSON parts merged on top (they are newer)."""
+    """The catalogue of a language: French is the source, so its catalogue is empty."""
     if locale == DEFAULT_LOCALE:
         return {}
-    merged = read_po_entries(po_path(locale, directory))
-    for path in json_paths(locale, directory):
-        merged.update({k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items() if v})
-    return merged
+    return read_po_entries(po_path(locale, directory))
 
 
 @cache

@@ -7,11 +7,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.explain.topics import all_topics, get_topic, grouped
 from desk.registry.services import LEGAL_BASIS_EXPLANATIONS, LEGAL_BASIS_LABELS
 from desk.web.templating import render
 
-NOT_FOUND_FR = (
+NOT_FOUND_FR = N_(
     "Cette fiche n'existe pas. Retrouvez toutes les explications sur la page "
     "« Comprendre mes données »."
 )

@@ -8,68 +8,70 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from desk.core.translatable import N_
+
 # slug → (title, one-sentence summary). Titles and summaries are French catalogue sources.
 TOPICS: dict[str, tuple[str, str]] = {
     "donnee-personnelle": (
-        "Qu'est-ce qu'une donnée personnelle ?",
-        "Toute information qui vous concerne, même sans votre nom.",
+        N_("Qu'est-ce qu'une donnée personnelle ?"),
+        N_("Toute information qui vous concerne, même sans votre nom."),
     ),
     "savoir-qui-detient": (
         "Savoir qui détient mes données",
-        "Demander à chaque signataire s'il a des données sur vous, et lesquelles.",
+        N_("Demander à chaque signataire s'il a des données sur vous, et lesquelles."),
     ),
     "copie": (
-        "Obtenir une copie de mes données",
-        "Recevoir un fichier avec les données qu'un organisme détient sur vous.",
+        N_("Obtenir une copie de mes données"),
+        N_("Recevoir un fichier avec les données qu'un organisme détient sur vous."),
     ),
     "effacement": (
         "Supprimer mes données",
-        "Faire effacer vos données, et recevoir la preuve de l'effacement.",
+        N_("Faire effacer vos données, et recevoir la preuve de l'effacement."),
     ),
     "opposition": (
-        "M'opposer à l'utilisation de mes données",
-        "Faire arrêter un usage de vos données, par exemple une lettre d'information.",
+        N_("M'opposer à l'utilisation de mes données"),
+        N_("Faire arrêter un usage de vos données, par exemple une lettre d'information."),
     ),
     "delais": (
         "Les délais de réponse",
-        "Un mois pour répondre, trois au plus si l'organisme explique pourquoi.",
+        N_("Un mois pour répondre, trois au plus si l'organisme explique pourquoi."),
     ),
     "signataire": (
         "Qu'est-ce qu'un signataire ?",
-        "Un organisme qui a signé la charte éthique de la donnée de Brest métropole.",
+        N_("Un organisme qui a signé la charte éthique de la donnée de Brest métropole."),
     ),
     "declaration": (
         "Qu'est-ce qu'une déclaration ?",
-        "Ce qu'un signataire publie sur chaque usage qu'il fait de vos données.",
+        N_("Ce qu'un signataire publie sur chaque usage qu'il fait de vos données."),
     ),
     "base-legale": (
         "Qu'est-ce qu'une base légale ?",
-        "La raison, prévue par la loi, qui permet à un organisme d'utiliser vos données.",
+        N_("La raison, prévue par la loi, qui permet à un organisme d'utiliser vos données."),
     ),
     "conservation": (
         "Qu'est-ce que la durée de conservation ?",
-        "Combien de temps un organisme garde vos données, et pourquoi.",
+        N_("Combien de temps un organisme garde vos données, et pourquoi."),
     ),
     "dpo": (
         "Qu'est-ce qu'un DPO (délégué à la protection des données) ?",
-        "La personne chargée, dans chaque organisme, de veiller au respect de vos droits.",
+        N_("La personne chargée, dans chaque organisme, de veiller au respect de vos droits."),
     ),
     "recu": (
         "Qu'est-ce qu'un reçu ?",
-        "La preuve signée de ce qu'un organisme a fait de votre demande.",
+        N_("La preuve signée de ce qu'un organisme a fait de votre demande."),
     ),
     "reclamation": (
-        "Faire une réclamation",
-        "Que faire si un organisme ne répond pas, ou répond mal.",
+        N_("Faire une réclamation"),
+        N_("Que faire si un organisme ne répond pas, ou répond mal."),
     ),
 }
 
 # The index page: headings, and the sheets under each, in reading order.
 GROUP_HEADINGS: tuple[str, ...] = (
-    "Les bases",
+    N_("Les bases"),
     "Vos droits",
-    "Les mots du guichet",
-    "Si cela se passe mal",
+    N_("Les mots du guichet"),
+    N_("Si cela se passe mal"),
 )
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
     zip(

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.core import clock
+from desk.core.translatable import N_
 from desk.holdings import hashing
 from desk.holdings.rules import (
     DOC_URL,
@@ -62,7 +63,7 @@ async def _read_json_body(request: Request, limit: int) -> bytes:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
         raise ApiProblem(
-            415, "Envoyez le corps en JSON, avec l'en-tête Content-Type: application/json."
+            415, N_("Envoyez le corps en JSON, avec l'en-tête Content-Type: application/json.")
         )
     too_large = (
         f"Corps de la demande trop volumineux : {limit // (1024 * 1024)} Mo au plus. "
@@ -84,7 +85,8 @@ def _decode(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ApiProblem(
-            400, "Le corps de la demande n'est pas un JSON valide (UTF-8) : vérifiez sa syntaxe."
+            400,
+            N_("Le corps de la demande n'est pas un JSON valide (UTF-8) : vérifiez sa syntaxe."),
         ) from None
 
 

@@ -11,6 +11,8 @@ import unicodedata
 from encodings import idna
 from typing import Literal, Protocol
 
+from desk.core.translatable import N_
+
 Kind = Literal["email", "phone"]
 KINDS: tuple[Kind, ...] = ("email", "phone")
 
@@ -47,17 +49,19 @@ def normalise_email(raw: str) -> str:
     value = unicodedata.normalize("NFC", raw.strip()).lower()
     local, at, domain = value.rpartition("@")
     if not at or not local or not domain:
-        raise InvalidIdentifier("Adresse e-mail incorrecte : il faut la forme nom@domaine.fr.")
+        raise InvalidIdentifier(N_("Adresse e-mail incorrecte : il faut la forme nom@domaine.fr."))
     if "@" in local or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
         raise InvalidIdentifier(
-            "Adresse e-mail incorrecte : un seul @, sans espace ni caractère invisible."
+            N_("Adresse e-mail incorrecte : un seul @, sans espace ni caractère invisible.")
         )
     if len(local) > 64 or local.startswith(".") or local.endswith(".") or ".." in local:
-        raise InvalidIdentifier("Adresse e-mail incorrecte : la partie avant @ n'est pas valable.")
+        raise InvalidIdentifier(
+            N_("Adresse e-mail incorrecte : la partie avant @ n'est pas valable.")
+        )
     ascii_domain = _ascii_domain(domain)
     address = f"{local}@{ascii_domain}"
     if len(address) > 254:
-        raise InvalidIdentifier("Adresse e-mail trop longue (254 caractères au plus).")
+        raise InvalidIdentifier(N_("Adresse e-mail trop longue (254 caractères au plus)."))
     return address
 
 
@@ -65,7 +69,7 @@ def _ascii_domain(domain: str) -> str:
     labels = domain.split(".")
     if len(labels) < 2:
         raise InvalidIdentifier(
-            "Adresse e-mail incorrecte : le domaine doit contenir un point (exemple.fr)."
+            N_("Adresse e-mail incorrecte : le domaine doit contenir un point (exemple.fr).")
         )
     converted: list[str] = []
     for label in labels:
@@ -74,16 +78,16 @@ def _ascii_domain(domain: str) -> str:
             ascii_label = idna.ToASCII(label).decode("ascii").lower()
         except UnicodeError as exc:
             raise InvalidIdentifier(
-                "Adresse e-mail incorrecte : le nom de domaine n'est pas valable."
+                N_("Adresse e-mail incorrecte : le nom de domaine n'est pas valable.")
             ) from exc
         if not _LABEL.match(ascii_label):
             raise InvalidIdentifier(
-                "Adresse e-mail incorrecte : le nom de domaine n'est pas valable."
+                N_("Adresse e-mail incorrecte : le nom de domaine n'est pas valable.")
             )
         converted.append(ascii_label)
     ascii_domain = ".".join(converted)
     if len(ascii_domain) > 253:
-        raise InvalidIdentifier("Adresse e-mail incorrecte : le nom de domaine est trop long.")
+        raise InvalidIdentifier(N_("Adresse e-mail incorrecte : le nom de domaine est trop long."))
     return ascii_domain
 
 
@@ -101,13 +105,15 @@ def normalise_phone(raw: str) -> str:
         return "+33" + french.group(1)
     if value.startswith("+33"):
         raise InvalidIdentifier(
-            "Numéro français incorrect : après +33, il faut 9 chiffres (sans le 0 initial)."
+            N_("Numéro français incorrect : après +33, il faut 9 chiffres (sans le 0 initial).")
         )
     if _E164.match(value):
         return value
     raise InvalidIdentifier(
-        "Numéro de téléphone incorrect : écrivez un numéro français (06 12 34 56 78) ou "
-        "international commençant par + et l'indicatif du pays."
+        N_(
+            "Numéro de téléphone incorrect : écrivez un numéro français (06 12 34 56 78) ou "
+            "international commençant par + et l'indicatif du pays."
+        )
     )
 
 
@@ -116,7 +122,7 @@ def normalise(kind: str, value: str) -> str:
         return normalise_email(value)
     if kind == "phone":
         return normalise_phone(value)
-    raise InvalidIdentifier("Type d'identifiant inconnu : « email » ou « phone » seulement.")
+    raise InvalidIdentifier(N_("Type d'identifiant inconnu : « email » ou « phone » seulement."))
 
 
 def message(kind: str, value: str) -> str:

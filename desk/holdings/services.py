@@ -16,6 +16,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from desk.core import clock, crypto
+from desk.core.translatable import N_
 from desk.holdings import hashing
 from desk.holdings.models import Holding, LineageEvent
 from desk.holdings.rules import (
@@ -152,7 +153,7 @@ async def declare_holdings(
     except IntegrityError as exc:
         # Another push for the same signatory committed the same person meanwhile.
         raise PayloadRefused(
-            "Un autre envoi de vos détentions est en cours : réessayez dans un instant.",
+            N_("Un autre envoi de vos détentions est en cours : réessayez dans un instant."),
             status=409,
         ) from exc
     log.info("holdings of signatory %s: %s declared, %s removed", signatory_id, len(items), removed)

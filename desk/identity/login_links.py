@@ -31,6 +31,7 @@ from tortoise.transactions import in_transaction
 
 from desk.core import clock, crypto
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.residents.models import LoginChallenge
@@ -74,15 +75,23 @@ class LoginLinkError(DeskError):
     """A login link that cannot be used: `reason` is expired, used, invalid or elsewhere."""
 
     MESSAGES = {
-        "expired": "Ce lien de connexion a expiré : il n'est valable que 10 minutes. "
-        "Demandez-en un nouveau.",
-        "used": "Ce lien de connexion a déjà été utilisé : chaque lien ne sert qu'une fois. "
-        "Demandez-en un nouveau si vous n'êtes pas connecté.",
-        "invalid": "Ce lien de connexion n'est pas valide. Vérifiez que vous avez copié "
-        "l'adresse en entier, ou demandez un nouveau lien.",
-        "elsewhere": "Ce lien de connexion ne fonctionne que dans le navigateur où vous l'avez "
-        "demandé. Ouvrez-le dans ce navigateur (sur le même appareil), ou demandez ici un "
-        "nouveau lien.",
+        "expired": N_(
+            "Ce lien de connexion a expiré : il n'est valable que 10 minutes. "
+            "Demandez-en un nouveau."
+        ),
+        "used": N_(
+            "Ce lien de connexion a déjà été utilisé : chaque lien ne sert qu'une fois. "
+            "Demandez-en un nouveau si vous n'êtes pas connecté."
+        ),
+        "invalid": N_(
+            "Ce lien de connexion n'est pas valide. Vérifiez que vous avez copié "
+            "l'adresse en entier, ou demandez un nouveau lien."
+        ),
+        "elsewhere": N_(
+            "Ce lien de connexion ne fonctionne que dans le navigateur où vous l'avez "
+            "demandé. Ouvrez-le dans ce navigateur (sur le même appareil), ou demandez ici un "
+            "nouveau lien."
+        ),
     }
     CODES = {"expired": "gone", "used": "gone", "invalid": "not_found", "elsewhere": "forbidden"}
     STATUSES = {"gone": 410, "not_found": 404, "forbidden": 403}

@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from desk.audit.log import record_action
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.identity.session_list import (
     HANDLE,
     ListedSession,
@@ -67,7 +68,7 @@ async def _end(request: Request, owner: Owner, actor: str) -> None:
         raise _no_such_session()
     action = "staff.session_ended" if owner.staff_id is not None else "resident.session_ended"
     await record_action(action=action, actor=actor)
-    request.session["flash"] = "La connexion a été fermée : cet appareil devra se reconnecter."
+    request.session["flash"] = N_("La connexion a été fermée : cet appareil devra se reconnecter.")
 
 
 async def resident_sessions(request: Request) -> Response:

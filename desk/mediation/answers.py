@@ -9,6 +9,7 @@ the delivery's history names the staff member who typed it.
 from __future__ import annotations
 
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.mediation.access import audit, gate, refuse
 from desk.receipts.keys import Keyring
 from desk.requests.models import Delivery, DeliveryState
@@ -17,10 +18,12 @@ from desk.staff.models import StaffMember
 
 ACTION = "answer_question"
 ANSWER_MAX_CHARS = 4000
-NO_SUCH_QUESTION = "Cette question est introuvable parmi les demandes de cette personne."
-EMPTY_ANSWER = "Écrivez la réponse de la personne à la question de l'organisme avant de l'envoyer."
-TOO_LONG = "La réponse est trop longue : 4 000 caractères au plus."
-ALREADY_ANSWERED = (
+NO_SUCH_QUESTION = N_("Cette question est introuvable parmi les demandes de cette personne.")
+EMPTY_ANSWER = N_(
+    "Écrivez la réponse de la personne à la question de l'organisme avant de l'envoyer."
+)
+TOO_LONG = N_("La réponse est trop longue : 4 000 caractères au plus.")
+ALREADY_ANSWERED = N_(
     "Cette question n'attend plus de réponse : la personne ou un médiateur y a déjà répondu, "
     "ou l'organisme a depuis répondu à la demande. Rien n'a été transmis une seconde fois."
 )

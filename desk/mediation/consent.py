@@ -27,6 +27,7 @@ from tortoise.transactions import in_transaction
 from desk.audit.log import record_action
 from desk.core import clock, crypto
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.mediation.access import audit, refuse
 from desk.mediation.models import (
     AssistedSession,
@@ -61,22 +62,22 @@ FILED_MAIL_JOB = "mail.mediation_request_filed"
 # The code is useless once expired: a mail still failing after a few minutes helps nobody.
 CODE_MAIL_ATTEMPTS = 4
 
-WRONG_CODE = "Ce code n'est pas le bon. Vérifiez-le avec la personne et tapez-le à nouveau."
-MALFORMED_CODE = "Le code est fait de 6 chiffres : tapez-le tel que la personne le lit."
+WRONG_CODE = N_("Ce code n'est pas le bon. Vérifiez-le avec la personne et tapez-le à nouveau.")
+MALFORMED_CODE = N_("Le code est fait de 6 chiffres : tapez-le tel que la personne le lit.")
 # CODE_MINUTES, spelt out: the English catalogue translates this sentence as it is.
-EXPIRED_CODE = (
+EXPIRED_CODE = N_(
     "Ce code a expiré (il est valable 15 minutes). Envoyez un nouveau code à la personne."
 )
-NO_CODE = "Aucun code en cours pour cette personne : envoyez-lui un nouveau code."
-TOO_MANY_TRIES = (
+NO_CODE = N_("Aucun code en cours pour cette personne : envoyez-lui un nouveau code.")
+TOO_MANY_TRIES = N_(
     "Trop d'essais : ce code ne fonctionne plus, pour protéger le compte de la personne. "
     "Envoyez-lui un nouveau code."
 )
-TOO_MANY_CODES = (
+TOO_MANY_CODES = N_(
     "Trop de codes ont été envoyés à cette personne ou par vous dans la dernière heure. Pour "
     "protéger son compte, attendez un peu avant d'en demander un autre."
 )
-SESSION_OVER = (
+SESSION_OVER = N_(
     "La séance est terminée : l'accord de la personne se donne le jour même. Ouvrez une "
     "nouvelle séance avec elle."
 )

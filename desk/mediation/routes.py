@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from desk.core import clock
 from desk.core.errors import DeskError, status_of
+from desk.core.translatable import N_
 from desk.explain.topics import topic_path
 from desk.mediation import answers, consent, services
 from desk.mediation.forms import (
@@ -182,12 +183,12 @@ async def open_session(request: Request) -> Response:
         )  # fmt: skip
     resident_id: int = session.resident_id  # type: ignore[attr-defined]
     if session.consent == Consent.AWAITING:
-        request.session["flash"] = (
+        request.session["flash"] = N_(
             "Cette personne a déjà un compte en ligne : un code lui a été envoyé par courriel. "
             "Demandez-lui de vous le lire pour ouvrir la séance."
         )
         return _redirect(f"/mediation/habitants/{resident_id}/consentement")
-    request.session["flash"] = "La séance est ouverte et le mandat est enregistré."
+    request.session["flash"] = N_("La séance est ouverte et le mandat est enregistré.")
     return _redirect(f"/mediation/habitants/{resident_id}")
 
 
@@ -247,7 +248,7 @@ async def consent_submit(request: Request) -> Response:
         return await _consent_page(
             request, staff, rid, error=exc.message, status=status_of(exc, default=422)
         )
-    request.session["flash"] = (
+    request.session["flash"] = N_(
         "La personne a donné son accord : la séance est ouverte et le mandat est enregistré. "
         "Elle en est prévenue par courriel."
     )
@@ -267,7 +268,7 @@ async def consent_resend(request: Request) -> Response:
         return await _consent_page(
             request, staff, rid, error=exc.message, status=status_of(exc, default=422)
         )
-    request.session["flash"] = "Un nouveau code a été envoyé à la personne par courriel."
+    request.session["flash"] = N_("Un nouveau code a été envoyé à la personne par courriel.")
     return _redirect(f"/mediation/habitants/{rid}/consentement")
 
 
@@ -287,7 +288,7 @@ async def mandate_signed(request: Request) -> Response:
     await services.record_paper_signed(
         mediator=staff, resident_id=rid, mandate_id=_int_param(request, "mid")
     )
-    request.session["flash"] = "La signature du mandat papier est enregistrée."
+    request.session["flash"] = N_("La signature du mandat papier est enregistrée.")
     return _redirect(f"/mediation/habitants/{rid}")
 
 
@@ -313,7 +314,7 @@ async def file_request(request: Request) -> Response:
         signatory_ids=[int(v) for v in raw_ids],
         submission_key=key,
     )
-    request.session["flash"] = (
+    request.session["flash"] = N_(
         "La demande est déposée. Imprimez l'accusé de réception et remettez-le à la personne."
     )
     return _redirect(f"/mediation/habitants/{rid}/demandes/{filed.reference}/accuse")
@@ -345,7 +346,7 @@ async def mark_told(request: Request) -> Response:
     await services.mark_told(
         mediator=staff, resident_id=rid, event_id=_int_param(request, "event_id")
     )
-    request.session["flash"] = "C'est noté : la personne est au courant."
+    request.session["flash"] = N_("C'est noté : la personne est au courant.")
     back = (
         "/mediation"
         if field(await request.form(), "back") == "home"
@@ -372,7 +373,7 @@ async def answer_question(request: Request) -> Response:
         keyring=runtime.keyring,
         issuer=runtime.issuer,
     )
-    request.session["flash"] = "La réponse de la personne est transmise à l'organisme."
+    request.session["flash"] = N_("La réponse de la personne est transmise à l'organisme.")
     return _redirect(f"/mediation/habitants/{rid}")
 
 
@@ -386,7 +387,9 @@ async def letter_posted(request: Request) -> Response:
     staff = await _mediator(request)
     rid = _int_param(request, "rid")
     await services.letter_posted(mediator=staff, resident_id=rid)
-    request.session["flash"] = "C'est noté : la lettre est postée, ses nouvelles sont transmises."
+    request.session["flash"] = N_(
+        "C'est noté : la lettre est postée, ses nouvelles sont transmises."
+    )
     return _redirect(f"/mediation/habitants/{rid}")
 
 

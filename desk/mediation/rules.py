@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.mediation.models import (
     IdentityCheck,
 )
@@ -24,34 +25,34 @@ NOTEWORTHY = ("extend", "fulfil", "deny", "need_info")
 TOLD_CHANNELS = ("help_point", "letter")
 
 IDENTITY_LABELS: dict[str, str] = {
-    IdentityCheck.DOCUMENT_SHOWN: "pièce d'identité montrée (rien n'est copié ni noté)",
-    IdentityCheck.KNOWN_TO_HELP_POINT: "personne connue du point d'aide",
-    IdentityCheck.FRANCECONNECT_ON_SITE: "connexion FranceConnect sur place",
+    IdentityCheck.DOCUMENT_SHOWN: N_("pièce d'identité montrée (rien n'est copié ni noté)"),
+    IdentityCheck.KNOWN_TO_HELP_POINT: N_("personne connue du point d'aide"),
+    IdentityCheck.FRANCECONNECT_ON_SITE: N_("connexion FranceConnect sur place"),
 }
 
-NOT_YOURS = (
+NOT_YOURS = N_(
     "Cette personne est introuvable parmi les habitants que vous accompagnez. Un médiateur ne "
     "voit que les personnes avec qui il a ouvert une séance."
 )
-NO_MANDATE = (
+NO_MANDATE = N_(
     "Le mandat de cette personne a expiré : ouvrez une nouvelle séance avec elle, en sa "
     "présence, pour le renouveler."
 )
-SESSION_CLOSED = (
+SESSION_CLOSED = N_(
     "La séance avec cette personne est terminée : une demande se dépose en sa présence. "
     "Ouvrez une nouvelle séance pour en déposer une."
 )
-PAPER_UNSIGNED = (
+PAPER_UNSIGNED = N_(
     "Le mandat papier n'est pas encore signé : imprimez-le, faites-le signer par la personne, "
     "puis indiquez qu'il est signé."
 )
-CONSENT_PENDING = (
+CONSENT_PENDING = N_(
     "La personne n'a pas encore donné son accord : tant qu'elle ne vous a pas lu le code reçu "
     "dans sa messagerie (ou confirmé depuis son espace), vous ne voyez rien de son compte et ne "
     "pouvez rien déposer pour elle."
 )
-KIND_OUTSIDE = "Le mandat de cette personne ne couvre pas ce type de demande."
-SIGNATORY_OUTSIDE = "Le mandat de cette personne ne couvre pas tous les organismes choisis."
+KIND_OUTSIDE = N_("Le mandat de cette personne ne couvre pas ce type de demande.")
+SIGNATORY_OUTSIDE = N_("Le mandat de cette personne ne couvre pas tous les organismes choisis.")
 
 
 class MediationRefused(DeskError):
@@ -72,8 +73,10 @@ class DuplicateResident(DeskError):
 
     def __init__(self, existing: list[Resident]) -> None:
         super().__init__(
-            "Une personne avec le même nom et la même adresse est déjà enregistrée. Utilisez sa "
-            "fiche, ou confirmez qu'il s'agit d'une autre personne.",
+            N_(
+                "Une personne avec le même nom et la même adresse est déjà enregistrée. "
+                "Utilisez sa fiche, ou confirmez qu'il s'agit d'une autre personne."
+            ),
             code="conflict",
         )
         self.existing = existing

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from desk.core.translatable import N_
 from desk.partners import clients, tokens
 from desk.partners.openapi import operation
 from desk.partners.tokens import PartnerPrincipal
@@ -128,7 +129,7 @@ async def token_endpoint(request: Request) -> Response:
     try:
         form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError:
-        return _oauth_error(400, "invalid_request", "Le formulaire n'est pas encodé en UTF-8.")
+        return _oauth_error(400, "invalid_request", N_("Le formulaire n'est pas encodé en UTF-8."))
     if any(has_nul(value) for value in form.values()):
         return _oauth_error(400, "invalid_request", NUL_MESSAGE)
     if form.get("grant_type") != "client_credentials":

@@ -24,6 +24,7 @@ from adapters.settings import URL_PRIVATE
 from desk.audit.log import record_action
 from desk.core import crypto
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.partners.webhooks import new_secret
 from desk.registry.models import Signatory
 
@@ -35,23 +36,27 @@ ROTATING_FIELD = "secrets"
 GENERATING_ADAPTERS = frozenset({"webhook"})
 MAX_ROTATING_SECRETS = 2
 
-MSG_UNKNOWN_SIGNATORY = "Aucun signataire « {slug} » dans le registre."
-MSG_UNKNOWN_ADAPTER = "Aucun connecteur nommé « {name} » : choisissez parmi {names}."
-MSG_SETTINGS_NOT_OBJECT = "Les réglages du connecteur doivent être une liste de paires clé=valeur."
-MSG_ROTATE_UNSUPPORTED = (
+MSG_UNKNOWN_SIGNATORY = N_("Aucun signataire « {slug} » dans le registre.")
+MSG_UNKNOWN_ADAPTER = N_("Aucun connecteur nommé « {name} » : choisissez parmi {names}.")
+MSG_SETTINGS_NOT_OBJECT = N_(
+    "Les réglages du connecteur doivent être une liste de paires clé=valeur."
+)
+MSG_ROTATE_UNSUPPORTED = N_(
     "Le changement de secret (rotation) ne concerne que les connecteurs qui signent leurs "
     "messages avec un secret (webhook) ; le connecteur « {name} » n'en a pas."
 )
-MSG_ROTATE_ONE_SECRET = (
+MSG_ROTATE_ONE_SECRET = N_(
     "Pour changer de secret, donnez au plus un nouveau secret (ou aucun : le guichet en crée un)."
 )
-MSG_CANNOT_DECRYPT = (
+MSG_CANNOT_DECRYPT = N_(
     "Les secrets enregistrés pour ce signataire ne peuvent pas être déchiffrés : la clé du "
     "guichet (DESK_SECRET_KEY) a changé. Donnez de nouveaux secrets."
 )
-MSG_INVALID = "Réglages du connecteur « {name} » refusés : {reason}"
-MSG_BAD_PAIR = "Réglage « {pair} » incompris : écrivez clé=valeur, par exemple url=https://exemple.fr/webhooks."
-MSG_BAD_JSON = (
+MSG_INVALID = N_("Réglages du connecteur « {name} » refusés : {reason}")
+MSG_BAD_PAIR = N_(
+    "Réglage « {pair} » incompris : écrivez clé=valeur, par exemple url=https://exemple.fr/webhooks."
+)
+MSG_BAD_JSON = N_(
     "La valeur de « {key} » commence comme du JSON mais n'en est pas : "
     'écrivez par exemple ["a", "b"].'
 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from desk.core.translatable import N_
 from desk.partners import schemas as S
 from desk.partners.services import (
     TEXT_FIELD_MAX_BYTES,
@@ -32,28 +33,28 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 IDENTITY_ASSURANCE = {"online": "email_verified", "assisted": "mediator_checked"}
 
-MSG_NOT_FOUND = "Cet envoi est introuvable pour votre organisme."
-MSG_BAD_STATE = "Le paramètre state doit valoir l'un de : {values}."
-MSG_BAD_KIND = "Le paramètre kind doit valoir l'un de : {values}."
-MSG_BAD_LIMIT = "Le paramètre limit doit être un nombre entier de 1 à 100."
-MSG_BAD_CURSOR = (
+MSG_NOT_FOUND = N_("Cet envoi est introuvable pour votre organisme.")
+MSG_BAD_STATE = N_("Le paramètre state doit valoir l'un de : {values}.")
+MSG_BAD_KIND = N_("Le paramètre kind doit valoir l'un de : {values}.")
+MSG_BAD_LIMIT = N_("Le paramètre limit doit être un nombre entier de 1 à 100.")
+MSG_BAD_CURSOR = N_(
     "Le paramètre cursor est invalide : reprenez la valeur next_cursor de la page précédente."
 )
 MSG_NOT_JSON = "Le corps de la demande n'est pas un JSON valide."
 MSG_WANT_JSON = "Envoyez le corps de la demande en JSON (en-tête Content-Type: application/json)."
-MSG_WANT_JSON_OR_FORM = (
+MSG_WANT_JSON_OR_FORM = N_(
     "Envoyez la réponse en JSON (Content-Type: application/json), ou, avec une copie jointe, "
     "en multipart/form-data (un champ « outcome » en JSON et un fichier « copy »)."
 )
-MSG_JSON_TOO_LARGE = "Le corps de la demande est trop volumineux ({size} au plus)."
-MSG_BAD_FORM = "Le formulaire multipart reçu est incomplet ou mal formé."
-MSG_OUTCOME_NOT_JSON = "Le champ « outcome » doit contenir un objet JSON valide."
-MSG_FILE_NOT_ACCESS = "Seule une demande de copie (kind access) accepte un fichier joint."
+MSG_JSON_TOO_LARGE = N_("Le corps de la demande est trop volumineux ({size} au plus).")
+MSG_BAD_FORM = N_("Le formulaire multipart reçu est incomplet ou mal formé.")
+MSG_OUTCOME_NOT_JSON = N_("Le champ « outcome » doit contenir un objet JSON valide.")
+MSG_FILE_NOT_ACCESS = N_("Seule une demande de copie (kind access) accepte un fichier joint.")
 MSG_FILE_AND_NOTHING = (
     "Vous avez indiqué ne détenir aucune donnée, mais joint un fichier : "
     "choisissez l'un ou l'autre."
 )
-MSG_NEED_INFO_NOT_ALLOWED = (
+MSG_NEED_INFO_NOT_ALLOWED = N_(
     "Vous ne pouvez poser une question que sur une demande reçue et en cours de traitement, "
     "et une seule à la fois : attendez la réponse à la question déjà posée."
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from desk.core.translatable import N_
 from desk.requests import assurance
 from desk.requests.models import DeliveryState, RequestKind
 from desk.requests.states import DENIAL_REASONS
@@ -237,20 +238,20 @@ NEED_INFO_BODY: Schema = {
 
 # --- checking -------------------------------------------------------------------------------
 
-MSG_TYPE = "Le champ « {field} » doit être {expected}."
-MSG_REQUIRED = "Le champ « {field} » est obligatoire."
-MSG_ENUM = "Le champ « {field} » doit valoir l'une de ces valeurs : {values}."
-MSG_TOO_SHORT = "Le champ « {field} » ne doit pas être vide."
-MSG_TOO_LONG = "Le champ « {field} » est trop long ({limit} caractères au plus)."
+MSG_TYPE = N_("Le champ « {field} » doit être {expected}.")
+MSG_REQUIRED = N_("Le champ « {field} » est obligatoire.")
+MSG_ENUM = N_("Le champ « {field} » doit valoir l'une de ces valeurs : {values}.")
+MSG_TOO_SHORT = N_("Le champ « {field} » ne doit pas être vide.")
+MSG_TOO_LONG = N_("Le champ « {field} » est trop long ({limit} caractères au plus).")
 MSG_TOO_MANY = "Le champ « {field} » contient trop d'éléments ({limit} au plus)."
 MSG_BODY_OBJECT = "Le corps de la demande doit être un objet JSON."
 
 TYPE_WORDS = {
-    "string": "un texte",
-    "integer": "un nombre entier",
-    "boolean": "true ou false",
-    "object": "un objet",
-    "array": "une liste",
+    "string": N_("un texte"),
+    "integer": N_("un nombre entier"),
+    "boolean": N_("true ou false"),
+    "object": N_("un objet"),
+    "array": N_("une liste"),
     "null": "null",
 }
 

@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from desk.core import clock
 from desk.core.errors import DeskError
 from desk.core.i18n import Message
+from desk.core.translatable import N_
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration
 from desk.requests import assurance
@@ -77,9 +78,9 @@ class UploadRefused(AnswerRefused):
 def human_size(size: int) -> str:
     """ "5 Mo" in French, "5 MB" through `_()` (the unit is a catalogue entry)."""
     if size >= 1024 * 1024:
-        return Message("{size} Mo", size=f"{size / (1024 * 1024):.0f}")
+        return Message("{size} Mo", size=format(size / (1024 * 1024), ".0f"))
     if size >= 1024:
-        return Message("{size} Ko", size=f"{size / 1024:.0f}")
+        return Message("{size} Ko", size=format(size / 1024, ".0f"))
     return Message("{size} octets", size=size)
 
 
@@ -201,8 +202,10 @@ def check_upload(
         name = name[: 200 - len(extension)] + extension
     if extension not in UPLOAD_FORMATS:
         raise UploadRefused(
-            "Ce type de fichier n'est pas accepté : envoyez un fichier JSON (.json), "
-            "CSV (.csv, un tableau) ou PDF (.pdf)."
+            N_(
+                "Ce type de fichier n'est pas accepté : envoyez un fichier JSON (.json), "
+                "CSV (.csv, un tableau) ou PDF (.pdf)."
+            )
         )
     canonical, accepted = UPLOAD_FORMATS[extension]
     declared = content_type.split(";", 1)[0].strip().lower()
@@ -220,14 +223,16 @@ def check_upload(
             json.loads(content.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise UploadRefused(
-                "Ce fichier n'est pas un JSON valide : vérifiez l'export, "
-                "ou envoyez un CSV ou un PDF."
+                N_(
+                    "Ce fichier n'est pas un JSON valide : vérifiez l'export, "
+                    "ou envoyez un CSV ou un PDF."
+                )
             ) from exc
     elif extension == ".pdf":
         if not content.lstrip()[:5].startswith(b"%PDF"):
-            raise UploadRefused("Ce fichier n'est pas un PDF valide.")
+            raise UploadRefused(N_("Ce fichier n'est pas un PDF valide."))
     elif b"\x00" in content:
-        raise UploadRefused("Ce fichier n'est pas un CSV (texte) valide.")
+        raise UploadRefused(N_("Ce fichier n'est pas un CSV (texte) valide."))
     return UploadedFile(filename=name, content_type=canonical, content=content)
 
 
@@ -248,12 +253,17 @@ def available_actions(
 
 
 NOT_ALLOWED = {
-    "acknowledge": "La réception de cette demande est déjà confirmée : il n'y a rien à refaire.",
-    "extend": "Le délai ne peut plus être prolongé : une seule prolongation est permise, "
-    "pendant le premier mois après la réception.",
-    "fulfil": "Cette demande ne peut pas recevoir de réponse dans son état actuel.",
-    "deny": "Cette demande ne peut pas être refusée dans son état actuel.",
+    "acknowledge": N_(
+        "La réception de cette demande est déjà confirmée : il n'y a rien à refaire."
+    ),
+    "extend": N_(
+        "Le délai ne peut plus être prolongé : une seule prolongation est permise, "
+        "pendant le premier mois après la réception."
+    ),
+    "fulfil": N_("Cette demande ne peut pas recevoir de réponse dans son état actuel."),
+    "deny": N_("Cette demande ne peut pas être refusée dans son état actuel."),
 }
+NOT_ALLOWED_FALLBACK = N_("Action impossible.")
 
 
 def ensure_allowed(
@@ -262,7 +272,7 @@ def ensure_allowed(
     """Refuse, with a French reason and 409, an action the current state does not allow."""
     if action not in available_actions(state, received_at=received_at, now=now):
         raise AnswerRefused(
-            NOT_ALLOWED.get(action, "Action impossible."), status=409, code="conflict"
+            NOT_ALLOWED.get(action, NOT_ALLOWED_FALLBACK), status=409, code="conflict"
         )
 
 

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError
 from desk.core.i18n import DEFAULT_LOCALE, translate
+from desk.core.translatable import N_
 from desk.receipts.models import Receipt
 from desk.receipts.qr import fits, qr_svg
 from desk.receipts.verify import (
@@ -33,7 +34,7 @@ log = logging.getLogger("desk.receipts")
 _RECEIPT_ID = re.compile(r"^[0-9a-f]{32}$")
 # A pasted receipt plus the form's CSRF token; bigger bodies are not a receipt.
 MAX_FORM_BYTES = 64 * 1024
-NOT_FOUND_FR = (
+NOT_FOUND_FR = N_(
     "Ce reçu est introuvable. Vérifiez que le lien a été copié en entier ; "
     "vous pouvez aussi coller le texte du reçu sur la page « Vérifier un reçu »."
 )

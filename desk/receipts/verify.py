@@ -20,6 +20,7 @@ from joserfc import jws
 from joserfc.jwk import ECKey
 
 from desk.core.chain import GENESIS
+from desk.core.translatable import N_
 from desk.receipts.keys import ALGORITHM, RECEIPT_TYPE, Keyring
 from desk.receipts.log import inclusion_of, leaf_of
 from desk.receipts.models import Receipt
@@ -32,37 +33,37 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 _WHITESPACE = re.compile(r"\s+")
 REQUIRED_CLAIMS = ("jti", "iat", "request", "signatory", "subject", "kind", "status", "state")
 
-REASON_EMPTY = "Collez le texte complet du reçu dans le champ, puis lancez la vérification."
-REASON_TOO_LONG = (
+REASON_EMPTY = N_("Collez le texte complet du reçu dans le champ, puis lancez la vérification.")
+REASON_TOO_LONG = N_(
     "Ce texte est beaucoup trop long pour être un reçu du guichet (un reçu fait quelques milliers "
     "de caractères au plus)."
 )
-REASON_SHAPE = (
+REASON_SHAPE = N_(
     "Ce texte n'est pas un reçu signé : un reçu est fait de trois parties de lettres et de "
     "chiffres séparées par deux points. Vérifiez qu'il a été copié en entier, sans rien ajouter."
 )
-REASON_HEADER = (
+REASON_HEADER = N_(
     "Le début du reçu (l'en-tête, qui indique comment il a été signé) est illisible : le texte a "
     "sans doute été tronqué ou modifié."
 )
-REASON_NONE_ALG = (
+REASON_NONE_ALG = N_(
     "Ce reçu n'est pas signé (il déclare l'algorithme « none ») : il n'a aucune valeur. "
     "Les reçus du guichet sont toujours signés."
 )
-REASON_ALG = (
+REASON_ALG = N_(
     "Ce reçu n'utilise pas la méthode de signature du guichet (ES256, une signature sur "
     "courbe elliptique) : il ne vient pas du guichet."
 )
-REASON_TYPE = "Ce texte est un jeton signé, mais pas un reçu du guichet des données."
-REASON_UNKNOWN_KEY = (
+REASON_TYPE = N_("Ce texte est un jeton signé, mais pas un reçu du guichet des données.")
+REASON_UNKNOWN_KEY = N_(
     "Ce reçu a été signé avec une clé que le guichet ne publie pas : il n'a pas été émis par "
     "le guichet, ou il a été fabriqué."
 )
-REASON_SIGNATURE = (
+REASON_SIGNATURE = N_(
     "La signature ne correspond pas au contenu : le reçu a été modifié après sa signature, "
     "ou il n'a pas été signé par le guichet. Ne vous fiez pas à son contenu."
 )
-REASON_PAYLOAD = (
+REASON_PAYLOAD = N_(
     "La signature est correcte mais le contenu du reçu est illisible ou incomplet : ce n'est pas "
     "un reçu émis par ce guichet."
 )
@@ -263,41 +264,50 @@ def _check_row(row: Receipt, keyring: Keyring, expected_sequence: int, previous:
 # --- Wording for people: what a receipt says, in plain French ---------------------------------
 
 KIND_FR = {
-    "discovery": "Savoir si des données sont détenues (article 15 du RGPD)",
-    "access": "Obtenir une copie de ses données (articles 15 et 20 du RGPD)",
-    "erasure": "Faire effacer ses données (article 17 du RGPD)",
-    "objection": "S'opposer à l'utilisation de ses données (article 21 du RGPD)",
+    "discovery": N_("Savoir si des données sont détenues (article 15 du RGPD)"),
+    "access": N_("Obtenir une copie de ses données (articles 15 et 20 du RGPD)"),
+    "erasure": N_("Faire effacer ses données (article 17 du RGPD)"),
+    "objection": N_("S'opposer à l'utilisation de ses données (article 21 du RGPD)"),
 }
 
 STATUS_FR = {
-    "RequestFulfilled": "demande satisfaite",
-    "RequestRejected": "demande refusée",
-    "RequestAcknowledged": "demande reçue par le signataire",
-    "RequestActionDelayed": "délai de réponse prolongé",
-    "RequestInitiated": "demande transmise",
-    "RequestRequiresAction": "en attente d'une réponse de la personne",
-    "RequestUnfulfilled": "demande non aboutie",
+    "RequestFulfilled": N_("demande satisfaite"),
+    "RequestRejected": N_("demande refusée"),
+    "RequestAcknowledged": N_("demande reçue par le signataire"),
+    "RequestActionDelayed": N_("délai de réponse prolongé"),
+    "RequestInitiated": N_("demande transmise"),
+    "RequestRequiresAction": N_("en attente d'une réponse de la personne"),
+    "RequestUnfulfilled": N_("demande non aboutie"),
 }
 
 DENIAL_FR = {
-    "no_match": "Le signataire n'a retrouvé personne correspondant aux informations transmises.",
-    "insuf_verification": "Le signataire n'a pas pu vérifier assez l'identité de la personne.",
-    "claim_not_covered": "Le droit demandé ne s'applique pas à ces données.",
-    "legal_obligation": "Une obligation légale impose au signataire de garder ces données.",
-    "other": "Autre motif, précisé par le signataire à la personne concernée.",
+    "no_match": N_(
+        "Le signataire n'a retrouvé personne correspondant aux informations transmises."
+    ),
+    "insuf_verification": N_("Le signataire n'a pas pu vérifier assez l'identité de la personne."),
+    "claim_not_covered": N_("Le droit demandé ne s'applique pas à ces données."),
+    "legal_obligation": N_("Une obligation légale impose au signataire de garder ces données."),
+    "other": N_("Autre motif, précisé par le signataire à la personne concernée."),
 }
 
 ERASURE_RESULT_FR = {
-    "erased": "Les données ont été effacées.",
-    "partial": "Une partie des données a été effacée ; le reste est gardé pour une raison légale.",
+    "erased": N_("Les données ont été effacées."),
+    "partial": N_(
+        "Une partie des données a été effacée ; le reste est gardé pour une raison légale."
+    ),
     "nothing_held": (
-        "Le signataire ne détenait aucune donnée sur cette personne : il n'y avait rien à effacer."
+        N_(
+            "Le signataire ne détenait aucune donnée sur cette personne : "
+            "il n'y avait rien à effacer."
+        )
     ),
 }
 
 OBJECTION_RESULT_FR = {
-    "stopped": "Le signataire a cessé d'utiliser les données de cette personne pour ce traitement.",
-    "nothing_held": "Le signataire ne détenait aucune donnée sur cette personne.",
+    "stopped": N_(
+        "Le signataire a cessé d'utiliser les données de cette personne pour ce traitement."
+    ),
+    "nothing_held": N_("Le signataire ne détenait aucune donnée sur cette personne."),
 }
 
 
@@ -365,46 +375,46 @@ def _when(value: Any) -> datetime | None:
 
 def title_for(kind: str, state: str, outcome: dict[str, Any]) -> str:
     if state == "denied":
-        return "Reçu de refus d'une demande"
+        return N_("Reçu de refus d'une demande")
     result = outcome.get("result")
     if kind == "erasure":
         if result == "partial":
-            return "Reçu de suppression partielle de données"
+            return N_("Reçu de suppression partielle de données")
         if result == "nothing_held":
-            return "Reçu de demande de suppression : aucune donnée détenue"
-        return "Reçu de suppression de données"
+            return N_("Reçu de demande de suppression : aucune donnée détenue")
+        return N_("Reçu de suppression de données")
     if kind == "access":
         if outcome.get("holds_data") is False:
-            return "Reçu de demande de copie : aucune donnée détenue"
-        return "Reçu de communication d'une copie des données"
+            return N_("Reçu de demande de copie : aucune donnée détenue")
+        return N_("Reçu de communication d'une copie des données")
     if kind == "discovery":
-        return "Reçu de réponse : données détenues ou non"
+        return N_("Reçu de réponse : données détenues ou non")
     if kind == "objection":
         if result == "nothing_held":
-            return "Reçu d'opposition : aucune donnée détenue"
-        return "Reçu d'opposition : utilisation des données arrêtée"
-    return "Reçu de réponse à une demande"
+            return N_("Reçu d'opposition : aucune donnée détenue")
+        return N_("Reçu d'opposition : utilisation des données arrêtée")
+    return N_("Reçu de réponse à une demande")
 
 
 def _summary(kind: str, state: str, outcome: dict[str, Any]) -> str:
     if state == "denied":
-        return "Le signataire a refusé la demande, pour le motif indiqué ci-dessous."
+        return N_("Le signataire a refusé la demande, pour le motif indiqué ci-dessous.")
     if kind == "erasure":
-        default = "Le signataire a répondu à la demande d'effacement."
+        default = N_("Le signataire a répondu à la demande d'effacement.")
         return ERASURE_RESULT_FR.get(_text(outcome.get("result")), default)
     if kind == "objection":
-        default = "Le signataire a répondu à l'opposition."
+        default = N_("Le signataire a répondu à l'opposition.")
         return OBJECTION_RESULT_FR.get(_text(outcome.get("result")), default)
     if kind == "access":
         if outcome.get("holds_data") is False:
-            return "Le signataire ne détenait aucune donnée sur cette personne."
-        return "Le signataire a transmis une copie des données à la personne concernée."
+            return N_("Le signataire ne détenait aucune donnée sur cette personne.")
+        return N_("Le signataire a transmis une copie des données à la personne concernée.")
     if kind == "discovery":
         if outcome.get("holds_data") is True:
-            return "Le signataire détient des données sur cette personne (détail ci-dessous)."
+            return N_("Le signataire détient des données sur cette personne (détail ci-dessous).")
         if outcome.get("holds_data") is False:
-            return "Le signataire ne détient aucune donnée sur cette personne."
-    return "Le signataire a répondu à la demande."
+            return N_("Le signataire ne détient aucune donnée sur cette personne.")
+    return N_("Le signataire a répondu à la demande.")
 
 
 def describe(payload: dict[str, Any]) -> ReceiptView:

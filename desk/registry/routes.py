@@ -9,11 +9,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from desk.core.translatable import N_
 from desk.registry import services
 from desk.web.templating import render
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-NOT_FOUND_FR = (
+NOT_FOUND_FR = N_(
     "Aucun signataire de la charte ne correspond à cette adresse. "
     "Retrouvez tous les signataires sur la page « Signataires »."
 )

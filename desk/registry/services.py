@@ -8,64 +8,78 @@ from __future__ import annotations
 
 from typing import Any
 
+from desk.core.translatable import N_
 from desk.registry.models import CharterStatus, Declaration, Signatory, SignatoryKind
 from desk.web.csv_export import csv_text
 
 KIND_LABELS: dict[str, str] = {
-    SignatoryKind.PUBLIC_BODY: "Collectivité ou organisme public",
-    SignatoryKind.PUBLIC_OPERATOR: "Opérateur de service public",
-    SignatoryKind.SOCIAL_HOUSING: "Bailleur social",
-    SignatoryKind.COMPANY: "Entreprise",
-    SignatoryKind.ASSOCIATION: "Association",
+    SignatoryKind.PUBLIC_BODY: N_("Collectivité ou organisme public"),
+    SignatoryKind.PUBLIC_OPERATOR: N_("Opérateur de service public"),
+    SignatoryKind.SOCIAL_HOUSING: N_("Bailleur social"),
+    SignatoryKind.COMPANY: N_("Entreprise"),
+    SignatoryKind.ASSOCIATION: N_("Association"),
 }
 
 CHARTER_STATUS_LABELS: dict[str, str] = {
     CharterStatus.SIGNED: "Signataire",
-    CharterStatus.SUSPENDED: "Suspendu",
-    CharterStatus.EXCLUDED: "Exclu",
+    CharterStatus.SUSPENDED: N_("Suspendu"),
+    CharterStatus.EXCLUDED: N_("Exclu"),
 }
 
 CHARTER_STATUS_EXPLANATIONS: dict[str, str] = {
-    CharterStatus.SIGNED: "A signé la charte et reçoit vos demandes.",
-    CharterStatus.SUSPENDED: "Ne tient pas ses engagements pour l'instant : le comité d'éthique "
-    "l'a suspendu. Vos demandes ne lui sont plus transmises par le guichet.",
-    CharterStatus.EXCLUDED: "N'a pas tenu ses engagements malgré les alertes : il ne fait plus "
-    "partie des signataires.",
+    CharterStatus.SIGNED: N_("A signé la charte et reçoit vos demandes."),
+    CharterStatus.SUSPENDED: N_(
+        "Ne tient pas ses engagements pour l'instant : le comité d'éthique "
+        "l'a suspendu. Vos demandes ne lui sont plus transmises par le guichet."
+    ),
+    CharterStatus.EXCLUDED: N_(
+        "N'a pas tenu ses engagements malgré les alertes : il ne fait plus partie des signataires."
+    ),
 }
 
 LEGAL_BASIS_LABELS: dict[str, str] = {
-    "legal_obligation": "obligation légale",
-    "public_task": "mission d'intérêt public",
-    "contract": "contrat",
-    "consent": "consentement",
-    "legitimate_interest": "intérêt légitime",
-    "vital_interest": "intérêts vitaux",
+    "legal_obligation": N_("obligation légale"),
+    "public_task": N_("mission d'intérêt public"),
+    "contract": N_("contrat"),
+    "consent": N_("consentement"),
+    "legitimate_interest": N_("intérêt légitime"),
+    "vital_interest": N_("intérêts vitaux"),
 }
 
 # What each legal basis means for the resident, in plain words (GDPR Art. 6(1)).
 LEGAL_BASIS_EXPLANATIONS: dict[str, str] = {
-    "legal_obligation": "Une loi oblige cet organisme à traiter ces données. Il ne peut pas les "
-    "effacer avant la fin de la durée prévue par la loi.",
-    "public_task": "Ces données servent à un service public que cet organisme assure. Vous pouvez "
-    "vous opposer à leur usage si votre situation particulière le justifie.",
-    "contract": "Ces données sont nécessaires au contrat que vous avez passé avec cet organisme "
-    "(abonnement, bail, location…).",
-    "consent": "Vous avez donné votre accord. Vous pouvez le retirer à tout moment : les données "
-    "ne sont alors plus utilisées.",
-    "legitimate_interest": "L'organisme estime en avoir besoin pour son activité, sans que cela "
-    "nuise à vos droits. Vous pouvez vous opposer à cet usage.",
-    "vital_interest": "Ces données servent à protéger la vie ou la santé d'une personne.",
+    "legal_obligation": N_(
+        "Une loi oblige cet organisme à traiter ces données. Il ne peut pas les "
+        "effacer avant la fin de la durée prévue par la loi."
+    ),
+    "public_task": N_(
+        "Ces données servent à un service public que cet organisme assure. Vous pouvez "
+        "vous opposer à leur usage si votre situation particulière le justifie."
+    ),
+    "contract": N_(
+        "Ces données sont nécessaires au contrat que vous avez passé avec cet organisme "
+        "(abonnement, bail, location…)."
+    ),
+    "consent": N_(
+        "Vous avez donné votre accord. Vous pouvez le retirer à tout moment : les données "
+        "ne sont alors plus utilisées."
+    ),
+    "legitimate_interest": N_(
+        "L'organisme estime en avoir besoin pour son activité, sans que cela "
+        "nuise à vos droits. Vous pouvez vous opposer à cet usage."
+    ),
+    "vital_interest": N_("Ces données servent à protéger la vie ou la santé d'une personne."),
 }
 
 # How a signatory receives the requests the desk forwards, by adapter name.
 CHANNEL_LABELS: dict[str, str] = {
-    "email": "par courriel au délégué à la protection des données",
-    "simulated": "automatiquement (démonstration)",
-    "webhook": "automatiquement, par son propre logiciel",
-    "rest": "automatiquement, par son propre logiciel",
-    "postal": "par courrier postal",
+    "email": N_("par courriel au délégué à la protection des données"),
+    "simulated": N_("automatiquement (démonstration)"),
+    "webhook": N_("automatiquement, par son propre logiciel"),
+    "rest": N_("automatiquement, par son propre logiciel"),
+    "postal": N_("par courrier postal"),
 }
-CHANNEL_FALLBACK = "par un moyen convenu avec le guichet"
+CHANNEL_FALLBACK = N_("par un moyen convenu avec le guichet")
 
 CSV_COLUMNS = [
     "signatory_slug", "signatory_name", "signatory_kind", "signatory_kind_label", "charter_status",

@@ -6,6 +6,8 @@ ask only when they have reasonable doubts (Art. 12(6)).
 
 from __future__ import annotations
 
+from desk.core.translatable import N_
+
 EMAIL = "email"
 FRANCECONNECT = "franceconnect"
 IN_PERSON = "in_person"
@@ -14,18 +16,24 @@ IN_PERSON = "in_person"
 LEVELS = (EMAIL, FRANCECONNECT, IN_PERSON)
 
 ASSURANCE_LABELS = {
-    EMAIL: "Adresse électronique vérifiée",
-    FRANCECONNECT: "Identité vérifiée par FranceConnect",
-    IN_PERSON: "Identité vérifiée en personne par un médiateur",
+    EMAIL: N_("Adresse électronique vérifiée"),
+    FRANCECONNECT: N_("Identité vérifiée par FranceConnect"),
+    IN_PERSON: N_("Identité vérifiée en personne par un médiateur"),
 }
 
 ASSURANCE_EXPLANATIONS = {
-    EMAIL: "La personne s'est connectée avec un lien reçu à cette adresse : elle en a "
-    "l'usage. Son nom n'a pas été vérifié.",
-    FRANCECONNECT: "La personne s'est identifiée avec FranceConnect, le service de l'État "
-    "(compte impots.gouv.fr, ameli.fr, Identité Numérique La Poste…).",
-    IN_PERSON: "Un médiateur d'un point d'aide numérique a vérifié son identité en sa "
-    "présence (aucune copie de pièce d'identité n'est gardée).",
+    EMAIL: N_(
+        "La personne s'est connectée avec un lien reçu à cette adresse : elle en a "
+        "l'usage. Son nom n'a pas été vérifié."
+    ),
+    FRANCECONNECT: N_(
+        "La personne s'est identifiée avec FranceConnect, le service de l'État "
+        "(compte impots.gouv.fr, ameli.fr, Identité Numérique La Poste…)."
+    ),
+    IN_PERSON: N_(
+        "Un médiateur d'un point d'aide numérique a vérifié son identité en sa "
+        "présence (aucune copie de pièce d'identité n'est gardée)."
+    ),
 }
 
 

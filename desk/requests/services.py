@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.outbox.services import enqueue, enqueue_new
 from desk.receipts.keys import Keyring
 from desk.receipts.services import issue_receipt
@@ -48,7 +49,10 @@ class DeliveryNotFound(DeskError):
 class AlreadyAnswered(DeskError):
     def __init__(self, state: DeliveryState) -> None:
         super().__init__(
-            "Cette demande a déjà reçu une réponse définitive : elle ne peut plus être modifiée.",
+            N_(
+                "Cette demande a déjà reçu une réponse définitive : "
+                "elle ne peut plus être modifiée."
+            ),
             code="conflict",
         )
         self.state = state

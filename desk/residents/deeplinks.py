@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.registry.models import CharterStatus, Declaration, Signatory
 from desk.requests.models import Delivery, RequestKind
 from desk.residents.auth import current_resident
@@ -23,7 +24,7 @@ from desk.residents.views import answer_lines, kind_label, state_label
 from desk.web.templating import render
 
 NEXT_KEY = "next"
-NOT_FOUND = (
+NOT_FOUND = N_(
     "Ce signataire est introuvable. Vérifiez le lien, ou retrouvez-le dans la liste des "
     "signataires de la charte."
 )

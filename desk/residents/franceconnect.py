@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 from authlib.common.errors import AuthlibBaseError
 
+from desk.core.translatable import N_
+
 with warnings.catch_warnings():
     # authlib 1.6+ announces a move of its httpx integration to "httpx2"; the Starlette client
     # still uses it, and the notice would greet every `desk demo` and `desk serve` start.
@@ -61,30 +63,50 @@ class FranceConnectError(DeskError):
     """A FranceConnect login that did not go through; `reason` says why, in French."""
 
     MESSAGES = {
-        "denied": "Vous avez annulé la connexion avec FranceConnect, ou refusé de partager "
-        "votre adresse électronique. Vous n'êtes pas connecté. Vous pouvez réessayer, ou "
-        "recevoir un lien de connexion par courriel.",
-        "state": "Cette réponse de FranceConnect ne correspond à aucune connexion commencée "
-        "dans ce navigateur (elle est peut-être trop ancienne, ou a déjà servi). Vous n'êtes "
-        "pas connecté : recommencez depuis la page de connexion.",
-        "signature": "La réponse de FranceConnect n'a pas pu être vérifiée (signature "
-        "invalide). Par sécurité, vous n'êtes pas connecté. Réessayez dans quelques minutes.",
-        "claims": "La réponse de FranceConnect n'est pas valable pour le guichet (émetteur, "
-        "destinataire ou date de validité incorrects). Par sécurité, vous n'êtes pas connecté.",
-        "nonce": "La réponse de FranceConnect ne correspond pas à la connexion commencée dans "
-        "ce navigateur. Par sécurité, vous n'êtes pas connecté : recommencez.",
-        "acr": "Le niveau de sécurité de votre identification FranceConnect est insuffisant "
-        "pour le guichet. Vous n'êtes pas connecté.",
-        "email": "FranceConnect ne nous a pas transmis d'adresse électronique vérifiée : le "
-        "guichet en a besoin pour vous écrire au sujet de vos demandes. Connectez-vous plutôt "
-        "avec un lien reçu par courriel.",
-        "provider": "FranceConnect n'a pas pu terminer votre connexion (service indisponible "
-        "ou réponse incomplète). Vous n'êtes pas connecté. Réessayez dans quelques minutes, "
-        "ou recevez un lien de connexion par courriel.",
-        "logout": "Ce retour de FranceConnect après la déconnexion ne correspond à aucune "
-        "déconnexion demandée dans ce navigateur. Vous êtes bien déconnecté du guichet.",
-        "disabled": "La connexion avec FranceConnect n'est pas proposée par ce guichet. "
-        "Recevez un lien de connexion par courriel.",
+        "denied": N_(
+            "Vous avez annulé la connexion avec FranceConnect, ou refusé de partager "
+            "votre adresse électronique. Vous n'êtes pas connecté. Vous pouvez réessayer, ou "
+            "recevoir un lien de connexion par courriel."
+        ),
+        "state": N_(
+            "Cette réponse de FranceConnect ne correspond à aucune connexion commencée "
+            "dans ce navigateur (elle est peut-être trop ancienne, ou a déjà servi). Vous n'êtes "
+            "pas connecté : recommencez depuis la page de connexion."
+        ),
+        "signature": N_(
+            "La réponse de FranceConnect n'a pas pu être vérifiée (signature "
+            "invalide). Par sécurité, vous n'êtes pas connecté. Réessayez dans quelques minutes."
+        ),
+        "claims": N_(
+            "La réponse de FranceConnect n'est pas valable pour le guichet (émetteur, "
+            "destinataire ou date de validité incorrects). Par sécurité, vous n'êtes pas connecté."
+        ),
+        "nonce": N_(
+            "La réponse de FranceConnect ne correspond pas à la connexion commencée dans "
+            "ce navigateur. Par sécurité, vous n'êtes pas connecté : recommencez."
+        ),
+        "acr": N_(
+            "Le niveau de sécurité de votre identification FranceConnect est insuffisant "
+            "pour le guichet. Vous n'êtes pas connecté."
+        ),
+        "email": N_(
+            "FranceConnect ne nous a pas transmis d'adresse électronique vérifiée : le "
+            "guichet en a besoin pour vous écrire au sujet de vos demandes. Connectez-vous plutôt "
+            "avec un lien reçu par courriel."
+        ),
+        "provider": N_(
+            "FranceConnect n'a pas pu terminer votre connexion (service indisponible "
+            "ou réponse incomplète). Vous n'êtes pas connecté. Réessayez dans quelques minutes, "
+            "ou recevez un lien de connexion par courriel."
+        ),
+        "logout": N_(
+            "Ce retour de FranceConnect après la déconnexion ne correspond à aucune "
+            "déconnexion demandée dans ce navigateur. Vous êtes bien déconnecté du guichet."
+        ),
+        "disabled": N_(
+            "La connexion avec FranceConnect n'est pas proposée par ce guichet. "
+            "Recevez un lien de connexion par courriel."
+        ),
     }
 
     def __init__(self, reason: str) -> None:

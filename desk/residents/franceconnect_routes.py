@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from desk.core.translatable import N_
 from desk.residents import franceconnect
 from desk.residents.auth import start_session
 from desk.residents.franceconnect import FranceConnectError
@@ -54,7 +55,7 @@ async def login_return(request: Request) -> Response:
     # Kept for the logout: FranceConnect ends its own session from this hint.
     request.session[franceconnect.ID_TOKEN_KEY] = identity.id_token
     if logged.outcome == "linked":
-        request.session[FLASH] = (
+        request.session[FLASH] = N_(
             "FranceConnect est maintenant relié à votre compte : vous pouvez vous connecter "
             "avec FranceConnect ou avec un lien reçu par courriel."
         )
@@ -65,7 +66,7 @@ async def logout_return(request: Request) -> Response:
     """Back from FranceConnect's end-session page; the desk's session already ended."""
     if not await franceconnect.logout_returned(request):
         return _problem(request, FranceConnectError("logout"))
-    request.session[FLASH] = "Vous êtes déconnecté du guichet et de FranceConnect. À bientôt !"
+    request.session[FLASH] = N_("Vous êtes déconnecté du guichet et de FranceConnect. À bientôt !")
     return RedirectResponse("/", status_code=303)
 
 

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from desk.audit.log import record_action
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.identity import login_links
 from desk.identity.sessions import end_sessions
 from desk.mediation import consent as mediation_consent
@@ -153,7 +154,7 @@ async def logout(request: Request) -> Response:
     resident_id = request.session.get("resident_id")
     id_token = request.session.get(franceconnect.ID_TOKEN_KEY)
     request.session.clear()
-    request.session[FLASH] = "Vous êtes déconnecté. À bientôt !"
+    request.session[FLASH] = N_("Vous êtes déconnecté. À bientôt !")
     if isinstance(resident_id, int):
         await record_action(action="resident.logout", actor=f"resident:{resident_id}")
     if isinstance(id_token, str) and request.app.state.settings.franceconnect_enabled:
@@ -175,7 +176,7 @@ async def logout_everywhere(request: Request) -> Response:
         detail={"sessions": ended},
     )
     request.session.clear()
-    request.session[FLASH] = "Vous êtes déconnecté de tous vos appareils."
+    request.session[FLASH] = N_("Vous êtes déconnecté de tous vos appareils.")
     return _redirect("/")
 
 
@@ -275,10 +276,12 @@ async def answer_mediator(request: Request) -> Response:
         resident_id=resident.id, session_id=int(raw), accept=choice == "accepter"
     )
     request.session[FLASH] = (
-        "Vous avez accepté : la personne qui vous accompagne peut maintenant agir pour vous, "
-        "dans les limites du mandat. Vous recevez un courriel qui le confirme."
+        N_(
+            "Vous avez accepté : la personne qui vous accompagne peut maintenant agir pour vous, "
+            "dans les limites du mandat. Vous recevez un courriel qui le confirme."
+        )
         if choice == "accepter"
-        else "Vous avez refusé : cette personne ne verra rien de votre compte."
+        else N_("Vous avez refusé : cette personne ne verra rien de votre compte.")
     )
     return _redirect("/mon-espace")
 
@@ -299,7 +302,7 @@ async def withdraw(request: Request) -> Response:
         keyring=runtime.keyring,
         issuer=runtime.issuer,
     )
-    request.session[FLASH] = "Votre demande auprès de cet organisme a été retirée."
+    request.session[FLASH] = N_("Votre demande auprès de cet organisme a été retirée.")
     return _redirect(f"/mon-espace/demandes/{reference}")
 
 
@@ -339,7 +342,7 @@ async def answer_info(request: Request) -> Response:
                 code="conflict",
             ) from exc
         raise
-    request.session[FLASH] = "Votre réponse a été transmise à l'organisme."
+    request.session[FLASH] = N_("Votre réponse a été transmise à l'organisme.")
     return _redirect(f"/mon-espace/demandes/{reference}")
 
 

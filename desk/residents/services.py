@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from desk.audit.log import record_action
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.identity import login_links
 from desk.identity.login_links import THROTTLE_MAX, THROTTLE_WINDOW, LoginLinkError
 from desk.receipts.keys import Keyring
@@ -38,8 +39,10 @@ SUBMISSION_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 class InvalidEmail(DeskError):
     def __init__(self) -> None:
         super().__init__(
-            "Cette adresse électronique n'est pas valide. Vérifiez-la : elle ressemble à "
-            "prenom.nom@exemple.fr.",
+            N_(
+                "Cette adresse électronique n'est pas valide. Vérifiez-la : elle ressemble à "
+                "prenom.nom@exemple.fr."
+            ),
             code="invalid",
         )
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from desk.core.i18n import Message
+from desk.core.translatable import N_
 from desk.holdings.api import Transparency, resident_transparency
 from desk.mediation.filings import (
     AskingMediator,
@@ -21,47 +22,47 @@ from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, Request
 from desk.requests.states import FINAL_STATES, OPEN_STATES
 
 STATE_LABELS: dict[DeliveryState, str] = {
-    DeliveryState.PENDING: "en attente d'envoi",
-    DeliveryState.SENT: "envoyée",
-    DeliveryState.ACKNOWLEDGED: "reçue par l'organisme",
-    DeliveryState.EXTENDED: "délai prolongé",
-    DeliveryState.AWAITING_INFO: "en attente de votre réponse",
-    DeliveryState.FULFILLED: "traitée",
+    DeliveryState.PENDING: N_("en attente d'envoi"),
+    DeliveryState.SENT: N_("envoyée"),
+    DeliveryState.ACKNOWLEDGED: N_("reçue par l'organisme"),
+    DeliveryState.EXTENDED: N_("délai prolongé"),
+    DeliveryState.AWAITING_INFO: N_("en attente de votre réponse"),
+    DeliveryState.FULFILLED: N_("traitée"),
     DeliveryState.DENIED: "refusée",
-    DeliveryState.WITHDRAWN: "retirée",
+    DeliveryState.WITHDRAWN: N_("retirée"),
     DeliveryState.FAILED: "envoi en échec — nous nous en occupons",
 }
 
 KIND_LABELS: dict[RequestKind, str] = {
     RequestKind.DISCOVERY: "Savoir qui détient mes données",
-    RequestKind.ACCESS: "Obtenir une copie de mes données",
+    RequestKind.ACCESS: N_("Obtenir une copie de mes données"),
     RequestKind.ERASURE: "Supprimer mes données",
-    RequestKind.OBJECTION: "M'opposer à l'utilisation de mes données",
+    RequestKind.OBJECTION: N_("M'opposer à l'utilisation de mes données"),
 }
 
 DENIAL_LABELS: dict[str, str] = {
-    "no_match": "l'organisme n'a trouvé aucune donnée correspondant à votre identité",
+    "no_match": N_("l'organisme n'a trouvé aucune donnée correspondant à votre identité"),
     "insuf_verification": (
-        "l'organisme n'a pas pu vérifier que vous êtes bien la personne concernée"
+        N_("l'organisme n'a pas pu vérifier que vous êtes bien la personne concernée")
     ),
-    "claim_not_covered": "l'organisme estime que ce droit ne s'applique pas à ces données",
-    "legal_obligation": "une obligation légale empêche l'organisme de donner suite",
-    "other": "autre motif (voir le message de l'organisme)",
+    "claim_not_covered": N_("l'organisme estime que ce droit ne s'applique pas à ces données"),
+    "legal_obligation": N_("une obligation légale empêche l'organisme de donner suite"),
+    "other": N_("autre motif (voir le message de l'organisme)"),
 }
-DENIAL_FALLBACK = "motif non précisé"
+DENIAL_FALLBACK = N_("motif non précisé")
 
 ACTION_LABELS: dict[str, str] = {
-    "file": "Demande enregistrée",
-    "send": "Demande transmise à l'organisme",
-    "acknowledge": "Demande reçue par l'organisme",
-    "extend": "Délai de réponse prolongé",
-    "fulfil": "Réponse de l'organisme",
-    "deny": "Refus de l'organisme",
-    "withdraw": "Demande retirée",
+    "file": N_("Demande enregistrée"),
+    "send": N_("Demande transmise à l'organisme"),
+    "acknowledge": N_("Demande reçue par l'organisme"),
+    "extend": N_("Délai de réponse prolongé"),
+    "fulfil": N_("Réponse de l'organisme"),
+    "deny": N_("Refus de l'organisme"),
+    "withdraw": N_("Demande retirée"),
     "fail": "L'envoi a échoué",
-    "retry": "Nouvel envoi",
-    "need_info": "L'organisme vous a posé une question",
-    "provide_info": "Vous avez répondu à la question de l'organisme",
+    "retry": N_("Nouvel envoi"),
+    "need_info": N_("L'organisme vous a posé une question"),
+    "provide_info": N_("Vous avez répondu à la question de l'organisme"),
     "letter_printed": "Lettre envoyée par la poste à l'organisme",
     "channel_changed": "Nouveau moyen d'envoi choisi par le guichet",
 }
@@ -81,12 +82,12 @@ PARTNER_ACTIONS = frozenset({"acknowledge", "extend", "fulfil", "deny", "need_in
 def actor_label(actor: str, action: str = "") -> str:
     """Who did it, in words; an answer is the organisation's whichever channel carried it."""
     if actor == "resident":
-        return "vous"
+        return N_("vous")
     if actor.startswith("mediator"):
         return "votre médiateur ou médiatrice numérique"
     if action in PARTNER_ACTIONS or actor.startswith(("partner", "signatory", "link")):
-        return "l'organisme"
-    return "le guichet"
+        return N_("l'organisme")
+    return N_("le guichet")
 
 
 def event_label(event: DeliveryEvent) -> str:

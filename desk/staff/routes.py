@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from desk.audit.log import record_action
 from desk.core import clock
+from desk.core.translatable import N_
 from desk.identity import login_links
 from desk.identity.login_links import LoginLinkError
 from desk.identity.sessions import end_sessions
@@ -32,10 +33,10 @@ from desk.web.templating import render
 log = logging.getLogger("desk.staff")
 
 ROLE_LABELS: dict[str, str] = {
-    StaffRole.BACK_OFFICE: "back office (suivi des demandes et des envois)",
-    StaffRole.MEDIATOR: "médiation numérique (accompagnement des personnes)",
-    StaffRole.COMMITTEE: "comité d'éthique",
-    StaffRole.ADMIN: "administration du guichet",
+    StaffRole.BACK_OFFICE: N_("back office (suivi des demandes et des envois)"),
+    StaffRole.MEDIATOR: N_("médiation numérique (accompagnement des personnes)"),
+    StaffRole.COMMITTEE: N_("comité d'éthique"),
+    StaffRole.ADMIN: N_("administration du guichet"),
 }
 
 BACK_OFFICE_ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)
@@ -161,7 +162,7 @@ async def logout(request: Request) -> Response:
     # Staff desks are often shared: leave nothing of anybody behind (a new, anonymous session
     # replaces this one and desk.identity.sessions deletes its row).
     request.session.clear()
-    request.session["flash"] = "Vous êtes déconnecté de l'espace équipe."
+    request.session["flash"] = N_("Vous êtes déconnecté de l'espace équipe.")
     if isinstance(staff_id, int):
         await record_action(action="staff.logout", actor=f"staff:{staff_id}")
     return RedirectResponse("/equipe/connexion", status_code=303)
@@ -176,7 +177,7 @@ async def logout_everywhere(request: Request) -> Response:
     )
     end_staff_session(request)
     request.session.clear()
-    request.session["flash"] = "Vous êtes déconnecté de l'espace équipe sur tous vos appareils."
+    request.session["flash"] = N_("Vous êtes déconnecté de l'espace équipe sur tous vos appareils.")
     return RedirectResponse("/equipe/connexion", status_code=303)
 
 

@@ -14,6 +14,7 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+from desk.core.translatable import N_
 from desk.statistics.figures import Overview
 
 WIDTH, HEIGHT = 640, 260
@@ -206,57 +207,67 @@ def overview_charts(overview: Overview, *, t: Translate, locale: str) -> list[Ch
     if months and total:
         busiest = max(months, key=lambda m: m.received)
         received_summary = t(
-            "{total} demandes reçues sur la période ; le mois le plus chargé est {month} "
-            "avec {count} demandes.",
+            N_(
+                "{total} demandes reçues sur la période ; le mois le plus chargé est {month} "
+                "avec {count} demandes."
+            ),
             total=total,
             month=month_label(busiest.month, locale),
             count=busiest.received,
         )
     else:
-        received_summary = t("Aucune demande reçue sur la période.")
+        received_summary = t(N_("Aucune demande reçue sur la période."))
     known = [(m, s) for m, s in zip(months, shares, strict=True) if s is not None]
     if known:
         lowest = min(known, key=lambda pair: pair[1])
         answered = sum(m.answered for m in months)
         on_time = sum(m.answered_on_time for m in months)
         share_summary = t(
-            "Sur la période, {share} % des réponses sont arrivées dans le délai ; "
-            "le mois le plus faible est {month} ({low} %).",
+            N_(
+                "Sur la période, {share} % des réponses sont arrivées dans le délai ; "
+                "le mois le plus faible est {month} ({low} %)."
+            ),
             share=_fmt(round(100 * on_time / answered, 1)),
             month=month_label(lowest[0].month, locale),
             low=_fmt(lowest[1]),
         )
     else:
-        share_summary = t("Aucune réponse sur la période : pas de part dans le délai à montrer.")
+        share_summary = t(
+            N_("Aucune réponse sur la période : pas de part dans le délai à montrer.")
+        )
     return [
         bar_chart(
-            title=t("Demandes reçues chaque mois"),
+            title=t(N_("Demandes reçues chaque mois")),
             desc=t(
-                "Diagramme en barres : nombre de demandes reçues par les signataires, "
-                "mois par mois."
+                N_(
+                    "Diagramme en barres : nombre de demandes reçues par les signataires, "
+                    "mois par mois."
+                )
             ),
             labels=labels,
             axis_labels=axis,
             values=received,
-            label_header=t("Mois"),
+            label_header=t(N_("Mois")),
             value_header=t("Demandes reçues"),
             summary=received_summary,
         ),
         line_chart(
-            title=t("Part des demandes traitées dans le délai, chaque mois"),
+            title=t(N_("Part des demandes traitées dans le délai, chaque mois")),
             desc=t(
-                "Courbe : pour les demandes reçues chaque mois et déjà traitées, pourcentage "
-                "de réponses arrivées avant la date limite. Un mois sans réponse interrompt la "
-                "courbe."
+                N_(
+                    "Courbe : pour les demandes reçues chaque mois et déjà traitées, pourcentage "
+                    "de réponses arrivées avant la date limite. Un mois sans réponse interrompt la "
+                    "courbe."
+                )
             ),
             labels=labels,
             axis_labels=axis,
             values=shares,
-            label_header=t("Mois de réception"),
-            value_header=t("Réponses dans le délai"),
+            label_header=t(N_("Mois de réception")),
+            value_header=t(N_("Réponses dans le délai")),
             summary=share_summary,
             unit=" %",
             top=100.0,
-            missing=t("aucune réponse"),
+            missing=t(N_("aucune réponse")),
         ),
     ]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from desk.charter.models import Alert, CommitteeDecision, SelfEvaluation
 from desk.core import clock
+from desk.core.translatable import N_
 from desk.registry.models import Declaration
 from desk.settings import Settings
 from desk.statistics.figures import Overview, compute_overview, year_bounds
@@ -85,14 +86,14 @@ async def build_report(*, year: int, now: datetime) -> AnnualReport:
 
 
 LEVEL_LABELS: dict[int, str] = {
-    1: "Alerte 1 : rappel",
-    2: "Alerte 2 : mise en demeure",
-    3: "Exclusion proposée au comité d'éthique",
+    1: N_("Alerte 1 : rappel"),
+    2: N_("Alerte 2 : mise en demeure"),
+    3: N_("Exclusion proposée au comité d'éthique"),
 }
 DECISION_LABELS: dict[str, str] = {
-    "excluded": "Exclusion de la charte",
-    "kept_with_conditions": "Maintien sous conditions",
-    "kept": "Maintien",
+    "excluded": N_("Exclusion de la charte"),
+    "kept_with_conditions": N_("Maintien sous conditions"),
+    "kept": N_("Maintien"),
 }
 
 

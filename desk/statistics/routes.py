@@ -12,13 +12,14 @@ from starlette.routing import BaseRoute, Route
 
 from desk.core import clock
 from desk.core.i18n import translate
+from desk.core.translatable import N_
 from desk.statistics import opendata, report
 from desk.statistics import snapshot as statistics_snapshot
 from desk.statistics.charts import overview_charts
 from desk.web.templating import render
 
 OPEN_DATA_HEADERS = {"access-control-allow-origin": "*", "cache-control": "public, max-age=300"}
-YEAR_NOT_FOUND_FR = (
+YEAR_NOT_FOUND_FR = N_(
     "Il n'y a pas de bilan pour cette année : l'adresse doit se terminer par une année passée "
     "ou l'année en cours, en quatre chiffres (par exemple /bilan/2025)."
 )

@@ -15,6 +15,7 @@ from tortoise.exceptions import ValidationError
 
 from desk.core.errors import DeskError, status_of
 from desk.core.i18n import translate
+from desk.core.translatable import N_
 from desk.web.i18n import locale_of
 from desk.web.middleware import security_headers
 from desk.web.requestlog import route_template
@@ -23,25 +24,27 @@ from desk.web.templating import render
 log = logging.getLogger("desk.web")
 
 TITLES_FR = {
-    400: "Demande incorrecte",
-    403: "Accès refusé",
-    404: "Page introuvable",
-    405: "Méthode non autorisée",
-    409: "Action impossible",
+    400: N_("Demande incorrecte"),
+    403: N_("Accès refusé"),
+    404: N_("Page introuvable"),
+    405: N_("Méthode non autorisée"),
+    409: N_("Action impossible"),
     410: "Lien expiré",
-    413: "Fichier trop volumineux",
-    415: "Type de fichier refusé",
-    422: "Informations incorrectes",
+    413: N_("Fichier trop volumineux"),
+    415: N_("Type de fichier refusé"),
+    422: N_("Informations incorrectes"),
     429: "Trop de demandes",
-    500: "Erreur du service",
+    500: N_("Erreur du service"),
     503: "Service momentanément indisponible",
 }
 
 DETAILS_FR = {
-    404: "L'adresse demandée n'existe pas ou plus. Vérifiez le lien, ou revenez à l'accueil.",
-    405: "Cette adresse ne s'utilise pas ainsi.",
-    500: "Une erreur s'est produite de notre côté. Votre demande n'a pas été perdue : "
-    "réessayez dans quelques minutes.",
+    404: N_("L'adresse demandée n'existe pas ou plus. Vérifiez le lien, ou revenez à l'accueil."),
+    405: N_("Cette adresse ne s'utilise pas ainsi."),
+    500: N_(
+        "Une erreur s'est produite de notre côté. Votre demande n'a pas été perdue : "
+        "réessayez dans quelques minutes."
+    ),
 }
 
 
@@ -116,7 +119,7 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     return response
 
 
-INVALID_VALUE = (
+INVALID_VALUE = N_(
     "Une des valeurs envoyées est trop longue ou mal formée pour être enregistrée. "
     "Vérifiez ce que vous avez saisi, puis réessayez."
 )
@@ -166,18 +169,22 @@ def _default_phrase(status: int) -> str:
 
 _CSRF_PAGES = {
     403: (
-        "Formulaire expiré ou incomplet",
-        "Pour votre sécurité, ce formulaire n'a pas pu être accepté (jeton de sécurité absent "
-        "ou périmé). Revenez à la page précédente, rechargez-la, puis envoyez le formulaire à "
-        "nouveau.",
+        N_("Formulaire expiré ou incomplet"),
+        N_(
+            "Pour votre sécurité, ce formulaire n'a pas pu être accepté (jeton de sécurité absent "
+            "ou périmé). Revenez à la page précédente, rechargez-la, puis envoyez le formulaire à "
+            "nouveau."
+        ),
     ),
     413: (
-        "Formulaire trop volumineux",
-        "Ce formulaire contient trop de texte pour être accepté. Raccourcissez-le et réessayez.",
+        N_("Formulaire trop volumineux"),
+        N_(
+            "Ce formulaire contient trop de texte pour être accepté. Raccourcissez-le et réessayez."
+        ),
     ),
     400: (
-        "Formulaire illisible",
-        "Ce formulaire n'a pas pu être lu. Revenez à la page précédente et réessayez.",
+        N_("Formulaire illisible"),
+        N_("Ce formulaire n'a pas pu être lu. Revenez à la page précédente et réessayez."),
     ),
 }
 

@@ -6,7 +6,9 @@ without any HTTP); this module only chooses the locale of a connection.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 from desk.core.i18n import DEFAULT_LOCALE, LOCALES
 
@@ -54,3 +56,27 @@ def locale_of(conn: HTTPConnection) -> str:
         if asked in LOCALES:
             return str(asked)
     return negotiate(conn.headers.get("accept-language"))
+
+
+# Keys of a JSON document whose text people read (the open-data Table Schemas' title and
+# description, shown through `_()` on /donnees-ouvertes/).
+JSON_TEXT_KEYS = ("title", "description")
+
+
+def extract_json(
+    fileobj: IO[bytes], keywords: object, comment_tags: object, options: dict[str, Any]
+) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """A `pybabel extract` method for JSON files (babel.cfg: `[desk.web.i18n.extract_json: …]`).
+
+    Yields the top-level `title` and `description` strings, with the line they are on.
+    """
+    text = fileobj.read().decode(str(options.get("encoding", "utf-8")))
+    document = json.loads(text)
+    if not isinstance(document, dict):
+        return
+    for key in JSON_TEXT_KEYS:
+        value = document.get(key)
+        if isinstance(value, str) and value:
+            marker = f"{json.dumps(key)}:"
+            position = text.find(marker)
+            yield (text.count("\n", 0, position) + 1 if position >= 0 else 1), None, value, []

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from desk.core.translatable import N_
 from desk.web.bodies import buffer_body, replay
 from desk.web.errors import error_page
 from desk.web.limits import (
@@ -40,7 +41,7 @@ from desk.web.limits import (
     too_long,
 )
 
-MESSAGE = (
+MESSAGE = N_(
     "Votre demande contient un caractère invisible interdit (le caractère nul). Retapez le "
     "texte plutôt que de le coller, puis réessayez."
 )
@@ -48,7 +49,7 @@ TOO_LONG_JSON = (
     "Un texte de votre envoi est plus long que ce que le guichet accepte : voir les "
     "longueurs maximales (maxLength) dans le document OpenAPI."
 )
-TOO_LARGE = "Votre envoi est trop volumineux pour être accepté : raccourcissez-le et réessayez."
+TOO_LARGE = N_("Votre envoi est trop volumineux pour être accepté : raccourcissez-le et réessayez.")
 # No body but an uploaded file's is larger than this; those are not scanned here (the upload
 # routes bound them and check their text fields themselves).
 MAX_SCANNED = 8 * 1024 * 1024

@@ -5,7 +5,6 @@ and the statistics are checked against expectations the test computes by itself.
 from __future__ import annotations
 
 import calendar
-import importlib.util
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from desk.requests.models import Delivery, RequestKind
 from desk.requests.services import apply, file_request
 from desk.runtime import Runtime
 from desk.staff.services import add_staff
+from desk.statistics.figures import compute_statistics
 from tests.desk.charter.support import install_clock
 from tests.factories import make_resident, make_signatory
 
@@ -247,10 +247,6 @@ async def _check_report(
 
 
 async def _check_statistics(plan: list[Planned], *, now: datetime) -> None:
-    if importlib.util.find_spec("desk.statistics.figures") is None:
-        pytest.skip("desk.statistics.figures is not written yet: statistics not compared")
-    from desk.statistics.figures import compute_statistics
-
     start = datetime(2024, 12, 31, 23, 0, tzinfo=UTC)  # 1 January 2025 in Paris
     end = datetime(2025, 12, 31, 23, 0, tzinfo=UTC)
     rows = {s.slug: s for s in await compute_statistics(start=start, end=end, now=now)}

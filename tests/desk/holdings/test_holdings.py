@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import html
-import inspect
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -21,7 +20,6 @@ from desk.holdings.hashing import keyed_hash
 from desk.holdings.models import Holding, LineageEvent
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.residents import routes as resident_routes
 from desk.residents import views
 from desk.residents.models import Resident
 from desk.settings import Settings
@@ -482,13 +480,6 @@ async def test_dashboard_queries_do_not_grow_with_signatories(
     assert with_five == with_one
 
 
-_WIRED = "secret_key" in inspect.getsource(resident_routes.dashboard)
-
-
-@pytest.mark.skipif(
-    not _WIRED,
-    reason="desk/residents/routes.py does not pass secret_key to views.build_dashboard yet",
-)
 async def test_mon_espace_page_shows_the_holding_and_lineage(
     app: Starlette, client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 import string
 from datetime import UTC, date, datetime
@@ -14,7 +13,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from desk.core.i18n import Message, translate
+from desk.core.i18n import CATALOG_DIR, Message, load_catalog, po_path, translate
 from desk.demo.seed import seed_demo
 from desk.mail.render import render_email
 from desk.mail.sink import MailSink
@@ -25,20 +24,36 @@ from desk.residents.models import Resident
 from desk.web.templating import build_environment, deadline_words
 from tests.desk.residents.helpers import log_in, post_form
 from tests.factories import make_signatory
-from tools import i18n_extract
 
 ROOT = Path(__file__).resolve().parents[3]
-CATALOGUE = i18n_extract.CATALOGUE
+CATALOGUE = po_path("en")
+# The commands of docs/translation.md, without their input and output paths.
+EXTRACT_OPTIONS = ["--no-wrap", "--no-location", "--sort-output"]
+UPDATE_OPTIONS = ["-l", "en", "--no-wrap", "--no-fuzzy-matching", "--ignore-obsolete"]
+
+
+def pybabel(*args: str) -> None:
+    from babel.messages.frontend import CommandLineInterface
+
+    CommandLineInterface().run(["pybabel", "-q", *args])
+
+
+def extract(root: Path, pot: Path) -> None:
+    """`pybabel extract` as docs/translation.md runs it, from `root` into `pot`."""
+    pybabel("extract", "-F", str(root / "babel.cfg"), *EXTRACT_OPTIONS, "-o", str(pot), str(root))
 
 
 @pytest.fixture(scope="module")
-def extracted() -> list[str]:
-    return i18n_extract.extract()
+def extracted(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The msgids of messages.pot as `pybabel extract` writes it from today's sources."""
+    pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
+    extract(ROOT, pot)
+    return [str(m.id) for m in _po_entries(pot)]
 
 
 @pytest.fixture(scope="module")
 def catalogue() -> dict[str, str]:
-    return i18n_extract.load_catalogue(CATALOGUE)
+    return load_catalog("en")
 
 
 def _fields(text: str) -> set[str]:
@@ -56,8 +71,11 @@ def test_extractor_finds_template_strings_and_python_labels(extracted: list[str]
     assert "Bailleur social" in extracted  # desk/registry/services.py KIND_LABELS
     assert "Cette demande est introuvable." in extracted  # a DeskError message
     assert "Vous êtes déconnecté. À bientôt !" in extracted  # a flash message
-    assert extracted == sorted(set(extracted))
+    assert "Déclarations des signataires" in extracted  # an open-data schema's title (JSON)
+    assert "Mois de réception" in extracted  # N_() inside a call
+    assert "Cette demande est introuvable dans votre espace." in extracted  # N_() on a constant
     assert "expired" not in extracted  # LoginLinkError("expired") is a code, not a message
+    assert "state" not in extracted  # and so is FranceConnectError("state")
 
 
 def test_every_string_people_read_has_an_english_translation(
@@ -65,8 +83,9 @@ def test_every_string_people_read_has_an_english_translation(
 ) -> None:
     missing = [s for s in extracted if not catalogue.get(s, "").strip()]
     assert not missing, (
-        f"{len(missing)} French strings have no English entry in messages.po or en-*.json "
-        "(run .venv/bin/python tools/i18n_extract.py --missing):\n" + "\n".join(missing)
+        f"{len(missing)} French strings have no English entry in messages.po "
+        "(docs/translation.md: pybabel extract, pybabel update, then translate):\n"
+        + "\n".join(missing)
     )
 
 
@@ -195,41 +214,41 @@ def test_every_msgid_of_the_po_catalogue_has_an_english_msgstr() -> None:
     assert not wrong, "placeholders differ in messages.po:\n" + "\n".join(wrong)
 
 
-def test_update_po_adds_new_strings_untranslated_and_keeps_translations(tmp_path: Path) -> None:
+def test_no_msgid_of_the_po_catalogue_is_obsolete(extracted: list[str]) -> None:
+    # A sentence reworded or removed in the sources leaves its old msgid behind:
+    # `pybabel update --ignore-obsolete` drops it.
+    obsolete = sorted({str(m.id) for m in _po_entries(CATALOGUE)} - set(extracted))
+    assert not obsolete, "msgids no source uses any more:\n" + "\n".join(obsolete)
+
+
+def test_one_catalogue_per_language_and_no_side_catalogue() -> None:
+    files = sorted(p.relative_to(CATALOG_DIR).as_posix() for p in CATALOG_DIR.rglob("*.*"))
+    assert files == ["en/LC_MESSAGES/messages.po"]
+
+
+def test_pybabel_update_adds_new_strings_untranslated_and_keeps_translations(
+    tmp_path: Path,
+) -> None:
     po = tmp_path / "en" / "LC_MESSAGES" / "messages.po"
     po.parent.mkdir(parents=True)
     po.write_bytes(CATALOGUE.read_bytes())
+    (tmp_path / "babel.cfg").write_text("[python: **.py]\nkeywords = N_\n", encoding="utf-8")
+    (tmp_path / "labels.py").write_text(
+        'HOME = N_("Accueil")\nNEW = N_("Une phrase toute neuve pour {name}")\n',
+        encoding="utf-8",
+    )
+    pot = tmp_path / "messages.pot"
+    extract(tmp_path, pot)
+    pybabel("update", "-i", str(pot), "-d", str(tmp_path), *UPDATE_OPTIONS)
 
-    added = i18n_extract.update_po(["Accueil", "Une phrase toute neuve pour {name}"], po)
-
-    assert added == ["Une phrase toute neuve pour {name}"]
     by_id = {m.id: m for m in _po_entries(po)}
+    assert set(by_id) == {"Accueil", "Une phrase toute neuve pour {name}"}
     fresh = by_id["Une phrase toute neuve pour {name}"]
     assert fresh.string == ""
     assert not fresh.fuzzy
     assert "python-brace-format" in fresh.flags
     assert by_id["Accueil"].string == "Home"
-    assert "#, fuzzy" not in po.read_text(encoding="utf-8")
-
-
-def test_json_parts_are_merged_then_folded_into_the_po(tmp_path: Path) -> None:
-    from desk.core.i18n import load_catalog
-
-    po = tmp_path / "en" / "LC_MESSAGES" / "messages.po"
-    i18n_extract.update_po(["Bonjour", "Au revoir"], po)
-    (tmp_path / "en-area.json").write_text(
-        json.dumps({"Bonjour": "Hello", "Merci {name}": "Thank you {name}"}), encoding="utf-8"
-    )
-
-    merged = load_catalog("en", tmp_path)
-    assert merged == {"Bonjour": "Hello", "Merci {name}": "Thank you {name}"}
-
-    folded = i18n_extract.fold_json(po)
-
-    assert [p.name for p in folded] == ["en-area.json"]
-    assert not (tmp_path / "en-area.json").exists()
-    assert load_catalog("en", tmp_path) == merged
-    assert {m.id: m.string for m in _po_entries(po)}["Au revoir"] == ""
+    assert load_catalog("en", tmp_path) == {"Accueil": "Home"}
 
 
 # --- Accept-Language --------------------------------------------------------------------------
