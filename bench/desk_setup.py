@@ -26,8 +26,9 @@ from desk.demo.seed import seed_demo
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink, SmtpSinkServer
 from desk.registry.models import CharterStatus, Declaration, Signatory, SignatoryKind
+from desk.requests import transitions
 from desk.requests.models import Delivery, RequestKind
-from desk.requests.services import apply, file_request
+from desk.requests.services import file_request
 from desk.residents.models import Resident
 from desk.runtime import Runtime
 from desk.settings import Settings
@@ -107,17 +108,18 @@ async def resident_with_history(settings: Settings, email: str = RESIDENT_EMAIL)
     discovery = await file_request(resident_id=resident.id, kind=RequestKind.DISCOVERY)
     deliveries = await Delivery.filter(request_id=discovery.id).order_by("id")
     for n, delivery in enumerate(deliveries):
-        common = {"keyring": runtime.keyring, "issuer": runtime.issuer}
-        await apply(
-            delivery_id=delivery.id, action="send", actor="bench", dispatch_ref="b", **common
-        )
+        await transitions.send(delivery_id=delivery.id, actor="bench", dispatch_ref="b")
         outcome = (
             {"holds_data": True, "declarations": [], "categories": ["identité"]}
             if n % 2 == 0
             else {"holds_data": False}
         )
-        await apply(
-            delivery_id=delivery.id, action="fulfil", actor="bench", outcome=outcome, **common
+        await transitions.fulfil(
+            delivery_id=delivery.id,
+            actor="bench",
+            outcome=outcome,
+            keyring=runtime.keyring,
+            issuer=runtime.issuer,
         )
     holders = [d.signatory_id for n, d in enumerate(deliveries) if n % 2 == 0]  # type: ignore[attr-defined]
     await file_request(resident_id=resident.id, kind=RequestKind.ACCESS, signatory_ids=holders[:3])

@@ -29,12 +29,12 @@ from desk.partners import services as answers
 from desk.partners.channels import ChannelError, configure_channel
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration, Signatory
-from desk.requests import queries
+from desk.requests import queries, transitions
 from desk.requests.audit import record_event
 from desk.requests.dispatch import build_envelope
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
-from desk.requests.services import AlreadyAnswered, DeliveryNotFound, UploadedFile, apply
 from desk.requests.states import FINAL_STATES, OPEN_STATES
+from desk.requests.transitions import AlreadyAnswered, DeliveryNotFound, UploadedFile
 from desk.residents.views import answer_lines
 from desk.runtime import Runtime
 
@@ -344,13 +344,7 @@ async def retry_delivery(
             "Seul un envoi en échec peut être relancé : celui-ci ne l'est pas (ou plus).",
             code="conflict",
         )
-    delivery = await apply(
-        delivery_id=delivery_id,
-        action="retry",
-        actor=actor_for(staff_id),
-        keyring=keyring,
-        issuer=issuer,
-    )
+    delivery = await transitions.retry(delivery_id=delivery_id, actor=actor_for(staff_id))
     await _close_dead_dispatches(delivery_id)
     log.info("delivery %s retried by staff %s", delivery_id, staff_id)
     return delivery
@@ -461,21 +455,14 @@ async def record_paper_answer(
     answers.ensure_allowed(
         action, delivery.state, received_at=delivery.received_at, now=clock.now()
     )
-    common: dict[str, Any] = {
-        "delivery_id": delivery.id,
-        "action": action,
-        "actor": actor_for(staff_id),
-        "keyring": keyring,
-        "issuer": issuer,
-        "download_max_age": download_max_age,
-    }
+    answer: transitions.PartnerAnswer = transitions.Acknowledge()
     if action == "extend":
         reason, months = answers.parse_extension(fields)
-        return await apply(**common, reason=reason, extra_months=months)
-    if action == "deny":
+        answer = transitions.Extend(reason=reason, extra_months=months)
+    elif action == "deny":
         reason, detail = answers.parse_denial(fields)
-        return await apply(**common, reason=reason, detail=detail)
-    if action == "fulfil":
+        answer = transitions.Deny(reason=reason, detail=detail)
+    elif action == "fulfil":
         kind = delivery.request.kind.value
         outcome = answers.parse_outcome(kind, fields)
         file = upload if kind == RequestKind.ACCESS else None
@@ -485,8 +472,15 @@ async def record_paper_answer(
                 "fichier : choisissez l'un ou l'autre.",
                 status=422,
             )
-        return await apply(**common, outcome=outcome, file=file)
-    return await apply(**common)
+        answer = transitions.Fulfil(outcome=outcome, file=file)
+    return await transitions.answer(
+        delivery_id=delivery.id,
+        answer=answer,
+        actor=actor_for(staff_id),
+        keyring=keyring,
+        issuer=issuer,
+        download_max_age=download_max_age,
+    )
 
 
 # --- postal letters ----------------------------------------------------------------------------

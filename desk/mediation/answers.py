@@ -12,8 +12,8 @@ from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.mediation.access import audit, gate, refuse
 from desk.receipts.keys import Keyring
+from desk.requests import transitions
 from desk.requests.models import Delivery, DeliveryState
-from desk.requests.services import apply
 from desk.staff.models import StaffMember
 
 ACTION = "answer_question"
@@ -65,13 +65,8 @@ async def answer_question(
     if len(text) > ANSWER_MAX_CHARS:
         raise DeskError(TOO_LONG, code="invalid")
     try:
-        answered = await apply(
-            delivery_id=delivery.id,
-            action="provide_info",
-            actor=staff_actor(mediator),
-            keyring=keyring,
-            issuer=issuer,
-            detail=text,
+        answered = await transitions.provide_info(
+            delivery_id=delivery.id, actor=staff_actor(mediator), answer=text
         )
     except DeskError as exc:
         # Answered by someone else in the meantime (the state is checked under a row lock).

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -50,9 +49,10 @@ from desk.partners.services import (
     parse_extension,
 )
 from desk.partners.tokens import PartnerPrincipal
+from desk.requests import transitions
 from desk.requests.models import Delivery, RequestKind
-from desk.requests.services import AlreadyAnswered, UploadedFile, apply
 from desk.requests.states import FINAL_STATES, TransitionNotAllowed, check
+from desk.requests.transitions import AlreadyAnswered, PartnerAnswer, UploadedFile
 from desk.runtime import Runtime
 from desk.web.errors import ApiProblem
 from desk.web.inputguard import MESSAGE as NUL_MESSAGE
@@ -128,19 +128,7 @@ def partner_actor(principal: PartnerPrincipal) -> str:
     return f"partner:{principal.client_id}"[:ACTOR_MAX]
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A parsed partner answer, ready for `apply`."""
-
-    action: str
-    reason: str | None = None
-    detail: str | None = None
-    extra_months: int = 2
-    outcome: dict[str, Any] | None = None
-    file: UploadedFile | None = None
-
-
-Parser = Callable[[Request, bytes, Delivery], Awaitable[Answer]]
+Parser = Callable[[Request, bytes, Delivery], Awaitable[PartnerAnswer]]
 
 
 async def answer_once(request: Request, parse: Parser) -> Response:
@@ -177,17 +165,12 @@ async def answer_once(request: Request, parse: Parser) -> Response:
                     received_at=delivery.received_at,
                     now=clock.now(),
                 )
-            await apply(
+            await transitions.answer(
                 delivery_id=delivery.id,
-                action=answer.action,
+                answer=answer,
                 actor=partner_actor(principal),
                 keyring=runtime.keyring,
                 issuer=runtime.issuer,
-                outcome=answer.outcome,
-                reason=answer.reason,
-                detail=answer.detail,
-                file=answer.file,
-                extra_months=answer.extra_months,
                 download_max_age=settings.download_link_max_age,
                 signatory_id=principal.signatory_id,
             )
@@ -202,31 +185,31 @@ async def answer_once(request: Request, parse: Parser) -> Response:
 # --- parsers, one per action --------------------------------------------------------------
 
 
-async def parse_acknowledge(request: Request, body: bytes, delivery: Delivery) -> Answer:
+async def parse_acknowledge(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
     json_body(media_type_of(request), body, S.ACKNOWLEDGE_BODY, MSG_WANT_JSON)
-    return Answer(action="acknowledge")
+    return transitions.Acknowledge()
 
 
-async def parse_extend(request: Request, body: bytes, delivery: Delivery) -> Answer:
+async def parse_extend(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
     data = json_body(media_type_of(request), body, S.EXTEND_BODY, MSG_WANT_JSON)
     reason, months = parse_extension(
         {"reason": [data["reason"]], "extra_months": [str(data["extra_months"])]}
     )
-    return Answer(action="extend", reason=reason, extra_months=months)
+    return transitions.Extend(reason=reason, extra_months=months)
 
 
-async def parse_deny(request: Request, body: bytes, delivery: Delivery) -> Answer:
+async def parse_deny(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
     data = json_body(media_type_of(request), body, S.DENY_BODY, MSG_WANT_JSON)
     reason, detail = parse_denial({"reason": [data["reason"]], "detail": [data.get("detail", "")]})
-    return Answer(action="deny", reason=reason, detail=detail)
+    return transitions.Deny(reason=reason, detail=detail)
 
 
-async def parse_need_info(request: Request, body: bytes, delivery: Delivery) -> Answer:
+async def parse_need_info(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
     data = json_body(media_type_of(request), body, S.NEED_INFO_BODY, MSG_WANT_JSON)
-    return Answer(action="need_info", detail=str(data["message"]).strip())
+    return transitions.NeedInfo(question=str(data["message"]).strip())
 
 
-async def parse_fulfil(request: Request, body: bytes, delivery: Delivery) -> Answer:
+async def parse_fulfil(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
     media_type = media_type_of(request)
     file: UploadedFile | None = None
     if media_type == "multipart/form-data":
@@ -239,7 +222,7 @@ async def parse_fulfil(request: Request, body: bytes, delivery: Delivery) -> Ans
             raise ApiProblem(422, MSG_FILE_NOT_ACCESS)
         if outcome.get("holds_data") is False:
             raise ApiProblem(422, MSG_FILE_AND_NOTHING)
-    return Answer(action="fulfil", outcome=outcome, file=file)
+    return transitions.Fulfil(outcome=outcome, file=file)
 
 
 async def _fulfil_form(request: Request, body: bytes) -> tuple[dict[str, Any], UploadedFile | None]:

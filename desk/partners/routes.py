@@ -11,8 +11,8 @@ from starlette.routing import BaseRoute, Route
 from desk.core.errors import DeskError, status_of
 from desk.partners import services
 from desk.requests.links import LinkInvalid, answer_path, read_answer_token
-from desk.requests.services import AlreadyAnswered
 from desk.requests.states import DENIAL_REASONS
+from desk.requests.transitions import AlreadyAnswered
 from desk.web.bodies import BodyTooLarge
 from desk.web.forms import read_form_with_file
 from desk.web.templating import render

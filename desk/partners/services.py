@@ -21,11 +21,11 @@ from desk.core.i18n import Message
 from desk.core.translatable import N_
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration
-from desk.requests import assurance
+from desk.requests import assurance, transitions
 from desk.requests.dispatch import build_envelope
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
-from desk.requests.services import AlreadyAnswered, DeliveryNotFound, UploadedFile, apply
 from desk.requests.states import DENIAL_REASONS, FINAL_STATES, TransitionNotAllowed, check
+from desk.requests.transitions import AlreadyAnswered, DeliveryNotFound, UploadedFile
 from desk.runtime import Runtime
 from desk.web.forms import read_upload
 
@@ -359,22 +359,14 @@ async def submit_answer(
     if delivery.state in FINAL_STATES:
         raise AlreadyAnswered(delivery.state)
     ensure_allowed(action, delivery.state, received_at=delivery.received_at, now=clock.now())
-    common: dict[str, Any] = {
-        "delivery_id": delivery_id,
-        "action": action,
-        "actor": ACTOR,
-        "keyring": keyring,
-        "issuer": issuer,
-        "signatory_id": signatory_id,
-        "download_max_age": download_max_age,
-    }
+    answer: transitions.PartnerAnswer = transitions.Acknowledge()
     if action == "extend":
         reason, months = parse_extension(fields)
-        return await apply(**common, reason=reason, extra_months=months)
-    if action == "deny":
+        answer = transitions.Extend(reason=reason, extra_months=months)
+    elif action == "deny":
         reason, detail = parse_denial(fields)
-        return await apply(**common, reason=reason, detail=detail)
-    if action == "fulfil":
+        answer = transitions.Deny(reason=reason, detail=detail)
+    elif action == "fulfil":
         kind = delivery.request.kind.value
         outcome = parse_outcome(kind, fields)
         file = upload if kind == RequestKind.ACCESS else None
@@ -384,5 +376,13 @@ async def submit_answer(
                 "choisissez l'un ou l'autre.",
                 status=422,
             )
-        return await apply(**common, outcome=outcome, file=file)
-    return await apply(**common)
+        answer = transitions.Fulfil(outcome=outcome, file=file)
+    return await transitions.answer(
+        delivery_id=delivery_id,
+        answer=answer,
+        actor=ACTOR,
+        keyring=keyring,
+        issuer=issuer,
+        signatory_id=signatory_id,
+        download_max_age=download_max_age,
+    )

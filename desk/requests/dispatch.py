@@ -18,11 +18,11 @@ from desk.core import clock, crypto
 from desk.core.errors import DeskError
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
-from desk.requests import assurance
+from desk.requests import assurance, transitions
 from desk.requests.identifiers import known_identifiers
 from desk.requests.links import answer_path, answer_token
 from desk.requests.models import Delivery, DeliveryState
-from desk.requests.services import JobSpec, UploadedFile, apply, enqueue_spec
+from desk.requests.transitions import JobSpec, UploadedFile, enqueue_spec
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.dispatch")
@@ -127,12 +127,9 @@ async def dispatch_delivery(job: OutboxJob, rt: Runtime) -> None:
     if dispatch.poll_after is not None:
         follow_up.append(_poll_job(delivery.id, 1, dispatch.poll_after))
     try:
-        await apply(
+        await transitions.send(
             delivery_id=delivery.id,
-            action="send",
             actor=f"adapter:{channel_of(delivery)}",
-            keyring=rt.keyring,
-            issuer=rt.issuer,
             dispatch_ref=dispatch.reference[:200],
             jobs=follow_up,
         )
@@ -148,6 +145,22 @@ def _poll_job(delivery_id: int, attempt: int, after: float) -> JobSpec:
         idempotency_key=f"poll-{delivery_id}-{attempt}",
         run_after=clock.now() + timedelta(seconds=after),
     )
+
+
+def polled_answer(answer: Answer, upload: UploadedFile | None) -> transitions.PartnerAnswer:
+    """An adapter's answer (an action name and its fields) as a typed partner answer."""
+    match answer.action:
+        case "acknowledge":
+            return transitions.Acknowledge()
+        case "extend":
+            return transitions.Extend(reason=answer.reason)
+        case "need_info":
+            return transitions.NeedInfo(question=answer.detail)
+        case "fulfil":
+            return transitions.Fulfil(outcome=answer.outcome, file=upload)
+        case "deny":
+            return transitions.Deny(reason=answer.reason, detail=answer.detail)
+    raise DeskError(transitions.MSG_NOT_NOW, code="conflict")
 
 
 def poll_interval(delivery: Delivery, rt: Runtime) -> float:
@@ -187,16 +200,12 @@ async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
         else None
     )
     try:
-        await apply(
+        await transitions.answer(
             delivery_id=delivery.id,
-            action=answer.action,
+            answer=polled_answer(answer, upload),
             actor=f"adapter:{channel_of(delivery)}",
             keyring=rt.keyring,
             issuer=rt.issuer,
-            outcome=answer.outcome,
-            reason=answer.reason,
-            detail=answer.detail,
-            file=upload,
             download_max_age=rt.settings.download_link_max_age,
             jobs=[] if answer.final else next_poll,
         )
@@ -209,13 +218,8 @@ async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
 async def dispatch_dead(job: OutboxJob, rt: Runtime, error: str) -> None:
     """The adapter gave up: the delivery is failed, for the back office to decide."""
     try:
-        await apply(
-            delivery_id=int(job.payload["delivery_id"]),
-            action="fail",
-            actor="worker",
-            keyring=rt.keyring,
-            issuer=rt.issuer,
-            detail=error,
+        await transitions.fail(
+            delivery_id=int(job.payload["delivery_id"]), actor="worker", error=error
         )
     except DeskError:
         pass

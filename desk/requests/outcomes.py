@@ -1,8 +1,15 @@
-"""What a signatory may answer, per request kind: validation of fulfilment outcomes."""
+"""What a signatory may answer, per request kind: typed outcomes and their validation.
+
+`validate` checks a partner's raw answer (JSON, a form, a polled adapter) with French
+explanations and returns one of the typed outcomes below; `stored()` is the JSON kept on the
+delivery, in its audit event and in its receipt — the same shape as ever.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from desk.core.errors import DeskError
 from desk.core.i18n import Message
@@ -11,6 +18,48 @@ from desk.requests.states import DENIAL_REASONS
 
 ERASURE_RESULTS = ("erased", "nothing_held", "partial")
 OBJECTION_RESULTS = ("stopped", "nothing_held")
+
+
+class _Outcome(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON kept on the delivery (and signed into its receipt)."""
+        return self.model_dump(mode="json")
+
+
+class DiscoveryOutcome(_Outcome):
+    holds_data: bool
+    declarations: list[str]
+    categories: list[str]
+    note: str
+
+
+class AccessOutcome(_Outcome):
+    holds_data: bool
+    note: str
+
+
+class KeptData(_Outcome):
+    category: str
+    legal_basis: str
+    retention: str
+
+
+class ErasureOutcome(_Outcome):
+    result: Literal["erased", "nothing_held", "partial"]
+    erased_categories: list[str]
+    kept: list[KeptData]
+    recipients_notified: list[str]
+    note: str
+
+
+class ObjectionOutcome(_Outcome):
+    result: Literal["stopped", "nothing_held"]
+    note: str
+
+
+Outcome = DiscoveryOutcome | AccessOutcome | ErasureOutcome | ObjectionOutcome
 
 
 class InvalidAnswer(DeskError):
@@ -42,8 +91,8 @@ def _strings(value: Any, field: Message, limit: int = 50) -> list[str]:
     return cleaned
 
 
-def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> dict[str, Any]:
-    """Return the cleaned outcome, or raise InvalidAnswer with a French explanation."""
+def validate(kind: RequestKind, outcome: Any, *, has_file: bool) -> Outcome:
+    """Return the typed, cleaned outcome, or raise InvalidAnswer with a French explanation."""
     if not isinstance(outcome, dict):
         raise InvalidAnswer("La réponse doit être un objet.")
     note = str(outcome.get("note") or "").strip()[:2000]
@@ -61,12 +110,9 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
             )
         if not holds:
             declarations, categories = [], []
-        return {
-            "holds_data": holds,
-            "declarations": declarations,
-            "categories": categories,
-            "note": note,
-        }
+        return DiscoveryOutcome(
+            holds_data=holds, declarations=declarations, categories=categories, note=note
+        )
     if kind == RequestKind.ACCESS:
         holds = outcome.get("holds_data", True)
         if holds is not False and not has_file:
@@ -74,7 +120,7 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
                 "Joignez la copie des données (JSON, CSV ou PDF), "
                 "ou indiquez que vous ne détenez rien."
             )
-        return {"holds_data": holds is not False, "note": note}
+        return AccessOutcome(holds_data=holds is not False, note=note)
     if kind == RequestKind.ERASURE:
         result = outcome.get("result")
         if result not in ERASURE_RESULTS:
@@ -86,7 +132,7 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
         kept_raw = outcome.get("kept") or []
         if not isinstance(kept_raw, list):
             raise InvalidAnswer("Le champ « données conservées » doit être une liste.")
-        kept = []
+        kept: list[KeptData] = []
         for item in kept_raw:
             if not isinstance(item, dict):
                 raise InvalidAnswer(
@@ -99,7 +145,7 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
                 raise InvalidAnswer(
                     "Pour chaque donnée conservée, indiquez la catégorie et la raison légale."
                 )
-            kept.append({"category": category, "legal_basis": basis, "retention": retention})
+            kept.append(KeptData(category=category, legal_basis=basis, retention=retention))
         if result == "partial" and not kept:
             raise InvalidAnswer(
                 "Un effacement partiel doit indiquer les données conservées et leur raison légale."
@@ -108,22 +154,22 @@ def validate(kind: RequestKind, outcome: dict[str, Any], *, has_file: bool) -> d
             kept = []
         if result == "nothing_held":
             erased = []
-        return {
-            "result": result,
-            "erased_categories": erased,
-            "kept": kept,
-            "recipients_notified": _strings(
+        return ErasureOutcome(
+            result=result,
+            erased_categories=erased,
+            kept=kept,
+            recipients_notified=_strings(
                 outcome.get("recipients_notified"), Message("destinataires prévenus")
             ),
-            "note": note,
-        }
+            note=note,
+        )
     if kind == RequestKind.OBJECTION:
         result = outcome.get("result")
         if result not in OBJECTION_RESULTS:
             raise InvalidAnswer(
                 "Indiquez le résultat : traitement arrêté, ou aucune donnée détenue."
             )
-        return {"result": result, "note": note}
+        return ObjectionOutcome(result=result, note=note)
     raise InvalidAnswer("Type de demande inconnu.")
 
 

@@ -18,8 +18,7 @@ from desk.identity import login_links
 from desk.identity.sessions import end_sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation.filings import copies_taken
-from desk.requests import queries
-from desk.requests.services import apply
+from desk.requests import queries, transitions
 from desk.requests.states import FINAL_STATES
 from desk.residents import franceconnect, services, views
 from desk.residents.auth import current_resident, require_resident, start_session
@@ -324,16 +323,8 @@ async def answer_info(request: Request) -> Response:
             "Écrivez votre réponse à la question de l'organisme avant de l'envoyer.",
             code="invalid",
         )
-    runtime = request.app.state.runtime
     try:
-        await apply(
-            delivery_id=int(raw),
-            action="provide_info",
-            actor="resident",
-            keyring=runtime.keyring,
-            issuer=runtime.issuer,
-            detail=answer,
-        )
+        await transitions.provide_info(delivery_id=int(raw), actor="resident", answer=answer)
     except DeskError as exc:
         if exc.code == "conflict":
             raise DeskError(

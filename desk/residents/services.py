@@ -23,9 +23,10 @@ from desk.identity import login_links
 from desk.identity.login_links import THROTTLE_MAX, THROTTLE_WINDOW, LoginLinkError
 from desk.receipts.keys import Keyring
 from desk.registry.models import CharterStatus, Signatory
-from desk.requests import queries
+from desk.requests import queries, transitions
 from desk.requests.models import AccessCopy, Delivery, RequestKind, RightsRequest
-from desk.requests.services import AlreadyAnswered, apply, file_request
+from desk.requests.services import file_request
+from desk.requests.transitions import AlreadyAnswered
 from desk.residents.models import LoginChallenge, Resident
 from desk.retention import rules as retention
 
@@ -232,13 +233,7 @@ async def withdraw(
     if not owned:
         raise DeskError("Cette demande est introuvable.", code="not_found")
     try:
-        return await apply(
-            delivery_id=delivery_id,
-            action="withdraw",
-            actor="resident",
-            keyring=keyring,
-            issuer=issuer,
-        )
+        return await transitions.withdraw(delivery_id=delivery_id, actor="resident")
     except AlreadyAnswered as exc:
         raise DeskError(
             "Cette demande ne peut plus être retirée : l'organisme y a déjà répondu, "

@@ -13,8 +13,9 @@ from starlette.applications import Starlette
 
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
+from desk.requests import transitions
 from desk.requests.models import Delivery, DeliveryState, RequestKind
-from desk.requests.services import apply, file_request
+from desk.requests.services import file_request
 from desk.web.limits import FREE_TEXT, max_chars
 from tests.desk.residents.helpers import log_in, page_text, post_form
 from tests.factories import make_resident, make_signatory
@@ -64,14 +65,10 @@ async def _asked(app: Starlette, worker: Worker) -> Delivery:
     request = await file_request(resident_id=resident.id, kind=RequestKind.ACCESS)
     await worker.run_until_idle()
     delivery = await Delivery.get(request_id=request.id).select_related("request")
-    runtime = app.state.runtime
-    await apply(
+    await transitions.need_info(
         delivery_id=delivery.id,
-        keyring=runtime.keyring,
-        issuer=runtime.issuer,
-        action="need_info",
         actor="partner:test",
-        detail="Quelle est l'adresse de votre logement ?",
+        question="Quelle est l'adresse de votre logement ?",
     )
     return delivery
 

@@ -24,9 +24,10 @@ from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.partners import tokens
 from desk.receipts.models import Receipt
-from desk.requests import links
+from desk.requests import links, transitions
 from desk.requests.models import AccessCopy, Delivery, RequestKind
-from desk.requests.services import UploadedFile, apply, file_request
+from desk.requests.services import file_request
+from desk.requests.transitions import UploadedFile
 from desk.residents.auth import resident_next
 from desk.residents.models import Resident
 from tests.desk.partners.token_support import real_secret
@@ -177,9 +178,8 @@ async def test_copy_download_links_forged_replayed_or_expired(
     copies = []
     for _ in range(2):
         delivery = await _delivery(worker) if not copies else await _second(worker)
-        await apply(
+        await transitions.fulfil(
             delivery_id=delivery.id,
-            action="fulfil",
             actor="partner",
             keyring=runtime.keyring,
             issuer=runtime.issuer,
@@ -313,10 +313,13 @@ async def test_tampered_or_unsigned_receipts_are_refused(
         resident_id=resident.id, kind=RequestKind.ERASURE, signatory_ids=[x.id]
     )
     delivery = await Delivery.get(request_id=request.id)
-    await apply(
-        delivery_id=delivery.id, action="fulfil", actor="partner", keyring=runtime.keyring,
-        issuer=runtime.issuer, outcome={"result": "erased", "erased_categories": ["tout"]},
-    )  # fmt: skip
+    await transitions.fulfil(
+        delivery_id=delivery.id,
+        actor="partner",
+        keyring=runtime.keyring,
+        issuer=runtime.issuer,
+        outcome={"result": "erased", "erased_categories": ["tout"]},
+    )
     jws = (await Receipt.get(delivery_id=delivery.id)).jws
     header, payload, signature = jws.split(".")
     data = json.loads(_unb64(payload))

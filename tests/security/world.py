@@ -22,9 +22,11 @@ from desk.outbox.models import OutboxJob
 from desk.outbox.worker import Worker
 from desk.receipts.models import Receipt
 from desk.registry.models import Signatory
+from desk.requests import transitions
 from desk.requests.links import answer_token
 from desk.requests.models import AccessCopy, Delivery, DeliveryEvent, RequestKind
-from desk.requests.services import UploadedFile, apply, file_request
+from desk.requests.services import file_request
+from desk.requests.transitions import UploadedFile
 from desk.residents.models import Resident
 from desk.staff.models import StaffMember
 from tests.desk.residents.helpers import log_in
@@ -100,9 +102,8 @@ async def bearer_headers(client: httpx.AsyncClient, slug: str) -> dict[str, str]
 
 async def _fulfil_with_copy(world: World, delivery_id: int, signatory_id: int) -> str:
     runtime = world.app.state.runtime
-    await apply(
+    await transitions.fulfil(
         delivery_id=delivery_id,
-        action="fulfil",
         actor="partner",
         keyring=runtime.keyring,
         issuer=runtime.issuer,

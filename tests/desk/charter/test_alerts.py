@@ -15,7 +15,7 @@ from desk.charter.models import Alert, AlertLevel
 from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.requests.services import apply
+from desk.requests import transitions
 from desk.runtime import Runtime
 from tests.desk.charter.support import bearer, install_clock, one_delivery
 from tests.factories import make_resident, make_signatory
@@ -43,9 +43,8 @@ async def test_the_ladder_climbs_one_step_at_a_time_and_is_public(
     await worker.run_until_idle()
     runtime: Runtime = worker.context
     fresh = await one_delivery(good, (await make_resident("b@exemple.invalid")).id)
-    await apply(
+    await transitions.fulfil(
         delivery_id=fresh.id,
-        action="fulfil",
         actor="t",
         keyring=runtime.keyring,
         issuer=runtime.issuer,
@@ -135,9 +134,8 @@ async def test_an_episode_resolved_closes_and_a_new_one_starts_at_alert_1(
     first = await one_delivery(signatory, resident.id)
     fake.moment = first.due_at + timedelta(days=1)
     assert [a.level for a in await _evaluate()] == [AlertLevel.REMINDER]
-    await apply(
+    await transitions.fulfil(
         delivery_id=first.id,
-        action="fulfil",
         actor="t",
         keyring=runtime.keyring,
         issuer=runtime.issuer,
@@ -163,9 +161,8 @@ async def test_repeated_lateness_in_a_rolling_year_brings_the_formal_notice(
     for _ in range(4):  # four answered late, a day after each deadline
         delivery = await one_delivery(signatory, resident.id)
         fake.moment = delivery.due_at + timedelta(days=1)
-        await apply(
+        await transitions.fulfil(
             delivery_id=delivery.id,
-            action="fulfil",
             actor="t",
             keyring=runtime.keyring,
             issuer=runtime.issuer,

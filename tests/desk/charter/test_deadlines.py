@@ -12,8 +12,8 @@ from desk.core import clock
 from desk.core.errors import DeskError
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
+from desk.requests import transitions
 from desk.requests.models import RequestKind
-from desk.requests.services import apply
 from desk.runtime import Runtime
 from desk.web.templating import format_date
 from tests.desk.charter.support import install_clock, one_delivery
@@ -77,7 +77,6 @@ def test_month_end_is_counted_on_the_paris_calendar() -> None:
 async def test_extension_after_the_first_month_or_twice_is_refused(
     app: object, monkeypatch: pytest.MonkeyPatch, worker: Worker
 ) -> None:
-    runtime: Runtime = worker.context
     fake = install_clock(monkeypatch, utc(2025, 1, 31, 9))
     signatory = await make_signatory("eau-du-ponant", adapter="postal")
     resident = await make_resident(RESIDENT)
@@ -86,36 +85,15 @@ async def test_extension_after_the_first_month_or_twice_is_refused(
     fake.advance(days=29)  # 1 March: past 28 February, the end of the first month
 
     with pytest.raises(DeskError) as refused:
-        await apply(
-            delivery_id=late.id,
-            action="extend",
-            actor="t",
-            keyring=runtime.keyring,
-            issuer=runtime.issuer,
-            reason="Beaucoup de demandes",
-        )
+        await transitions.extend(delivery_id=late.id, actor="t", reason="Beaucoup de demandes")
     assert "premier mois" in refused.value.message
 
     fake.moment = utc(2025, 2, 20, 9)
-    extended = await apply(
-        delivery_id=early.id,
-        action="extend",
-        actor="t",
-        keyring=runtime.keyring,
-        issuer=runtime.issuer,
-        reason="Archives",
-    )
+    extended = await transitions.extend(delivery_id=early.id, actor="t", reason="Archives")
     # Three months from 31 January at most, at the same Paris time (10:00 CET → 10:00 CEST).
     assert extended.due_at == paris(2025, 4, 30, 10)
     with pytest.raises(DeskError) as twice:
-        await apply(
-            delivery_id=early.id,
-            action="extend",
-            actor="t",
-            keyring=runtime.keyring,
-            issuer=runtime.issuer,
-            reason="Encore",
-        )
+        await transitions.extend(delivery_id=early.id, actor="t", reason="Encore")
     assert twice.value.code == "conflict"
 
 
@@ -178,9 +156,8 @@ async def test_no_reminder_by_email_for_paper_signatories_nor_for_answered_reque
     on_paper = await one_delivery(paper, resident.id)
     answered = await one_delivery(quick, resident.id)
     await worker.run_until_idle()
-    await apply(
+    await transitions.fulfil(
         delivery_id=answered.id,
-        action="fulfil",
         actor="t",
         keyring=runtime.keyring,
         issuer=runtime.issuer,

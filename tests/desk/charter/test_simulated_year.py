@@ -19,8 +19,9 @@ from desk.mail.sink import MailSink
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker
 from desk.registry.models import CharterStatus, Signatory
+from desk.requests import transitions
 from desk.requests.models import Delivery, RequestKind
-from desk.requests.services import apply, file_request
+from desk.requests.services import file_request
 from desk.runtime import Runtime
 from desk.staff.services import add_staff
 from desk.statistics.figures import compute_statistics
@@ -158,9 +159,8 @@ async def test_a_simulated_year(
         now = fake.moment = tick(day)
         for p in plan:
             if p.answer == now:
-                await apply(
+                await transitions.fulfil(
                     delivery_id=p.delivery_id,
-                    action="fulfil",
                     actor="sim",
                     keyring=runtime.keyring,
                     issuer=runtime.issuer,

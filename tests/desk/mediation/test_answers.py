@@ -8,8 +8,9 @@ from starlette.applications import Starlette
 from desk.mail.sink import MailSink
 from desk.mediation.models import MediationEvent
 from desk.outbox.worker import Worker
+from desk.requests import transitions
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
-from desk.requests.services import apply, file_request
+from desk.requests.services import file_request
 from tests.desk.mediation.support import log_in_staff, open_session, resident_id_of
 from tests.desk.staff.support import post_form, text
 from tests.factories import make_signatory
@@ -27,15 +28,7 @@ async def test_the_mediator_passes_the_residents_answer_to_the_partner(
     request = await file_request(resident_id=rid, kind=RequestKind.ACCESS)
     await worker.run_until_idle()
     delivery = await Delivery.get(request_id=request.id)
-    rt = app.state.runtime
-    await apply(
-        delivery_id=delivery.id,
-        action="need_info",
-        actor="partner:test",
-        keyring=rt.keyring,
-        issuer=rt.issuer,
-        detail=QUESTION,
-    )
+    await transitions.need_info(delivery_id=delivery.id, actor="partner:test", question=QUESTION)
     page = text(await client.get(f"/mediation/habitants/{rid}"))
     assert "Questions des organismes" in page and QUESTION in page
     assert f'<label for="answer-{delivery.id}">' in page

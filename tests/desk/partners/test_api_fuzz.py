@@ -40,8 +40,9 @@ from desk import db
 from desk.app import create_app
 from desk.mail.sink import MailSink
 from desk.partners import api
+from desk.requests import transitions
 from desk.requests.models import Delivery, RequestKind
-from desk.requests.services import apply, file_request
+from desk.requests.services import file_request
 from desk.runtime import Runtime
 from desk.settings import Settings
 from tests.desk.partners.token_support import minted_token
@@ -83,13 +84,8 @@ async def _seed(settings: Settings) -> World:
                 await file_request(resident_id=resident.id, kind=kind)
         for delivery in await Delivery.all().order_by("id"):
             if delivery.id % 2:  # half of them handed over, so need-info is possible too
-                await apply(
-                    delivery_id=delivery.id,
-                    action="send",
-                    actor="adapter:test",
-                    keyring=runtime.keyring,
-                    issuer=issuer,
-                    dispatch_ref="test",
+                await transitions.send(
+                    delivery_id=delivery.id, actor="adapter:test", dispatch_ref="test"
                 )
             mine = delivery.signatory_id == me.id  # type: ignore[attr-defined]
             (world.mine if mine else world.theirs).append(delivery.id)

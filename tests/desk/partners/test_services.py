@@ -30,7 +30,7 @@ def test_discovery_form_becomes_a_valid_outcome() -> None:
             "categories": ["identité, coordonnées"],
         },
     )
-    clean = outcomes.validate(RequestKind.DISCOVERY, outcome, has_file=False)
+    clean = outcomes.validate(RequestKind.DISCOVERY, outcome, has_file=False).stored()
     assert clean["holds_data"] is True
     assert clean["declarations"] == ["abonnes", "factures"]
     assert clean["categories"] == ["identité", "coordonnées"]
@@ -58,7 +58,7 @@ def test_erasure_form_keeps_only_filled_rows() -> None:
             "recipients_notified": ["Trésor public, Bibus"],
         },
     )
-    clean = outcomes.validate(RequestKind.ERASURE, outcome, has_file=False)
+    clean = outcomes.validate(RequestKind.ERASURE, outcome, has_file=False).stored()
     assert [k["category"] for k in clean["kept"]] == ["factures", "contrat"]
     assert clean["erased_categories"] == ["coordonnées", "consommation"]
     assert clean["recipients_notified"] == ["Trésor public", "Bibus"]
@@ -73,11 +73,12 @@ def test_erasure_kept_row_without_legal_reason_is_refused() -> None:
 def test_access_and_objection_forms() -> None:
     assert parse_outcome("access", {"holds_data": ["no"]})["holds_data"] is False
     assert "holds_data" not in parse_outcome("access", {})
-    assert outcomes.validate(RequestKind.ACCESS, parse_outcome("access", {}), has_file=True)[
-        "holds_data"
-    ]
+    access = outcomes.validate(RequestKind.ACCESS, parse_outcome("access", {}), has_file=True)
+    assert access == outcomes.AccessOutcome(holds_data=True, note="")
     objection = parse_outcome("objection", {"result": ["stopped"], "note": ["Désinscrite."]})
-    assert outcomes.validate(RequestKind.OBJECTION, objection, has_file=False) == {
+    clean = outcomes.validate(RequestKind.OBJECTION, objection, has_file=False)
+    assert isinstance(clean, outcomes.ObjectionOutcome)
+    assert clean.stored() == {
         "result": "stopped",
         "note": "Désinscrite.",
     }

@@ -11,8 +11,9 @@ from typing import Any
 from starlette.applications import Starlette
 
 from desk.receipts.models import Receipt
+from desk.requests import transitions
 from desk.requests.models import Delivery, RequestKind
-from desk.requests.services import apply, file_request
+from desk.requests.services import file_request
 from desk.residents.models import Resident
 from tests.factories import make_resident, make_signatory
 
@@ -48,9 +49,8 @@ async def fulfil_all(
     )
     receipts = []
     for delivery in await Delivery.filter(request_id=request.id).order_by("id"):
-        await apply(
+        await transitions.fulfil(
             delivery_id=delivery.id,
-            action="fulfil",
             actor="partner",
             keyring=runtime.keyring,
             issuer=runtime.issuer,

@@ -12,8 +12,9 @@ from starlette.applications import Starlette
 from desk.receipts.models import Receipt
 from desk.receipts.qr import qr_svg
 from desk.receipts.services import receipt_subject
+from desk.requests import transitions
 from desk.requests.models import Delivery, RequestKind, RightsRequest
-from desk.requests.services import apply, file_request
+from desk.requests.services import file_request
 from tests.desk.receipts.conftest import fulfil_all, tamper
 from tests.factories import make_resident, make_signatory
 
@@ -82,9 +83,8 @@ async def test_denial_receipt_has_its_own_title_and_reason(
         resident_id=resident.id, kind=RequestKind.ACCESS, signatory_ids=[signatory.id]
     )
     delivery = await Delivery.get(request_id=filed.id)
-    await apply(
+    await transitions.deny(
         delivery_id=delivery.id,
-        action="deny",
         actor="partner",
         keyring=runtime.keyring,
         issuer=runtime.issuer,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from desk.requests import transitions
 from desk.requests.audit import GENESIS, verify_events
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
-from desk.requests.services import apply, file_request
+from desk.requests.services import file_request
 from tests.factories import make_resident, make_signatory
 
 
@@ -16,15 +17,14 @@ async def _answered(app: Starlette) -> Delivery:
     request = await file_request(resident_id=resident.id, kind=RequestKind.OBJECTION)
     delivery = await Delivery.get(request=request)
     rt = app.state.runtime
-    for action, extra in (("acknowledge", {}), ("fulfil", {"outcome": {"result": "stopped"}})):
-        await apply(
-            delivery_id=delivery.id,
-            action=action,
-            actor="partner:test",
-            keyring=rt.keyring,
-            issuer=rt.issuer,
-            **extra,  # type: ignore[arg-type]
-        )
+    await transitions.acknowledge(delivery_id=delivery.id, actor="partner:test")
+    await transitions.fulfil(
+        delivery_id=delivery.id,
+        actor="partner:test",
+        outcome={"result": "stopped"},
+        keyring=rt.keyring,
+        issuer=rt.issuer,
+    )
     return delivery
 
 

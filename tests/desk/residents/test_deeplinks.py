@@ -11,8 +11,9 @@ from starlette.applications import Starlette
 
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
+from desk.requests import transitions
 from desk.requests.models import Delivery, RequestKind, RightsRequest
-from desk.requests.services import apply, file_request
+from desk.requests.services import file_request
 from desk.residents.auth import resident_next
 from desk.residents.models import Resident
 from desk.settings import Settings
@@ -98,9 +99,8 @@ async def test_the_card_shows_my_discovery_answer_and_never_anyone_elses(
     )
     delivery = await Delivery.get(request_id=request.id)
     runtime = app.state.runtime
-    await apply(
+    await transitions.fulfil(
         delivery_id=delivery.id,
-        action="fulfil",
         actor="partner:test",
         keyring=runtime.keyring,
         issuer=runtime.issuer,

@@ -6,8 +6,9 @@ from starlette.applications import Starlette
 from desk.mail.sink import MailSink
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import Worker
+from desk.requests import transitions
 from desk.requests.models import Delivery, DeliveryEvent, RequestKind
-from desk.requests.services import apply, file_request
+from desk.requests.services import file_request
 from tests.desk.residents.helpers import log_in, page_text, post_form
 from tests.factories import make_resident, make_signatory
 
@@ -22,11 +23,9 @@ async def _asked(app: Starlette, worker: Worker, *, extend: bool = False) -> Del
     request = await file_request(resident_id=resident.id, kind=RequestKind.ACCESS)
     await worker.run_until_idle()
     delivery = await Delivery.get(request_id=request.id).select_related("request")
-    rt = app.state.runtime
-    common = {"delivery_id": delivery.id, "keyring": rt.keyring, "issuer": rt.issuer}
     if extend:
-        await apply(**common, action="extend", actor="partner:test", reason="Archives.")
-    await apply(**common, action="need_info", actor="partner:test", detail=QUESTION)
+        await transitions.extend(delivery_id=delivery.id, actor="partner:test", reason="Archives.")
+    await transitions.need_info(delivery_id=delivery.id, actor="partner:test", question=QUESTION)
     return delivery
 
 

@@ -20,9 +20,11 @@ from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.receipts.audit import audit
 from desk.receipts.models import Receipt
+from desk.requests import transitions
 from desk.requests.audit import verify_events
 from desk.requests.models import AccessCopy, Delivery, DeliveryEvent, RequestKind, RightsRequest
-from desk.requests.services import UploadedFile, apply, file_request
+from desk.requests.services import file_request
+from desk.requests.transitions import UploadedFile
 from desk.residents.models import LoginChallenge, Resident
 from desk.retention.jobs import run_retention
 from tests.desk.residents.helpers import log_in, page_text
@@ -41,19 +43,22 @@ TEXTS = (
 async def _closed_request(app: Starlette, resident: Resident) -> RightsRequest:
     """An erasure with every kind of free text: extension, question, answer, note, denial."""
     rt = app.state.runtime
-    signed = {"keyring": rt.keyring, "issuer": rt.issuer, "actor": "partner:test"}
+    signed = {"keyring": rt.keyring, "issuer": rt.issuer}
+    actor = "partner:test"
     one = await make_signatory(f"eau-{secrets.token_hex(3)}")
     two = await make_signatory(f"bus-{secrets.token_hex(3)}")
     request = await file_request(
         resident_id=resident.id, kind=RequestKind.ERASURE, signatory_ids=[one.id, two.id]
     )
     first, second = await Delivery.filter(request_id=request.id).order_by("id")
-    await apply(delivery_id=first.id, action="extend", reason=TEXTS[0], **signed)
-    await apply(delivery_id=first.id, action="need_info", detail=TEXTS[1], **signed)
-    await apply(delivery_id=first.id, action="provide_info", detail=TEXTS[2], **signed)
+    await transitions.extend(delivery_id=first.id, actor=actor, reason=TEXTS[0])
+    await transitions.need_info(delivery_id=first.id, actor=actor, question=TEXTS[1])
+    await transitions.provide_info(delivery_id=first.id, actor=actor, answer=TEXTS[2])
     outcome = {"result": "erased", "erased_categories": ["coordonnées"], "note": TEXTS[3]}
-    await apply(delivery_id=first.id, action="fulfil", outcome=outcome, **signed)
-    await apply(delivery_id=second.id, action="deny", reason="no_match", detail=TEXTS[4], **signed)
+    await transitions.fulfil(delivery_id=first.id, actor=actor, outcome=outcome, **signed)
+    await transitions.deny(
+        delivery_id=second.id, actor=actor, reason="no_match", detail=TEXTS[4], **signed
+    )
     return request
 
 
@@ -146,15 +151,13 @@ async def test_access_copy_is_emptied_after_7_days_whatever_its_link_said(
     await make_signatory("copie")
     request = await file_request(resident_id=resident.id, kind=RequestKind.ACCESS)
     delivery = await Delivery.get(request_id=request.id)
-    await apply(
+    await transitions.fulfil(
         delivery_id=delivery.id,
-        action="fulfil",
         actor="partner:test",
         keyring=rt.keyring,
         issuer=rt.issuer,
         outcome={"holds_data": True},
         file=UploadedFile("donnees.json", "application/json", b'{"nom": "Martin"}'),
-        # A link set to last a month: the rule still empties the copy after 7 days.
         download_max_age=30 * 24 * 3600,
     )
     copy = await AccessCopy.get(delivery_id=delivery.id)

@@ -18,8 +18,8 @@ from desk.demo.seed import seed_demo
 from desk.mail.render import render_email
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
+from desk.requests import transitions
 from desk.requests.models import Delivery
-from desk.requests.services import apply
 from desk.residents.models import Resident
 from desk.web.templating import build_environment, deadline_words
 from tests.desk.residents.helpers import log_in, post_form
@@ -399,9 +399,8 @@ async def test_an_english_resident_gets_english_pages_and_emails(
 
     delivery = await Delivery.filter(request__resident_id=resident.id).get()
     rt = app.state.runtime
-    await apply(
+    await transitions.fulfil(
         delivery_id=delivery.id,
-        action="fulfil",
         actor="partner",
         keyring=rt.keyring,
         issuer=rt.issuer,

@@ -1,0 +1,524 @@
+"""The delivery transitions: one function per arrow of the state machine (desk.requests.states).
+
+Each one locks the delivery, checks the arrow, writes the new state and its audit event, and
+enqueues what must happen outside the database — all in one transaction, through `_transition`.
+Each takes, keyword-only, just what its arrow needs. A partner's answer arriving as data (the
+API, the answer page, a polled adapter, a letter typed in) is one of the `PartnerAnswer` types,
+and `answer` routes it to its transition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from desk.core import clock
+from desk.core.errors import DeskError
+from desk.core.translatable import N_
+from desk.outbox.services import enqueue
+from desk.receipts.keys import Keyring
+from desk.receipts.services import issue_receipt
+from desk.requests import outcomes
+from desk.requests.audit import record_event
+from desk.requests.models import AccessCopy, Delivery, DeliveryState, RequestKind
+from desk.requests.states import FINAL_STATES, TransitionNotAllowed, check
+
+# How long a resident's download link for an access copy lives, unless the settings say.
+DEFAULT_DOWNLOAD_MAX_AGE = 7 * 24 * 3600
+
+
+class DeliveryNotFound(DeskError):
+    def __init__(self) -> None:
+        super().__init__("Cette demande est introuvable.", code="not_found")
+
+
+class AlreadyAnswered(DeskError):
+    def __init__(self, state: DeliveryState) -> None:
+        super().__init__(
+            N_(
+                "Cette demande a déjà reçu une réponse définitive : "
+                "elle ne peut plus être modifiée."
+            ),
+            code="conflict",
+        )
+        self.state = state
+
+
+MSG_NOT_NOW = "Cette action n'est pas possible dans l'état actuel de la demande."
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A follow-up job written in the same transaction as a transition."""
+
+    kind: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    run_after: datetime | None = None
+
+
+async def enqueue_spec(spec: JobSpec, *, connection: BaseDBAsyncClient | None = None) -> None:
+    await enqueue(
+        kind=spec.kind,
+        payload=spec.payload,
+        idempotency_key=spec.idempotency_key,
+        run_after=spec.run_after,
+        connection=connection,
+    )
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+# --- the one helper: lock, record, enqueue --------------------------------------------------
+
+# Changes the locked delivery (its state is already the arrow's target) and returns the audit
+# event's detail; raising a DeskError rolls everything back.
+Change = Callable[[Delivery, datetime], dict[str, Any]]
+# What the transition enqueues, in the same transaction.
+Enqueue = Callable[[BaseDBAsyncClient, Delivery], Awaitable[None]]
+
+
+async def _transition(
+    *,
+    delivery_id: int,
+    action: str,
+    actor: str,
+    signatory_id: int | None = None,
+    change: Change | None = None,
+    after: Enqueue | None = None,
+    jobs: Sequence[JobSpec] = (),
+) -> Delivery:
+    """Select the delivery FOR UPDATE, check the arrow, write state + event + outbox jobs.
+
+    `signatory_id`, when given, must be the delivery's signatory (a partner answering).
+    """
+    async with in_transaction() as conn:
+        delivery = (
+            await Delivery.filter(id=delivery_id)
+            .using_db(conn)
+            .select_for_update(of=("delivery",))
+            .select_related("request__resident", "signatory")
+            .first()
+        )
+        if delivery is None or (signatory_id is not None and delivery.signatory_id != signatory_id):  # type: ignore[attr-defined]
+            raise DeliveryNotFound()
+        previous = delivery.state
+        if previous in FINAL_STATES:
+            raise AlreadyAnswered(previous)
+        try:
+            transition = check(action, previous)
+        except TransitionNotAllowed as exc:
+            raise DeskError(MSG_NOT_NOW, code="conflict") from exc
+        delivery.state = transition.target
+        event_detail = change(delivery, clock.now()) if change is not None else {}
+        await delivery.save(using_db=conn)
+        await record_event(
+            delivery_id=delivery.id,
+            action=action,
+            actor=actor,
+            from_state=previous.value,
+            to_state=delivery.state.value,
+            detail=event_detail,
+            connection=conn,
+        )
+        if after is not None:
+            await after(conn, delivery)
+        for spec in jobs:
+            await enqueue_spec(spec, connection=conn)
+        return delivery
+
+
+# --- the transitions --------------------------------------------------------------------------
+
+
+async def send(
+    *, delivery_id: int, actor: str, dispatch_ref: str | None, jobs: Sequence[JobSpec] = ()
+) -> Delivery:
+    """The channel handed the delivery over; `dispatch_ref` is its reference there."""
+
+    def change(delivery: Delivery, now: datetime) -> dict[str, Any]:
+        delivery.dispatch_ref = dispatch_ref
+        return {}
+
+    return await _transition(
+        delivery_id=delivery_id, action="send", actor=actor, change=change, jobs=jobs
+    )
+
+
+async def acknowledge(
+    *,
+    delivery_id: int,
+    actor: str,
+    signatory_id: int | None = None,
+    jobs: Sequence[JobSpec] = (),
+) -> Delivery:
+    return await _transition(
+        delivery_id=delivery_id,
+        action="acknowledge",
+        actor=actor,
+        signatory_id=signatory_id,
+        jobs=jobs,
+    )
+
+
+async def extend(
+    *,
+    delivery_id: int,
+    actor: str,
+    reason: str | None,
+    extra_months: int = 2,
+    signatory_id: int | None = None,
+    jobs: Sequence[JobSpec] = (),
+) -> Delivery:
+    """Once, within the first month, with a reason, by one or two months (Art. 12(3))."""
+
+    def change(delivery: Delivery, now: datetime) -> dict[str, Any]:
+        if delivery.extension_reason:
+            raise DeskError("Le délai a déjà été prolongé une fois.", code="conflict")
+        if now > clock.add_months(delivery.received_at, 1):
+            raise DeskError(
+                "Le délai ne peut être prolongé que pendant le premier mois.", code="conflict"
+            )
+        if not reason or not reason.strip():
+            raise DeskError("Indiquez la raison de la prolongation.")
+        if extra_months not in (1, 2):
+            raise DeskError("La prolongation est d'un ou deux mois au plus.")
+        delivery.extension_reason = reason.strip()[:2000]
+        delivery.due_at = clock.add_months(delivery.received_at, 1 + extra_months)
+        return {"reason": delivery.extension_reason, "due_at": delivery.due_at.isoformat()}
+
+    async def after(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
+        await _notify(conn, delivery, "delivery_extended", {})
+
+    return await _transition(
+        delivery_id=delivery_id,
+        action="extend",
+        actor=actor,
+        signatory_id=signatory_id,
+        change=change,
+        after=after,
+        jobs=jobs,
+    )
+
+
+async def need_info(
+    *,
+    delivery_id: int,
+    actor: str,
+    question: str | None,
+    signatory_id: int | None = None,
+    jobs: Sequence[JobSpec] = (),
+) -> Delivery:
+    """The signatory asks the resident a question; the resident is told by mail."""
+
+    def change(delivery: Delivery, now: datetime) -> dict[str, Any]:
+        if not question or not question.strip():
+            raise DeskError("Écrivez la question posée à la personne.")
+        delivery.info_request = question.strip()[:2000]
+        delivery.info_answer = None  # type: ignore[assignment]
+        return {"question": delivery.info_request}
+
+    async def after(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
+        await _notify(
+            conn,
+            delivery,
+            "info_requested",
+            {},
+            key=f"mail-info_requested-{delivery.id}-{secrets.token_hex(4)}",
+        )
+
+    return await _transition(
+        delivery_id=delivery_id,
+        action="need_info",
+        actor=actor,
+        signatory_id=signatory_id,
+        change=change,
+        after=after,
+        jobs=jobs,
+    )
+
+
+async def provide_info(*, delivery_id: int, actor: str, answer: str | None) -> Delivery:
+    """The resident answers the question; the delivery goes back to the signatory."""
+
+    def change(delivery: Delivery, now: datetime) -> dict[str, Any]:
+        if not answer or not answer.strip():
+            raise DeskError("Écrivez votre réponse à la question de l'organisme.")
+        delivery.info_answer = answer.strip()[:4000]
+        if delivery.extension_reason:
+            delivery.state = DeliveryState.EXTENDED
+        return {"answer": delivery.info_answer}
+
+    async def after(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
+        await enqueue(
+            kind="partner.info_answered",
+            payload={"delivery_id": delivery.id},
+            idempotency_key=f"info-answered-{delivery.id}-{secrets.token_hex(4)}",
+            connection=conn,
+        )
+
+    return await _transition(
+        delivery_id=delivery_id, action="provide_info", actor=actor, change=change, after=after
+    )
+
+
+async def fulfil(
+    *,
+    delivery_id: int,
+    actor: str,
+    outcome: Mapping[str, Any] | BaseModel,
+    keyring: Keyring,
+    issuer: str,
+    file: UploadedFile | None = None,
+    download_max_age: int = DEFAULT_DOWNLOAD_MAX_AGE,
+    signatory_id: int | None = None,
+    jobs: Sequence[JobSpec] = (),
+) -> Delivery:
+    """The signatory answered; the outcome is checked against the request's kind, a receipt
+    is issued, and the resident is told (access: the copy is ready; erasure, objection: the
+    receipt; discovery: once every signatory answered)."""
+    raw = outcome.model_dump(mode="json") if isinstance(outcome, BaseModel) else dict(outcome)
+
+    def change(delivery: Delivery, now: datetime) -> dict[str, Any]:
+        clean = outcomes.validate(delivery.request.kind, raw, has_file=file is not None)
+        stored = clean.stored()
+        delivery.outcome = stored
+        delivery.completed_at = now
+        return {"outcome": stored}
+
+    async def after(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
+        kind = delivery.request.kind
+        if kind == RequestKind.ACCESS and file is not None:
+            copy = await _store_copy(conn, delivery, file, download_max_age)
+            await _notify(conn, delivery, "copy_ready", {"copy_id": copy.id})
+        receipt = await issue_receipt(
+            delivery=delivery, keyring=keyring, issuer=issuer, connection=conn
+        )
+        if kind in (RequestKind.ERASURE, RequestKind.OBJECTION):
+            await _notify(conn, delivery, "receipt", {"receipt_id": receipt.id})
+        if kind == RequestKind.DISCOVERY:
+            await _notify_if_request_complete(conn, delivery)
+
+    return await _transition(
+        delivery_id=delivery_id,
+        action="fulfil",
+        actor=actor,
+        signatory_id=signatory_id,
+        change=change,
+        after=after,
+        jobs=jobs,
+    )
+
+
+async def deny(
+    *,
+    delivery_id: int,
+    actor: str,
+    reason: str | None,
+    keyring: Keyring,
+    issuer: str,
+    detail: str | None = None,
+    signatory_id: int | None = None,
+    jobs: Sequence[JobSpec] = (),
+) -> Delivery:
+    """The signatory refuses, with a Data Rights Protocol reason; a receipt says so."""
+
+    def change(delivery: Delivery, now: datetime) -> dict[str, Any]:
+        clean_reason = outcomes.validate_denial(reason)
+        delivery.denial_reason = clean_reason
+        delivery.denial_detail = (detail or "").strip()[:2000] or None  # type: ignore[assignment]
+        delivery.completed_at = now
+        return {"reason": clean_reason}
+
+    async def after(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
+        receipt = await issue_receipt(
+            delivery=delivery, keyring=keyring, issuer=issuer, connection=conn
+        )
+        await _notify(conn, delivery, "receipt", {"receipt_id": receipt.id})
+        if delivery.request.kind == RequestKind.DISCOVERY:
+            await _notify_if_request_complete(conn, delivery)
+
+    return await _transition(
+        delivery_id=delivery_id,
+        action="deny",
+        actor=actor,
+        signatory_id=signatory_id,
+        change=change,
+        after=after,
+        jobs=jobs,
+    )
+
+
+async def fail(*, delivery_id: int, actor: str, error: str | None) -> Delivery:
+    """The adapter gave up: the back office decides what next."""
+
+    def change(delivery: Delivery, now: datetime) -> dict[str, Any]:
+        return {"error": (error or "")[:500]}
+
+    return await _transition(delivery_id=delivery_id, action="fail", actor=actor, change=change)
+
+
+async def retry(*, delivery_id: int, actor: str) -> Delivery:
+    """Back to pending, and dispatched again (through a possibly changed channel)."""
+
+    async def after(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
+        await enqueue(
+            kind="delivery.dispatch",
+            payload={"delivery_id": delivery.id},
+            idempotency_key=f"dispatch-{delivery.id}-retry-{secrets.token_hex(4)}",
+            connection=conn,
+        )
+
+    return await _transition(delivery_id=delivery_id, action="retry", actor=actor, after=after)
+
+
+async def withdraw(*, delivery_id: int, actor: str) -> Delivery:
+    """The resident withdraws the delivery before it is answered."""
+    return await _transition(delivery_id=delivery_id, action="withdraw", actor=actor)
+
+
+# --- a partner's answer as data ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    action = "acknowledge"
+
+
+@dataclass(frozen=True)
+class Extend:
+    reason: str | None
+    extra_months: int = 2
+    action = "extend"
+
+
+@dataclass(frozen=True)
+class NeedInfo:
+    question: str | None
+    action = "need_info"
+
+
+@dataclass(frozen=True)
+class Fulfil:
+    outcome: Mapping[str, Any]
+    file: UploadedFile | None = None
+    action = "fulfil"
+
+
+@dataclass(frozen=True)
+class Deny:
+    reason: str | None
+    detail: str | None = None
+    action = "deny"
+
+
+PartnerAnswer = Acknowledge | Extend | NeedInfo | Fulfil | Deny
+
+
+async def answer(
+    *,
+    delivery_id: int,
+    answer: PartnerAnswer,
+    actor: str,
+    keyring: Keyring,
+    issuer: str,
+    download_max_age: int = DEFAULT_DOWNLOAD_MAX_AGE,
+    signatory_id: int | None = None,
+    jobs: Sequence[JobSpec] = (),
+) -> Delivery:
+    """Apply a partner's answer through its transition."""
+    common: dict[str, Any] = {
+        "delivery_id": delivery_id,
+        "actor": actor,
+        "signatory_id": signatory_id,
+        "jobs": jobs,
+    }
+    match answer:
+        case Acknowledge():
+            return await acknowledge(**common)
+        case Extend(reason=reason, extra_months=months):
+            return await extend(**common, reason=reason, extra_months=months)
+        case NeedInfo(question=question):
+            return await need_info(**common, question=question)
+        case Fulfil(outcome=outcome, file=file):
+            return await fulfil(
+                **common,
+                outcome=outcome,
+                file=file,
+                keyring=keyring,
+                issuer=issuer,
+                download_max_age=download_max_age,
+            )
+        case Deny(reason=reason, detail=detail):
+            return await deny(
+                **common, reason=reason, detail=detail, keyring=keyring, issuer=issuer
+            )
+
+
+# --- what the transitions enqueue -------------------------------------------------------------
+
+
+async def _store_copy(
+    conn: BaseDBAsyncClient, delivery: Delivery, file: UploadedFile, max_age: int
+) -> AccessCopy:
+    return await AccessCopy.create(
+        id=secrets.token_urlsafe(24),
+        delivery=delivery,
+        filename=file.filename,
+        content_type=file.content_type,
+        size=len(file.content),
+        sha256=hashlib.sha256(file.content).hexdigest(),
+        content=file.content,
+        expires_at=clock.now() + timedelta(seconds=max_age),
+        using_db=conn,
+    )
+
+
+async def _notify(
+    conn: BaseDBAsyncClient,
+    delivery: Delivery,
+    template: str,
+    context: dict[str, Any],
+    key: str | None = None,
+) -> None:
+    await enqueue(
+        kind="mail.resident",
+        payload={
+            "resident_id": delivery.request.resident_id,  # type: ignore[attr-defined]
+            "template": template,
+            "delivery_id": delivery.id,
+            "context": context,
+        },
+        idempotency_key=key or f"mail-{template}-{delivery.id}",
+        connection=conn,
+    )
+
+
+async def _notify_if_request_complete(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
+    open_left = (
+        await Delivery.filter(request_id=delivery.request_id)  # type: ignore[attr-defined]
+        .using_db(conn)
+        .exclude(state__in=list(FINAL_STATES))
+        .count()
+    )
+    if open_left == 0:
+        await _notify(
+            conn,
+            delivery,
+            "discovery_complete",
+            {"request_reference": delivery.request.reference},
+            key=f"mail-discovery_complete-request-{delivery.request.id}",
+        )
