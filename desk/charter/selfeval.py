@@ -40,6 +40,7 @@ MSG_BAD_YEAR = N_(
 MSG_NOT_OBJECT = N_("Envoyez les réponses sous la forme d'un objet : une entrée par question.")
 MSG_MISSING = N_("Répondez à chacune des six questions par « yes », « partly » ou « no ».")
 MSG_UNKNOWN = N_("Une réponse porte sur une question inconnue : utilisez les six clés publiées.")
+MSG_COMMENT_NOT_TEXT = N_("Un commentaire doit être un texte.")
 MSG_COMMENT_TOO_LONG = N_("Un commentaire est trop long : 2000 caractères au plus.")
 
 
@@ -56,7 +57,8 @@ def check_year(raw: object, *, now: datetime) -> int:
 def clean_answers(raw: object) -> dict[str, dict[str, str]]:
     """{key: {"answer": yes|partly|no, "comment": str}} for the six questions, or DeskError.
 
-    Each value may also be the bare answer string.
+    Each value is an object, as the API's document says; a comment, when given, is a text
+    (an object, a list or a number in its place is refused, not stored as an empty comment).
     """
     if not isinstance(raw, dict):
         raise DeskError(MSG_NOT_OBJECT)
@@ -65,13 +67,11 @@ def clean_answers(raw: object) -> dict[str, dict[str, str]]:
     cleaned: dict[str, dict[str, str]] = {}
     for key, _label in QUESTIONS:
         value: Any = raw.get(key)
-        if isinstance(value, str):
-            value = {"answer": value}
         if not isinstance(value, dict) or value.get("answer") not in ANSWER_LABELS:
             raise DeskError(MSG_MISSING)
-        comment = value.get("comment") or ""
+        comment = value.get("comment", "")
         if not isinstance(comment, str):
-            raise DeskError(MSG_MISSING)
+            raise DeskError(MSG_COMMENT_NOT_TEXT)
         if len(comment.strip()) > COMMENT_MAX:
             raise DeskError(MSG_COMMENT_TOO_LONG)
         cleaned[key] = {"answer": str(value["answer"]), "comment": comment.strip()}

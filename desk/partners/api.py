@@ -37,6 +37,7 @@ from desk.partners.deliveries import (
     MSG_BAD_KIND,
     MSG_BAD_LIMIT,
     MSG_BAD_STATE,
+    MSG_UNKNOWN_PARAMETER,
     PREFIX,
     decode_cursor,
     delivery_document,
@@ -115,6 +116,10 @@ def _post_operation(
 # --- endpoints -------------------------------------------------------------------------------
 
 
+# The list's query parameters: any other one is refused, as the document says.
+LIST_PARAMETERS = ("state", "kind", "limit", "cursor")
+
+
 @operation(
     "GET",
     PREFIX,
@@ -157,21 +162,26 @@ def _post_operation(
 async def list_deliveries(request: Request) -> Response:
     principal = await require_partner(request)
     params = request.query_params
+    for name in params:
+        if name not in LIST_PARAMETERS:
+            known = ", ".join(LIST_PARAMETERS)
+            raise ApiProblem(400, MSG_UNKNOWN_PARAMETER.format(name=name[:40], known=known))
     state: DeliveryState | None = None
     kind: RequestKind | None = None
-    if params.get("state"):
+    # A parameter given empty breaks the document as much as a wrong value: refused too.
+    if "state" in params:
         try:
             state = DeliveryState(params["state"])
         except ValueError as exc:
             raise ApiProblem(400, MSG_BAD_STATE.format(values=", ".join(S.STATES))) from exc
-    if params.get("kind"):
+    if "kind" in params:
         try:
             kind = RequestKind(params["kind"])
         except ValueError as exc:
             raise ApiProblem(400, MSG_BAD_KIND.format(values=", ".join(S.KINDS))) from exc
-    raw_limit = params.get("limit", "")
     limit = DEFAULT_LIMIT
-    if raw_limit:
+    if "limit" in params:
+        raw_limit = params["limit"]
         if not digits(raw_limit) or len(raw_limit) > 3 or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise ApiProblem(400, MSG_BAD_LIMIT)
         limit = int(raw_limit)

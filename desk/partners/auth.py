@@ -77,6 +77,17 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
                         "grant_type": {"type": "string", "enum": ["client_credentials"]},
                         "client_id": {"type": "string", "maxLength": 64},
                         "client_secret": {"type": "string", "maxLength": 200},
+                        "scope": {
+                            "type": "string",
+                            "description": "Facultatif ; ignoré : le jeton vaut pour les "
+                            "envois du signataire du client.",
+                        },
+                    },
+                    # RFC 6749 §3.2: a token endpoint ignores the parameters it does not know
+                    # (client libraries add their own); said here, so the document is the truth.
+                    "additionalProperties": {
+                        "type": "string",
+                        "description": "Tout autre champ est ignoré (RFC 6749, section 3.2).",
                     },
                 }
             }

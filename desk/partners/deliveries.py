@@ -36,6 +36,9 @@ IDENTITY_ASSURANCE = {"online": "email_verified", "assisted": "mediator_checked"
 MSG_NOT_FOUND = N_("Cet envoi est introuvable pour votre organisme.")
 MSG_BAD_STATE = N_("Le paramètre state doit valoir l'un de : {values}.")
 MSG_BAD_KIND = N_("Le paramètre kind doit valoir l'un de : {values}.")
+MSG_UNKNOWN_PARAMETER = N_(
+    "Paramètre inconnu : « {name} ». Cette adresse accepte seulement {known}."
+)
 MSG_BAD_LIMIT = N_("Le paramètre limit doit être un nombre entier de 1 à 100.")
 MSG_BAD_CURSOR = N_(
     "Le paramètre cursor est invalide : reprenez la valeur next_cursor de la page précédente."

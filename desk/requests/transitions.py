@@ -52,7 +52,7 @@ class AlreadyAnswered(DeskError):
         self.state = state
 
 
-MSG_NOT_NOW = "Cette action n'est pas possible dans l'état actuel de la demande."
+MSG_NOT_NOW = N_("Cette action n'est pas possible dans l'état actuel de la demande.")
 
 
 @dataclass(frozen=True)

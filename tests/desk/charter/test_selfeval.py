@@ -33,6 +33,13 @@ async def test_self_evaluation_through_the_api_is_published(client: httpx.AsyncC
     assert "six questions" in incomplete.json()["detail"]
     unknown = await client.put(url, json={"answers": _answers(colour="yes")}, headers=headers)
     assert unknown.status_code == 422
+    bare = await client.put(url, json={"answers": _answers(dpo="yes")}, headers=headers)
+    assert bare.status_code == 422  # the document says each answer is an object
+    for comment in ({}, [], 0, False, None, {"text": "oui"}):
+        odd = _answers(dpo={"answer": "yes", "comment": comment})
+        refused = await client.put(url, json={"answers": odd}, headers=headers)
+        assert refused.status_code == 422, comment
+        assert refused.json()["detail"] == "Un commentaire doit être un texte."
     future = await client.put(
         f"/api/v1/self-evaluations/{year + 1}", json={"answers": _answers()}, headers=headers
     )
