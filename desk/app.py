@@ -24,6 +24,8 @@ from desk.holdings import api as partner_holdings
 from desk.identity import session_pages
 from desk.identity.sessions import ServerSessionMiddleware
 from desk.jobs import build_worker
+from desk.logs import configure_logging
+from desk.mail import routes as mailbox_routes
 from desk.mail.sink import MailSink
 from desk.mediation import routes as mediation_routes
 from desk.partners import api as partner_api
@@ -79,8 +81,6 @@ def create_app(
         Mount("/static", app=StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static"),
     ]
     if settings.demo and mail_sink is not None:
-        from desk.mail import routes as mailbox_routes
-
         routes += mailbox_routes.routes
 
     @contextlib.asynccontextmanager
@@ -146,7 +146,6 @@ def create_app(
 def app_from_env() -> Starlette:
     """The app factory `desk serve` hands uvicorn (`desk.app:app_from_env`, factory=True): each
     worker process builds its own app from the environment, and configures its own logging."""
-    from desk.logs import configure_logging
 
     settings = Settings.from_env()
     configure_logging(settings.log_format or "json", settings.log_level)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import signal
 import sys
+import time
 from dataclasses import replace
+from pathlib import Path
 
 from desk.core.translatable import N_
 from desk.settings import Settings
@@ -24,6 +28,7 @@ def _settings() -> Settings:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.db import migrate
 
     settings = _settings()
@@ -33,6 +38,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.db import connected, migrate
     from desk.demo.seed import seed_demo
 
@@ -50,6 +56,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """uvicorn with production defaults. Each of its worker processes builds its own app from
     the environment (`desk.app:app_from_env`), so what is chosen here goes through it."""
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     import uvicorn
 
     # Also creates DESK_DATA_DIR/secret.key once, before worker processes would race for it.
@@ -76,8 +83,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    import signal
 
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.db import connected
     from desk.jobs import build_worker
     from desk.outbox.standby import turn_to_work
@@ -106,10 +113,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    import time
 
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     import uvicorn
 
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.app import create_app
     from desk.db import connected, migrate
     from desk.demo.seed import DEMO_RESIDENT_EMAIL, seed_demo
@@ -180,6 +188,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_outbox(args: argparse.Namespace) -> int:
     """The back office's view of the outbox: what is waiting, what is dead, and a retry."""
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.db import connected
     from desk.outbox import services
 
@@ -206,6 +215,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 def cmd_partners(args: argparse.Namespace) -> int:
     """Partner channel and API credentials: configure the adapter, create a client, rotate its
     secret, give the hashing key."""
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.db import connected
     from desk.partners import clients
     from desk.registry.models import Signatory
@@ -248,6 +258,7 @@ def cmd_partners(args: argparse.Namespace) -> int:
 
 async def _revoke_secret(args: argparse.Namespace) -> int:
     """`desk partners revoke-secret CLIENT_ID --prefix P`: its tokens stop working at once."""
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.partners import clients
 
     if not args.prefix:
@@ -265,6 +276,7 @@ async def _revoke_secret(args: argparse.Namespace) -> int:
 
 async def _configure_channel(args: argparse.Namespace, settings: Settings) -> int:
     """`desk partners configure SLUG --adapter NAME --set key=value [--rotate]`."""
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.partners import channels
 
     try:
@@ -296,6 +308,7 @@ async def _configure_channel(args: argparse.Namespace, settings: Settings) -> in
 
 def cmd_staff(args: argparse.Namespace) -> int:
     """Staff accounts: add (or reactivate) and deactivate."""
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.core.errors import DeskError
     from desk.db import connected
     from desk.staff import services
@@ -326,8 +339,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    import json
 
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.receipts.keys import Keyring
 
     if getattr(args, "action", "jwks") == "reencrypt":
@@ -340,6 +353,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def _reencrypt_secrets() -> int:
     """`desk keys reencrypt`: after DESK_SECRET_KEY changed, with the old one in
     DESK_PREVIOUS_SECRET_KEY (an environment variable: a command line is visible to `ps`)."""
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.db import connected
     from desk.retention import rekey
 
@@ -377,14 +391,15 @@ def _reencrypt_secrets() -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.statistics.report import write_report_file
 
     return asyncio.run(write_report_file(settings=_settings(), year=args.year, output=args.output))
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.audit.checkpoint import run_checkpoint, run_log_audit
     from desk.receipts.audit import run_audit
 
@@ -399,6 +414,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.retention.jobs import run_retention_command
 
     return asyncio.run(run_retention_command(settings=_settings(), dry_run=args.dry_run))
@@ -503,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _configure_logging(argv[:1])
     if argv[:1] == ["partner-sim"]:
+        # Imported when this command runs: `desk --help` and the other commands start fast.
         from desk.demo.reference_partner import main as reference_main
 
         return reference_main(argv[1:])
@@ -514,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
 def _configure_logging(command: list[str]) -> None:
     """JSON lines for the long-running services an operator collects logs from; text for
     the demo and one-off commands, read by a person. DESK_LOG_FORMAT overrides."""
+    # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.logs import configure_logging
 
     default = "json" if command in (["serve"], ["worker"]) else "text"

@@ -30,6 +30,7 @@ _SQLITE_UNAVAILABLE = (
 
 def _postgres_unavailable(exc: BaseException) -> bool:
     try:
+        # Only a PostgreSQL deployment reaches here: SQLite ones never load asyncpg.
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return False

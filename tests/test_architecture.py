@@ -108,3 +108,52 @@ def test_cycle_finder_finds_a_cycle() -> None:
 
 def test_no_import_cycle_between_modules() -> None:
     assert cycles(import_graph()) == []
+
+
+# --- imports inside functions say why ---------------------------------------------------------
+
+
+def unexplained_local_imports(source: str) -> list[int]:
+    """Line numbers of imports inside functions with no comment saying why.
+
+    The comment sits on the import's line, or on the line above the block of imports it
+    opens (the block's imports share it).
+    """
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    found: list[int] = []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            if "#" in lines[node.lineno - 1]:
+                continue
+            above = node.lineno - 2
+            while above >= 0 and lines[above].strip().startswith(("import ", "from ")):
+                above -= 1
+            if above < 0 or not lines[above].strip().startswith("#"):
+                found.append(node.lineno)
+    return sorted(set(found))
+
+
+def test_local_import_finder_wants_a_comment() -> None:
+    source = (
+        "def a():\n    import json\n\n"
+        "def b():\n    # why\n    import json\n    import time\n\n"
+        "def c():\n    import json  # why\n"
+    )
+    assert unexplained_local_imports(source) == [2]
+
+
+def test_every_import_inside_a_function_says_why() -> None:
+    unexplained = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted((ROOT / "desk").rglob("*.py"))
+        if "migrations" not in path.parts
+        for line in unexplained_local_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert not unexplained, "imports inside functions without a comment saying why:\n" + (
+        "\n".join(unexplained)
+    )

@@ -20,6 +20,7 @@ from joserfc.jwk import ECKey
 from desk.audit.log import ChainHead, RecordProblem, verify_records
 from desk.audit.models import AuditRecord
 from desk.core import chain, clock
+from desk.db import connected
 from desk.receipts.keys import ALGORITHM, Keyring
 from desk.settings import Settings
 
@@ -163,7 +164,6 @@ def _load_document(path: Path) -> dict[str, Any]:
 
 async def run_log_audit(*, settings: Settings, checkpoint_path: Path | None) -> int:
     """The audit-log part of `desk audit verify [--checkpoint FILE]`: 0 when it holds."""
-    from desk.db import connected
 
     keyring = Keyring.load_or_create(settings.data_dir)
     document = None
@@ -201,7 +201,6 @@ def _write(path: Path, text: str) -> None:
 
 async def run_checkpoint(*, settings: Settings, out: Path | None) -> int:
     """`desk audit checkpoint [--out FILE]`: sign the head of a chain that verifies."""
-    from desk.db import connected
 
     keyring = Keyring.load_or_create(settings.data_dir)
     async with connected(settings.database_url):

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+from babel.messages.pofile import read_po
+
 LOCALES = ("fr", "en")
 DEFAULT_LOCALE = "fr"
 # The catalogues stay beside the web layer that serves them; the lookup is the floor's.
@@ -28,7 +30,6 @@ def po_path(locale: str, directory: Path = CATALOG_DIR) -> Path:
 
 def read_po_entries(path: Path) -> dict[str, str]:
     """msgid → msgstr of a .po file: translated, non-fuzzy, singular entries only."""
-    from babel.messages.pofile import read_po
 
     if not path.exists():
         return {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -113,7 +114,6 @@ class SmtpSinkServer:
 
 
 def _free_port(host: str) -> int:
-    import socket
 
     with socket.socket() as s:
         s.bind((host, 0))

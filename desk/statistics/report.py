@@ -8,12 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from markupsafe import Markup
+
 from desk.charter.models import Alert, CommitteeDecision, SelfEvaluation
 from desk.core import clock
+from desk.core.i18n import translate
 from desk.core.translatable import N_
+from desk.db import connected
 from desk.registry.models import Declaration
-from desk.settings import Settings
+from desk.settings import PROJECT_ROOT, Settings
+from desk.statistics.charts import overview_charts
 from desk.statistics.figures import Overview, compute_overview, year_bounds
+from desk.web.templating import build_environment
 
 FIRST_YEAR = 2000
 
@@ -107,12 +113,6 @@ def report_context(annual: AnnualReport) -> dict[str, object]:
 
 async def report_html(*, year: int, now: datetime, base_url: str) -> str:
     """The same report as /bilan/{year}, as one self-contained HTML file (styles inlined)."""
-    from markupsafe import Markup
-
-    from desk.core.i18n import translate
-    from desk.settings import PROJECT_ROOT
-    from desk.statistics.charts import overview_charts
-    from desk.web.templating import build_environment
 
     def t(text: str, **values: object) -> str:
         return translate(text, "fr", **values)
@@ -133,7 +133,6 @@ async def report_html(*, year: int, now: datetime, base_url: str) -> str:
 
 async def write_report_file(*, settings: Settings, year: str, output: str | None) -> int:
     """`desk report --year Y [--output FILE]`: 0 when written, 2 on a bad year."""
-    from desk.db import connected
 
     now = clock.now()
     parsed = parse_year(str(year), now=now)

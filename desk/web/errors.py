@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from markupsafe import escape
@@ -159,7 +160,6 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def _default_phrase(status: int) -> str:
-    from http import HTTPStatus
 
     try:
         return HTTPStatus(status).phrase

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk.web.i18n import locale_of
@@ -47,7 +48,6 @@ class LocaleAndHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from starlette.requests import HTTPConnection
 
         conn = HTTPConnection(scope)
         locale = locale_of(conn)

@@ -70,7 +70,7 @@ def test_every_simulated_answer_passes_the_desks_validation() -> None:
             answer = final_answer(_envelope(kind, f"signataire-{n}", email=f"p{n}@exemple.invalid"))
             assert answer.action == "fulfil"
             clean = outcomes.validate(kinds[kind], answer.outcome, has_file=answer.file is not None)
-            results.add(str(clean.get("result")))
+            results.add(str(clean.stored().get("result")))
             if answer.file is not None:
                 export = json.loads(answer.file.content)
                 assert export["personne"] == {"email": f"p{n}@exemple.invalid"}
