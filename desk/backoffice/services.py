@@ -1,7 +1,7 @@
 """The back office: who is late, what failed and why, and what staff may do about it.
 
 Plain keyword-only async functions; no HTTP objects. Every change goes through the delivery
-state machine (desk.requests.services.apply) with actor "staff:<id>", so the audit trail says
+state machine (desk.requests.transitions) with actor "staff:<id>", so the audit trail says
 which staff member did what.
 """
 
