@@ -20,6 +20,7 @@ from desk.mediation.filings import (
 from desk.requests import queries
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES, OPEN_STATES
+from desk.residents.standing import MAY_HOLD, Standing, Status, standings
 
 STATE_LABELS: dict[DeliveryState, str] = {
     DeliveryState.PENDING: N_("en attente d'envoi"),
@@ -206,14 +207,48 @@ def answer_lines(
 
 @dataclass
 class SignatoryRow:
-    """One signatory on the dashboard, with what the latest discovery request learnt."""
+    """One signatory on the dashboard, with what it last said about the resident."""
 
     signatory: queries.SignatoryRef
-    # holds | nothing | waiting | refused | withdrawn | failed | not_asked
+    # A standing.Status value: holds | erased | partly_erased | nothing | erasing | waiting |
+    # refused | failed | not_asked
     status: str
     lines: list[str] = field(default_factory=list)
     due_at: datetime | None = None
     state: str = ""
+    # When it said so (erased, nothing held), and the receipt proving it.
+    since: datetime | None = None
+    receipt_id: str | None = None
+
+    @property
+    def may_hold(self) -> bool:
+        return self.status in MAY_HOLD
+
+
+@dataclass
+class Progress:
+    """How far a request has gone: "6 sur 11 ont répondu", and what is awaited until when."""
+
+    answered: int
+    total: int
+    awaited: int
+    # The latest deadline among awaited answers (all are due by then).
+    due_by: datetime | None
+
+    @property
+    def pending(self) -> bool:
+        return self.awaited > 0
+
+
+def progress_of(deliveries: list[Delivery]) -> Progress:
+    asked = [d for d in deliveries if d.state != DeliveryState.WITHDRAWN]
+    awaited = [d for d in asked if d.state not in FINAL_STATES]
+    return Progress(
+        answered=len(asked) - len(awaited),
+        total=len(asked),
+        awaited=len(awaited),
+        due_by=max((d.due_at for d in awaited), default=None),
+    )
 
 
 @dataclass
@@ -234,7 +269,7 @@ class Dashboard:
     requests: list[RightsRequest]
     receipts: dict[int, queries.ReceiptInfo]
     discovery: DiscoveryProgress | None
-    # Something is moving (a partner may answer any minute): the page refreshes itself.
+    # Something is moving (a partner may answer any minute): the page offers to refresh itself.
     waiting: bool
     # What signatories declared by keyed hash (holdings, lineage); None when not looked up.
     transparency: Transparency | None = None
@@ -246,32 +281,52 @@ class Dashboard:
     copies_taken: dict[int, list[TakenBy]] = field(default_factory=dict)
     # Mediators waiting, today, for the resident's consent to join their account.
     asking: list[AskingMediator] = field(default_factory=list)
+    # request id → its progress, for the one-line summary of each request.
+    progress: dict[int, Progress] = field(default_factory=dict)
 
     @property
     def holders(self) -> list[queries.SignatoryRef]:
-        return [r.signatory for r in self.rows if r.status == "holds"]
+        return [r.signatory for r in self.rows if r.status == Status.HOLDS]
+
+    @property
+    def erasable(self) -> int:
+        """How many signatories "erase everywhere" would ask (they hold or may hold data)."""
+        return sum(1 for r in self.rows if r.may_hold)
+
+    def group(self, *statuses: str) -> list[SignatoryRow]:
+        return [r for r in self.rows if r.status in statuses]
+
+    @property
+    def open_requests(self) -> list[RightsRequest]:
+        return [r for r in self.requests if self.progress[r.id].pending]
+
+    @property
+    def closed_requests(self) -> list[RightsRequest]:
+        return [r for r in self.requests if not self.progress[r.id].pending]
 
 
 def _row(
-    signatory: queries.SignatoryRef, delivery: Delivery | None, titles: dict[str, str]
+    signatory: queries.SignatoryRef,
+    standing: Standing,
+    titles: dict[str, str],
+    receipts: dict[int, queries.ReceiptInfo],
 ) -> SignatoryRow:
+    row = SignatoryRow(signatory=signatory, status=standing.status.value)
+    delivery = standing.delivery
     if delivery is None:
-        return SignatoryRow(signatory=signatory, status="not_asked")
-    state = delivery.state
-    row = SignatoryRow(
-        signatory=signatory, status="waiting", due_at=delivery.due_at, state=state.value
-    )
-    if state == DeliveryState.FULFILLED:
-        holds = bool((delivery.outcome or {}).get("holds_data"))
-        row.status = "holds" if holds else "nothing"
-        row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
-    elif state == DeliveryState.DENIED:
-        row.status = "refused"
-        row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
-    elif state == DeliveryState.WITHDRAWN:
-        row.status = "withdrawn"
-    elif state == DeliveryState.FAILED:
-        row.status = "failed"
+        return row
+    row.state = delivery.state.value
+    row.due_at = delivery.due_at
+    row.since = delivery.completed_at
+    receipt = receipts.get(delivery.id)
+    row.receipt_id = receipt.id if receipt else None
+    if RequestKind(delivery.request.kind) == RequestKind.DISCOVERY:
+        lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
+        # What it holds, in its own declarations' words (the status already says "holds").
+        if standing.status == Status.HOLDS:
+            row.lines = lines[1:]
+        elif standing.status == Status.REFUSED:
+            row.lines = lines
     return row
 
 
@@ -280,12 +335,14 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
     declared holding about the resident and their lineage events."""
     data = await queries.dashboard_data(resident_id=resident_id)
     requests = data.requests
+    for r in requests:
+        for d in r.deliveries:
+            # The standing reads each delivery's kind; the request is already in hand.
+            d.request = r
     discovery = next((r for r in requests if r.kind == RequestKind.DISCOVERY), None)
-    by_signatory: dict[int, Delivery] = {}
     progress = None
     if discovery is not None:
         deliveries = [d for d in discovery.deliveries if d.state != DeliveryState.WITHDRAWN]
-        by_signatory = {d.signatory_id: d for d in discovery.deliveries}  # type: ignore[attr-defined]
         progress = DiscoveryProgress(
             request=discovery,
             answered=sum(1 for d in deliveries if d.state in FINAL_STATES),
@@ -297,12 +354,18 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
                 and (d.outcome or {}).get("holds_data") is True
             ),
         )
-    rows = [
-        _row(s, by_signatory.get(s.id), data.declaration_titles.get(s.id, {}))
-        for s in data.signatories
-    ]
     all_deliveries = [d for r in requests for d in r.deliveries]
     receipts = await queries.receipts_for(delivery_ids=[d.id for d in all_deliveries])
+    known = standings(all_deliveries)
+    rows = [
+        _row(
+            s,
+            known.get(s.id, Standing(Status.NOT_ASKED)),
+            data.declaration_titles.get(s.id, {}),
+            receipts,
+        )
+        for s in data.signatories
+    ]
     waiting = any(d.state in OPEN_STATES for d in all_deliveries)
     transparency = (
         await resident_transparency(resident_id=resident_id, secret_key=secret_key)
@@ -320,6 +383,7 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
         signatory_names=data.names,
         copies_taken=await copies_taken_by_request(request_ids=[r.id for r in requests]),
         asking=await asking(resident_id=resident_id),
+        progress={r.id: progress_of(list(r.deliveries)) for r in requests},
     )
 
 
