@@ -234,6 +234,8 @@ class Progress:
     awaited: int
     # The latest deadline among awaited answers (all are due by then).
     due_by: datetime | None
+    # Signatories waiting for the resident's answer to their question.
+    questions: int = 0
 
     @property
     def pending(self) -> bool:
@@ -248,6 +250,7 @@ def progress_of(deliveries: list[Delivery]) -> Progress:
         total=len(asked),
         awaited=len(awaited),
         due_by=max((d.due_at for d in awaited), default=None),
+        questions=sum(1 for d in awaited if d.state == DeliveryState.AWAITING_INFO),
     )
 
 
