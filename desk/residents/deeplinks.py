@@ -17,8 +17,8 @@ from starlette.routing import BaseRoute, Route
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.registry.models import CharterStatus, Declaration, Signatory
-from desk.requests.models import Delivery, RequestKind
 from desk.requests import queries
+from desk.requests.models import Delivery, RequestKind
 from desk.residents.auth import current_resident
 from desk.residents.services import new_submission_key
 from desk.residents.standing import Standing, Status, standing
@@ -81,9 +81,7 @@ async def signatory_card(*, resident_id: int, slug: str) -> SignatoryCard:
     discovery = next((d for d in deliveries if d.request.kind == RequestKind.DISCOVERY), None)
     titles = {d.code: d.title for d in declarations}
     now = standing(deliveries)
-    receipts = (
-        await queries.receipts_for(delivery_ids=[now.delivery.id]) if now.delivery else {}
-    )
+    receipts = await queries.receipts_for(delivery_ids=[now.delivery.id]) if now.delivery else {}
     receipt = receipts.get(now.delivery.id) if now.delivery else None
     return SignatoryCard(
         signatory=signatory,

@@ -81,7 +81,7 @@ async def _history(app: Starlette, resident_id: int) -> None:
 
 
 async def _screens(html: str) -> float:
-    css = "\n".join((STATIC / "desk.css").read_text(encoding="utf-8") for _ in (0,))
+    css = (STATIC / "desk.css").read_text(encoding="utf-8")
     page_html = re.sub(
         r'<link rel="stylesheet" href="/static/desk.css">', f"<style>{css}</style>", html
     )
@@ -109,5 +109,7 @@ async def test_dashboard_of_40_signatories_and_20_requests_fits_a_few_phone_scre
     page = await client.get("/mon-espace")
     assert page.status_code == 200
     screens = await _screens(page.text)
-    print(f"\ndashboard, 40 signatories and 20 requests, at {WIDTH}x{HEIGHT}: {screens:.1f} screens")
+    print(
+        f"\ndashboard, 40 signatories and 20 requests, at {WIDTH}x{HEIGHT}: {screens:.1f} screens"
+    )
     assert screens <= CEILING

@@ -200,9 +200,7 @@ async def test_a_newer_answer_wins_and_a_new_question_is_awaited(
     assert await now() == Status.NOT_ASKED
     discovery = await file("discovery")
     assert await now() == Status.WAITING
-    await _answer(
-        app, discovery, "fulfil", outcome={"holds_data": True, "categories": ["index"]}
-    )
+    await _answer(app, discovery, "fulfil", outcome={"holds_data": True, "categories": ["index"]})
     assert await now() == Status.HOLDS
     erasure = await file("erasure")
     assert await now() == Status.ERASING
