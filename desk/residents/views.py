@@ -17,6 +17,7 @@ from desk.mediation.filings import (
     copies_taken_by_request,
     filed_by,
 )
+from desk.registry.services import LEGAL_BASIS_LABELS
 from desk.requests import queries
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES, OPEN_STATES
@@ -95,6 +96,11 @@ def event_label(event: DeliveryEvent) -> str:
     return ACTION_LABELS.get(event.action, event.action)
 
 
+def _basis(text: str) -> str:
+    """A legal basis in words: a partner may send the GDPR code ("legal_obligation")."""
+    return Message(LEGAL_BASIS_LABELS[text]) if text in LEGAL_BASIS_LABELS else text
+
+
 def answer_lines(
     kind: RequestKind,
     delivery: Delivery,
@@ -170,7 +176,7 @@ def answer_lines(
                         "Données gardées : {category} (raison : {legal_basis}, "
                         "pendant {retention}).",
                         category=kept["category"],
-                        legal_basis=kept["legal_basis"],
+                        legal_basis=_basis(kept["legal_basis"]),
                         retention=kept["retention"],
                     )
                 )
@@ -179,7 +185,7 @@ def answer_lines(
                     Message(
                         "Données gardées : {category} (raison : {legal_basis}).",
                         category=kept["category"],
-                        legal_basis=kept["legal_basis"],
+                        legal_basis=_basis(kept["legal_basis"]),
                     )
                 )
         if out.get("recipients_notified"):

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from desk.charter.models import Alert, CommitteeDecision, SelfEvaluation
+from desk.charter.selfeval import readable_answers
 from desk.core import clock
 from desk.core.translatable import N_
 from desk.registry.models import Declaration
@@ -29,6 +30,10 @@ class AnnualReport:
     generated_at: datetime
     # The year is not over yet: figures are provisional.
     in_progress: bool
+
+    def answers_of(self, evaluation: SelfEvaluation) -> list[tuple[str, str, str]]:
+        """(question, answer, comment) in words: the stored keys and codes reach no reader."""
+        return readable_answers(evaluation)
 
     @property
     def has_data(self) -> bool:

@@ -215,3 +215,37 @@ async def test_a_newer_answer_wins_and_a_new_question_is_awaited(
         {"kind": "discovery", "signatory": "eau-du-ponant", "submission_key": "cle-again-01"},
     )
     assert await now() == Status.WAITING
+
+
+async def test_a_legal_basis_code_reaches_people_as_words(
+    app: Starlette, client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
+) -> None:
+    await make_signatory("eau-du-ponant", name="Eau du Ponant")
+    await log_in(client, worker, mail_sink, EMAIL)
+    reference = _reference(
+        await post_form(
+            client,
+            "/mon-espace/demandes",
+            {"kind": "erasure", "signatory": "eau-du-ponant", "submission_key": "cle-code-001"},
+        )
+    )
+    kept = {"category": "factures", "legal_basis": "legal_obligation", "retention": "10 ans"}
+    await _answer(
+        app,
+        (await _by_slug(reference))["eau-du-ponant"],
+        "fulfil",
+        outcome={"result": "partial", "erased_categories": ["index"], "kept": [kept]},
+    )
+    page = await client.get(f"/mon-espace/demandes/{reference}")
+    text = page_text(page)
+    assert "factures (raison : obligation légale, pendant 10 ans)" in text
+    assert "legal_obligation" not in text
+    # Elision: "auprès d'Eau du Ponant", never "auprès de Eau du Ponant".
+    assert "de Eau du Ponant" not in text
+    receipt = re.search(r'href="/recus/([^"]+)"', page.text)
+    assert receipt
+    shown = page_text(await client.get(f"/recus/{receipt.group(1)}"))
+    assert "raison légale : obligation légale" in shown
+    assert "legal_obligation" not in shown and "RequestFulfilled" not in shown
+    english = page_text(await client.get(f"/recus/{receipt.group(1)}?lang=en"))
+    assert "legal obligation" in english.lower()
