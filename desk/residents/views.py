@@ -330,12 +330,9 @@ def _row(
     receipt = receipts.get(delivery.id)
     row.receipt_id = receipt.id if receipt else None
     if RequestKind(delivery.request.kind) == RequestKind.DISCOVERY:
-        lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
-        # What it holds, in its own declarations' words (the status already says "holds").
-        if standing.status == Status.HOLDS:
-            row.lines = lines[1:]
-        elif standing.status == Status.REFUSED:
-            row.lines = lines
+        # What it holds, in its own declarations' words (or why it refused).
+        if standing.status in (Status.HOLDS, Status.REFUSED):
+            row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
     return row
 
 

@@ -32,7 +32,7 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 WIDTH, HEIGHT = 320, 568  # the smallest phone still common (iPhone SE, first generation)
 EMAIL = "ecrans@exemple.invalid"
 # Measured: 82.7 screens before issue 17 (a table row per signatory, a table per request),
-# 12.7 after (signatories grouped by what they said, one line per request).
+# 13.0 after (signatories grouped by what they said, one line per request).
 CEILING = 14
 
 
