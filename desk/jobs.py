@@ -10,7 +10,7 @@ from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
 from desk.receipts import log as receipt_log
 from desk.requests import dispatch, identifiers
-from desk.residents import identities
+from desk.residents import digest, identities
 from desk.residents import jobs as resident_jobs
 from desk.retention import jobs as retention
 from desk.retention import reduction
@@ -29,6 +29,7 @@ def job_registry() -> JobRegistry:
             "delivery.poll": dispatch.poll_delivery,
             "mail.login": resident_jobs.send_login_link,
             "mail.resident": resident_jobs.send_notification,
+            digest.KIND: digest.send_digest,
             "mail.staff_login": staff_services.send_staff_login_link,
             identities.LINKED_MAIL_JOB: identities.send_identity_linked,
             reduction.WARNING_JOB: reduction.send_inactivity_warning,

@@ -80,6 +80,9 @@ class Settings:
     outbox_lease_seconds: float = 60.0
     # Delay, in seconds, before the simulated adapter answers (demo and load tests).
     simulated_delay: float = 4.0
+    # Seconds a request's receipt mail waits for the other answers arriving together, so a
+    # resident gets one mail listing them instead of one per receipt; the last answer sends it.
+    receipt_digest_quiet: float = 120.0
     # The charter's alert ladder (desk.charter.alerts): days from alert 1 to the formal notice
     # while deliveries stay overdue, late deliveries in a rolling year that also call for it,
     # and days from the formal notice to the proposal of exclusion.

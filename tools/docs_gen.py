@@ -134,6 +134,10 @@ SETTINGS: dict[str, Setting] = {
         "how long a running job stays its worker's without a heartbeat (extended every third of it)"
     ),
     "simulated_delay": Setting("seconds before the simulated adapter answers"),
+    "receipt_digest_quiet": Setting(
+        "seconds a request's receipt mail waits for answers arriving together (one mail per "
+        "request); the request's last answer sends it at once"
+    ),
     "alert_formal_notice_days": Setting(
         "charter alerts: days a signatory stays overdue after alert 1 before the formal "
         "notice (alert 2)"

@@ -32,7 +32,7 @@ QUESTIONS: tuple[tuple[str, str], ...] = (
     ("training", N_("Les agents qui traitent des données ont-ils été formés cette année ?")),
 )
 QUESTION_LABELS: dict[str, str] = dict(QUESTIONS)
-ANSWER_LABELS: dict[str, str] = {"yes": "Oui", "partly": N_("En partie"), "no": N_("Non")}
+ANSWER_LABELS: dict[str, str] = {"yes": N_("Oui"), "partly": N_("En partie"), "no": N_("Non")}
 
 MSG_BAD_YEAR = N_(
     "L'année doit être comprise entre 2022 (adoption de la charte) et l'année en cours."
@@ -119,3 +119,18 @@ def document(row: SelfEvaluation) -> dict[str, Any]:
             for key, label in QUESTIONS
         ],
     }
+
+
+def readable_answers(row: SelfEvaluation) -> list[tuple[str, str, str]]:
+    """(question, answer, comment) as published, in the questions' order; French msgids that
+    templates translate with `_()`."""
+    readable: list[tuple[str, str, str]] = []
+    for key, label in QUESTIONS:
+        value: Any = row.answers.get(key)
+        if isinstance(value, str):  # an early form stored the bare answer
+            value = {"answer": value}
+        if not isinstance(value, dict):
+            continue
+        answer = str(value.get("answer") or "")
+        readable.append((label, ANSWER_LABELS.get(answer, answer), str(value.get("comment") or "")))
+    return readable

@@ -11,6 +11,7 @@ blank, and `tests/desk/web/test_i18n.py` lists what is untranslated.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -86,11 +87,32 @@ def _rebuild(template: str, values: dict[str, object]) -> Message:
     return Message(template, **values)
 
 
+# French elides "de" and "que" before a vowel or a mute h: "auprès d'Eau du Ponant", never
+# "auprès de Eau du Ponant". Templates write "de {name}"; the value decides.
+_ELIDABLE = re.compile(r"(?<![\w'])([Dd]e|[Qq]ue) \{(\w+)\}")
+_VOWEL_START = re.compile(r"[aeiouyàâäéèêëîïôöùûüœæh]", re.IGNORECASE)
+
+
+def elide(template: str, values: Mapping[str, object]) -> str:
+    """`template` with "de {x}" written "d'{x}" where the value of x starts with a vowel or h."""
+
+    def one(match: re.Match[str]) -> str:
+        word, name = match.group(1), match.group(2)
+        value = str(values.get(name, ""))
+        if value and _VOWEL_START.match(value):
+            return f"{word[:-1]}'{{{name}}}"
+        return match.group(0)
+
+    return _ELIDABLE.sub(one, template) if "{" in template else template
+
+
 def _render(template: str, locale: str, values: Mapping[str, object]) -> str:
     translated = catalog(locale).get(template, template) if locale != DEFAULT_LOCALE else template
     if not values:
         return translated
     ready = {k: v.in_locale(locale) if isinstance(v, Message) else v for k, v in values.items()}
+    if locale == DEFAULT_LOCALE or translated == template:
+        translated = elide(translated, ready)
     return translated.format(**ready)
 
 

@@ -16,7 +16,7 @@ from desk.core.errors import DeskError
 from desk.core.i18n import DEFAULT_LOCALE, translate
 from desk.core.translatable import N_
 from desk.receipts.models import Receipt
-from desk.receipts.qr import fits, qr_svg
+from desk.receipts.qr import qr_svg
 from desk.receipts.verify import (
     MAX_TOKEN_CHARS,
     REASON_EMPTY,
@@ -118,9 +118,10 @@ async def receipt_page(request: Request) -> Response:
         # Only a damaged database or a lost key gets here: say so rather than show unchecked text.
         log.error("stored receipt %s does not verify", row.id)
     verify_path = "/verifier?jws=" + quote(row.jws, safe="")
-    verify_url = settings.url(verify_path)
     page_url = settings.url(f"/recus/{row.id}")
-    qr_target = verify_url if fits(verify_url) else page_url
+    # The short address, not the whole signed text: a small code a phone reads off paper,
+    # and this page verifies the receipt itself (issue 17).
+    qr_target = page_url
     context = {
         "receipt": row,
         "result": result,
@@ -128,13 +129,12 @@ async def receipt_page(request: Request) -> Response:
         "qr": qr_svg(
             qr_target,
             label=translate(
-                "Code QR : ouvre la vérification de ce reçu",
+                "Code QR : ouvre ce reçu sur le guichet, qui le vérifie",
                 getattr(request.state, "locale", DEFAULT_LOCALE),
             ),
         ),
         "qr_target": qr_target,
         "verify_path": verify_path,
-        "qr_points_to_page": qr_target == page_url,
         "page_url": page_url,
         "jwks_url": settings.url("/.well-known/jwks.json"),
     }

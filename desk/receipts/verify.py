@@ -24,6 +24,7 @@ from desk.core.translatable import N_
 from desk.receipts.keys import ALGORITHM, RECEIPT_TYPE, Keyring
 from desk.receipts.log import inclusion_of, leaf_of
 from desk.receipts.models import Receipt
+from desk.registry.services import legal_basis_label
 
 log = logging.getLogger("desk.receipts")
 
@@ -428,7 +429,8 @@ def describe(payload: dict[str, Any]) -> ReceiptView:
     kept = [
         {
             "category": _text(item.get("category"), 200),
-            "legal_basis": _text(item.get("legal_basis"), 300),
+            # A partner may give the GDPR code ("legal_obligation"): people read its name.
+            "legal_basis": legal_basis_label(_text(item.get("legal_basis"), 300)),
             "retention": _text(item.get("retention"), 200),
         }
         for item in map(_dict, _list(payload.get("kept")))

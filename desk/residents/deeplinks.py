@@ -17,9 +17,11 @@ from starlette.routing import BaseRoute, Route
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.registry.models import CharterStatus, Declaration, Signatory
+from desk.requests import queries
 from desk.requests.models import Delivery, RequestKind
 from desk.residents.auth import current_resident
 from desk.residents.services import new_submission_key
+from desk.residents.standing import Standing, Status, standing
 from desk.residents.views import answer_lines, kind_label, state_label
 from desk.web.templating import render
 
@@ -54,6 +56,18 @@ class SignatoryCard:
     discovery_lines: list[str] = field(default_factory=list)
     # Every request of this resident to this signatory, newest first.
     deliveries: list[Delivery] = field(default_factory=list)
+    # What it last said (the same rule as the dashboard's), and the receipt proving it.
+    standing: Standing = field(default_factory=lambda: Standing(Status.NOT_ASKED))
+    receipt_id: str | None = None
+
+    @property
+    def can_erase(self) -> bool:
+        return self.signed and self.standing.may_hold
+
+    @property
+    def can_copy(self) -> bool:
+        # Nothing to copy where it said it holds nothing, or erased everything.
+        return self.signed and self.standing.status not in (Status.NOTHING, Status.ERASED)
 
 
 async def signatory_card(*, resident_id: int, slug: str) -> SignatoryCard:
@@ -66,6 +80,9 @@ async def signatory_card(*, resident_id: int, slug: str) -> SignatoryCard:
     )
     discovery = next((d for d in deliveries if d.request.kind == RequestKind.DISCOVERY), None)
     titles = {d.code: d.title for d in declarations}
+    now = standing(deliveries)
+    receipts = await queries.receipts_for(delivery_ids=[now.delivery.id]) if now.delivery else {}
+    receipt = receipts.get(now.delivery.id) if now.delivery else None
     return SignatoryCard(
         signatory=signatory,
         declarations=declarations,
@@ -75,6 +92,8 @@ async def signatory_card(*, resident_id: int, slug: str) -> SignatoryCard:
             answer_lines(RequestKind.DISCOVERY, discovery, titles) if discovery else []
         ),
         deliveries=deliveries,
+        standing=now,
+        receipt_id=receipt.id if receipt else None,
     )
 
 

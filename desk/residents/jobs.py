@@ -12,12 +12,14 @@ from desk.identity import login_links
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.requests.models import AccessCopy, Delivery, DeliveryState
+from desk.residents import digest
 from desk.residents.models import Resident
-from desk.residents.views import discovery_summary, kind_label, state_label
+from desk.residents.views import discovery_summary, kind_label
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.residents.jobs")
 
+# "receipt" mails nothing by itself: it feeds its request's digest (desk.residents.digest).
 NOTIFICATION_TEMPLATES = frozenset(
     {"receipt", "copy_ready", "delivery_extended", "discovery_complete", "info_requested"}
 )
@@ -63,6 +65,14 @@ async def send_notification(job: OutboxJob, rt: Runtime) -> None:
         return
     extra: dict[str, Any] = payload.get("context") or {}
     request = delivery.request
+    if template == "receipt":
+        # Receipts arriving together make one mail per request (desk.residents.digest).
+        await digest.feed(
+            request_id=request.id,
+            receipt_id=str(extra["receipt_id"]),
+            quiet_seconds=rt.settings.receipt_digest_quiet,
+        )
+        return
     settings = rt.settings
     context: dict[str, Any] = {
         "signatory_name": delivery.signatory.name,
@@ -71,11 +81,7 @@ async def send_notification(job: OutboxJob, rt: Runtime) -> None:
         "request_url": settings.url(f"/mon-espace/demandes/{request.reference}"),
         "dashboard_url": settings.url("/mon-espace"),
     }
-    if template == "receipt":
-        context["receipt_url"] = settings.url(f"/recus/{extra['receipt_id']}")
-        context["denied"] = delivery.state == DeliveryState.DENIED
-        context["state_label"] = state_label(delivery.state)
-    elif template == "copy_ready":
+    if template == "copy_ready":
         copy = await AccessCopy.filter(
             id=str(extra.get("copy_id", "")), deleted_at__isnull=True
         ).values("expires_at")

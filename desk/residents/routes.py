@@ -19,7 +19,7 @@ from desk.identity.sessions import end_sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation.filings import copies_taken
 from desk.requests import queries, transitions
-from desk.requests.states import FINAL_STATES
+from desk.requests.states import FINAL_STATES, OPEN_STATES
 from desk.residents import franceconnect, services, views
 from desk.residents.auth import current_resident, require_resident, start_session
 from desk.residents.downloads import one_time_download
@@ -182,19 +182,27 @@ async def logout_everywhere(request: Request) -> Response:
 # --- dashboard and requests ---------------------------------------------------------------------
 
 
+def _refresh(request: Request, *, waiting: bool, here: str) -> dict[str, Any]:
+    """Refreshing by itself is the resident's choice (?actualiser=oui), never the default: a
+    page that reloads under a screen reader or a slow connection loses the reader's place."""
+    return {
+        "refresh": waiting and request.query_params.get("actualiser") == "oui",
+        "can_refresh": waiting,
+        "here": here,
+    }
+
+
 async def dashboard(request: Request) -> Response:
     resident = await require_resident(request)
     model = await views.build_dashboard(
         resident_id=resident.id, secret_key=request.app.state.settings.secret_key
     )
-    auto_refresh = request.query_params.get("actualiser") != "non"
     return _render(
         request,
         "resident/dashboard.html",
         {
             "d": model,
-            "refresh": model.waiting and auto_refresh,
-            "refresh_stopped": model.waiting and not auto_refresh,
+            **_refresh(request, waiting=model.waiting, here="/mon-espace"),
             "new_key": services.new_submission_key,
             "state_label": views.state_label,
             "kind_label": views.kind_label,
@@ -246,6 +254,12 @@ async def request_page(request: Request) -> Response:
         "resident/request.html",
         {
             "detail": detail,
+            "pr": views.progress_of(detail.deliveries),
+            **_refresh(
+                request,
+                waiting=any(d.state in OPEN_STATES for d in detail.deliveries),
+                here=f"/mon-espace/demandes/{detail.request.reference}",
+            ),
             "req": detail.request,
             "answers": views.request_page_lines(detail),
             "final_states": FINAL_STATES,

@@ -28,6 +28,7 @@ from desk.requests.models import AccessCopy, Delivery, RequestKind, RightsReques
 from desk.requests.services import file_request
 from desk.requests.transitions import AlreadyAnswered
 from desk.residents.models import LoginChallenge, Resident
+from desk.residents.standing import Standing, Status, standings
 from desk.retention import rules as retention
 
 log = logging.getLogger("desk.residents")
@@ -193,34 +194,85 @@ async def file_for_resident(
     return request
 
 
+async def resident_standings(*, resident_id: int) -> dict[int, Standing]:
+    """signatory id → what it last said about this resident (two queries)."""
+    deliveries = await Delivery.filter(request__resident_id=resident_id).select_related("request")
+    return standings(deliveries)
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    signatory: Signatory
+    standing: Standing
+    # The receipt of the answer that says so (erased, nothing held), to link to it.
+    receipt_id: str | None = None
+
+
 @dataclass(frozen=True)
 class ErasurePlan:
-    """What an erasure confirmation page names: the signatories that will be asked."""
+    """What an erasure confirmation page names: who will be asked, who is left out and why."""
 
-    signatories: list[Signatory]
-    everyone_holding: bool
+    # Will be asked: said they hold data, then those that may (not answered, not asked).
+    holders: list[PlanEntry]
+    unanswered: list[PlanEntry]
+    # Left out: said they hold nothing; already erased; an erasure already awaited.
+    nothing: list[PlanEntry]
+    erased: list[PlanEntry]
+    erasing: list[PlanEntry]
+    everyone: bool
+    # Whether the resident ever asked who holds their data (the page says so when not).
+    discovered: bool
+
+    @property
+    def signatories(self) -> list[Signatory]:
+        return [e.signatory for e in self.holders + self.unanswered]
 
 
 async def erasure_plan(*, resident_id: int, slug: str | None, all_holders: bool) -> ErasurePlan:
+    """Erase everywhere means every signatory that holds or may hold data about the resident:
+    those that said yes and those that have not answered (or were never asked); those that
+    said "nothing held", already erased, or are answering an erasure are left out and named."""
+    known = await resident_standings(resident_id=resident_id)
     if all_holders:
-        holders = await queries.discovery_holders(resident_id=resident_id)
-        if not holders:
-            raise DeskError(
-                "Aucun signataire n'a répondu détenir des données sur vous. Demandez d'abord "
-                "qui détient vos données, ou choisissez un signataire dans la liste.",
-                code="not_found",
-            )
-        return ErasurePlan(signatories=holders, everyone_holding=True)
-    wanted = (slug or "").strip()
-    # A slug is 64 characters at most: a longer one names nobody (the ORM refuses to compare it).
-    signatory = (
-        await Signatory.filter(slug=wanted, charter_status=CharterStatus.SIGNED).first()
-        if 0 < len(wanted) <= 64
-        else None
-    )
-    if signatory is None:
-        raise DeskError("Ce signataire est introuvable.", code="not_found")
-    return ErasurePlan(signatories=[signatory], everyone_holding=False)
+        signed = list(
+            await Signatory.filter(charter_status=CharterStatus.SIGNED).order_by("name", "id")
+        )
+    else:
+        wanted = (slug or "").strip()
+        # A slug is 64 characters at most: a longer one names nobody (the ORM refuses to
+        # compare it).
+        one = (
+            await Signatory.filter(slug=wanted, charter_status=CharterStatus.SIGNED).first()
+            if 0 < len(wanted) <= 64
+            else None
+        )
+        if one is None:
+            raise DeskError("Ce signataire est introuvable.", code="not_found")
+        signed = [one]
+    answered = [s.delivery.id for s in known.values() if s.delivery is not None]
+    receipts = await queries.receipts_for(delivery_ids=answered)
+    groups: dict[str, list[PlanEntry]] = {
+        "holders": [], "unanswered": [], "nothing": [], "erased": [], "erasing": []
+    }  # fmt: skip
+    for signatory in signed:
+        st = known.get(signatory.id, Standing(Status.NOT_ASKED))
+        receipt = receipts.get(st.delivery.id) if st.delivery is not None else None
+        entry = PlanEntry(signatory, st, receipt.id if receipt else None)
+        if st.status == Status.HOLDS or not all_holders:
+            # One signatory named by the resident: asked whatever it said before.
+            groups["holders"].append(entry)
+        elif st.may_hold:
+            groups["unanswered"].append(entry)
+        elif st.status == Status.NOTHING:
+            groups["nothing"].append(entry)
+        elif st.status == Status.ERASING:
+            groups["erasing"].append(entry)
+        else:
+            groups["erased"].append(entry)
+    discovered = await RightsRequest.filter(
+        resident_id=resident_id, kind=RequestKind.DISCOVERY
+    ).exists()
+    return ErasurePlan(everyone=all_holders, discovered=discovered, **groups)
 
 
 async def withdraw(
@@ -313,6 +365,7 @@ def new_submission_key() -> str:
 __all__ = [
     "Download",
     "ErasurePlan",
+    "PlanEntry",
     "InvalidEmail",
     "LoginLinkError",
     "check_login",
@@ -328,6 +381,7 @@ __all__ = [
     "normalise_email",
     "parse_kind",
     "purge_expired",
+    "resident_standings",
     "request_login",
     "take_copy",
     "withdraw",

@@ -17,9 +17,11 @@ from desk.mediation.filings import (
     copies_taken_by_request,
     filed_by,
 )
+from desk.registry.services import LEGAL_BASIS_LABELS
 from desk.requests import queries
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES, OPEN_STATES
+from desk.residents.standing import MAY_HOLD, Standing, Status, standings
 
 STATE_LABELS: dict[DeliveryState, str] = {
     DeliveryState.PENDING: N_("en attente d'envoi"),
@@ -92,6 +94,11 @@ def actor_label(actor: str, action: str = "") -> str:
 
 def event_label(event: DeliveryEvent) -> str:
     return ACTION_LABELS.get(event.action, event.action)
+
+
+def _basis(text: str) -> str:
+    """A legal basis in words: a partner may send the GDPR code ("legal_obligation")."""
+    return Message(LEGAL_BASIS_LABELS[text]) if text in LEGAL_BASIS_LABELS else text
 
 
 def answer_lines(
@@ -169,7 +176,7 @@ def answer_lines(
                         "Données gardées : {category} (raison : {legal_basis}, "
                         "pendant {retention}).",
                         category=kept["category"],
-                        legal_basis=kept["legal_basis"],
+                        legal_basis=_basis(kept["legal_basis"]),
                         retention=kept["retention"],
                     )
                 )
@@ -178,7 +185,7 @@ def answer_lines(
                     Message(
                         "Données gardées : {category} (raison : {legal_basis}).",
                         category=kept["category"],
-                        legal_basis=kept["legal_basis"],
+                        legal_basis=_basis(kept["legal_basis"]),
                     )
                 )
         if out.get("recipients_notified"):
@@ -206,14 +213,51 @@ def answer_lines(
 
 @dataclass
 class SignatoryRow:
-    """One signatory on the dashboard, with what the latest discovery request learnt."""
+    """One signatory on the dashboard, with what it last said about the resident."""
 
     signatory: queries.SignatoryRef
-    # holds | nothing | waiting | refused | withdrawn | failed | not_asked
+    # A standing.Status value: holds | erased | partly_erased | nothing | erasing | waiting |
+    # refused | failed | not_asked
     status: str
     lines: list[str] = field(default_factory=list)
     due_at: datetime | None = None
     state: str = ""
+    # When it said so (erased, nothing held), and the receipt proving it.
+    since: datetime | None = None
+    receipt_id: str | None = None
+
+    @property
+    def may_hold(self) -> bool:
+        return self.status in MAY_HOLD
+
+
+@dataclass
+class Progress:
+    """How far a request has gone: "6 sur 11 ont répondu", and what is awaited until when."""
+
+    answered: int
+    total: int
+    awaited: int
+    # The latest deadline among awaited answers (all are due by then).
+    due_by: datetime | None
+    # Signatories waiting for the resident's answer to their question.
+    questions: int = 0
+
+    @property
+    def pending(self) -> bool:
+        return self.awaited > 0
+
+
+def progress_of(deliveries: list[Delivery]) -> Progress:
+    asked = [d for d in deliveries if d.state != DeliveryState.WITHDRAWN]
+    awaited = [d for d in asked if d.state not in FINAL_STATES]
+    return Progress(
+        answered=len(asked) - len(awaited),
+        total=len(asked),
+        awaited=len(awaited),
+        due_by=max((d.due_at for d in awaited), default=None),
+        questions=sum(1 for d in awaited if d.state == DeliveryState.AWAITING_INFO),
+    )
 
 
 @dataclass
@@ -234,7 +278,7 @@ class Dashboard:
     requests: list[RightsRequest]
     receipts: dict[int, queries.ReceiptInfo]
     discovery: DiscoveryProgress | None
-    # Something is moving (a partner may answer any minute): the page refreshes itself.
+    # Something is moving (a partner may answer any minute): the page offers to refresh itself.
     waiting: bool
     # What signatories declared by keyed hash (holdings, lineage); None when not looked up.
     transparency: Transparency | None = None
@@ -246,32 +290,49 @@ class Dashboard:
     copies_taken: dict[int, list[TakenBy]] = field(default_factory=dict)
     # Mediators waiting, today, for the resident's consent to join their account.
     asking: list[AskingMediator] = field(default_factory=list)
+    # request id → its progress, for the one-line summary of each request.
+    progress: dict[int, Progress] = field(default_factory=dict)
 
     @property
     def holders(self) -> list[queries.SignatoryRef]:
-        return [r.signatory for r in self.rows if r.status == "holds"]
+        return [r.signatory for r in self.rows if r.status == Status.HOLDS]
+
+    @property
+    def erasable(self) -> int:
+        """How many signatories "erase everywhere" would ask (they hold or may hold data)."""
+        return sum(1 for r in self.rows if r.may_hold)
+
+    def group(self, *statuses: str) -> list[SignatoryRow]:
+        return [r for r in self.rows if r.status in statuses]
+
+    @property
+    def open_requests(self) -> list[RightsRequest]:
+        return [r for r in self.requests if self.progress[r.id].pending]
+
+    @property
+    def closed_requests(self) -> list[RightsRequest]:
+        return [r for r in self.requests if not self.progress[r.id].pending]
 
 
 def _row(
-    signatory: queries.SignatoryRef, delivery: Delivery | None, titles: dict[str, str]
+    signatory: queries.SignatoryRef,
+    standing: Standing,
+    titles: dict[str, str],
+    receipts: dict[int, queries.ReceiptInfo],
 ) -> SignatoryRow:
+    row = SignatoryRow(signatory=signatory, status=standing.status.value)
+    delivery = standing.delivery
     if delivery is None:
-        return SignatoryRow(signatory=signatory, status="not_asked")
-    state = delivery.state
-    row = SignatoryRow(
-        signatory=signatory, status="waiting", due_at=delivery.due_at, state=state.value
-    )
-    if state == DeliveryState.FULFILLED:
-        holds = bool((delivery.outcome or {}).get("holds_data"))
-        row.status = "holds" if holds else "nothing"
-        row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
-    elif state == DeliveryState.DENIED:
-        row.status = "refused"
-        row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
-    elif state == DeliveryState.WITHDRAWN:
-        row.status = "withdrawn"
-    elif state == DeliveryState.FAILED:
-        row.status = "failed"
+        return row
+    row.state = delivery.state.value
+    row.due_at = delivery.due_at
+    row.since = delivery.completed_at
+    receipt = receipts.get(delivery.id)
+    row.receipt_id = receipt.id if receipt else None
+    if RequestKind(delivery.request.kind) == RequestKind.DISCOVERY:
+        # What it holds, in its own declarations' words (or why it refused).
+        if standing.status in (Status.HOLDS, Status.REFUSED):
+            row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
     return row
 
 
@@ -280,12 +341,14 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
     declared holding about the resident and their lineage events."""
     data = await queries.dashboard_data(resident_id=resident_id)
     requests = data.requests
+    for r in requests:
+        for d in r.deliveries:
+            # The standing reads each delivery's kind; the request is already in hand.
+            d.request = r
     discovery = next((r for r in requests if r.kind == RequestKind.DISCOVERY), None)
-    by_signatory: dict[int, Delivery] = {}
     progress = None
     if discovery is not None:
         deliveries = [d for d in discovery.deliveries if d.state != DeliveryState.WITHDRAWN]
-        by_signatory = {d.signatory_id: d for d in discovery.deliveries}  # type: ignore[attr-defined]
         progress = DiscoveryProgress(
             request=discovery,
             answered=sum(1 for d in deliveries if d.state in FINAL_STATES),
@@ -297,12 +360,18 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
                 and (d.outcome or {}).get("holds_data") is True
             ),
         )
-    rows = [
-        _row(s, by_signatory.get(s.id), data.declaration_titles.get(s.id, {}))
-        for s in data.signatories
-    ]
     all_deliveries = [d for r in requests for d in r.deliveries]
     receipts = await queries.receipts_for(delivery_ids=[d.id for d in all_deliveries])
+    known = standings(all_deliveries)
+    rows = [
+        _row(
+            s,
+            known.get(s.id, Standing(Status.NOT_ASKED)),
+            data.declaration_titles.get(s.id, {}),
+            receipts,
+        )
+        for s in data.signatories
+    ]
     waiting = any(d.state in OPEN_STATES for d in all_deliveries)
     transparency = (
         await resident_transparency(resident_id=resident_id, secret_key=secret_key)
@@ -320,6 +389,7 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
         signatory_names=data.names,
         copies_taken=await copies_taken_by_request(request_ids=[r.id for r in requests]),
         asking=await asking(resident_id=resident_id),
+        progress={r.id: progress_of(list(r.deliveries)) for r in requests},
     )
 
 

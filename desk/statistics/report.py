@@ -11,6 +11,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from desk.charter.models import Alert, CommitteeDecision, SelfEvaluation
+from desk.charter.selfeval import readable_answers
 from desk.core import clock
 from desk.core.i18n import translate
 from desk.core.translatable import N_
@@ -35,6 +36,10 @@ class AnnualReport:
     generated_at: datetime
     # The year is not over yet: figures are provisional.
     in_progress: bool
+
+    def answers_of(self, evaluation: SelfEvaluation) -> list[tuple[str, str, str]]:
+        """(question, answer, comment) in words: the stored keys and codes reach no reader."""
+        return readable_answers(evaluation)
 
     @property
     def has_data(self) -> bool:

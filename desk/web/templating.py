@@ -68,6 +68,22 @@ def format_date(value: date | datetime | None, locale: str = DEFAULT_LOCALE) -> 
     return f"{day} {months[value.month - 1]} {value.year}"
 
 
+def format_size(size: int, locale: str = DEFAULT_LOCALE) -> str:
+    """A file size as people write it: "2,0 Ko" in French (comma, no-break space), "2.0 KB"."""
+    kib = size / 1024
+    if kib >= 1024:
+        number, unit = kib / 1024, ("MB" if locale == "en" else "Mo")
+    else:
+        number, unit = kib, ("KB" if locale == "en" else "Ko")
+    text = f"{number:.1f}"
+    return f"{text}\u00a0{unit}" if locale == "en" else f"{text.replace('.', ',')}\u00a0{unit}"
+
+
+@pass_context
+def size_filter(ctx: Any, value: int) -> str:
+    return format_size(value, _locale(ctx))
+
+
 @pass_context
 def date_filter(ctx: Any, value: date | datetime | None) -> str:
     return format_date(value, _locale(ctx))
@@ -167,6 +183,7 @@ def build_environment() -> Environment:
     env.globals["csrf_field"] = csrf_field
     env.globals["lang_url"] = lang_url
     env.filters["date"] = date_filter
+    env.filters["filesize"] = size_filter
     env.filters["datetime"] = datetime_filter
     env.filters["deadline"] = deadline_filter
     # Each field's maximum, for its maxlength and its hint (desk.web.limits).

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from desk.core.i18n import catalog
 from tests.e2e import axe
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -34,12 +35,16 @@ PAGES = [
     "login_confirm",
     "login_link_invalid",
     "dashboard_before_discovery",
+    "erasure_confirm_before_discovery",
     "signatory_card",
     "dashboard_after_discovery",
     "dashboard_refresh_stopped",
+    "dashboard_refreshing",
     "request_discovery",
+    "request_refreshing",
     "erasure_confirm",
     "request_erasure",
+    "signatory_card_after_erasure",
     "receipt",
     "verifier_empty",
     "verifier_valid",
@@ -56,6 +61,9 @@ PAGES = [
     "backoffice_postal",
     "home_en",
     "dashboard_en",
+    "erasure_confirm_en",
+    "request_erasure_en",
+    "signatory_card_en",
     "receipt_en",
     "partner_answer_en",
 ]
@@ -93,6 +101,9 @@ def _audit(page: Any) -> dict[str, Any]:
     # RGAA 13.1.1 accepts a timed refresh the user can stop: the dashboard offers that link.
     report["refresh_can_stop"] = page.locator("a[href$='actualiser=non']").count() > 0
     report["violations"] = axe.run_axe(page)
+    report["lines"] = [
+        line.strip() for line in page.locator("body").inner_text().splitlines() if line.strip()
+    ]
     return report
 
 
@@ -132,6 +143,7 @@ def _walk(browser: Any, demo: axe.Demo) -> dict[str, dict[str, Any]]:
     page.get_by_role("button", name="Me connecter").click()
     page.wait_for_url("**/mon-espace")
     audit("dashboard_before_discovery")
+    audit("erasure_confirm_before_discovery", "/mon-espace/supprimer?tous=1")
     audit("signatory_card", f"/mon-espace/signataires/{slug}")
     ctx.close()
 
@@ -143,15 +155,22 @@ def _walk(browser: Any, demo: axe.Demo) -> dict[str, dict[str, Any]]:
     page = ctx.new_page()
     audit("dashboard_after_discovery", "/mon-espace")
     audit("dashboard_refresh_stopped", "/mon-espace?actualiser=non")
+    audit("dashboard_refreshing", "/mon-espace?actualiser=oui")
+    erased_card = page.locator("ul[aria-labelledby=effacees] a").first.get_attribute("href")
     audit("request_discovery", journey.discovery_path)
+    audit("request_refreshing", journey.erasure_path + "?actualiser=oui")
     audit("erasure_confirm", "/mon-espace/supprimer?tous=1")
     audit("request_erasure", journey.erasure_path)
+    audit("signatory_card_after_erasure", erased_card)
     audit("receipt", journey.receipt_path)
     verify = page.locator("a[href^='/verifier?jws=']").first.get_attribute("href")
     audit("verifier_valid", verify)
     audit("partner_answer", journey.partner_link)
     audit("home_en", "/?lang=en")
     audit("dashboard_en", "/mon-espace?lang=en")
+    audit("erasure_confirm_en", "/mon-espace/supprimer?tous=1&lang=en")
+    audit("request_erasure_en", journey.erasure_path + "?lang=en")
+    audit("signatory_card_en", erased_card + "?lang=en")
     audit("receipt_en", journey.receipt_path + "?lang=en")
     audit("partner_answer_en", journey.partner_link + "?lang=en")
     ctx.close()
@@ -219,3 +238,20 @@ def test_english_pages_say_they_are_english(audits: dict[str, dict[str, Any]]) -
     for name in PAGES:
         expected = "en" if name.endswith("_en") else "fr"
         assert audits[name]["lang"] == expected, f"{name}: lang={audits[name]['lang']!r}"
+
+
+def test_english_pages_carry_no_french_sentence_that_has_an_english_one(
+    audits: dict[str, dict[str, Any]],
+) -> None:
+    """A whole line of an English page that is a French msgid with an English translation means
+    a template forgot `_()` (or printed a label untranslated)."""
+    english = catalog("en")
+    for name in PAGES:
+        if not name.endswith("_en"):
+            continue
+        french = [
+            line
+            for line in audits[name]["lines"]
+            if line in english and english[line] != line and "{" not in line
+        ]
+        assert not french, f"{name}: French left on an English page: {french}"

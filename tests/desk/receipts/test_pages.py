@@ -18,7 +18,7 @@ from desk.requests.services import file_request
 from tests.desk.receipts.conftest import fulfil_all, tamper
 from tests.factories import make_resident, make_signatory
 
-QR_LABEL = "Code QR : ouvre la vérification de ce reçu"
+QR_LABEL = "Code QR : ouvre ce reçu sur le guichet, qui le vérifie"
 
 
 async def test_receipt_page_is_printable_with_a_qr_code_and_no_email(
@@ -43,15 +43,17 @@ async def test_receipt_page_is_printable_with_a_qr_code_and_no_email(
     assert receipt_subject(pseudonym=resident.pseudonym, receipt_id=receipt.id) in text
     assert resident.pseudonym not in text
     assert "dominique@exemple.invalid" not in text
-    # The QR code opens the verifier with this very receipt.
-    expected = qr_svg(
-        f"http://testserver/verifier?jws={quote(receipt.jws, safe='')}", label=QR_LABEL
-    )
+    # The QR code holds the receipt's short address, not its whole signed text (issue 17).
+    expected = qr_svg(f"http://testserver/recus/{receipt.id}", label=QR_LABEL)
     assert expected is not None and str(expected) in text
+    assert quote(receipt.jws, safe="")[:40] not in text.split("<svg", 1)[1].split("</svg>")[0]
+    # No raw code of the W3C vocabulary reaches people; its meaning does.
+    assert "RequestFulfilled" not in text and "DPV" not in text
+    assert "En clair : demande satisfaite." in html.unescape(text)
     assert response.headers["x-robots-tag"].startswith("noindex")
 
 
-async def test_receipt_too_long_for_a_qr_code_points_to_its_page(
+async def test_a_long_receipt_still_gets_a_small_qr_code_of_its_page(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     outcome = {
@@ -68,7 +70,6 @@ async def test_receipt_too_long_for_a_qr_code_points_to_its_page(
 
     assert response.status_code == 200
     assert "<h1>Reçu de suppression de données</h1>" in response.text
-    assert "trop long pour tenir dans un code QR" in response.text
     expected = qr_svg(f"http://testserver/recus/{receipt.id}", label=QR_LABEL)
     assert expected is not None and str(expected) in response.text
 

@@ -66,9 +66,16 @@ async def test_who_holds_my_data_journey(
     waiting = page_text(await client.get("/mon-espace"))
     assert "0 signataires sur 2 ont répondu" in waiting
     assert "<progress" in waiting
-    assert '<meta http-equiv="refresh" content="10">' in waiting
-    assert "toutes les 10 secondes" in waiting
-    assert "réponse attendue" in waiting
+    # Refreshing by itself is offered, not imposed (issue 17).
+    assert 'http-equiv="refresh"' not in waiting
+    assert 'href="/mon-espace?actualiser=oui"' in waiting
+    refreshing = await client.get("/mon-espace?actualiser=oui")
+    assert '<meta http-equiv="refresh" content="10">' in refreshing.text
+    assert "toutes les 10 secondes" in page_text(refreshing)
+    assert 'href="/mon-espace?actualiser=non"' in refreshing.text
+    assert "Réponse attendue (2)" in waiting
+    # While discovery is pending, the first button is not "ask again".
+    assert waiting.index("Demander à nouveau") > waiting.index("Réponse attendue (2)")
 
     by_slug = await deliveries_of(reference)
     holds = {"holds_data": True, "declarations": ["traitement-1"], "categories": ["coordonnées"]}
@@ -81,9 +88,11 @@ async def test_who_holds_my_data_journey(
     await answer(app, by_slug["bibus"], "fulfil", outcome={"holds_data": False})
     done = page_text(await client.get("/mon-espace"))
     assert "2 signataires sur 2 ont répondu" in done
-    assert "ne détient rien" in done
+    assert "Ne détiennent aucune donnée sur vous (1)" in done
     assert 'http-equiv="refresh"' not in done
     assert "Supprimer mes données chez tous les signataires qui en détiennent" in done
+    # No copy or erase button for the one that holds nothing.
+    assert "signataire=bibus" not in done and "signataire=eau-du-ponant" in done
 
     await worker.run_until_idle()
     complete = [
@@ -97,7 +106,9 @@ async def test_who_holds_my_data_journey(
     confirm = await client.get("/mon-espace/supprimer?tous=1")
     assert confirm.status_code == 200
     text = page_text(confirm)
-    assert "Eau du Ponant" in text and "Bibus" not in text.split("<main")[1]
+    assert "Eau du Ponant" in text
+    assert "Bibus : a répondu ne détenir aucune donnée sur vous" in text
+    assert 'name="signatory" value="bibus"' not in confirm.text
     key = re.search(r'name="submission_key" value="([^"]+)"', confirm.text)
     assert key
     erasure = await post_form(
@@ -184,7 +195,6 @@ async def test_bad_request_forms_are_explained(
     )
     assert unknown_signatory.status_code == 422
     assert (await client.get("/mon-espace/supprimer?signataire=nulle-part")).status_code == 404
-    assert (await client.get("/mon-espace/supprimer?tous=1")).status_code == 404
     assert (await client.get("/mon-espace/demandes/DSK-0000-NOPE")).status_code == 404
 
 

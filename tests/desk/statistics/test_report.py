@@ -25,7 +25,8 @@ async def test_report_of_a_year_with_data(client: httpx.AsyncClient, fixed_clock
     signatory_id = (await Alert.first()).signatory_id  # type: ignore[union-attr]
     await SelfEvaluation.create(
         signatory_id=signatory_id, year=2026,
-        answers={"Comment informez-vous les habitants ?": "Par une page dédiée."},
+        answers={"register": {"answer": "partly", "comment": "Par une page dédiée."},
+                 "dpo": {"answer": "yes", "comment": ""}},
         submitted_at=NOW - timedelta(days=2),
     )  # fmt: skip
     response = await client.get("/bilan/2026")
@@ -35,6 +36,10 @@ async def test_report_of_a_year_with_data(client: httpx.AsyncClient, fixed_clock
     assert "ces chiffres sont provisoires" in html  # 2026 is not over on NOW
     assert "Alerte 1 : rappel" in html and "Retards" in html
     assert "Par une page dédiée." in html
+    # The questions and answers in words, never the stored keys or a printed dictionary.
+    assert "Le registre des traitements de données est-il à jour ?" in html
+    assert "En partie" in html and "<dd>Oui</dd>" in html
+    assert "{&#39;" not in html and "partly" not in html and "register" not in html
     assert html.count('role="img"') == 2 and "/static/stats.css" in html
     assert "@media print" in (await client.get("/static/stats.css")).text
     assert "Gestion des abonnés 1" in html  # declarations created this year

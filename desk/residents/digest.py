@@ -1,0 +1,126 @@
+"""One mail per request, not one per receipt (issue 17, item 5).
+
+Erasing everywhere brings five or eleven receipts within minutes. Each answer still enqueues its
+"receipt" notification (desk.requests.services, in the answer's transaction); that job no longer
+mails: it feeds a digest job of its request, which waits a short quiet period for the others
+and mails them together, each receipt linked. The request's last answer sends the digest at once.
+
+The digest is an outbox job like any other (kind `mail.receipt_digest`): pending, it gathers
+receipt ids in its payload; once claimed it is closed, and the next receipt opens a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from desk.core import clock
+from desk.outbox.models import JobState, OutboxJob
+from desk.outbox.services import enqueue
+from desk.receipts.models import Receipt
+from desk.requests.models import Delivery, DeliveryState, RightsRequest
+from desk.requests.states import FINAL_STATES
+from desk.residents.models import Resident
+from desk.residents.views import kind_label
+from desk.runtime import Runtime
+
+log = logging.getLogger("desk.residents.digest")
+
+KIND = "mail.receipt_digest"
+
+
+def _key_prefix(request_id: int) -> str:
+    return f"receipt-digest-{request_id}-"
+
+
+async def _digests(request_id: int, conn: BaseDBAsyncClient) -> list[OutboxJob]:
+    return list(
+        await OutboxJob.filter(kind=KIND, idempotency_key__startswith=_key_prefix(request_id))
+        .using_db(conn)
+        .order_by("id")
+    )
+
+
+async def feed(*, request_id: int, receipt_id: str, quiet_seconds: float) -> None:
+    """Put one receipt in its request's pending digest, or open a digest for it.
+
+    Run by the receipt notification's job; a retry of that job adds nothing twice.
+    """
+    now = clock.now()
+    async with in_transaction() as conn:
+        complete = not await (
+            Delivery.filter(request_id=request_id)
+            .using_db(conn)
+            .exclude(state__in=list(FINAL_STATES))
+            .exists()
+        )
+        digests = await _digests(request_id, conn)
+        if any(receipt_id in (job.payload.get("receipts") or []) for job in digests):
+            return
+        pending = next((job for job in digests if job.state == JobState.PENDING), None)
+        if pending is not None:
+            # Claimed meanwhile (its state changed under us): a new digest is opened instead.
+            receipts = [*(pending.payload.get("receipts") or []), receipt_id]
+            run_after = now if complete else pending.run_after
+            updated = await (
+                OutboxJob.filter(id=pending.id, state=JobState.PENDING)
+                .using_db(conn)
+                .update(payload={**pending.payload, "receipts": receipts}, run_after=run_after)
+            )
+            if updated:
+                return
+        await enqueue(
+            kind=KIND,
+            payload={"request_id": request_id, "receipts": [receipt_id]},
+            idempotency_key=f"{_key_prefix(request_id)}{receipt_id}",
+            run_after=now if complete else now + timedelta(seconds=quiet_seconds),
+            connection=conn,
+        )
+
+
+async def send_digest(job: OutboxJob, rt: Runtime) -> None:
+    """Mail the receipts a digest gathered: one mail, each receipt linked."""
+    request = await RightsRequest.filter(id=int(job.payload["request_id"])).first()
+    if request is None:
+        return  # reduced or deleted meanwhile: nothing to tell
+    resident = await Resident.filter(id=request.resident_id).first()  # type: ignore[attr-defined]
+    if resident is None or not resident.email:
+        return  # assisted residents without email hear from their mediator
+    ids = [str(r) for r in job.payload.get("receipts") or []]
+    rows = (
+        await Receipt.filter(id__in=ids)
+        .select_related("delivery__signatory")
+        .order_by("issued_at", "id")
+    )
+    if not rows:
+        return
+    settings = rt.settings
+    items: list[dict[str, Any]] = [
+        {
+            "signatory_name": row.delivery.signatory.name,
+            "denied": row.delivery.state == DeliveryState.DENIED,
+            "receipt_url": settings.url(f"/recus/{row.id}"),
+        }
+        for row in rows
+    ]
+    await rt.send_mail(
+        to=resident.email,
+        template="receipts_digest",
+        context={
+            "items": items,
+            "count": len(items),
+            "kind_label": kind_label(request.kind),
+            "reference": request.reference,
+            "request_url": settings.url(f"/mon-espace/demandes/{request.reference}"),
+            "dashboard_url": settings.url("/mon-espace"),
+        },
+        idempotency_key=job.idempotency_key,
+        locale=resident.locale or "fr",
+    )
+    log.info(
+        "receipt digest of request %s sent (%s receipts, job %s)", request.id, len(items), job.id
+    )
