@@ -5,6 +5,7 @@ from __future__ import annotations
 from desk.charter import jobs as charter_jobs
 from desk.identity import sessions
 from desk.mediation import consent as mediation_consent
+from desk.mediation import revocation as mediation_revocation
 from desk.mediation import services as mediation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
@@ -37,6 +38,7 @@ def job_registry() -> JobRegistry:
             receipt_log.APPEND_JOB: receipt_log.append_job,
             **charter_jobs.HANDLERS,
             **mediation_consent.HANDLERS,
+            **mediation_revocation.HANDLERS,
         },
         on_dead={
             "delivery.dispatch": dispatch.dispatch_dead,

@@ -269,6 +269,8 @@ ROUTES: dict[str, str] = {
         "POST: answer a signatory's question (`need_info`) about that request"
     ),
     "/mon-espace/copies/{copy_id}": "download a copy of my data (works once, expires)",
+    "/mon-espace/mandats/{mid}/retirer": "POST: withdraw a mandate given to a mediator",
+    "/mon-espace/mandats/{mid}/retrait": "the printable acknowledgement of a withdrawn mandate",
     "/mon-espace/accompagnement/{sid}": (
         "POST: accept or refuse a mediator asking, today, to join my account"
     ),
@@ -326,6 +328,18 @@ ROUTES: dict[str, str] = {
     ),
     "/mediation/habitants/{rid}/demandes": "POST: file a request within the mandate",
     "/mediation/habitants/{rid}/demandes/{reference}/accuse": "the printable acknowledgement",
+    "/mediation/habitants/{rid}/mandats/{mid}/retirer": (
+        "POST: withdraw the mandate, at the resident's word (the mediator then sees nothing)"
+    ),
+    "/mediation/habitants/{rid}/mandats/{mid}/retrait": (
+        "the printable acknowledgement of a mandate withdrawn at the help point (same day)"
+    ),
+    "/mediation/habitants/{rid}/demandes/{reference}/retirer": (
+        "POST: withdraw a request filed with the resident, where not yet answered"
+    ),
+    "/mediation/habitants/{rid}/demandes/{reference}/retrait": (
+        "the printable acknowledgement of a withdrawn request"
+    ),
     "/mediation/habitants/{rid}/copies/{copy_id}": "print an access copy (once)",
     "/mediation/habitants/{rid}/nouvelles/{event_id}/dite": "POST: mark news as told",
     "/mediation/habitants/{rid}/lettre": (

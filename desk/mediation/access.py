@@ -18,7 +18,13 @@ from desk.mediation.models import (
     MediationEvent,
     ResidentContact,
 )
-from desk.mediation.rules import NO_MANDATE, NOT_YOURS, ConsentPending, MediationRefused
+from desk.mediation.rules import (
+    MANDATE_REVOKED,
+    NO_MANDATE,
+    NOT_YOURS,
+    ConsentPending,
+    MediationRefused,
+)
 from desk.residents.models import Resident
 from desk.staff.models import StaffMember
 
@@ -128,6 +134,7 @@ async def gate(
             mediator_id=mediator.id,
             resident_id=resident_id,
             valid_until__gt=now,
+            revoked_at__isnull=True,
             session__consent__in=list(EFFECTIVE_CONSENTS),
         )
         .order_by("-created_at", "-id")
@@ -135,9 +142,16 @@ async def gate(
         .first()
     )
     if mandate is None:
+        # A mandate withdrawn says so: "expired" would send the mediator to renew it behind
+        # the resident's back.
+        revoked = await Mandate.filter(
+            mediator_id=mediator.id, resident_id=resident_id, revoked_at__isnull=False
+        ).exists()
         raise await refuse(
-            mediator, action, NO_MANDATE, resident_id=resident_id, reference=reference
-        )
+            mediator, action, MANDATE_REVOKED if revoked else NO_MANDATE,
+            resident_id=resident_id, reference=reference,
+            code="forbidden",
+        )  # fmt: skip
     session = await _effective(mediator, resident_id).order_by("-opened_at", "-id").first()
     assert session is not None
     contact = await ResidentContact.filter(resident_id=resident_id).first()

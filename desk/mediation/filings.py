@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from desk.core import clock
-from desk.mediation.models import AssistedFiling, AssistedSession, Consent, CopyTaken
+from desk.mediation.models import AssistedFiling, AssistedSession, Consent, CopyTaken, Mandate
 
 
 @dataclass(frozen=True)
@@ -96,4 +96,34 @@ async def asking(*, resident_id: int) -> list[AskingMediator]:
             opened_at=s.opened_at,
         )
         for s in rows
+    ]
+
+
+@dataclass(frozen=True)
+class LiveMandate:
+    id: int
+    mediator_name: str
+    help_point: str
+    kinds: list[str]
+    signatory_ids: list[int] | None
+    valid_until: datetime
+    created_at: datetime
+
+
+async def live_mandates(*, resident_id: int) -> list[LiveMandate]:
+    """The mandates in effect for this resident (their space lists them, each revocable)."""
+    rows = await Mandate.filter(
+        resident_id=resident_id, revoked_at__isnull=True, valid_until__gt=clock.now()
+    ).select_related("mediator")
+    return [
+        LiveMandate(
+            id=m.id,
+            mediator_name=m.mediator.display_name,
+            help_point=m.mediator.help_point,
+            kinds=list(m.kinds),
+            signatory_ids=m.signatory_ids,
+            valid_until=m.valid_until,
+            created_at=m.created_at,
+        )
+        for m in rows
     ]

@@ -130,6 +130,7 @@ async def home(*, mediator: StaffMember) -> Home:
     mandates = await Mandate.filter(
         mediator_id=mediator.id,
         valid_until__gt=now,
+        revoked_at__isnull=True,
         session__consent__in=list(EFFECTIVE_CONSENTS),
     ).order_by("-created_at", "-id")
     latest: dict[int, Mandate] = {}

@@ -106,6 +106,11 @@ class Mandate(Model):
     paper_signed = fields.BooleanField(default=False)
     signed_recorded_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # The printed mandate promises it can be withdrawn at any time: when, and by whom
+    # ("resident" from their space, "mediator" at the help point). A revoked mandate gives
+    # nothing, whatever its valid_until says; the row stays as the dated proof.
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_by = fields.CharField(max_length=16, null=True)
 
     class Meta:
         table = "mandate"

@@ -14,7 +14,7 @@ from desk.core import clock
 from desk.core.errors import DeskError, status_of
 from desk.core.translatable import N_
 from desk.explain.topics import topic_path
-from desk.mediation import answers, consent, services
+from desk.mediation import answers, consent, revocation, services
 from desk.mediation.forms import (
     blank_session_form,
     field,
@@ -377,6 +377,57 @@ async def answer_question(request: Request) -> Response:
     return _redirect(f"/mediation/habitants/{rid}")
 
 
+async def mandate_revoke(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    mid = _int_param(request, "mid")
+    await revocation.revoke_by_mediator(mediator=staff, resident_id=rid, mandate_id=mid)
+    request.session["flash"] = N_(
+        "Le mandat est retiré : vous ne voyez plus le dossier de cette personne. Imprimez "
+        "l'accusé de retrait et remettez-le-lui."
+    )
+    return _redirect(f"/mediation/habitants/{rid}/mandats/{mid}/retrait")
+
+
+async def revocation_print(request: Request) -> Response:
+    staff = await _mediator(request)
+    sheet = await revocation.revocation_sheet_for_mediator(
+        mediator=staff,
+        resident_id=_int_param(request, "rid"),
+        mandate_id=_int_param(request, "mid"),
+    )
+    return _page(request, "mediation/revocation.html", staff, {"s": sheet, "back": "/mediation"})
+
+
+async def withdraw_request(request: Request) -> Response:
+    staff = await _mediator(request)
+    rid = _int_param(request, "rid")
+    reference = str(request.path_params["reference"])[:32]
+    runtime = request.app.state.runtime
+    await revocation.withdraw_filed(
+        mediator=staff,
+        resident_id=rid,
+        reference=reference,
+        keyring=runtime.keyring,
+        issuer=runtime.issuer,
+    )
+    request.session["flash"] = N_(
+        "La demande est retirée auprès de chaque organisme qui n'avait pas encore répondu. "
+        "Imprimez l'accusé de retrait et remettez-le à la personne."
+    )
+    return _redirect(f"/mediation/habitants/{rid}/demandes/{reference}/retrait")
+
+
+async def withdrawal_print(request: Request) -> Response:
+    staff = await _mediator(request)
+    sheet = await revocation.withdrawal_sheet(
+        mediator=staff,
+        resident_id=_int_param(request, "rid"),
+        reference=str(request.path_params["reference"]),
+    )
+    return _page(request, "mediation/withdrawal.html", staff, {"s": sheet})
+
+
 async def letter_page(request: Request) -> Response:
     staff = await _mediator(request)
     model = await services.letter(mediator=staff, resident_id=_int_param(request, "rid"))
@@ -439,6 +490,30 @@ routes: list[BaseRoute] = [
         mandate_signed,
         methods=["POST"],
         name="mediation_mandate_signed",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/mandats/{mid}/retirer",
+        mandate_revoke,
+        methods=["POST"],
+        name="mediation_mandate_revoke",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/mandats/{mid}/retrait",
+        revocation_print,
+        methods=["GET"],
+        name="mediation_mandate_revoked",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/demandes/{reference}/retirer",
+        withdraw_request,
+        methods=["POST"],
+        name="mediation_withdraw",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/demandes/{reference}/retrait",
+        withdrawal_print,
+        methods=["GET"],
+        name="mediation_withdrawn",
     ),
     Route(
         "/mediation/habitants/{rid}/demandes",

@@ -51,6 +51,11 @@ CONSENT_PENDING = N_(
     "dans sa messagerie (ou confirmé depuis son espace), vous ne voyez rien de son compte et ne "
     "pouvez rien déposer pour elle."
 )
+MANDATE_REVOKED = N_(
+    "Le mandat de cette personne a été retiré : vous ne voyez plus son dossier et ne pouvez "
+    "plus rien déposer pour elle. Si elle le souhaite, ouvrez une nouvelle séance avec elle, en "
+    "sa présence."
+)
 KIND_OUTSIDE = N_("Le mandat de cette personne ne couvre pas ce type de demande.")
 SIGNATORY_OUTSIDE = N_("Le mandat de cette personne ne couvre pas tous les organismes choisis.")
 

@@ -17,6 +17,7 @@ from desk.core.translatable import N_
 from desk.identity import login_links
 from desk.identity.sessions import end_sessions
 from desk.mediation import consent as mediation_consent
+from desk.mediation import revocation as mediation_revocation
 from desk.mediation.filings import copies_taken
 from desk.requests import queries, transitions
 from desk.requests.states import FINAL_STATES, OPEN_STATES
@@ -319,6 +320,37 @@ async def withdraw(request: Request) -> Response:
     return _redirect(f"/mon-espace/demandes/{reference}")
 
 
+def _mandate_id(request: Request) -> int:
+    raw = str(request.path_params["mid"])
+    if not digits(raw) or len(raw) > 9:
+        raise DeskError("Ce mandat est introuvable.", code="not_found")
+    return int(raw)
+
+
+async def revoke_mandate(request: Request) -> Response:
+    """The resident withdraws a mandate given to a mediator ("à tout moment", says the paper)."""
+    resident = await require_resident(request)
+    mid = _mandate_id(request)
+    await mediation_revocation.revoke_by_resident(resident_id=resident.id, mandate_id=mid)
+    request.session[FLASH] = N_(
+        "Le mandat est retiré : cette personne ne voit plus vos demandes et ne peut plus rien "
+        "déposer pour vous. Vous recevez un courriel qui le confirme."
+    )
+    return _redirect(f"/mon-espace/mandats/{mid}/retrait")
+
+
+async def revocation_page(request: Request) -> Response:
+    resident = await require_resident(request)
+    sheet = await mediation_revocation.revocation_sheet_for_resident(
+        resident_id=resident.id, mandate_id=_mandate_id(request)
+    )
+    return _render(
+        request,
+        "mediation/revocation.html",
+        {"s": sheet, "back": "/mon-espace", "kind_label": views.kind_label},
+    )
+
+
 async def answer_info(request: Request) -> Response:
     """The resident answers the question a signatory asked (need_info) about their request."""
     resident = await require_resident(request)
@@ -378,6 +410,18 @@ routes: list[BaseRoute] = [
         answer_mediator,
         methods=["POST"],
         name="answer_mediator",
+    ),
+    Route(
+        "/mon-espace/mandats/{mid}/retirer",
+        revoke_mandate,
+        methods=["POST"],
+        name="revoke_mandate",
+    ),
+    Route(
+        "/mon-espace/mandats/{mid}/retrait",
+        revocation_page,
+        methods=["GET"],
+        name="mandate_revoked",
     ),
     Route(
         "/mon-espace/demandes/{reference}/repondre",

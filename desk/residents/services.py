@@ -276,16 +276,25 @@ async def erasure_plan(*, resident_id: int, slug: str | None, all_holders: bool)
 
 
 async def withdraw(
-    *, resident_id: int, reference: str, delivery_id: int, keyring: Keyring, issuer: str
+    *,
+    resident_id: int,
+    reference: str,
+    delivery_id: int,
+    keyring: Keyring,
+    issuer: str,
+    actor: str = "resident",
 ) -> Delivery:
-    """The resident withdraws one delivery of their own request, before it is answered."""
+    """The resident withdraws one delivery of their own request, before it is answered.
+
+    A mediator withdrawing it for them (at the help point, under their mandate) passes its own
+    actor, so the delivery's history names who really did it."""
     owned = await Delivery.filter(
         id=delivery_id, request__reference=reference, request__resident_id=resident_id
     ).exists()
     if not owned:
         raise DeskError("Cette demande est introuvable.", code="not_found")
     try:
-        return await transitions.withdraw(delivery_id=delivery_id, actor="resident")
+        return await transitions.withdraw(delivery_id=delivery_id, actor=actor)
     except AlreadyAnswered as exc:
         raise DeskError(
             "Cette demande ne peut plus être retirée : l'organisme y a déjà répondu, "

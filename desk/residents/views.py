@@ -12,10 +12,12 @@ from desk.holdings.api import Transparency, resident_transparency
 from desk.mediation.filings import (
     AskingMediator,
     FiledBy,
+    LiveMandate,
     TakenBy,
     asking,
     copies_taken_by_request,
     filed_by,
+    live_mandates,
 )
 from desk.registry.services import LEGAL_BASIS_LABELS
 from desk.requests import queries
@@ -290,6 +292,8 @@ class Dashboard:
     copies_taken: dict[int, list[TakenBy]] = field(default_factory=dict)
     # Mediators waiting, today, for the resident's consent to join their account.
     asking: list[AskingMediator] = field(default_factory=list)
+    # Mandates in effect, each revocable from here (the printed mandate promises it).
+    mandates: list[LiveMandate] = field(default_factory=list)
     # request id → its progress, for the one-line summary of each request.
     progress: dict[int, Progress] = field(default_factory=dict)
 
@@ -389,6 +393,7 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
         signatory_names=data.names,
         copies_taken=await copies_taken_by_request(request_ids=[r.id for r in requests]),
         asking=await asking(resident_id=resident_id),
+        mandates=await live_mandates(resident_id=resident_id),
         progress={r.id: progress_of(list(r.deliveries)) for r in requests},
     )
 

@@ -143,6 +143,13 @@ TABLE: dict[str, dict[str, Rule]] = {
         )
     },
     "/mon-espace/copies/{copy_id}": {"GET": write(resident(own=True))},
+    # Resident A gave no mandate: the answer names nothing, for A too (flows: tests/desk/mediation).
+    "/mon-espace/mandats/{mid}/retirer": {
+        "POST": write(NOBODY_ASKED, params={"mid": lambda w, r: "999999"})
+    },
+    "/mon-espace/mandats/{mid}/retrait": {
+        "GET": Rule(NOBODY_ASKED, params={"mid": lambda w, r: "999999"})
+    },
     "/mon-espace/accompagnement/{sid}": {
         "POST": write(
             NOBODY_ASKED,
@@ -223,6 +230,23 @@ TABLE: dict[str, dict[str, Rule]] = {
                 "submission_key": f"matrix-{w.ids['nonce']}",
             },
         )
+    },
+    # Revoking or withdrawing for real would shut MED_C out of the cells after it: the
+    # permitted cell names a mandate or request that does not exist (flows: tests/desk/mediation).
+    "/mediation/habitants/{rid}/mandats/{mid}/retirer": {
+        "POST": write(NO_CONSENT_PENDING, params={**C_PARAMS, "mid": lambda w, r: "999999"})
+    },
+    # Mandate C is not revoked: nobody has an acknowledgement of its withdrawal to print.
+    "/mediation/habitants/{rid}/mandats/{mid}/retrait": {
+        "GET": Rule(NO_CONSENT_PENDING, params=C_PARAMS)
+    },
+    "/mediation/habitants/{rid}/demandes/{reference}/retirer": {
+        "POST": write(
+            NO_CONSENT_PENDING, params={**C_PARAMS, "reference": lambda w, r: "DSK-INCONNUE"}
+        )
+    },
+    "/mediation/habitants/{rid}/demandes/{reference}/retrait": {
+        "GET": Rule(C_PAGE, params={**C_PARAMS, "reference": "c_reference"})
     },
     "/mediation/habitants/{rid}/demandes/{reference}/accuse": {
         "GET": Rule(C_PAGE, params={**C_PARAMS, "reference": "c_reference"})
