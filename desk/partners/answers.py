@@ -59,9 +59,9 @@ from desk.web.errors import ApiProblem
 from desk.web.inputguard import MESSAGE as NUL_MESSAGE
 from desk.web.inputguard import has_nul
 from desk.web.limits import digits
-from desk.web.validation import validated
+from desk.web.validation import ApiBody, validated
 
-Body = TypeVar("Body", bound=BaseModel)
+Body = TypeVar("Body", bound=ApiBody)
 
 # --- HTTP helpers -------------------------------------------------------------------------
 

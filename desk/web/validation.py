@@ -24,7 +24,6 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from desk.core.translatable import N_
 from desk.web.errors import ApiProblem
 
-M = TypeVar("M", bound=BaseModel)
 
 MSG_TYPE = N_("Le champ « {field} » doit être {expected}.")
 MSG_REQUIRED = N_("Le champ « {field} » est obligatoire.")
@@ -55,6 +54,15 @@ class ApiBody(BaseModel):
     """
 
     model_config = ConfigDict(strict=True, frozen=True)
+
+    @classmethod
+    def refusal(cls, error: ErrorDetails) -> str | None:
+        """This body's own French words for `error` (a domain's wording the partner already
+        knows); None: the common ones of `explain`."""
+        return None
+
+
+M = TypeVar("M", bound=ApiBody)
 
 
 class OmittableFields(ApiBody):
@@ -142,4 +150,5 @@ def validated(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiProblem(422, explain(exc.errors()[0])) from exc
+        error = exc.errors()[0]
+        raise ApiProblem(422, model.refusal(error) or explain(error)) from exc
