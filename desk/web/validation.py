@@ -24,7 +24,6 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from desk.core.translatable import N_
 from desk.web.errors import ApiProblem
 
-
 MSG_TYPE = N_("Le champ « {field} » doit être {expected}.")
 MSG_REQUIRED = N_("Le champ « {field} » est obligatoire.")
 MSG_ENUM = N_("Le champ « {field} » doit valoir l'une de ces valeurs : {values}.")
