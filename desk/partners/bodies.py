@@ -58,7 +58,9 @@ def _not_bool(value: Any) -> Any:
 
 
 class AcknowledgeBody(ApiBody):
-    """Nothing to say: an empty body or {}."""
+    # Nothing to say. (Model docstrings would become the document's descriptions, which are
+    # French: the models of the document say theirs in `json_schema_extra`.)
+    model_config = ConfigDict(json_schema_extra={"description": "Corps vide ou {}."})
 
 
 class ExtendBody(ApiBody):
@@ -92,8 +94,8 @@ class KeptItem(OmittableFields):
 
 
 class OutcomeBody(OmittableFields):
-    """The answer's fields as sent; which ones a request kind needs is checked by
-    desk.requests.outcomes.validate (it returns the typed, stored outcome)."""
+    # The answer's fields as sent; which ones a request kind needs is checked by
+    # desk.requests.outcomes.validate (it returns the typed, stored outcome).
 
     model_config = ConfigDict(
         title="Outcome",
@@ -125,7 +127,13 @@ class FulfilBody(ApiBody):
 
 
 class FulfilForm(ApiBody):
-    """The multipart form of a fulfil with a copy attached (access requests)."""
+    # The multipart form of a fulfil with a copy attached (access requests).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Réponse avec une copie jointe (demande access) : un champ outcome "
+            "en JSON et un fichier copy."
+        }
+    )
 
     outcome: Annotated[str, StringConstraints(max_length=FORM_OUTCOME_MAX)] = Field(
         description="L'objet outcome, écrit en JSON."

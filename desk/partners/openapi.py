@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -28,7 +28,10 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details: how every refusal of the API is answered."""
+    # RFC 9457 problem details: how every refusal of the API is answered.
+    model_config = ConfigDict(
+        json_schema_extra={"description": "Refus au format application/problem+json (RFC 9457)."}
+    )
 
     type: str
     title: str
