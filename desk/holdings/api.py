@@ -1,8 +1,8 @@
 """Holdings and lineage: a signatory tells, by keyed hashes, whom it holds data about and what
 it did with those data; the resident sees it on their dashboard.
 
-The thin API routes; the parsing rules are in holdings_rules.py, the services in
-holdings_services.py, the hashing rules in desk/holdings/hashing.py and docs/holdings.md.
+The thin API routes; the typed bodies and answers are in bodies.py, the parsing rules in
+rules.py, the services in services.py, the hashing rules in hashing.py and docs/holdings.md.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Every query is filtered by the bearer token's signatory: another signatory's delivery is
 "not found", exactly like one that does not exist. Every POST goes through `idempotent`.
 
-This module declares the endpoints (OpenAPI included); reading deliveries is in
-api_deliveries.py, parsing and applying answers in api_answers.py.
+This module declares the endpoints (OpenAPI included); the typed bodies and answers are in
+bodies.py, reading deliveries in deliveries.py, parsing and applying answers in answers.py.
 """
 
 from __future__ import annotations
