@@ -106,6 +106,11 @@ async def respond(request: Request) -> Response:
     raw = str(request.path_params.get("alert_id", ""))
     if not digits(raw) or len(raw) > 10:
         raise ApiProblem(404, alerts.MSG_ALERT_NOT_FOUND)
+    try:
+        # Another signatory's alert is "not found" whatever the body says: checked first.
+        await alerts.alert_of(alert_id=int(raw), signatory_id=principal.signatory_id)
+    except DeskError as exc:
+        raise _refusal(exc) from exc
     body = validated(AlertResponseBody, await _body(request))
     try:
         alert = await alerts.respond(
