@@ -106,12 +106,14 @@ async def respond(request: Request) -> Response:
     raw = str(request.path_params.get("alert_id", ""))
     if not digits(raw) or len(raw) > 10:
         raise ApiProblem(404, alerts.MSG_ALERT_NOT_FOUND)
+    # As ever: a body too large, not JSON or malformed is refused first (413, 415, 400), then
+    # another signatory's alert is "not found" whatever the fields say, then the fields.
+    data = await _body(request)
     try:
-        # Another signatory's alert is "not found" whatever the body says: checked first.
         await alerts.alert_of(alert_id=int(raw), signatory_id=principal.signatory_id)
     except DeskError as exc:
         raise _refusal(exc) from exc
-    body = validated(AlertResponseBody, await _body(request))
+    body = validated(AlertResponseBody, data)
     try:
         alert = await alerts.respond(
             alert_id=int(raw),
