@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -93,3 +94,11 @@ async def run_desk(*args: str, env: dict[str, str]) -> subprocess.CompletedProce
         timeout=120,
         check=False,
     )
+
+
+def resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` of the OpenAPI `document`, following its $ref into the components."""
+    while "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/components/schemas/")
+        schema = document["components"]["schemas"][name]
+    return schema

@@ -255,6 +255,14 @@ MSG_TOO_LONG = N_("Votre texte est trop long : 4000 caractères au plus.")
 MSG_ALERT_NOT_FOUND = N_("Cette alerte est introuvable pour votre organisme.")
 
 
+async def alert_of(*, alert_id: int, signatory_id: int) -> Alert:
+    """One of this signatory's alerts; another signatory's is "not found", like a missing one."""
+    alert = await Alert.filter(id=alert_id, signatory_id=signatory_id).first()
+    if alert is None:
+        raise DeskError(MSG_ALERT_NOT_FOUND, code="not_found")
+    return alert
+
+
 def _clean(value: object, missing: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise DeskError(missing)
@@ -268,9 +276,7 @@ async def respond(
     *, alert_id: int, signatory_id: int, explanation: object, corrective_plan: object
 ) -> Alert:
     """The signatory's explanation and corrective plan (a later answer replaces the earlier)."""
-    alert = await Alert.filter(id=alert_id, signatory_id=signatory_id).first()
-    if alert is None:
-        raise DeskError(MSG_ALERT_NOT_FOUND, code="not_found")
+    alert = await alert_of(alert_id=alert_id, signatory_id=signatory_id)
     alert.response = _clean(explanation, MSG_EXPLANATION)
     alert.corrective_plan = _clean(corrective_plan, MSG_PLAN)
     alert.responded_at = clock.now()

@@ -11,13 +11,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.charter import alerts, selfeval
+from desk.charter.bodies import Alert, AlertList, AlertResponseBody, SelfEvaluationBody
+from desk.charter.models import Alert as AlertRow
 from desk.core import clock
 from desk.core.errors import DeskError, status_of
 from desk.core.translatable import N_
 from desk.partners.auth import require_partner
-from desk.partners.openapi import operation
+from desk.partners.openapi import json_answer, json_request, operation, problem
 from desk.web.errors import ApiProblem
 from desk.web.limits import digits
+from desk.web.validation import validated
 
 BODY_MAX = 32 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
@@ -28,66 +31,12 @@ MSG_WANT_JSON = N_(
 MSG_TOO_LARGE = N_("Le corps de la demande est trop volumineux (32 Ko au plus).")
 MSG_NOT_OBJECT = N_("Le corps de la demande doit être un objet JSON.")
 
-ALERT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "level": {"type": "integer", "enum": [1, 2, 3]},
-        "label": {"type": "string"},
-        "reason": {"type": "string", "description": "Motif, en français."},
-        "delivery_ids": {"type": "array", "items": {"type": "integer"}},
-        "created_at": {"type": "string", "format": "date-time"},
-        "closed_at": {"type": ["string", "null"], "format": "date-time"},
-        "response": {"type": ["string", "null"]},
-        "corrective_plan": {"type": ["string", "null"]},
-        "responded_at": {"type": ["string", "null"], "format": "date-time"},
-    },
-}
-RESPONSE_BODY: dict[str, Any] = {
-    "type": "object",
-    "required": ["explanation", "corrective_plan"],
-    "properties": {
-        "explanation": {"type": "string", "maxLength": alerts.RESPONSE_MAX},
-        "corrective_plan": {"type": "string", "maxLength": alerts.RESPONSE_MAX},
-    },
-}
-ANSWER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["answer"],
-    "properties": {
-        "answer": {"type": "string", "enum": list(selfeval.ANSWER_LABELS)},
-        "comment": {"type": "string", "maxLength": selfeval.COMMENT_MAX},
-    },
-}
-SELF_EVAL_BODY: dict[str, Any] = {
-    "type": "object",
-    "required": ["answers"],
-    "properties": {
-        "answers": {
-            "type": "object",
-            "description": "Une entrée par question : "
-            + " ; ".join(f"{key} — {label}" for key, label in selfeval.QUESTIONS),
-            "required": [key for key, _ in selfeval.QUESTIONS],
-            "properties": {key: ANSWER_SCHEMA for key, _ in selfeval.QUESTIONS},
-        }
-    },
-}
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-
 
 def _refusal(exc: DeskError) -> ApiProblem:
     return ApiProblem(status_of(exc, default=422), exc.message)
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def _body(request: Request) -> Any:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > BODY_MAX:
         raise ApiProblem(413, MSG_TOO_LARGE)
@@ -108,6 +57,11 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
+def _alert(alert: AlertRow) -> dict[str, Any]:
+    # The published document of an alert, checked against the model the API documents.
+    return Alert.model_validate(alerts.alert_document(alert)).model_dump(mode="json")
+
+
 @operation(
     "GET",
     "/api/v1/alerts",
@@ -116,24 +70,12 @@ async def _body(request: Request) -> dict[str, Any]:
     "3 : exclusion proposée au comité d'éthique), les plus récentes d'abord, avec leur motif, "
     "les envois en retard concernés et votre réponse éventuelle.",
     tags=["Charte"],
-    responses={
-        "200": {
-            "description": "Vos alertes",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"alerts": {"type": "array", "items": ALERT_SCHEMA}},
-                    }
-                }
-            },
-        }
-    },
+    responses={"200": json_answer("Vos alertes", AlertList)},
 )
 async def list_alerts(request: Request) -> Response:
     principal = await require_partner(request)
     rows = await alerts.alerts_of(signatory_id=principal.signatory_id)
-    return JSONResponse({"alerts": [alerts.alert_document(a) for a in rows]}, headers=NO_STORE)
+    return JSONResponse({"alerts": [_alert(a) for a in rows]}, headers=NO_STORE)
 
 
 @operation(
@@ -151,15 +93,12 @@ async def list_alerts(request: Request) -> Response:
             "schema": {"type": "integer", "minimum": 1},
         }
     ],
-    request_body={"required": True, "content": {"application/json": {"schema": RESPONSE_BODY}}},
+    request_body=json_request(AlertResponseBody),
     responses={
-        "200": {
-            "description": "L'alerte avec votre réponse",
-            "content": {"application/json": {"schema": ALERT_SCHEMA}},
-        },
-        "404": _problem("Alerte introuvable pour votre organisme"),
-        "413": _problem("Corps trop volumineux"),
-        "415": _problem("Le corps doit être du JSON"),
+        "200": json_answer("L'alerte avec votre réponse", Alert),
+        "404": problem("Alerte introuvable pour votre organisme"),
+        "413": problem("Corps trop volumineux"),
+        "415": problem("Le corps doit être du JSON"),
     },
 )
 async def respond(request: Request) -> Response:
@@ -167,17 +106,24 @@ async def respond(request: Request) -> Response:
     raw = str(request.path_params.get("alert_id", ""))
     if not digits(raw) or len(raw) > 10:
         raise ApiProblem(404, alerts.MSG_ALERT_NOT_FOUND)
+    # As ever: a body too large, not JSON or malformed is refused first (413, 415, 400), then
+    # another signatory's alert is "not found" whatever the fields say, then the fields.
     data = await _body(request)
+    try:
+        await alerts.alert_of(alert_id=int(raw), signatory_id=principal.signatory_id)
+    except DeskError as exc:
+        raise _refusal(exc) from exc
+    body = validated(AlertResponseBody, data)
     try:
         alert = await alerts.respond(
             alert_id=int(raw),
             signatory_id=principal.signatory_id,
-            explanation=data.get("explanation"),
-            corrective_plan=data.get("corrective_plan"),
+            explanation=body.explanation,
+            corrective_plan=body.corrective_plan,
         )
     except DeskError as exc:
         raise _refusal(exc) from exc
-    return JSONResponse(alerts.alert_document(alert), headers=NO_STORE)
+    return JSONResponse(_alert(alert), headers=NO_STORE)
 
 
 @operation(
@@ -197,11 +143,11 @@ async def respond(request: Request) -> Response:
             "schema": {"type": "integer", "minimum": selfeval.FIRST_YEAR},
         }
     ],
-    request_body={"required": True, "content": {"application/json": {"schema": SELF_EVAL_BODY}}},
+    request_body=json_request(SelfEvaluationBody),
     responses={
         "200": {"description": "Auto-évaluation remplacée"},
         "201": {"description": "Auto-évaluation enregistrée"},
-        "404": _problem("Année hors de la période de la charte"),
+        "404": problem("Année hors de la période de la charte"),
     },
 )
 async def put_self_evaluation(request: Request) -> Response:
@@ -209,12 +155,9 @@ async def put_self_evaluation(request: Request) -> Response:
     now = clock.now()
     try:
         year = selfeval.check_year(request.path_params.get("year", ""), now=now)
-        data = await _body(request)
+        body = validated(SelfEvaluationBody, await _body(request))
         row, created = await selfeval.submit(
-            signatory_id=principal.signatory_id,
-            year=year,
-            answers=data.get("answers"),
-            now=now,
+            signatory_id=principal.signatory_id, year=year, answers=body.sent(), now=now
         )
     except DeskError as exc:
         raise _refusal(exc) from exc

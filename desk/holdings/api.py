@@ -1,8 +1,8 @@
 """Holdings and lineage: a signatory tells, by keyed hashes, whom it holds data about and what
 it did with those data; the resident sees it on their dashboard.
 
-The thin API routes; the parsing rules are in holdings_rules.py, the services in
-holdings_services.py, the hashing rules in desk/holdings/hashing.py and docs/holdings.md.
+The thin API routes; the typed bodies and answers are in bodies.py, the parsing rules in
+rules.py, the services in services.py, the hashing rules in hashing.py and docs/holdings.md.
 """
 
 from __future__ import annotations
@@ -17,16 +17,17 @@ from starlette.routing import BaseRoute, Route
 from desk.core import clock
 from desk.core.translatable import N_
 from desk.holdings import hashing
+from desk.holdings.bodies import (
+    Count,
+    CountAndRemoved,
+    HashingKey,
+    HoldingsBody,
+    LineageEventsBody,
+)
 from desk.holdings.rules import (
     DOC_URL,
-    MAX_CATEGORY,
-    MAX_DECLARATIONS_PER_HOLDING,
-    MAX_EVENTS,
     MAX_EVENTS_BYTES,
-    MAX_HOLDINGS,
     MAX_HOLDINGS_BYTES,
-    MAX_PURPOSE,
-    MAX_RECIPIENT,
     NORMALISATION_FR,
     PayloadRefused,
     parse_events,
@@ -41,9 +42,10 @@ from desk.holdings.services import (
 )
 from desk.partners.auth import require_partner
 from desk.partners.idempotency import idempotent
-from desk.partners.openapi import operation
+from desk.partners.openapi import json_answer, json_request, operation
 from desk.partners.tokens import PartnerPrincipal
 from desk.web.errors import ApiProblem
+from desk.web.validation import validated
 
 # --- API ----------------------------------------------------------------------------------------
 
@@ -94,65 +96,8 @@ def _refused(exc: PayloadRefused) -> ApiProblem:
     return ApiProblem(exc.status, exc.message)
 
 
-_HOLDINGS_REQUEST: dict[str, Any] = {
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["holdings"],
-                "additionalProperties": False,
-                "properties": {
-                    "holdings": {
-                        "type": "array",
-                        "maxItems": MAX_HOLDINGS,
-                        "items": {
-                            "type": "object",
-                            "required": ["hash", "kind"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "hash": {
-                                    "type": "string",
-                                    "pattern": "^[0-9a-fA-F]{64}$",
-                                    "description": "HMAC-SHA256 (hexadécimal) de l'identifiant "
-                                    "normalisé, avec la clé de /api/v1/hashing-key.",
-                                },
-                                "kind": {"type": "string", "enum": list(hashing.KINDS)},
-                                "declarations": {
-                                    "type": "array",
-                                    "maxItems": MAX_DECLARATIONS_PER_HOLDING,
-                                    "items": {"type": "string", "minLength": 1},
-                                    "description": "Codes de vos traitements publiés.",
-                                },
-                            },
-                        },
-                    }
-                },
-            }
-        }
-    },
-}
-
-
 def _count_response(description: str, *, removed: bool) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "count": {"type": "integer", "description": "Éléments reçus et enregistrés."}
-    }
-    required = ["count"]
-    if removed:
-        properties["removed"] = {
-            "type": "integer",
-            "description": "Détentions précédentes supprimées car absentes de la liste.",
-        }
-        required.append("removed")
-    return {
-        "description": description,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "required": required, "properties": properties}
-            }
-        },
-    }
+    return json_answer(description, CountAndRemoved if removed else Count)
 
 
 _IDEMPOTENCY_HEADER: dict[str, Any] = {
@@ -179,28 +124,7 @@ _WRITE_ERRORS: dict[str, Any] = {
     "est créée au premier appel et ne change pas ensuite. Gardez-la secrète : quiconque la "
     "connaît peut tester si une adresse figure dans vos envois.",
     tags=["Détentions et cheminement"],
-    responses={
-        "200": {
-            "description": "La clé et la règle de calcul",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["algorithm", "key", "normalisation"],
-                        "properties": {
-                            "algorithm": {"type": "string", "enum": [hashing.ALGORITHM]},
-                            "key": {
-                                "type": "string",
-                                "description": "À utiliser telle quelle, en octets UTF-8.",
-                            },
-                            "normalisation": {"type": "string"},
-                            "documentation": {"type": "string"},
-                        },
-                    }
-                }
-            },
-        },
-    },
+    responses={"200": json_answer("La clé et la règle de calcul", HashingKey)},
 )
 async def hashing_key_endpoint(request: Request) -> Response:
     principal = await _principal(request, "holdings")
@@ -225,7 +149,9 @@ async def _holdings(request: Request, *, replace: bool) -> Response:
 
     async def handler() -> Response:
         try:
-            items = parse_holdings(_decode(body))
+            data = _decode(body)
+            items = parse_holdings(data)
+            validated(HoldingsBody, data)
             result = await declare_holdings(
                 signatory_id=principal.signatory_id, items=items, replace=replace
             )
@@ -248,7 +174,7 @@ async def _holdings(request: Request, *, replace: bool) -> Response:
     "appel ; au-delà, envoyez le premier lot par PUT puis les suivants par POST.",
     tags=["Détentions et cheminement"],
     parameters=[_IDEMPOTENCY_HEADER],
-    request_body=_HOLDINGS_REQUEST,
+    request_body=json_request(HoldingsBody),
     responses={"200": _count_response("Liste enregistrée", removed=True), **_WRITE_ERRORS},
 )
 async def put_holdings(request: Request) -> Response:
@@ -263,7 +189,7 @@ async def put_holdings(request: Request) -> Response:
     "remplacent ceux déjà enregistrés pour cette empreinte.",
     tags=["Détentions et cheminement"],
     parameters=[_IDEMPOTENCY_HEADER],
-    request_body=_HOLDINGS_REQUEST,
+    request_body=json_request(HoldingsBody),
     responses={"200": _count_response("Détentions enregistrées", removed=False), **_WRITE_ERRORS},
 )
 async def post_holdings(request: Request) -> Response:
@@ -279,47 +205,7 @@ async def post_holdings(request: Request) -> Response:
     "passée. La personne le voit dans son espace. Au plus 1 000 événements par appel.",
     tags=["Détentions et cheminement"],
     parameters=[_IDEMPOTENCY_HEADER],
-    request_body={
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["events"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "events": {
-                            "type": "array",
-                            "maxItems": MAX_EVENTS,
-                            "items": {
-                                "type": "object",
-                                "required": ["subject_hash", "category", "occurred_on"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "subject_hash": {
-                                        "type": "string",
-                                        "pattern": "^[0-9a-fA-F]{64}$",
-                                    },
-                                    "category": {
-                                        "type": "string",
-                                        "minLength": 1,
-                                        "maxLength": MAX_CATEGORY,
-                                    },
-                                    "purpose": {"type": "string", "maxLength": MAX_PURPOSE},
-                                    "recipient": {"type": "string", "maxLength": MAX_RECIPIENT},
-                                    "occurred_on": {
-                                        "type": "string",
-                                        "format": "date",
-                                        "description": "AAAA-MM-JJ, aujourd'hui ou avant.",
-                                    },
-                                },
-                            },
-                        }
-                    },
-                }
-            }
-        },
-    },
+    request_body=json_request(LineageEventsBody),
     responses={"200": _count_response("Événements enregistrés", removed=False), **_WRITE_ERRORS},
 )
 async def post_lineage_events(request: Request) -> Response:
@@ -328,7 +214,9 @@ async def post_lineage_events(request: Request) -> Response:
 
     async def handler() -> Response:
         try:
-            events = parse_events(_decode(body), today=clock.local(clock.now()).date())
+            data = _decode(body)
+            events = parse_events(data, today=clock.local(clock.now()).date())
+            validated(LineageEventsBody, data)
             count = await record_lineage(signatory_id=principal.signatory_id, events=events)
         except PayloadRefused as exc:
             raise _refused(exc) from exc

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from starlette.types import Message
 
 from desk.core import clock
 from desk.core.errors import DeskError, status_of
-from desk.partners import schemas as S
+from desk.partners import bodies as B
 from desk.partners.auth import require_partner
 from desk.partners.deliveries import (
     ACTOR_MAX,
@@ -58,17 +59,22 @@ from desk.web.errors import ApiProblem
 from desk.web.inputguard import MESSAGE as NUL_MESSAGE
 from desk.web.inputguard import has_nul
 from desk.web.limits import digits
+from desk.web.validation import ApiBody, validated
+
+Body = TypeVar("Body", bound=ApiBody)
 
 # --- HTTP helpers -------------------------------------------------------------------------
 
 
-def json_response(data: dict[str, Any]) -> JSONResponse:
+def json_response(data: dict[str, Any] | BaseModel) -> JSONResponse:
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
     return JSONResponse(data, headers=NO_STORE)
 
 
 def path_id(request: Request) -> int:
     raw = str(request.path_params.get("delivery_id", ""))
-    if not digits(raw) or len(raw) > 10 or not 0 < int(raw) <= S.MAX_ID:
+    if not digits(raw) or len(raw) > 10 or not 0 < int(raw) <= B.MAX_ID:
         raise ApiProblem(404, MSG_NOT_FOUND)
     return int(raw)
 
@@ -102,7 +108,9 @@ async def read_body(request: Request, limit: int, too_large: str) -> bytes:
     return b"".join(chunks)
 
 
-def json_body(media_type: str, body: bytes, schema: S.Schema, wrong_type: str) -> dict[str, Any]:
+def json_body(media_type: str, body: bytes, model: type[Body], wrong_type: str) -> Body:
+    """The body as a `model`: 415 when it is not JSON, 400 when malformed, 422 when it breaks
+    the model (the problem names the field, in French). An empty body is {}."""
     if not body.strip():
         data: Any = {}
     elif not is_json(media_type):
@@ -112,16 +120,7 @@ def json_body(media_type: str, body: bytes, schema: S.Schema, wrong_type: str) -
             data = json.loads(body.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ApiProblem(400, MSG_NOT_JSON) from exc
-    check_schema(schema, data)
-    assert isinstance(data, dict)
-    return data
-
-
-def check_schema(schema: S.Schema, data: Any) -> None:
-    try:
-        S.check(schema, data)
-    except S.SchemaError as exc:
-        raise ApiProblem(422, exc.message) from exc
+    return validated(model, data)
 
 
 def partner_actor(principal: PartnerPrincipal) -> str:
@@ -186,27 +185,28 @@ async def answer_once(request: Request, parse: Parser) -> Response:
 
 
 async def parse_acknowledge(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
-    json_body(media_type_of(request), body, S.ACKNOWLEDGE_BODY, MSG_WANT_JSON)
+    json_body(media_type_of(request), body, B.AcknowledgeBody, MSG_WANT_JSON)
     return transitions.Acknowledge()
 
 
 async def parse_extend(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
-    data = json_body(media_type_of(request), body, S.EXTEND_BODY, MSG_WANT_JSON)
+    data = json_body(media_type_of(request), body, B.ExtendBody, MSG_WANT_JSON)
+    # The same rules as the answer page's form (which sends texts): one place says them.
     reason, months = parse_extension(
-        {"reason": [data["reason"]], "extra_months": [str(data["extra_months"])]}
+        {"reason": [data.reason], "extra_months": [str(data.extra_months)]}
     )
     return transitions.Extend(reason=reason, extra_months=months)
 
 
 async def parse_deny(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
-    data = json_body(media_type_of(request), body, S.DENY_BODY, MSG_WANT_JSON)
-    reason, detail = parse_denial({"reason": [data["reason"]], "detail": [data.get("detail", "")]})
+    data = json_body(media_type_of(request), body, B.DenyBody, MSG_WANT_JSON)
+    reason, detail = parse_denial({"reason": [data.reason], "detail": [data.detail or ""]})
     return transitions.Deny(reason=reason, detail=detail)
 
 
 async def parse_need_info(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
-    data = json_body(media_type_of(request), body, S.NEED_INFO_BODY, MSG_WANT_JSON)
-    return transitions.NeedInfo(question=str(data["message"]).strip())
+    data = json_body(media_type_of(request), body, B.NeedInfoBody, MSG_WANT_JSON)
+    return transitions.NeedInfo(question=data.message.strip())
 
 
 async def parse_fulfil(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
@@ -215,17 +215,18 @@ async def parse_fulfil(request: Request, body: bytes, delivery: Delivery) -> Par
     if media_type == "multipart/form-data":
         outcome, file = await _fulfil_form(request, body)
     else:
-        data = json_body(media_type, body, S.FULFIL_BODY, MSG_WANT_JSON_OR_FORM)
-        outcome = data["outcome"]
+        outcome = json_body(media_type, body, B.FulfilBody, MSG_WANT_JSON_OR_FORM).outcome
     if file is not None:
         if delivery.request.kind != RequestKind.ACCESS:
             raise ApiProblem(422, MSG_FILE_NOT_ACCESS)
-        if outcome.get("holds_data") is False:
+        if outcome.holds_data is False:
             raise ApiProblem(422, MSG_FILE_AND_NOTHING)
-    return transitions.Fulfil(outcome=outcome, file=file)
+    # What a request kind needs is checked by the state machine's outcomes.validate, which
+    # reads the fields as sent (and returns the typed outcome it stores).
+    return transitions.Fulfil(outcome=outcome.sent(), file=file)
 
 
-async def _fulfil_form(request: Request, body: bytes) -> tuple[dict[str, Any], UploadedFile | None]:
+async def _fulfil_form(request: Request, body: bytes) -> tuple[B.OutcomeBody, UploadedFile | None]:
     sent = False
 
     async def replay() -> Message:
@@ -244,17 +245,19 @@ async def _fulfil_form(request: Request, body: bytes) -> tuple[dict[str, Any], U
         raise ApiProblem(400, MSG_BAD_FORM) from exc
     try:
         raw_outcome = form.get("outcome")
-        if not isinstance(raw_outcome, str):
-            raise ApiProblem(422, S.MSG_REQUIRED.format(field="outcome"))
-        if has_nul(raw_outcome):
+        # The file is not the model's to read: only the text field goes through it.
+        fields = validated(
+            B.FulfilForm, {"outcome": raw_outcome} if raw_outcome is not None else {}
+        )
+        if has_nul(fields.outcome):
             raise ApiProblem(400, NUL_MESSAGE)
         try:
-            outcome = json.loads(raw_outcome)
+            data = json.loads(fields.outcome)
         except (ValueError, RecursionError) as exc:
             raise ApiProblem(422, MSG_OUTCOME_NOT_JSON) from exc
-        if not isinstance(outcome, dict):
+        if not isinstance(data, dict):
             raise ApiProblem(422, MSG_OUTCOME_NOT_JSON)
-        check_schema(S.OUTCOME, outcome)
+        outcome = validated(B.OutcomeBody, data)
         upload = form.get("copy")
         if not (isinstance(upload, UploadFile) and upload.filename):
             return outcome, None

@@ -3,8 +3,8 @@
 Every query is filtered by the bearer token's signatory: another signatory's delivery is
 "not found", exactly like one that does not exist. Every POST goes through `idempotent`.
 
-This module declares the endpoints (OpenAPI included); reading deliveries is in
-api_deliveries.py, parsing and applying answers in api_answers.py.
+This module declares the endpoints (OpenAPI included); the typed bodies and answers are in
+bodies.py, reading deliveries in deliveries.py, parsing and applying answers in answers.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError
-from desk.partners import schemas as S
+from desk.partners import bodies as B
 from desk.partners.answers import (
     answer_once,
     json_response,
@@ -45,7 +45,7 @@ from desk.partners.deliveries import (
     inbox,
     summary,
 )
-from desk.partners.openapi import operation
+from desk.partners.openapi import json_answer, json_request, operation, problem, schema_ref
 from desk.partners.services import delivery_for
 from desk.requests.models import DeliveryState, RequestKind
 from desk.web.errors import ApiProblem
@@ -53,26 +53,12 @@ from desk.web.limits import digits
 
 # --- OpenAPI declarations -------------------------------------------------------------------
 
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-
-
-def _ok(description: str, schema: S.Schema) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 DELIVERY_ID_PARAM: dict[str, Any] = {
     "name": "delivery_id",
     "in": "path",
     "required": True,
     "description": "Identifiant de l'envoi (champ id).",
-    "schema": {"type": "integer", "minimum": 1, "maximum": S.MAX_ID},
+    "schema": {"type": "integer", "minimum": 1, "maximum": B.MAX_ID},
 }
 IDEMPOTENCY_PARAM: dict[str, Any] = {
     "name": "Idempotency-Key",
@@ -83,16 +69,12 @@ IDEMPOTENCY_PARAM: dict[str, Any] = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
 }
 ANSWER_RESPONSES: dict[str, Any] = {
-    "200": _ok("L'envoi, après votre action", S.DELIVERY),
-    "404": _problem("Envoi introuvable pour votre organisme"),
-    "409": _problem("Action impossible dans l'état actuel de l'envoi (par exemple déjà traité)"),
-    "413": _problem("Corps de la demande ou fichier trop volumineux"),
-    "415": _problem("Type de contenu ou de fichier refusé"),
+    "200": json_answer("L'envoi, après votre action", B.Delivery),
+    "404": problem("Envoi introuvable pour votre organisme"),
+    "409": problem("Action impossible dans l'état actuel de l'envoi (par exemple déjà traité)"),
+    "413": problem("Corps de la demande ou fichier trop volumineux"),
+    "415": problem("Type de contenu ou de fichier refusé"),
 }
-
-
-def _json_request(schema: S.Schema, *, required: bool = True) -> dict[str, Any]:
-    return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -133,14 +115,14 @@ LIST_PARAMETERS = ("state", "kind", "limit", "cursor")
             "in": "query",
             "required": False,
             "description": "Seulement les envois dans cet état.",
-            "schema": {"type": "string", "enum": S.STATES},
+            "schema": {"type": "string", "enum": B.STATES},
         },
         {
             "name": "kind",
             "in": "query",
             "required": False,
             "description": "Seulement les demandes de ce type.",
-            "schema": {"type": "string", "enum": S.KINDS},
+            "schema": {"type": "string", "enum": B.KINDS},
         },
         {
             "name": "limit",
@@ -157,7 +139,7 @@ LIST_PARAMETERS = ("state", "kind", "limit", "cursor")
             "schema": {"type": "string", "maxLength": 16},
         },
     ],
-    responses={"200": _ok("Une page d'envois", S.DELIVERY_LIST)},
+    responses={"200": json_answer("Une page d'envois", B.DeliveryList)},
 )
 async def list_deliveries(request: Request) -> Response:
     principal = await require_partner(request)
@@ -173,12 +155,12 @@ async def list_deliveries(request: Request) -> Response:
         try:
             state = DeliveryState(params["state"])
         except ValueError as exc:
-            raise ApiProblem(400, MSG_BAD_STATE.format(values=", ".join(S.STATES))) from exc
+            raise ApiProblem(400, MSG_BAD_STATE.format(values=", ".join(B.STATES))) from exc
     if "kind" in params:
         try:
             kind = RequestKind(params["kind"])
         except ValueError as exc:
-            raise ApiProblem(400, MSG_BAD_KIND.format(values=", ".join(S.KINDS))) from exc
+            raise ApiProblem(400, MSG_BAD_KIND.format(values=", ".join(B.KINDS))) from exc
     limit = DEFAULT_LIMIT
     if "limit" in params:
         raw_limit = params["limit"]
@@ -195,10 +177,10 @@ async def list_deliveries(request: Request) -> Response:
         signatory_id=principal.signatory_id, state=state, kind=kind, limit=limit, after_id=after_id
     )
     return json_response(
-        {
-            "items": [summary(d) for d in page.deliveries],
-            "next_cursor": encode_cursor(page.next_after) if page.next_after else None,
-        }
+        B.DeliveryList(
+            items=[summary(d) for d in page.deliveries],
+            next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+        )
     )
 
 
@@ -211,8 +193,8 @@ async def list_deliveries(request: Request) -> Response:
     tags=["Envois"],
     parameters=[DELIVERY_ID_PARAM],
     responses={
-        "200": _ok("L'envoi", S.DELIVERY),
-        "404": _problem("Envoi introuvable pour votre organisme"),
+        "200": json_answer("L'envoi", B.Delivery),
+        "404": problem("Envoi introuvable pour votre organisme"),
     },
 )
 async def get_delivery(request: Request) -> Response:
@@ -229,7 +211,7 @@ async def get_delivery(request: Request) -> Response:
     "acknowledge",
     "Accuser réception",
     "Vous confirmez avoir reçu la demande ; le délai ne change pas. Corps vide ou {}.",
-    _json_request(S.ACKNOWLEDGE_BODY, required=False),
+    json_request(B.AcknowledgeBody, required=False),
 )
 async def acknowledge(request: Request) -> Response:
     return await answer_once(request, parse_acknowledge)
@@ -240,7 +222,7 @@ async def acknowledge(request: Request) -> Response:
     "Prolonger le délai",
     "Une seule fois, pendant le premier mois, d'un ou deux mois, avec une raison que la "
     "personne lira (article 12, paragraphe 3, du RGPD).",
-    _json_request(S.EXTEND_BODY),
+    json_request(B.ExtendBody),
 )
 async def extend(request: Request) -> Response:
     return await answer_once(request, parse_extend)
@@ -255,8 +237,8 @@ async def extend(request: Request) -> Response:
     {
         "required": True,
         "content": {
-            "application/json": {"schema": S.FULFIL_BODY},
-            "multipart/form-data": {"schema": S.FULFIL_MULTIPART},
+            "application/json": {"schema": schema_ref(B.FulfilBody)},
+            "multipart/form-data": {"schema": schema_ref(B.FulfilForm)},
         },
     },
 )
@@ -268,7 +250,7 @@ async def fulfil(request: Request) -> Response:
     "deny",
     "Refuser la demande",
     "Avec un motif de la liste et une explication pour la personne. Un reçu signé lui est remis.",
-    _json_request(S.DENY_BODY),
+    json_request(B.DenyBody),
 )
 async def deny(request: Request) -> Response:
     return await answer_once(request, parse_deny)
@@ -280,7 +262,7 @@ async def deny(request: Request) -> Response:
     "Quand il vous manque une information pour la retrouver ou répondre. La personne est "
     "prévenue par courriel et répond depuis son espace ; l'envoi repasse alors à acknowledged "
     "(ou extended) et info_answer contient sa réponse.",
-    _json_request(S.NEED_INFO_BODY),
+    json_request(B.NeedInfoBody),
 )
 async def need_info(request: Request) -> Response:
     return await answer_once(request, parse_need_info)

@@ -4,42 +4,77 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, unquote
 
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from desk.core.translatable import N_
 from desk.partners import clients, tokens
-from desk.partners.openapi import operation
+from desk.partners.openapi import json_answer, operation, schema_ref
 from desk.partners.tokens import PartnerPrincipal
 from desk.web.errors import ApiProblem
 from desk.web.inputguard import MESSAGE as NUL_MESSAGE
 from desk.web.inputguard import has_nul
+from desk.web.validation import omittable
 
 MAX_TOKEN_REQUEST_BYTES = 4096
 
-# RFC 6749 §5.2 errors, with the problem fields the rest of the API uses.
-_OAUTH_ERROR_RESPONSE: dict[str, Any] = {
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["error", "error_description", "status", "detail"],
-                "properties": {
-                    "error": {"type": "string"},
-                    "error_description": {"type": "string"},
-                    "type": {"type": "string"},
-                    "title": {"type": "string"},
-                    "status": {"type": "integer"},
-                    "detail": {"type": "string"},
-                },
-            }
+
+class TokenRequest(BaseModel):
+    # The token request's form, for the document: the endpoint reads the form itself, to answer
+    # RFC 6749's own errors (unsupported_grant_type, invalid_client…).
+
+    # RFC 6749 §3.2: a token endpoint ignores the parameters it does not know (client
+    # libraries add their own); said here, so the document is the truth.
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "description": "Demande de jeton (RFC 6749, section 4.4).",
+            "additionalProperties": {
+                "type": "string",
+                "description": "Tout autre champ est ignoré (RFC 6749, section 3.2).",
+            },
+        },
+    )
+
+    grant_type: Literal["client_credentials"]
+    client_id: Annotated[str, StringConstraints(max_length=64)] | None = omittable()
+    client_secret: Annotated[str, StringConstraints(max_length=200)] | None = omittable()
+    scope: str | None = omittable(
+        description="Facultatif ; ignoré : le jeton vaut pour les envois du signataire du client."
+    )
+
+
+class TokenAnswer(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str
+
+
+class OAuthError(BaseModel):
+    # RFC 6749 §5.2 errors, with the problem fields the rest of the API uses.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Erreur OAuth2 (RFC 6749, section 5.2), avec les champs des autres "
+            "refus de l'API."
         }
-    }
-}
+    )
+
+    error: str
+    error_description: str
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+def _oauth_error_response(description: str) -> dict[str, Any]:
+    return json_answer(description, OAuthError)
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
@@ -68,52 +103,13 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     secured=False,
     request_body={
         "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "required": ["grant_type"],
-                    "properties": {
-                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                        "client_id": {"type": "string", "maxLength": 64},
-                        "client_secret": {"type": "string", "maxLength": 200},
-                        "scope": {
-                            "type": "string",
-                            "description": "Facultatif ; ignoré : le jeton vaut pour les "
-                            "envois du signataire du client.",
-                        },
-                    },
-                    # RFC 6749 §3.2: a token endpoint ignores the parameters it does not know
-                    # (client libraries add their own); said here, so the document is the truth.
-                    "additionalProperties": {
-                        "type": "string",
-                        "description": "Tout autre champ est ignoré (RFC 6749, section 3.2).",
-                    },
-                }
-            }
-        },
+        "content": {"application/x-www-form-urlencoded": {"schema": schema_ref(TokenRequest)}},
     },
     responses={
-        "200": {
-            "description": "Jeton d'accès",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["access_token", "token_type", "expires_in"],
-                        "properties": {
-                            "access_token": {"type": "string"},
-                            "token_type": {"type": "string", "enum": ["Bearer"]},
-                            "expires_in": {"type": "integer"},
-                            "scope": {"type": "string"},
-                        },
-                    }
-                }
-            },
-        },
-        "400": _OAUTH_ERROR_RESPONSE | {"description": "Demande de jeton incorrecte"},
-        "401": _OAUTH_ERROR_RESPONSE | {"description": "Client inconnu ou secret incorrect"},
-        "413": _OAUTH_ERROR_RESPONSE | {"description": "Demande de jeton trop volumineuse"},
+        "200": json_answer("Jeton d'accès", TokenAnswer),
+        "400": _oauth_error_response("Demande de jeton incorrecte"),
+        "401": _oauth_error_response("Client inconnu ou secret incorrect"),
+        "413": _oauth_error_response("Demande de jeton trop volumineuse"),
     },
 )
 async def token_endpoint(request: Request) -> Response:
@@ -170,14 +166,14 @@ async def token_endpoint(request: Request) -> Response:
         signatory_id=client.signatory_id,
         secret_id=client.secret_id,
     )
+    answer = TokenAnswer(
+        access_token=access_token,
+        token_type="Bearer",
+        expires_in=tokens.LIFETIME,
+        scope=tokens.SCOPE,
+    )
     return JSONResponse(
-        {
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": tokens.LIFETIME,
-            "scope": tokens.SCOPE,
-        },
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        answer.model_dump(mode="json"), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
     )
 
 

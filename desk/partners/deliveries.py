@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from desk.core.translatable import N_
-from desk.partners import schemas as S
+from desk.partners import bodies as B
 from desk.partners.services import (
     TEXT_FIELD_MAX_BYTES,
 )
@@ -73,42 +73,54 @@ def rfc3339(moment: datetime | None) -> str | None:
 
 
 async def delivery_document(delivery: Delivery, runtime: Runtime) -> dict[str, Any]:
-    """A delivery as the partner sees it (the DELIVERY schema)."""
+    """A delivery as the partner sees it: the JSON of `delivery_answer`."""
+    return (await delivery_answer(delivery, runtime)).model_dump(mode="json")
+
+
+async def delivery_answer(delivery: Delivery, runtime: Runtime) -> B.Delivery:
+    """A delivery as the partner sees it (the Delivery model of the document)."""
     # The envelope is what the adapters carry: the identifiers this signatory accepts, and
     # only those, and the signed answer link.
     envelope = await build_envelope(delivery, runtime)
     events = await DeliveryEvent.filter(delivery_id=delivery.id).order_by("at", "id")
     request = delivery.request
-    return {
-        "id": delivery.id,
-        "request_reference": request.reference,
-        "kind": request.kind.value,
-        "state": delivery.state.value,
-        "identifiers": envelope.identifiers,
-        "identity_assurance": IDENTITY_ASSURANCE.get(request.filed_via, "unverified"),
-        "assurance": envelope.assurance,
-        "assurance_label": assurance.label(envelope.assurance),
-        "received_at": rfc3339(delivery.received_at),
-        "due_at": rfc3339(delivery.due_at),
-        "extension_reason": delivery.extension_reason,
-        "info_request": delivery.info_request,
-        "info_answer": delivery.info_answer,
-        "outcome": delivery.outcome,
-        "denial_reason": delivery.denial_reason,
-        "denial_detail": delivery.denial_detail,
-        "completed_at": rfc3339(delivery.completed_at),
-        "history": [
-            {
-                "at": rfc3339(event.at),
-                "actor": event.actor,
-                "action": event.action,
-                "from_state": event.from_state,
-                "to_state": event.to_state,
-            }
+    return B.Delivery(
+        id=delivery.id,
+        request_reference=request.reference,
+        kind=request.kind.value,
+        state=delivery.state.value,
+        identifiers=envelope.identifiers,
+        identity_assurance=IDENTITY_ASSURANCE.get(request.filed_via, "unverified"),
+        assurance=envelope.assurance,
+        assurance_label=assurance.label(envelope.assurance),
+        received_at=_moment(delivery.received_at),
+        due_at=_moment(delivery.due_at),
+        extension_reason=delivery.extension_reason,
+        info_request=delivery.info_request,
+        info_answer=delivery.info_answer,
+        outcome=delivery.outcome,
+        denial_reason=delivery.denial_reason,
+        denial_detail=delivery.denial_detail,
+        completed_at=rfc3339(delivery.completed_at),
+        history=[
+            B.HistoryEntry(
+                at=_moment(event.at),
+                actor=event.actor,
+                action=event.action,
+                from_state=event.from_state,
+                to_state=event.to_state,
+            )
             for event in events
         ],
-        "answer_url": envelope.answer_url,
-    }
+        answer_url=envelope.answer_url,
+    )
+
+
+def _moment(moment: datetime) -> str:
+    # A moment every delivery has (received, due, an event's): never null in the document.
+    text = rfc3339(moment)
+    assert text is not None
+    return text
 
 
 @dataclass(frozen=True)
@@ -136,15 +148,15 @@ async def inbox(
     return InboxPage(deliveries=page, next_after=page[-1].id if len(rows) > limit else None)
 
 
-def summary(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "id": delivery.id,
-        "request_reference": delivery.request.reference,
-        "kind": delivery.request.kind.value,
-        "state": delivery.state.value,
-        "received_at": rfc3339(delivery.received_at),
-        "due_at": rfc3339(delivery.due_at),
-    }
+def summary(delivery: Delivery) -> B.DeliverySummary:
+    return B.DeliverySummary(
+        id=delivery.id,
+        request_reference=delivery.request.reference,
+        kind=delivery.request.kind.value,
+        state=delivery.state.value,
+        received_at=_moment(delivery.received_at),
+        due_at=_moment(delivery.due_at),
+    )
 
 
 def encode_cursor(after_id: int) -> str:
@@ -159,6 +171,6 @@ def decode_cursor(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValueError(cursor) from exc
-    if not digits(raw) or int(raw) > S.MAX_ID:
+    if not digits(raw) or int(raw) > B.MAX_ID:
         raise ValueError(cursor)
     return int(raw)

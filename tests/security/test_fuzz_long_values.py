@@ -24,6 +24,7 @@ from desk.app import create_app
 from desk.jobs import build_worker
 from desk.mail.sink import MailSink
 from desk.settings import Settings
+from tests.helpers import resolved
 from tests.security.matrix import fill
 from tests.security.test_access_matrix import TABLE
 from tests.security.test_fuzz_forms import QUERIES, _started
@@ -188,11 +189,12 @@ def _api_operations(document: dict[str, Any]) -> list[tuple[str, str, list[str],
         if not path.startswith("/api/"):
             continue
         for method, operation in methods.items():
-            schema = (
+            schema = resolved(
+                document,
                 operation.get("requestBody", {})
                 .get("content", {})
                 .get("application/json", {})
-                .get("schema", {})
+                .get("schema", {}),
             )
             properties = sorted(schema.get("properties", {}))
             queries = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]

@@ -10,7 +10,7 @@ from desk.requests.models import Delivery, RightsRequest
 from tests.desk.mediation.support import log_in_staff, open_session, post, resident_id_of
 from tests.desk.residents.helpers import log_in, page_text, post_form
 from tests.factories import make_signatory
-from tests.helpers import partner_bearer
+from tests.helpers import partner_bearer, resolved
 
 DPO = "dpo@eau-du-ponant.exemple.invalid"
 
@@ -48,7 +48,7 @@ async def test_an_online_request_says_the_email_address_was_verified(
 
     spec = (await client.get("/api/openapi.json")).json()
     one = spec["paths"]["/api/v1/deliveries/{delivery_id}"]["get"]["responses"]["200"]
-    schema = one["content"]["application/json"]["schema"]
+    schema = resolved(spec, one["content"]["application/json"]["schema"])
     assert {"assurance", "assurance_label"} <= set(schema["required"])
     assert schema["properties"]["assurance"]["enum"] == ["email", "franceconnect", "in_person"]
 
