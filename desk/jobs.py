@@ -13,9 +13,8 @@ from desk.receipts import log as receipt_log
 from desk.requests import dispatch, identifiers
 from desk.residents import digest, identities
 from desk.residents import jobs as resident_jobs
-from desk.retention import closing
+from desk.retention import closing, reduction
 from desk.retention import jobs as retention
-from desk.retention import reduction
 from desk.runtime import Runtime
 from desk.staff import services as staff_services
 from desk.statistics import snapshot as statistics_snapshot

@@ -26,7 +26,7 @@ from desk.requests import transitions
 from desk.requests.models import AccessCopy, Delivery, RightsRequest
 from desk.requests.states import FINAL_STATES
 from desk.residents.models import Resident, ResidentIdentity
-from desk.retention.reduction import erase_account
+from desk.retention.reduction import erase_account, ids_of
 from desk.retention.rules import RetentionReport
 from desk.runtime import Runtime
 
@@ -83,9 +83,9 @@ async def _withdraw_open(*, resident_id: int) -> int:
         .values_list("id", flat=True)
     )
     withdrawn = 0
-    for delivery_id in ids:
+    for delivery_id in ids_of(ids):
         try:
-            await transitions.withdraw(delivery_id=int(delivery_id), actor="resident")
+            await transitions.withdraw(delivery_id=delivery_id, actor="resident")
             withdrawn += 1
         except DeskError:
             # The organisation answered (or the back office acted) in between: the answer
