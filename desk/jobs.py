@@ -13,8 +13,8 @@ from desk.receipts import log as receipt_log
 from desk.requests import dispatch, identifiers
 from desk.residents import digest, identities
 from desk.residents import jobs as resident_jobs
+from desk.retention import closing, reduction
 from desk.retention import jobs as retention
-from desk.retention import reduction
 from desk.runtime import Runtime
 from desk.staff import services as staff_services
 from desk.statistics import snapshot as statistics_snapshot
@@ -34,6 +34,7 @@ def job_registry() -> JobRegistry:
             "mail.staff_login": staff_services.send_staff_login_link,
             identities.LINKED_MAIL_JOB: identities.send_identity_linked,
             reduction.WARNING_JOB: reduction.send_inactivity_warning,
+            closing.MAIL_JOB: closing.send_closing_mail,
             "partner.info_answered": partner_notify.notify_info_answered,
             receipt_log.APPEND_JOB: receipt_log.append_job,
             **charter_jobs.HANDLERS,

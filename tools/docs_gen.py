@@ -255,6 +255,11 @@ ROUTES: dict[str, str] = {
     "/deconnexion": "POST: log out",
     "/deconnexion/partout": ("POST: log out of every device (ends all the resident's sessions)"),
     "/mon-espace": "the resident's dashboard: who holds my data, my requests",
+    "/mon-espace/fermer": (
+        "close the account: what is deleted, what is kept and how long; POST (checked box): "
+        "withdraw open requests, erase as for an inactive account, mail a confirmation"
+    ),
+    "/compte-ferme": "after closing: the account is closed, what remains and until when",
     "/mon-espace/connexions": ("the resident's active sessions (device, login, last activity)"),
     "/mon-espace/connexions/fermer": "POST: end one of them",
     "/mon-espace/demandes": "POST: file a request (discovery, access, erasure, objection)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -24,6 +25,7 @@ from desk.requests.states import FINAL_STATES, OPEN_STATES
 from desk.residents import franceconnect, services, views
 from desk.residents.auth import current_resident, require_resident, start_session
 from desk.residents.downloads import one_time_download
+from desk.retention import closing
 from desk.web.limits import digits
 from desk.web.templating import render
 
@@ -391,6 +393,49 @@ async def download_copy(request: Request) -> Response:
     )
 
 
+# --- closing the account --------------------------------------------------------------------
+
+CLOSED = "closed_account"
+
+
+async def closing_page(request: Request) -> Response:
+    """Says, before anything happens, what closing deletes, what it keeps and for how long."""
+    resident = await require_resident(request)
+    preview = await closing.preview_closing(resident_id=resident.id)
+    return _render(request, "resident/close_account.html", {"p": preview})
+
+
+async def close_account(request: Request) -> Response:
+    resident = await require_resident(request)
+    form = await request.form()
+    if _field(form, "confirmer") != "oui":
+        raise DeskError("Cochez la case pour confirmer la fermeture du compte.", code="invalid")
+    closed = await closing.close_account(
+        resident_id=resident.id, secret_key=request.app.state.settings.secret_key
+    )
+    # The session row went with the account; a new anonymous one carries only counts.
+    request.session.clear()
+    if closed is not None:
+        request.session[CLOSED] = {
+            "at": closed.closed_at.isoformat(),
+            "withdrawn": closed.withdrawn,
+            "kept": closed.requests_kept,
+        }
+    return _redirect("/compte-ferme")
+
+
+async def closed_page(request: Request) -> Response:
+    raw = request.session.pop(CLOSED, None)
+    summary = None
+    if isinstance(raw, dict):
+        summary = {
+            "at": datetime.fromisoformat(str(raw.get("at"))),
+            "withdrawn": int(raw.get("withdrawn", 0)),
+            "kept": int(raw.get("kept", 0)),
+        }
+    return _render(request, "resident/account_closed.html", {"summary": summary})
+
+
 routes: list[BaseRoute] = [
     Route("/connexion", login_form, methods=["GET"], name="login"),
     Route("/connexion", login_submit, methods=["POST"], name="login_submit"),
@@ -399,6 +444,9 @@ routes: list[BaseRoute] = [
     Route("/deconnexion", logout, methods=["POST"], name="logout"),
     Route("/deconnexion/partout", logout_everywhere, methods=["POST"], name="logout_everywhere"),
     Route("/mon-espace", dashboard, methods=["GET"], name="dashboard"),
+    Route("/mon-espace/fermer", closing_page, methods=["GET"], name="close_account_page"),
+    Route("/mon-espace/fermer", close_account, methods=["POST"], name="close_account"),
+    Route("/compte-ferme", closed_page, methods=["GET"], name="account_closed"),
     Route("/mon-espace/demandes", file_request, methods=["POST"], name="file_request"),
     Route("/mon-espace/supprimer", erasure_confirm, methods=["GET"], name="erasure_confirm"),
     Route(

@@ -48,6 +48,10 @@ def _ints(rows: Any) -> list[int]:
     return [int(r) for r in rows]
 
 
+# Public under a plain name for desk.retention.closing, which reads ids the same way.
+ids_of = _ints
+
+
 def _batch() -> int:
     # Read at call time: tests lower it to exercise several batches.
     return rules.BATCH
@@ -225,6 +229,32 @@ async def _delete_account(
     )
     if resident is None:
         return  # deleted, or came back, meanwhile
+    detail = await erase_account(
+        resident=resident,
+        now=now,
+        conn=conn,
+        report=report,
+        action="resident.deleted",
+        actor=ACTOR,
+    )
+    log.info("inactive resident %s %s", resident_id, detail["mode"])
+
+
+async def erase_account(
+    *,
+    resident: Resident,
+    now: datetime,
+    conn: BaseDBAsyncClient,
+    report: RetentionReport,
+    action: str,
+    actor: str,
+) -> dict[str, Any]:
+    """Delete or anonymise one account, locked by the caller, and audit it; the audit detail.
+
+    The one code path for an account that goes: the retention job's inactive accounts and a
+    resident closing their own (desk.retention.closing) must keep exactly the same things.
+    """
+    resident_id = resident.id
     email = resident.email
     await WebSession.filter(resident_id=resident_id).using_db(conn).delete()
     if email:
@@ -252,13 +282,13 @@ async def _delete_account(
         detail["mode"] = "deleted"
         report.accounts_deleted += 1
     await record_action(
-        action="resident.deleted",
-        actor=ACTOR,
+        action=action,
+        actor=actor,
         subject=f"resident:{resident_id}",
         detail=detail,
         connection=conn,
     )
-    log.info("inactive resident %s %s", resident_id, detail["mode"])
+    return detail
 
 
 # --- the warning mail ------------------------------------------------------------------------

@@ -75,6 +75,8 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/": {"GET": public()},
     "/accessibilite": {"GET": public()},
     "/registre-du-guichet": {"GET": public()},
+    # After closing: says what remains (from the session's counts), else a plain sentence.
+    "/compte-ferme": {"GET": public()},
     "/comprendre": {"GET": public()},
     "/comprendre/{topic}": {"GET": public(params={"topic": lambda w, r: "copie"})},
     "/statistiques": {"GET": public()},
@@ -165,6 +167,11 @@ TABLE: dict[str, dict[str, Rule]] = {
     # "Mes connexions": a handle is valid only for the session it was shown to (flows:
     # tests/desk/identity/test_session_list.py).
     "/mon-espace/connexions": {"GET": Rule(resident(own=False))},
+    # Without its confirmation box the form closes nothing: past the gate (422), A stays open.
+    "/mon-espace/fermer": {
+        "GET": Rule(resident(own=False)),
+        "POST": write(resident(own=False), body=lambda w: {"confirmer": "non"}),
+    },
     "/mon-espace/connexions/fermer": {
         "POST": write(
             {**resident(own=False), RES_A: 404, RES_B: 404}, body=lambda w: UNSHOWN_HANDLE
