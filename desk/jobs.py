@@ -9,6 +9,7 @@ from desk.mediation import services as mediation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
 from desk.receipts import log as receipt_log
+from desk.registry import joining
 from desk.requests import dispatch, identifiers
 from desk.residents import identities
 from desk.residents import jobs as resident_jobs
@@ -30,6 +31,7 @@ def job_registry() -> JobRegistry:
             "mail.login": resident_jobs.send_login_link,
             "mail.resident": resident_jobs.send_notification,
             "mail.staff_login": staff_services.send_staff_login_link,
+            joining.MAIL_JOB: joining.send_application_mail,
             identities.LINKED_MAIL_JOB: identities.send_identity_linked,
             reduction.WARNING_JOB: reduction.send_inactivity_warning,
             "partner.info_answered": partner_notify.notify_info_answered,

@@ -31,4 +31,3 @@ class OrganisationMember(Model):
 
     class Meta:
         table = "organisation_member"
-

@@ -106,9 +106,7 @@ class CharterApplication(Model):
     dpo_email = fields.CharField(max_length=254)
     applicant_name = fields.CharField(max_length=200)
     applicant_email = fields.CharField(max_length=254)
-    state = fields.CharEnumField(
-        ApplicationState, max_length=16, default=ApplicationState.RECEIVED
-    )
+    state = fields.CharEnumField(ApplicationState, max_length=16, default=ApplicationState.RECEIVED)
     # The team's words to the applicant (what is missing, why it is refused).
     reason = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -24,7 +24,14 @@ OPEN_DATA_HEADERS = {
     "cache-control": "public, max-age=300",
 }
 # Charter status → an existing badge colour (state-<name> in static/desk.css).
-STATUS_STATE = {"signed": "fulfilled", "suspended": "extended", "excluded": "denied"}
+STATUS_STATE = {
+    "candidate": "pending",
+    "capacity_shown": "acknowledged",
+    "signed": "fulfilled",
+    "suspended": "extended",
+    "excluded": "denied",
+    "left": "withdrawn",
+}
 
 
 def _labels() -> dict[str, object]:
@@ -50,7 +57,12 @@ async def signatory_page(request: Request) -> Response:
     signatory = await services.get_signatory(slug=slug) if SLUG.fullmatch(slug) else None
     if signatory is None:
         raise HTTPException(404, NOT_FOUND_FR)
-    response = render(request, "public/signatory.html", {"signatory": signatory, **_labels()})
+    history = list(signatory.status_changes)
+    response = render(
+        request,
+        "public/signatory.html",
+        {"signatory": signatory, "history": history, **_labels()},
+    )
     return response
 
 
