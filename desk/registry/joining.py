@@ -260,7 +260,9 @@ async def list_applications(*, open_only: bool = False) -> list[CharterApplicati
 
 
 async def get_application(*, application_id: int) -> CharterApplication:
-    application = await CharterApplication.filter(id=application_id).first()
+    application = (
+        await CharterApplication.filter(id=application_id).prefetch_related("signatory").first()
+    )
     if application is None:
         raise DeskError(MSG_NOT_FOUND, code="not_found")
     return application

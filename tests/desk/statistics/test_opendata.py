@@ -16,7 +16,14 @@ from desk.core import clock
 from desk.staff.models import StaffMember, StaffRole
 from tests.desk.statistics.test_figures import NOW, generate
 
-DATASETS = ("declarations", "recipients", "statistics", "alerts")
+DATASETS = (
+    "declarations",
+    "recipients",
+    "statistics",
+    "alerts",
+    "statuses",
+    "declaration_history",
+)
 ETALAB = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 
 
