@@ -201,6 +201,13 @@ ROUTES: dict[str, str] = {
     ),
     "/comprendre/{topic}": "one sheet of « Comprendre mes données »",
     "/signataires": "public register of signatories",
+    "/charte/rejoindre": (
+        "« Rejoindre la charte »: an organisation applies (SIREN/SIRET checked); a dated "
+        "acknowledgement is mailed"
+    ),
+    "/signataires/{slug}/declarations/{code}/historique": (
+        "every version of one declaration, dated, with what changed (public)"
+    ),
     "/signataires/{slug}": (
         "one signatory and its declarations (purposes, legal basis, categories, retention, "
         "recipients, source)"
@@ -240,6 +247,14 @@ ROUTES: dict[str, str] = {
     "/donnees-ouvertes/alerts.csv": "one row per charter alert (CSV)",
     "/donnees-ouvertes/alerts.json": "the same (JSON)",
     "/donnees-ouvertes/alerts.schema.json": "their Table Schema",
+    "/donnees-ouvertes/statuses.csv": (
+        "one row per dated step of an organisation in the charter (candidate … left) (CSV)"
+    ),
+    "/donnees-ouvertes/statuses.json": "the same (JSON)",
+    "/donnees-ouvertes/statuses.schema.json": "their Table Schema",
+    "/donnees-ouvertes/declaration_history.csv": "one row per version of a declaration (CSV)",
+    "/donnees-ouvertes/declaration_history.json": "the same (JSON)",
+    "/donnees-ouvertes/declaration_history.schema.json": "their Table Schema",
     "/donnees-ouvertes/signataires.json": "the register of signatories as open data (JSON)",
     "/donnees-ouvertes/signataires.csv": "the register of signatories as open data (CSV)",
     # Residents
@@ -294,6 +309,17 @@ ROUTES: dict[str, str] = {
     "/back-office/envois/{delivery_id}/canal": "POST: switch the delivery to another channel",
     "/back-office/envois/{delivery_id}/reponse": "POST: type in a paper answer",
     "/back-office/courriers": "the postal queue",
+    "/back-office/candidatures": (
+        "applications to join the charter (staff role `register`, or admin), newest first"
+    ),
+    "/back-office/candidatures/{application_id}": (
+        "one application; POST: accept (a candidate on the register, its DPO an account), "
+        "ask for more, or refuse with a reason"
+    ),
+    "/back-office/statut/{slug}": (
+        "a signatory's dated charter statuses; POST: record capacity shown, signed (a charter "
+        "version) or left, with the public reason"
+    ),
     "/back-office/courriers/{delivery_id}": "one printable letter",
     "/back-office/courriers/{delivery_id}/imprime": "POST: mark the letter printed",
     "/comite": (

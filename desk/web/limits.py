@@ -47,6 +47,18 @@ FREE_TEXT: dict[str, int] = {
     "street": 200,
     "street_more": 200,
     "city": 200,
+    # The "Rejoindre la charte" form: an organisation's postal address.
+    "address": 1000,
+    # A declaration, as its signatory writes it in its space.
+    "purposes": 4000,
+    "retention": 4000,
+    "source": 4000,
+    "data_categories": 4000,
+    "recipients": 4000,
+    "automated_decisions": 4000,
+    "algorithm_explanation": 4000,
+    "dpia_summary": 4000,
+    "results_statement": 4000,
     # A receipt pasted into /verifier (a compact JWS).
     "jws": 20_000,
 }

@@ -45,6 +45,7 @@ from tests.security.matrix import (
     write,
 )
 from tests.security.world import (
+    ADMIN,
     C_NAME,
     GENEROUS_LIMITS,
     MED_0,
@@ -59,6 +60,11 @@ from tests.security.world import (
 )
 
 BO = ("back_office",)
+
+
+def bogus_id(world: World, role: str) -> str:
+    return "999999"
+
 MED = ("mediator",)
 C_PAGE = staff("mediator", of_c=True)
 C_PARAMS: dict[str, Param] = {"rid": "c_id", "mid": "mandate_c", "event_id": "event_c"}
@@ -98,6 +104,10 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/signataires/{slug}/alertes.json": {"GET": public()},
     "/signataires/{slug}/auto-evaluation": {"GET": public()},
     "/signataires/{slug}/auto-evaluation/{year}": {"GET": public(params={"year": "year"})},
+    "/signataires/{slug}/declarations/{code}/historique": {
+        "GET": public(params={"code": lambda w, r: "traitement-1"})
+    },
+    "/charte/rejoindre": {"GET": public(), "POST": write(everyone(), body=lambda w: {"name": ""})},
     "/.well-known/jwks.json": {"GET": public()},
     "/verifier": {"GET": public(), "POST": write(everyone(), body=lambda w: {"jws": "abc"})},
     "/recus/{receipt_id}": {"GET": public()},
@@ -189,6 +199,16 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/back-office/envois/{delivery_id}/canal": {"POST": write(staff(*BO))},
     "/back-office/envois/{delivery_id}/reponse": {"POST": write(staff(*BO))},
     "/back-office/courriers": {"GET": Rule(staff(*BO))},
+    # The register's review: the `register` role (none in the world) or an admin.
+    "/back-office/candidatures": {"GET": Rule(staff("register"))},
+    "/back-office/candidatures/{application_id}": {
+        "GET": Rule({**staff("register"), ADMIN: 404}, params={"application_id": bogus_id}),
+        "POST": write({**staff("register"), ADMIN: 404}, params={"application_id": bogus_id}),
+    },
+    "/back-office/statut/{slug}": {
+        "GET": Rule(staff("register")),
+        "POST": write(staff("register"), body=lambda w: {"status": "", "reason": ""}),
+    },
     "/back-office/courriers/{delivery_id}": {
         "GET": Rule(staff(*BO), params={"delivery_id": "postal_delivery"})
     },
