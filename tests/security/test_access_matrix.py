@@ -65,6 +65,7 @@ BO = ("back_office",)
 def bogus_id(world: World, role: str) -> str:
     return "999999"
 
+
 MED = ("mediator",)
 C_PAGE = staff("mediator", of_c=True)
 C_PARAMS: dict[str, Param] = {"rid": "c_id", "mid": "mandate_c", "event_id": "event_c"}

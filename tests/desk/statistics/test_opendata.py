@@ -10,9 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 from frictionless import Resource, Schema
+from tortoise.transactions import in_transaction
 
 from desk.charter.models import Alert, AlertLevel, CommitteeDecision, DecisionOutcome
 from desk.core import clock
+from desk.registry.declarations import DeclarationForm, create_declaration, edit_declaration
+from desk.registry.joining import record_status
+from desk.registry.models import CharterStatus
 from desk.staff.models import StaffMember, StaffRole
 from tests.desk.statistics.test_figures import NOW, generate
 
@@ -44,6 +48,25 @@ async def _data() -> None:
         alert=alert, member=member, outcome=DecisionOutcome.KEPT_WITH_CONDITIONS,
         reasoning="Plan de correction crédible.", decided_at=datetime(2026, 3, 20, tzinfo=UTC),
     )  # fmt: skip
+    # A dated step of the charter's life, and a declaration with two versions.
+    signatory_id = alert.signatory_id  # type: ignore[attr-defined]
+    async with in_transaction() as conn:
+        await record_status(
+            signatory_id=signatory_id,
+            status=CharterStatus.SUSPENDED,
+            reason="Décision du comité, « en attente » du plan",
+            connection=conn,
+        )
+    form = DeclarationForm(
+        code="cantine", title="Cantine", purposes="Inscrire les enfants.",
+        legal_basis="public_task", data_categories="identité\nrégime alimentaire",
+        retention="1 an", recipients="Trésor public",
+    )  # fmt: skip
+    declaration = await create_declaration(signatory_id=signatory_id, form=form, actor="system")
+    form.retention = "2 ans"
+    await edit_declaration(
+        signatory_id=signatory_id, declaration_id=declaration.id, form=form, actor="system"
+    )
 
 
 async def test_each_csv_validates_against_its_schema(
