@@ -27,6 +27,7 @@ from desk.jobs import build_worker
 from desk.mail.sink import MailSink
 from desk.mediation import routes as mediation_routes
 from desk.organisations import review_routes
+from desk.organisations import routes as organisation_routes
 from desk.partners import api as partner_api
 from desk.partners import auth as api_auth
 from desk.partners import openapi
@@ -70,6 +71,7 @@ def create_app(
         *session_pages.routes,
         *backoffice_routes.routes,
         *review_routes.routes,
+        *organisation_routes.routes,
         *mediation_routes.routes,
         *partner_routes.routes,
         *api_auth.routes,

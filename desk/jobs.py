@@ -6,6 +6,7 @@ from desk.charter import jobs as charter_jobs
 from desk.identity import sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation import services as mediation_services
+from desk.organisations import services as organisation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
 from desk.receipts import log as receipt_log
@@ -32,6 +33,7 @@ def job_registry() -> JobRegistry:
             "mail.resident": resident_jobs.send_notification,
             "mail.staff_login": staff_services.send_staff_login_link,
             joining.MAIL_JOB: joining.send_application_mail,
+            "mail.organisation_login": organisation_services.send_member_login_link,
             identities.LINKED_MAIL_JOB: identities.send_identity_linked,
             reduction.WARNING_JOB: reduction.send_inactivity_warning,
             "partner.info_answered": partner_notify.notify_info_answered,

@@ -1,0 +1,381 @@
+"""The signatory's own space at /organisation: login by email link, people, declarations.
+
+Thin: parse, authorise (`require_member`: every query is filtered by the member's signatory),
+call a service, render the page as it now stands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from desk.audit.log import record_action
+from desk.core.errors import DeskError, status_of
+from desk.core.translatable import N_
+from desk.identity import login_links
+from desk.identity.login_links import LoginLinkError
+from desk.organisations import services
+from desk.organisations.auth import (
+    NEXT_KEY,
+    current_member,
+    end_member_session,
+    require_member,
+    start_member_session,
+)
+from desk.organisations.models import MemberRole, OrganisationMember
+from desk.registry import declarations
+from desk.registry.models import Declaration
+from desk.registry.services import CHARTER_STATUS_LABELS, LEGAL_BASIS_LABELS, get_signatory
+from desk.residents.services import InvalidEmail
+from desk.staff.auth import safe_next
+from desk.web.limits import ascii_id
+from desk.web.templating import render
+
+PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
+ROLE_LABELS: dict[str, str] = {
+    MemberRole.DPO: N_("délégué à la protection des données (DPO)"),
+    MemberRole.EDITOR: N_("rédacteur"),
+}
+HELPERS: dict[str, Any] = {
+    "ROLE_LABELS": ROLE_LABELS,
+    "CHARTER_STATUS_LABELS": CHARTER_STATUS_LABELS,
+    "LEGAL_BASIS_LABELS": LEGAL_BASIS_LABELS,
+    "FIELD_LABELS": declarations.FIELD_LABELS,
+}
+FLASH = "org_flash"
+
+
+def _page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    member: OrganisationMember | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        template,
+        {"member": member, "flash_org": request.session.pop(FLASH, ""), **HELPERS, **context},
+        status_code=status_code,
+        headers=PRIVATE_HEADERS,
+    )
+
+
+# --- login ----------------------------------------------------------------------------------------
+
+
+async def login_form(request: Request) -> Response:
+    member = await current_member(request)
+    return _page(request, "organisation/login.html", {"email": "", "error": None}, member=member)
+
+
+async def login_submit(request: Request) -> Response:
+    settings = request.app.state.settings
+    form = await request.form()
+    raw = form.get("email")
+    email = raw if isinstance(raw, str) else ""
+    kind = login_links.ORGANISATION
+    browser = login_links.browser_nonce(request, kind) or login_links.new_secret()
+    try:
+        await services.request_member_login(
+            email=email, browser=browser, secret_key=settings.secret_key
+        )
+    except InvalidEmail as exc:
+        return _page(
+            request,
+            "organisation/login.html",
+            {"email": email.strip()[:254], "error": exc.message},
+            status_code=422,
+        )
+    response = _page(
+        request,
+        "organisation/login_sent.html",
+        {"minutes": max(1, settings.login_link_max_age // 60)},
+    )
+    login_links.keep_browser_nonce(
+        response, kind, browser, max_age=settings.login_link_max_age, secure=settings.https_only
+    )
+    return response
+
+
+def _link_problem(request: Request, exc: LoginLinkError) -> Response:
+    return login_links.no_referrer(
+        _page(
+            request,
+            "organisation/login_problem.html",
+            {"reason": exc.reason, "message": exc.message},
+            status_code=exc.status,
+        )
+    )
+
+
+async def login_confirm_page(request: Request) -> Response:
+    settings = request.app.state.settings
+    token = str(request.path_params["token"])
+    try:
+        await services.check_member_login(
+            token=token,
+            browser=login_links.browser_nonce(request, login_links.ORGANISATION),
+            max_age=settings.login_link_max_age,
+        )
+    except LoginLinkError as exc:
+        return _link_problem(request, exc)
+    action = login_links.link_path(login_links.ORGANISATION, token)
+    return login_links.no_referrer(
+        _page(request, "organisation/login_confirm.html", {"action": action})
+    )
+
+
+async def login_confirm(request: Request) -> Response:
+    settings = request.app.state.settings
+    try:
+        member = await services.confirm_member_login(
+            token=str(request.path_params["token"]),
+            browser=login_links.browser_nonce(request, login_links.ORGANISATION),
+            max_age=settings.login_link_max_age,
+        )
+    except LoginLinkError as exc:
+        return _link_problem(request, exc)
+    next_path = safe_next(request.session.get(NEXT_KEY))
+    if next_path is not None and not next_path.startswith("/organisation"):
+        next_path = None
+    # A fresh session: nothing from before the login survives (session fixation).
+    request.session.clear()
+    start_member_session(request, member)
+    response = RedirectResponse(next_path or "/organisation", status_code=303)
+    login_links.forget_browser_nonce(response, login_links.ORGANISATION, secure=settings.https_only)
+    return login_links.no_referrer(response)
+
+
+async def logout(request: Request) -> Response:
+    member_id = request.session.get("member_id")
+    end_member_session(request)
+    request.session.clear()
+    request.session["flash"] = N_("Vous êtes déconnecté de l'espace de votre organisation.")
+    if isinstance(member_id, int):
+        await record_action(action="organisation.logout", actor=f"member:{member_id}")
+    return RedirectResponse("/organisation/connexion", status_code=303)
+
+
+# --- home and people ------------------------------------------------------------------------------
+
+
+async def home(request: Request) -> Response:
+    member = await require_member(request)
+    signatory = await get_signatory(slug=member.signatory.slug)
+    assert signatory is not None  # the member's own signatory: a foreign key
+    return _page(
+        request,
+        "organisation/home.html",
+        {
+            "signatory": signatory,
+            "members": await services.list_members(signatory_id=signatory.id),
+            "history": list(signatory.status_changes),
+            "invite": {"email": "", "display_name": "", "role": "editor"},
+            "invite_error": "",
+        },
+        member=member,
+    )
+
+
+async def invite(request: Request) -> Response:
+    member = await require_member(request, MemberRole.DPO)
+    form = await request.form()
+    values = {k: str(form.get(k) or "") for k in ("email", "display_name", "role")}
+    try:
+        await services.invite_member(
+            inviter=member,
+            email=values["email"],
+            display_name=values["display_name"],
+            role=values["role"],
+        )
+    except DeskError as exc:
+        signatory = await get_signatory(slug=member.signatory.slug)
+        assert signatory is not None
+        return _page(
+            request,
+            "organisation/home.html",
+            {
+                "signatory": signatory,
+                "members": await services.list_members(signatory_id=signatory.id),
+                "history": list(signatory.status_changes),
+                "invite": values,
+                "invite_error": exc.message,
+            },
+            member=member,
+            status_code=status_of(exc, default=422),
+        )
+    request.session[FLASH] = N_(
+        "Accès donné. La personne se connecte avec son adresse, sur la page de connexion des "
+        "organisations."
+    )
+    return RedirectResponse("/organisation#membres", status_code=303)
+
+
+async def remove(request: Request) -> Response:
+    member = await require_member(request, MemberRole.DPO)
+    target = ascii_id(str(request.path_params["member_id"]))
+    try:
+        if target is None:
+            raise DeskError("", code="not_found")
+        await services.remove_member(remover=member, member_id=target)
+    except DeskError as exc:
+        raise HTTPException(404, N_("Cette personne n'a pas d'accès actif à retirer.")) from exc
+    request.session[FLASH] = N_("Accès retiré.")
+    return RedirectResponse("/organisation#membres", status_code=303)
+
+
+# --- declarations ---------------------------------------------------------------------------------
+
+FORM_FIELDS = tuple(
+    name for name in declarations.DeclarationForm.__dataclass_fields__ if name != "errors"
+)
+
+
+def _declaration_form(
+    request: Request,
+    member: OrganisationMember,
+    form: declarations.DeclarationForm,
+    *,
+    declaration: Declaration | None,
+    status_code: int = 200,
+) -> Response:
+    return _page(
+        request,
+        "organisation/declaration_form.html",
+        {"form": form, "declaration": declaration},
+        member=member,
+        status_code=status_code,
+    )
+
+
+async def _read_form(request: Request) -> declarations.DeclarationForm:
+    data = await request.form()
+    return declarations.DeclarationForm(**{k: str(data.get(k) or "") for k in FORM_FIELDS})
+
+
+async def new_declaration(request: Request) -> Response:
+    member = await require_member(request)
+    return _declaration_form(request, member, declarations.DeclarationForm(), declaration=None)
+
+
+async def create_declaration(request: Request) -> Response:
+    member = await require_member(request)
+    form = await _read_form(request)
+    try:
+        await declarations.create_declaration(
+            signatory_id=member.signatory.id, form=form, actor=f"member:{member.id}"
+        )
+    except declarations.DeclarationInvalid as exc:
+        form.errors = exc.errors
+        return _declaration_form(request, member, form, declaration=None, status_code=422)
+    request.session[FLASH] = N_("Déclaration publiée sur le registre.")
+    return RedirectResponse("/organisation#declarations", status_code=303)
+
+
+async def _own_declaration(member: OrganisationMember, raw: str) -> Declaration:
+    found = ascii_id(raw)
+    declaration = (
+        await Declaration.filter(id=found, signatory_id=member.signatory.id).first()
+        if found is not None
+        else None
+    )
+    if declaration is None:
+        raise HTTPException(404, declarations.MSG_NOT_FOUND)
+    return declaration
+
+
+async def edit_declaration_page(request: Request) -> Response:
+    member = await require_member(request)
+    declaration = await _own_declaration(member, str(request.path_params["declaration_id"]))
+    form = declarations.DeclarationForm.of(declaration)
+    return _declaration_form(request, member, form, declaration=declaration)
+
+
+async def edit_declaration(request: Request) -> Response:
+    member = await require_member(request)
+    declaration = await _own_declaration(member, str(request.path_params["declaration_id"]))
+    form = await _read_form(request)
+    form.code = declaration.code
+    try:
+        await declarations.edit_declaration(
+            signatory_id=member.signatory.id,
+            declaration_id=declaration.id,
+            form=form,
+            actor=f"member:{member.id}",
+        )
+    except declarations.DeclarationInvalid as exc:
+        form.errors = exc.errors
+        return _declaration_form(request, member, form, declaration=declaration, status_code=422)
+    except DeskError as exc:
+        form.errors = {"": exc.message}
+        return _declaration_form(
+            request, member, form, declaration=declaration, status_code=status_of(exc)
+        )
+    request.session[FLASH] = N_(
+        "Déclaration modifiée : la nouvelle version est publiée, l'ancienne reste dans son "
+        "historique."
+    )
+    return RedirectResponse("/organisation#declarations", status_code=303)
+
+
+async def retire_declaration(request: Request) -> Response:
+    member = await require_member(request)
+    declaration = await _own_declaration(member, str(request.path_params["declaration_id"]))
+    try:
+        await declarations.retire_declaration(
+            signatory_id=member.signatory.id,
+            declaration_id=declaration.id,
+            actor=f"member:{member.id}",
+        )
+    except DeskError as exc:
+        raise HTTPException(status_of(exc), exc.message) from exc
+    request.session[FLASH] = N_("Déclaration retirée : elle reste publique, avec son historique.")
+    return RedirectResponse("/organisation#declarations", status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route("/organisation", home, methods=["GET"], name="org:home"),
+    Route("/organisation/connexion", login_form, methods=["GET"], name="org:login"),
+    Route("/organisation/connexion", login_submit, methods=["POST"], name="org:login_submit"),
+    Route("/organisation/connexion/{token}", login_confirm_page, methods=["GET"], name="org:link"),
+    Route("/organisation/connexion/{token}", login_confirm, methods=["POST"], name="org:confirm"),
+    Route("/organisation/deconnexion", logout, methods=["POST"], name="org:logout"),
+    Route("/organisation/membres", invite, methods=["POST"], name="org:invite"),
+    Route("/organisation/membres/{member_id}/retirer", remove, methods=["POST"], name="org:remove"),
+    Route(
+        "/organisation/declarations/nouvelle",
+        new_declaration,
+        methods=["GET"],
+        name="org:declaration_new",
+    ),
+    Route(
+        "/organisation/declarations/nouvelle",
+        create_declaration,
+        methods=["POST"],
+        name="org:declaration_create",
+    ),
+    Route(
+        "/organisation/declarations/{declaration_id}",
+        edit_declaration_page,
+        methods=["GET"],
+        name="org:declaration",
+    ),
+    Route(
+        "/organisation/declarations/{declaration_id}",
+        edit_declaration,
+        methods=["POST"],
+        name="org:declaration_edit",
+    ),
+    Route(
+        "/organisation/declarations/{declaration_id}/retirer",
+        retire_declaration,
+        methods=["POST"],
+        name="org:declaration_retire",
+    ),
+]
