@@ -309,6 +309,22 @@ ROUTES: dict[str, str] = {
     "/back-office/envois/{delivery_id}/canal": "POST: switch the delivery to another channel",
     "/back-office/envois/{delivery_id}/reponse": "POST: type in a paper answer",
     "/back-office/courriers": "the postal queue",
+    # The organisation's space
+    "/organisation": (
+        "the organisation's space (its DPO and editors): status, declarations, people"
+    ),
+    "/organisation/connexion": "ask for an organisation login link by email",
+    "/organisation/connexion/{token}": "organisation login link (GET confirm page / POST logs in)",
+    "/organisation/deconnexion": "POST: log out of the organisation's space",
+    "/organisation/membres": "POST: the DPO gives a colleague access (role dpo or editor)",
+    "/organisation/membres/{member_id}/retirer": "POST: the DPO removes a colleague's access",
+    "/organisation/declarations/nouvelle": "publish a new declaration (GET form, POST creates)",
+    "/organisation/declarations/{declaration_id}": (
+        "edit one of the organisation's declarations: each change is a new public version"
+    ),
+    "/organisation/declarations/{declaration_id}/retirer": (
+        "POST: retire a declaration (it stays public, marked retired, with its history)"
+    ),
     "/back-office/candidatures": (
         "applications to join the charter (staff role `register`, or admin), newest first"
     ),

@@ -200,6 +200,33 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/back-office/envois/{delivery_id}/canal": {"POST": write(staff(*BO))},
     "/back-office/envois/{delivery_id}/reponse": {"POST": write(staff(*BO))},
     "/back-office/courriers": {"GET": Rule(staff(*BO))},
+    # The organisation's space: nobody of the world is an organisation member (their own
+    # access, organisation by organisation: tests/desk/organisations/test_space.py).
+    "/organisation": {"GET": Rule(everyone("org_login"))},
+    "/organisation/connexion": {
+        "GET": public(),
+        "POST": write(everyone(), body=lambda w: BAD_EMAIL),
+    },
+    "/organisation/connexion/{token}": {
+        "GET": Rule(everyone(404), params={"token": bogus}),
+        "POST": write(everyone(404), params={"token": bogus}),
+    },
+    "/organisation/deconnexion": {"POST": Rule(everyone(), phase=3, lands_on_login=True)},
+    "/organisation/membres": {"POST": write(everyone("org_login"))},
+    "/organisation/membres/{member_id}/retirer": {
+        "POST": write(everyone("org_login"), params={"member_id": bogus_id})
+    },
+    "/organisation/declarations/nouvelle": {
+        "GET": Rule(everyone("org_login")),
+        "POST": write(everyone("org_login")),
+    },
+    "/organisation/declarations/{declaration_id}": {
+        "GET": Rule(everyone("org_login"), params={"declaration_id": bogus_id}),
+        "POST": write(everyone("org_login"), params={"declaration_id": bogus_id}),
+    },
+    "/organisation/declarations/{declaration_id}/retirer": {
+        "POST": write(everyone("org_login"), params={"declaration_id": bogus_id})
+    },
     # The register's review: the `register` role (none in the world) or an admin.
     "/back-office/candidatures": {"GET": Rule(staff("register"))},
     "/back-office/candidatures/{application_id}": {
