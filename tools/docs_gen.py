@@ -316,6 +316,14 @@ ROUTES: dict[str, str] = {
     "/organisation/connexion": "ask for an organisation login link by email",
     "/organisation/connexion/{token}": "organisation login link (GET confirm page / POST logs in)",
     "/organisation/deconnexion": "POST: log out of the organisation's space",
+    "/organisation/demandes": (
+        "the organisation's inbox: every delivery addressed to it, filtered by state, kind, due "
+        "soon or overdue"
+    ),
+    "/organisation/demandes/{delivery_id}": (
+        "one delivery and its answers (acknowledge, extend, fulfil with a copy, deny): the "
+        "emailed answer page's, through the same service"
+    ),
     "/organisation/membres": "POST: the DPO gives a colleague access (role dpo or editor)",
     "/organisation/membres/{member_id}/retirer": "POST: the DPO removes a colleague's access",
     "/organisation/declarations/nouvelle": "publish a new declaration (GET form, POST creates)",

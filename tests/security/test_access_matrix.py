@@ -211,6 +211,11 @@ TABLE: dict[str, dict[str, Rule]] = {
         "GET": Rule(everyone(404), params={"token": bogus}),
         "POST": write(everyone(404), params={"token": bogus}),
     },
+    "/organisation/demandes": {"GET": Rule(everyone("org_login"))},
+    "/organisation/demandes/{delivery_id}": {
+        "GET": Rule(everyone("org_login")),
+        "POST": write(everyone("org_login")),
+    },
     "/organisation/deconnexion": {"POST": Rule(everyone(), phase=3, lands_on_login=True)},
     "/organisation/membres": {"POST": write(everyone("org_login"))},
     "/organisation/membres/{member_id}/retirer": {
