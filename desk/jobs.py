@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from desk.charter import complaints as charter_complaints
 from desk.charter import jobs as charter_jobs
 from desk.identity import sessions
 from desk.mediation import consent as mediation_consent
@@ -33,6 +34,7 @@ def job_registry() -> JobRegistry:
             "mail.resident": resident_jobs.send_notification,
             "mail.staff_login": staff_services.send_staff_login_link,
             joining.MAIL_JOB: joining.send_application_mail,
+            charter_complaints.MAIL_JOB: charter_complaints.send_complaint_mail,
             "mail.organisation_login": organisation_services.send_member_login_link,
             identities.LINKED_MAIL_JOB: identities.send_identity_linked,
             reduction.WARNING_JOB: reduction.send_inactivity_warning,

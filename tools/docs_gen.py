@@ -316,6 +316,8 @@ ROUTES: dict[str, str] = {
     "/organisation/connexion": "ask for an organisation login link by email",
     "/organisation/connexion/{token}": "organisation login link (GET confirm page / POST logs in)",
     "/organisation/deconnexion": "POST: log out of the organisation's space",
+    "/organisation/reclamations": "the ethics committee's questions to the organisation",
+    "/organisation/reclamations/{complaint_id}": "POST: the organisation answers the committee",
     "/organisation/demandes": (
         "the organisation's inbox: every delivery addressed to it, filtered by state, kind, due "
         "soon or overdue"
@@ -346,6 +348,10 @@ ROUTES: dict[str, str] = {
     ),
     "/back-office/courriers/{delivery_id}": "one printable letter",
     "/back-office/courriers/{delivery_id}/imprime": "POST: mark the letter printed",
+    "/comite/reclamations/{complaint_id}": (
+        "one complaint; POST: acknowledge, ask the signatory, or decide (upheld, not upheld, "
+        "resolved) — the resident is told at each step"
+    ),
     "/comite": (
         "ethics committee (staff role `committee`): exclusion proposals, complaints, "
         "decisions with reasoning"

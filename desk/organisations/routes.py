@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.audit.log import record_action
+from desk.charter import complaints
 from desk.core import clock
 from desk.core.errors import DeskError, status_of
 from desk.core.translatable import N_
@@ -467,7 +468,65 @@ async def delivery_answer(request: Request) -> Response:
     return RedirectResponse(f"/organisation/demandes/{delivery_id}?ok={action}", status_code=303)
 
 
+# --- the committee's questions -------------------------------------------------------------------
+
+
+async def _complaints_page(
+    request: Request, member: OrganisationMember, *, status: int = 200, error: str = "",
+    error_id: int = 0,
+) -> Response:  # fmt: skip
+    found = await complaints.complaints_for_signatory(signatory_id=member.signatory.id)
+    return _page(
+        request,
+        "organisation/complaints.html",
+        {
+            "complaints": found,
+            "error": error,
+            "error_id": error_id,
+            "STATUS_LABELS": complaints.STATUS_LABELS,
+            "OUTCOMES": complaints.OUTCOMES,
+        },
+        member=member,
+        status_code=status,
+    )
+
+
+async def complaints_page(request: Request) -> Response:
+    member = await require_member(request)
+    return await _complaints_page(request, member)
+
+
+async def complaint_answer(request: Request) -> Response:
+    member = await require_member(request)
+    complaint_id = ascii_id(str(request.path_params["complaint_id"]))
+    if complaint_id is None:
+        raise HTTPException(404, complaints.MSG_COMPLAINT_NOT_FOUND)
+    form = await request.form()
+    try:
+        await complaints.answer_as_signatory(
+            complaint_id=complaint_id,
+            signatory_id=member.signatory.id,
+            answer=str(form.get("answer") or ""),
+            actor=f"member:{member.id}",
+        )
+    except DeskError as exc:
+        if exc.code == "not_found":
+            raise HTTPException(404, exc.message) from exc
+        return await _complaints_page(
+            request, member, status=status_of(exc), error=exc.message, error_id=complaint_id
+        )
+    request.session[FLASH] = N_("Votre réponse est transmise au comité d'éthique.")
+    return RedirectResponse("/organisation/reclamations", status_code=303)
+
+
 routes: list[BaseRoute] = [
+    Route("/organisation/reclamations", complaints_page, methods=["GET"], name="org:complaints"),
+    Route(
+        "/organisation/reclamations/{complaint_id}",
+        complaint_answer,
+        methods=["POST"],
+        name="org:complaint_answer",
+    ),
     Route("/organisation/demandes", inbox_page, methods=["GET"], name="org:inbox"),
     Route(
         "/organisation/demandes/{delivery_id}",

@@ -47,6 +47,7 @@ from tests.security.matrix import (
 from tests.security.world import (
     ADMIN,
     C_NAME,
+    COMMITTEE,
     GENEROUS_LIMITS,
     MED_0,
     MED_C,
@@ -211,6 +212,10 @@ TABLE: dict[str, dict[str, Rule]] = {
         "GET": Rule(everyone(404), params={"token": bogus}),
         "POST": write(everyone(404), params={"token": bogus}),
     },
+    "/organisation/reclamations": {"GET": Rule(everyone("org_login"))},
+    "/organisation/reclamations/{complaint_id}": {
+        "POST": write(everyone("org_login"), params={"complaint_id": bogus_id})
+    },
     "/organisation/demandes": {"GET": Rule(everyone("org_login"))},
     "/organisation/demandes/{delivery_id}": {
         "GET": Rule(everyone("org_login")),
@@ -293,6 +298,17 @@ TABLE: dict[str, dict[str, Rule]] = {
     },
     # --- ethics committee -------------------------------------------------------------------
     "/comite": {"GET": Rule(staff("committee"))},
+    # A complaint that does not exist: past the role gate, not found.
+    "/comite/reclamations/{complaint_id}": {
+        "GET": Rule(
+            {**staff("committee"), COMMITTEE: 404, ADMIN: 404},
+            params={"complaint_id": bogus_id},
+        ),
+        "POST": write(
+            {**staff("committee"), COMMITTEE: 404, ADMIN: 404},
+            params={"complaint_id": bogus_id},
+        ),
+    },
     "/comite/propositions/{alert_id}/decision": {"POST": write(staff("committee"))},
     # --- signed links for signatories -------------------------------------------------------
     "/partenaires/reponse/{token}": {
