@@ -201,6 +201,10 @@ ROUTES: dict[str, str] = {
     ),
     "/comprendre/{topic}": "one sheet of « Comprendre mes données »",
     "/signataires": "public register of signatories",
+    "/charte": (
+        "the charter: its version and adoption, a summary of its principles and where the desk "
+        "implements each, who signed which version"
+    ),
     "/charte/rejoindre": (
         "« Rejoindre la charte »: an organisation applies (SIREN/SIRET checked); a dated "
         "acknowledgement is mailed"

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk.charter import alerts, committee, complaints, selfeval
+from desk.charter import alerts, committee, complaints, selfeval, text
 from desk.charter.jobs import CNIL_COMPLAINT_URL
 from desk.core import clock
 from desk.core.errors import DeskError, status_of
@@ -132,6 +132,22 @@ async def self_evaluation_page(request: Request) -> Response:
         request,
         "charter/selfeval.html",
         {"signatory": signatory, "evaluation": row, **_labels()},
+    )
+
+
+# --- the charter itself ----------------------------------------------------------------------
+
+
+async def charter_page(request: Request) -> Response:
+    return render(
+        request,
+        "charter/text.html",
+        {
+            "principles": text.PRINCIPLES,
+            "version": text.CURRENT_CHARTER_VERSION,
+            "adopted_on": text.CHARTER_ADOPTED_ON,
+            "signatories": await text.signed_versions(),
+        },
     )
 
 
@@ -432,6 +448,7 @@ routes: list[BaseRoute] = [
         self_evaluation_page,
         name="charter:self_evaluation",
     ),
+    Route("/charte", charter_page, name="charter:text"),
     Route("/comite", committee_page, name="charter:committee"),
     Route(
         "/comite/propositions/{alert_id}/decision",

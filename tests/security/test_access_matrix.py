@@ -109,6 +109,7 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/signataires/{slug}/declarations/{code}/historique": {
         "GET": public(params={"code": lambda w, r: "traitement-1"})
     },
+    "/charte": {"GET": public()},
     "/charte/rejoindre": {"GET": public(), "POST": write(everyone(), body=lambda w: {"name": ""})},
     "/.well-known/jwks.json": {"GET": public()},
     "/verifier": {"GET": public(), "POST": write(everyone(), body=lambda w: {"jws": "abc"})},
