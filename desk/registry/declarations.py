@@ -199,6 +199,17 @@ async def _version(
     )
 
 
+async def record_first_version(declaration: Declaration, *, connection: BaseDBAsyncClient) -> None:
+    """Version 1 of a declaration made outside the space (the demo register), so its public
+    history starts where the register does."""
+    if (
+        not await DeclarationVersion.filter(declaration_id=declaration.id)
+        .using_db(connection)
+        .exists()
+    ):
+        await _version(declaration, change="created", conn=connection)
+
+
 async def create_declaration(
     *, signatory_id: int, form: DeclarationForm, actor: str
 ) -> Declaration:
