@@ -94,12 +94,16 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
 }
 
 
-def _text(raw: str, *, missing: str) -> str:
+# A decision's reasoning may be longer, as the committee's decisions on alerts.
+REASONING_MAX = 8000
+
+
+def _text(raw: str, *, missing: str, limit: int = TEXT_MAX) -> str:
     cleaned = (raw or "").strip()
     if not cleaned:
         raise DeskError(missing)
-    if len(cleaned) > TEXT_MAX:
-        raise DeskError(N_("Ce texte est trop long : 4 000 caractères au plus."))
+    if len(cleaned) > limit:
+        raise DeskError(N_("Ce texte est trop long : réduisez-le, puis réessayez."))
     return cleaned
 
 
@@ -188,7 +192,7 @@ async def decide_complaint(
 ) -> Complaint:
     if outcome not in OUTCOMES:
         raise DeskError(MSG_OUTCOME)
-    text = _text(reasoning, missing=MSG_REASONING)
+    text = _text(reasoning, missing=MSG_REASONING, limit=REASONING_MAX)
     async with in_transaction() as conn:
         complaint = await _locked(conn, complaint_id, "decide")
         complaint.status = "closed"

@@ -476,6 +476,11 @@ async def _complaints_page(
     error_id: int = 0,
 ) -> Response:  # fmt: skip
     found = await complaints.complaints_for_signatory(signatory_id=member.signatory.id)
+    # One answer form on the page (its field has one id): the chosen complaint, else the one
+    # that failed, else the oldest waiting.
+    asked = [c.id for c in found if c.status == "asked"]
+    chosen = ascii_id(request.query_params.get("reclamation", ""))
+    answering = error_id or (chosen if chosen in asked else (asked[-1] if asked else 0))
     return _page(
         request,
         "organisation/complaints.html",
@@ -483,6 +488,7 @@ async def _complaints_page(
             "complaints": found,
             "error": error,
             "error_id": error_id,
+            "answering": answering,
             "STATUS_LABELS": complaints.STATUS_LABELS,
             "OUTCOMES": complaints.OUTCOMES,
         },

@@ -24,8 +24,9 @@ FREE_TEXT: dict[str, int] = {
     "text": 4000,
     "explanation": 4000,
     "plan": 4000,
-    # Ethics committee decisions.
+    # Ethics committee decisions, and its question to a signatory about a complaint.
     "reasoning": 8000,
+    "question": 4000,
     "conditions": 4000,
     # A signatory's answer (answer page, back office's paper answer): as in the partner API.
     "detail": 2000,
