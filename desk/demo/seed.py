@@ -16,6 +16,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from desk.demo.seed_data import SIGNATORIES
+from desk.organisations.models import MemberRole, OrganisationMember
 from desk.registry import declarations, joining
 from desk.registry.models import CharterStatus, Declaration, Signatory
 from desk.residents.models import Resident
@@ -56,6 +57,16 @@ async def seed_demo() -> int:
                 )
                 created += 1
                 await _record_charter_life(signatory, entry["signed_on"], conn)
+                # The demo's DPO logs in to the organisation's space with the register's
+                # address (its mail lands in /dev/mailbox like every other).
+                if not await OrganisationMember.exists(email=signatory.dpo_email):
+                    await OrganisationMember.create(
+                        signatory=signatory,
+                        email=signatory.dpo_email,
+                        display_name=f"DPO de {signatory.name}"[:200],
+                        role=MemberRole.DPO,
+                        using_db=conn,
+                    )
             for declaration in entry["declarations"]:
                 await _ensure_declaration(signatory, declaration, conn)
         if not await Resident.exists(email=DEMO_RESIDENT_EMAIL):
