@@ -93,3 +93,5 @@ async def test_the_committee_asks_the_dpo_answers_and_the_committee_decides(
     assert len(subjects) == 4, subjects
     assert "décision rendue" in subjects[-1]
     assert await Complaint.filter(status="closed").count() == 1
+    report = text(await client.get(f"/bilan/{clock.local(clock.now()).year}"))
+    assert "1 reçues cette année" in report and "1 résolues par le signataire" in report
