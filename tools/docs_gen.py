@@ -256,6 +256,11 @@ ROUTES: dict[str, str] = {
     ),
     "/donnees-ouvertes/statuses.json": "the same (JSON)",
     "/donnees-ouvertes/statuses.schema.json": "their Table Schema",
+    "/donnees-ouvertes/complaints.csv": (
+        "one row per complaint to the ethics committee: dates and outcome, no personal data (CSV)"
+    ),
+    "/donnees-ouvertes/complaints.json": "the same (JSON)",
+    "/donnees-ouvertes/complaints.schema.json": "their Table Schema",
     "/donnees-ouvertes/declaration_history.csv": "one row per version of a declaration (CSV)",
     "/donnees-ouvertes/declaration_history.json": "the same (JSON)",
     "/donnees-ouvertes/declaration_history.schema.json": "their Table Schema",

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from desk.charter.models import Alert, AlertLevel, CommitteeDecision
+from desk.charter.models import Alert, AlertLevel, CommitteeDecision, Complaint
 from desk.core import clock
 from desk.registry.declarations import changed_fields
 from desk.registry.models import Declaration, DeclarationVersion, StatusChange
@@ -33,6 +33,7 @@ DATASETS = (
     "alerts",
     "statuses",
     "declaration_history",
+    "complaints",
 )
 LEVEL_LABELS: dict[int, str] = {
     AlertLevel.REMINDER: "rappel",
@@ -240,6 +241,29 @@ async def declaration_history_rows() -> list[Row]:
     return rows
 
 
+def _day(moment: datetime | None) -> str | None:
+    return clock.local(moment).date().isoformat() if moment else None
+
+
+async def complaint_rows() -> list[Row]:
+    """Complaints and their outcomes, without the person or the text (no personal data)."""
+    found = await Complaint.all().prefetch_related("delivery__signatory").order_by("id")
+    return [
+        {
+            "complaint_id": c.id,
+            "signatory_slug": c.delivery.signatory.slug,
+            "signatory_name": c.delivery.signatory.name,
+            "filed_on": _day(c.created_at),
+            "status": c.status,
+            "signatory_asked_on": _day(c.asked_at),
+            "signatory_answered_on": _day(c.signatory_answered_at),
+            "outcome": c.outcome or None,
+            "decided_on": _day(c.answered_at) if c.status == "closed" else None,
+        }
+        for c in found
+    ]
+
+
 async def _statistics_now() -> list[Row]:
     return await statistics_rows()
 
@@ -251,6 +275,7 @@ BUILDERS: dict[str, Callable[[], Awaitable[list[Row]]]] = {
     "alerts": alert_rows,
     "statuses": status_rows,
     "declaration_history": declaration_history_rows,
+    "complaints": complaint_rows,
 }
 
 

@@ -12,11 +12,18 @@ import pytest
 from frictionless import Resource, Schema
 from tortoise.transactions import in_transaction
 
-from desk.charter.models import Alert, AlertLevel, CommitteeDecision, DecisionOutcome
+from desk.charter.models import (
+    Alert,
+    AlertLevel,
+    CommitteeDecision,
+    Complaint,
+    DecisionOutcome,
+)
 from desk.core import clock
 from desk.registry.declarations import DeclarationForm, create_declaration, edit_declaration
 from desk.registry.joining import record_status
 from desk.registry.models import CharterStatus
+from desk.requests.models import Delivery
 from desk.staff.models import StaffMember, StaffRole
 from tests.desk.statistics.test_figures import NOW, generate
 
@@ -27,6 +34,7 @@ DATASETS = (
     "alerts",
     "statuses",
     "declaration_history",
+    "complaints",
 )
 ETALAB = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 
@@ -47,6 +55,15 @@ async def _data() -> None:
     await CommitteeDecision.create(
         alert=alert, member=member, outcome=DecisionOutcome.KEPT_WITH_CONDITIONS,
         reasoning="Plan de correction crédible.", decided_at=datetime(2026, 3, 20, tzinfo=UTC),
+    )  # fmt: skip
+    # A complaint the committee decided (its text never reaches the open data).
+    delivery = await Delivery.first().prefetch_related("request")
+    assert delivery is not None
+    await Complaint.create(
+        resident_id=delivery.request.resident_id,  # type: ignore[attr-defined]
+        delivery=delivery, text="Texte « personnel », jamais publié", status="closed",
+        created_at=datetime(2026, 2, 1, tzinfo=UTC), outcome="upheld",
+        answered_at=datetime(2026, 2, 20, tzinfo=UTC), answer="Fondée.",
     )  # fmt: skip
     # A dated step of the charter's life, and a declaration with two versions.
     signatory_id = alert.signatory_id  # type: ignore[attr-defined]
