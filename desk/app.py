@@ -28,12 +28,15 @@ from desk.logs import configure_logging
 from desk.mail import routes as mailbox_routes
 from desk.mail.sink import MailSink
 from desk.mediation import routes as mediation_routes
+from desk.organisations import review_routes
+from desk.organisations import routes as organisation_routes
 from desk.partners import api as partner_api
 from desk.partners import auth as api_auth
 from desk.partners import openapi
 from desk.partners import routes as partner_routes
 from desk.receipts import log_routes as receipt_log_routes
 from desk.receipts import routes as receipt_routes
+from desk.registry import join_routes
 from desk.registry import routes as registry_routes
 from desk.residents import deeplinks, franceconnect_routes
 from desk.residents import routes as resident_routes
@@ -61,6 +64,7 @@ def create_app(
         *pages.routes,
         *explain_routes.routes,
         *charter_public_routes.routes,
+        *join_routes.routes,
         *registry_routes.routes,
         *resident_routes.routes,
         *franceconnect_routes.routes,
@@ -68,6 +72,8 @@ def create_app(
         *staff_routes.routes,
         *session_pages.routes,
         *backoffice_routes.routes,
+        *review_routes.routes,
+        *organisation_routes.routes,
         *mediation_routes.routes,
         *partner_routes.routes,
         *api_auth.routes,

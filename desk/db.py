@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "desk.audit.models",
     "desk.holdings.models",
     "desk.statistics.models",
+    "desk.organisations.models",
 ]
 
 

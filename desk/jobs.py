@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from desk.charter import complaints as charter_complaints
 from desk.charter import jobs as charter_jobs
 from desk.identity import sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation import revocation as mediation_revocation
 from desk.mediation import services as mediation_services
+from desk.organisations import services as organisation_services
 from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
 from desk.receipts import log as receipt_log
+from desk.registry import joining
 from desk.requests import dispatch, identifiers
 from desk.residents import digest, identities
 from desk.residents import jobs as resident_jobs
@@ -32,6 +35,9 @@ def job_registry() -> JobRegistry:
             "mail.resident": resident_jobs.send_notification,
             digest.KIND: digest.send_digest,
             "mail.staff_login": staff_services.send_staff_login_link,
+            joining.MAIL_JOB: joining.send_application_mail,
+            charter_complaints.MAIL_JOB: charter_complaints.send_complaint_mail,
+            "mail.organisation_login": organisation_services.send_member_login_link,
             identities.LINKED_MAIL_JOB: identities.send_identity_linked,
             reduction.WARNING_JOB: reduction.send_inactivity_warning,
             closing.MAIL_JOB: closing.send_closing_mail,

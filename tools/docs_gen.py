@@ -205,6 +205,17 @@ ROUTES: dict[str, str] = {
     ),
     "/comprendre/{topic}": "one sheet of « Comprendre mes données »",
     "/signataires": "public register of signatories",
+    "/charte": (
+        "the charter: its version and adoption, a summary of its principles and where the desk "
+        "implements each, who signed which version"
+    ),
+    "/charte/rejoindre": (
+        "« Rejoindre la charte »: an organisation applies (SIREN/SIRET checked); a dated "
+        "acknowledgement is mailed"
+    ),
+    "/signataires/{slug}/declarations/{code}/historique": (
+        "every version of one declaration, dated, with what changed (public)"
+    ),
     "/signataires/{slug}": (
         "one signatory and its declarations (purposes, legal basis, categories, retention, "
         "recipients, source)"
@@ -244,6 +255,19 @@ ROUTES: dict[str, str] = {
     "/donnees-ouvertes/alerts.csv": "one row per charter alert (CSV)",
     "/donnees-ouvertes/alerts.json": "the same (JSON)",
     "/donnees-ouvertes/alerts.schema.json": "their Table Schema",
+    "/donnees-ouvertes/statuses.csv": (
+        "one row per dated step of an organisation in the charter (candidate … left) (CSV)"
+    ),
+    "/donnees-ouvertes/statuses.json": "the same (JSON)",
+    "/donnees-ouvertes/statuses.schema.json": "their Table Schema",
+    "/donnees-ouvertes/complaints.csv": (
+        "one row per complaint to the ethics committee: dates and outcome, no personal data (CSV)"
+    ),
+    "/donnees-ouvertes/complaints.json": "the same (JSON)",
+    "/donnees-ouvertes/complaints.schema.json": "their Table Schema",
+    "/donnees-ouvertes/declaration_history.csv": "one row per version of a declaration (CSV)",
+    "/donnees-ouvertes/declaration_history.json": "the same (JSON)",
+    "/donnees-ouvertes/declaration_history.schema.json": "their Table Schema",
     "/donnees-ouvertes/signataires.json": "the register of signatories as open data (JSON)",
     "/donnees-ouvertes/signataires.csv": "the register of signatories as open data (CSV)",
     # Residents
@@ -305,8 +329,49 @@ ROUTES: dict[str, str] = {
     "/back-office/envois/{delivery_id}/canal": "POST: switch the delivery to another channel",
     "/back-office/envois/{delivery_id}/reponse": "POST: type in a paper answer",
     "/back-office/courriers": "the postal queue",
+    # The organisation's space
+    "/organisation": (
+        "the organisation's space (its DPO and editors): status, declarations, people"
+    ),
+    "/organisation/connexion": "ask for an organisation login link by email",
+    "/organisation/connexion/{token}": "organisation login link (GET confirm page / POST logs in)",
+    "/organisation/deconnexion": "POST: log out of the organisation's space",
+    "/organisation/reclamations": "the ethics committee's questions to the organisation",
+    "/organisation/reclamations/{complaint_id}": "POST: the organisation answers the committee",
+    "/organisation/demandes": (
+        "the organisation's inbox: every delivery addressed to it, filtered by state, kind, due "
+        "soon or overdue"
+    ),
+    "/organisation/demandes/{delivery_id}": (
+        "one delivery and its answers (acknowledge, extend, fulfil with a copy, deny): the "
+        "emailed answer page's, through the same service"
+    ),
+    "/organisation/membres": "POST: the DPO gives a colleague access (role dpo or editor)",
+    "/organisation/membres/{member_id}/retirer": "POST: the DPO removes a colleague's access",
+    "/organisation/declarations/nouvelle": "publish a new declaration (GET form, POST creates)",
+    "/organisation/declarations/{declaration_id}": (
+        "edit one of the organisation's declarations: each change is a new public version"
+    ),
+    "/organisation/declarations/{declaration_id}/retirer": (
+        "POST: retire a declaration (it stays public, marked retired, with its history)"
+    ),
+    "/back-office/candidatures": (
+        "applications to join the charter (staff role `register`, or admin), newest first"
+    ),
+    "/back-office/candidatures/{application_id}": (
+        "one application; POST: accept (a candidate on the register, its DPO an account), "
+        "ask for more, or refuse with a reason"
+    ),
+    "/back-office/statut/{slug}": (
+        "a signatory's dated charter statuses; POST: record capacity shown, signed (a charter "
+        "version) or left, with the public reason"
+    ),
     "/back-office/courriers/{delivery_id}": "one printable letter",
     "/back-office/courriers/{delivery_id}/imprime": "POST: mark the letter printed",
+    "/comite/reclamations/{complaint_id}": (
+        "one complaint; POST: acknowledge, ask the signatory, or decide (upheld, not upheld, "
+        "resolved) — the resident is told at each step"
+    ),
     "/comite": (
         "ethics committee (staff role `committee`): exclusion proposals, complaints, "
         "decisions with reasoning"

@@ -12,6 +12,7 @@ from desk.charter.models import Alert, AlertLevel, CommitteeDecision, Complaint,
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.outbox.services import enqueue
+from desk.registry.joining import record_status
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests.models import Delivery
 from desk.requests.states import FINAL_STATES
@@ -131,10 +132,11 @@ async def decide(
             .update(closed_at=now)
         )
         if outcome == DecisionOutcome.EXCLUDED:
-            await (
-                Signatory.filter(id=signatory_id)
-                .using_db(conn)
-                .update(charter_status=CharterStatus.EXCLUDED)
+            await record_status(
+                signatory_id=signatory_id,
+                status=CharterStatus.EXCLUDED,
+                reason=reasoning,
+                connection=conn,
             )
             open_rows = (
                 await Delivery.filter(signatory_id=signatory_id)

@@ -91,8 +91,18 @@ class Complaint(Model):
     )
     text = fields.TextField()
     created_at = fields.DatetimeField()
+    # The committee's decision, told to the resident (answer) and dated (answered_at).
     answered_at = fields.DatetimeField(null=True)
     answer = fields.TextField(null=True)
+    # received → acknowledged → asked (the signatory must answer) → signatory_answered → closed.
+    status = fields.CharField(max_length=24, default="received", db_default="received")
+    # upheld, not_upheld or resolved, once closed.
+    outcome = fields.CharField(max_length=16, default="", db_default="")
+    acknowledged_at = fields.DatetimeField(null=True)
+    question = fields.TextField(default="", db_default="")
+    asked_at = fields.DatetimeField(null=True)
+    signatory_answer = fields.TextField(default="", db_default="")
+    signatory_answered_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "complaint"

@@ -13,16 +13,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk.charter import alerts, committee, complaints, selfeval
+from desk.charter import alerts, committee, complaints, selfeval, text
 from desk.charter.jobs import CNIL_COMPLAINT_URL
 from desk.core import clock
-from desk.core.errors import DeskError
+from desk.core.errors import DeskError, status_of
 from desk.core.translatable import N_
 from desk.registry.models import Signatory
 from desk.residents.auth import require_resident
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffRole
-from desk.web.limits import digits
+from desk.web.limits import ascii_id, digits
 from desk.web.templating import render
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -46,6 +46,8 @@ def _labels() -> dict[str, Any]:
         "OUTCOME_LABELS": committee.OUTCOME_LABELS,
         "QUESTIONS": selfeval.QUESTIONS,
         "ANSWER_LABELS": selfeval.ANSWER_LABELS,
+        "COMPLAINT_STATUS_LABELS": complaints.STATUS_LABELS,
+        "COMPLAINT_OUTCOMES": complaints.OUTCOMES,
     }
 
 
@@ -133,6 +135,22 @@ async def self_evaluation_page(request: Request) -> Response:
     )
 
 
+# --- the charter itself ----------------------------------------------------------------------
+
+
+async def charter_page(request: Request) -> Response:
+    return render(
+        request,
+        "charter/text.html",
+        {
+            "principles": text.PRINCIPLES,
+            "version": text.CURRENT_CHARTER_VERSION,
+            "adopted_on": text.CHARTER_ADOPTED_ON,
+            "signatories": await text.signed_versions(),
+        },
+    )
+
+
 # --- the ethics committee -------------------------------------------------------------------
 
 
@@ -158,6 +176,71 @@ async def _committee_page(
 
 async def committee_page(request: Request) -> Response:
     return await _committee_page(request)
+
+
+def _complaint_id(request: Request) -> int:
+    found = ascii_id(str(request.path_params["complaint_id"]))
+    if found is None:
+        raise HTTPException(404, complaints.MSG_COMPLAINT_NOT_FOUND)
+    return found
+
+
+async def _complaint_committee_page(
+    request: Request, complaint_id: int, *, status: int = 200, error: str = ""
+) -> Response:
+    try:
+        complaint = await complaints.get_complaint(complaint_id=complaint_id)
+    except DeskError as exc:
+        raise HTTPException(404, exc.message) from exc
+    return render(
+        request,
+        "charter/committee_complaint.html",
+        {
+            "complaint": complaint,
+            "error": error,
+            "flash": request.session.pop("flash", None) if status == 200 else None,
+            "OUTCOMES": complaints.OUTCOMES,
+            **_labels(),
+        },
+        status_code=status,
+        headers=PRIVATE_HEADERS,
+    )
+
+
+async def committee_complaint(request: Request) -> Response:
+    await require_staff(request, StaffRole.COMMITTEE)
+    return await _complaint_committee_page(request, _complaint_id(request))
+
+
+async def committee_complaint_step(request: Request) -> Response:
+    member = await require_staff(request, StaffRole.COMMITTEE)
+    complaint_id = _complaint_id(request)
+    form = await request.form()
+    action = _field(form, "action")
+    try:
+        if action == "acknowledge":
+            await complaints.acknowledge_complaint(complaint_id=complaint_id, member_id=member.id)
+        elif action == "ask":
+            await complaints.ask_signatory(
+                complaint_id=complaint_id, member_id=member.id, question=_field(form, "question")
+            )
+        elif action == "decide":
+            await complaints.decide_complaint(
+                complaint_id=complaint_id,
+                member_id=member.id,
+                outcome=_field(form, "outcome"),
+                reasoning=_field(form, "reasoning"),
+            )
+        else:
+            raise DeskError(complaints.MSG_NOT_NOW)
+    except DeskError as exc:
+        if exc.code == "not_found":
+            raise HTTPException(404, exc.message) from exc
+        return await _complaint_committee_page(
+            request, complaint_id, status=status_of(exc, default=422), error=exc.message
+        )
+    request.session["flash"] = N_("C'est enregistré : la personne est prévenue par courriel.")
+    return RedirectResponse(f"/comite/reclamations/{complaint_id}", status_code=303)
 
 
 async def committee_decide(request: Request) -> Response:
@@ -365,12 +448,25 @@ routes: list[BaseRoute] = [
         self_evaluation_page,
         name="charter:self_evaluation",
     ),
+    Route("/charte", charter_page, name="charter:text"),
     Route("/comite", committee_page, name="charter:committee"),
     Route(
         "/comite/propositions/{alert_id}/decision",
         committee_decide,
         methods=["POST"],
         name="charter:decide",
+    ),
+    Route(
+        "/comite/reclamations/{complaint_id}",
+        committee_complaint,
+        methods=["GET"],
+        name="charter:committee_complaint",
+    ),
+    Route(
+        "/comite/reclamations/{complaint_id}",
+        committee_complaint_step,
+        methods=["POST"],
+        name="charter:committee_complaint_step",
     ),
     Route("/mon-espace/reclamations/{delivery_id}", complaint_form, name="charter:complaint"),
     Route(

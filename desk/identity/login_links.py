@@ -11,7 +11,8 @@
   CSRF token), so scanners that follow links cannot log in. Those pages answer with
   `Referrer-Policy: no-referrer`: the token in their address never leaks to another site.
 
-Residents and staff differ only by a `LinkKind`: audience, link path, cookie, mail job.
+Residents, staff and the people of an organisation differ only by a `LinkKind`: audience, link
+path, cookie, mail job.
 """
 
 from __future__ import annotations
@@ -68,6 +69,15 @@ STAFF = LinkKind(
     cookie="desk_staff_login_browser",
     cookie_path="/equipe/connexion",
     mail_job="mail.staff_login",
+)
+# The people of a signatory (its DPO, its editors): their own audience, so a link asked on the
+# organisation page opens neither the staff space nor a resident's.
+ORGANISATION = LinkKind(
+    audience="organisation",
+    path_prefix="/organisation/connexion/",
+    cookie="desk_org_login_browser",
+    cookie_path="/organisation/connexion",
+    mail_job="mail.organisation_login",
 )
 
 

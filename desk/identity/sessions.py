@@ -70,9 +70,24 @@ def identity_of(data: dict[str, Any]) -> tuple[int | None, int | None]:
     return _int_id(data.get("resident_id")), _int_id(data.get("staff_id"))
 
 
+def member_of(data: dict[str, Any]) -> int | None:
+    """The organisation member (desk.organisations) a session's data names, if any."""
+    return _int_id(data.get("member_id"))
+
+
+def anyone_in(data: dict[str, Any]) -> bool:
+    return any(identity_of(data)) or member_of(data) is not None
+
+
 def login_key(data: dict[str, Any]) -> tuple[object, ...]:
     """Who is logged in and since when: a new value means a login or a logout, hence a new id."""
-    return (*identity_of(data), _int_id(data.get("auth_at")), _int_id(data.get("staff_auth_at")))
+    return (
+        *identity_of(data),
+        member_of(data),
+        _int_id(data.get("auth_at")),
+        _int_id(data.get("staff_auth_at")),
+        _int_id(data.get("member_auth_at")),
+    )
 
 
 def _auth_moment(value: object, now: datetime) -> datetime:
@@ -91,6 +106,10 @@ def expiry_for(data: dict[str, Any], *, settings: Settings, now: datetime) -> da
         ends.append(start + timedelta(seconds=settings.session_max_age))
     if staff_id is not None:
         start = _auth_moment(data.get("staff_auth_at"), now)
+        ends.append(start + timedelta(seconds=settings.staff_session_max_age))
+    if member_of(data) is not None:
+        # An organisation's people see residents' requests, like staff: staff's shorter life.
+        start = _auth_moment(data.get("member_auth_at"), now)
         ends.append(start + timedelta(seconds=settings.staff_session_max_age))
     if not ends:
         # Anonymous data (a flash message, the page to go back to): a resident's life is plenty.
@@ -155,7 +174,7 @@ class ServerSessionMiddleware:
             data[NOTICE_KEY] = "expired"
         scope["session"] = data
         first_login = login_key(data) if row is not None else None
-        logged_in = any(identity_of(data))
+        logged_in = anyone_in(data)
         # The value of the session this request will create (a login), chosen as soon as a
         # page asks for its CSRF token, so forms rendered now carry the new session's token.
         pending: list[str] = []
@@ -164,7 +183,7 @@ class ServerSessionMiddleware:
             """The id the logged-in session will have when this request ends; None if nobody
             is logged in (the same rule `_commit` follows)."""
             current = scope["session"]
-            if not any(identity_of(current)):
+            if not anyone_in(current):
                 return None
             if row is not None and login_key(current) == first_login:
                 return row.id
@@ -190,7 +209,7 @@ class ServerSessionMiddleware:
                     cookie = self._clear_cookie()
                 if cookie is not None:
                     headers.append("set-cookie", cookie)
-                if logged_in or any(identity_of(scope["session"])):
+                if logged_in or anyone_in(scope["session"]):
                     # A page shown to a logged-in person is theirs alone: no cache keeps it.
                     headers["cache-control"] = "no-store"
             await send(message)

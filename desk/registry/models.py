@@ -17,9 +17,25 @@ class SignatoryKind(StrEnum):
 
 
 class CharterStatus(StrEnum):
+    """The charter's life cycle (principle 2: an organisation shows its capacity, then signs).
+
+    Only `signed` signatories receive residents' requests; the others are on the public register
+    so everyone can follow them.
+    """
+
+    CANDIDATE = "candidate"
+    CAPACITY_SHOWN = "capacity_shown"
     SIGNED = "signed"
     SUSPENDED = "suspended"
     EXCLUDED = "excluded"
+    LEFT = "left"
+
+
+class ApplicationState(StrEnum):
+    RECEIVED = "received"
+    MORE_INFO = "more_info"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
 
 
 class Signatory(Model):
@@ -30,7 +46,14 @@ class Signatory(Model):
     charter_status = fields.CharEnumField(
         CharterStatus, max_length=16, default=CharterStatus.SIGNED
     )
-    signed_on = fields.DateField()
+    # None until the organisation signs (a candidate has not).
+    signed_on = fields.DateField(null=True)
+    # The version of the charter it signed ("" before signing).
+    charter_version = fields.CharField(max_length=32, default="", db_default="")
+    # SIREN (9 digits) or SIRET (14), checked with its Luhn key; "" for the older demo rows.
+    siret = fields.CharField(max_length=14, default="", db_default="")
+    address = fields.TextField(default="", db_default="")
+    dpo_name = fields.CharField(max_length=200, default="", db_default="")
     description = fields.TextField(default="")
     website = fields.CharField(max_length=300, default="")
     # The DPO mailbox: the address every signatory has (fictional in the demo).
@@ -46,10 +69,55 @@ class Signatory(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
 
     declarations: fields.ReverseRelation[Declaration]
+    status_changes: fields.ReverseRelation[StatusChange]
 
     class Meta:
         table = "signatory"
         ordering = ["name"]
+
+
+class StatusChange(Model):
+    """One dated step of a signatory's charter life, with its reason: public (principle 2)."""
+
+    id = fields.IntField(primary_key=True)
+    signatory: fields.ForeignKeyRelation[Signatory] = fields.ForeignKeyField(
+        "models.Signatory", related_name="status_changes", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(CharterStatus, max_length=16)
+    reason = fields.TextField(default="")
+    charter_version = fields.CharField(max_length=32, default="")
+    changed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "signatory_status_change"
+        ordering = ["changed_at", "id"]
+
+
+class CharterApplication(Model):
+    """A "Rejoindre la charte" form as it was sent, and the desk team's answer to it."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    kind = fields.CharEnumField(SignatoryKind, max_length=32)
+    siret = fields.CharField(max_length=14)
+    address = fields.TextField()
+    website = fields.CharField(max_length=300, default="")
+    dpo_name = fields.CharField(max_length=200)
+    dpo_email = fields.CharField(max_length=254)
+    applicant_name = fields.CharField(max_length=200)
+    applicant_email = fields.CharField(max_length=254)
+    state = fields.CharEnumField(ApplicationState, max_length=16, default=ApplicationState.RECEIVED)
+    # The team's words to the applicant (what is missing, why it is refused).
+    reason = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    decided_at = fields.DatetimeField(null=True)
+    signatory: fields.ForeignKeyNullableRelation[Signatory] = fields.ForeignKeyField(
+        "models.Signatory", related_name=None, null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "charter_application"
+        ordering = ["-created_at", "-id"]
 
 
 class Declaration(Model):
@@ -68,9 +136,40 @@ class Declaration(Model):
     recipients: fields.Field[list[str]] = fields.JSONField(default=[])
     source = fields.TextField(default="")
     dpia_summary = fields.TextField(default="")
+    # Principle 9: whether decisions are automated, and how the algorithm is explained.
+    automated_decisions = fields.TextField(default="", db_default="")
+    algorithm_explanation = fields.TextField(default="", db_default="")
+    dpia_date = fields.DateField(null=True)
+    dpia_url = fields.CharField(max_length=300, default="", db_default="")
+    # Principle 6 and the jury's Thème 2: what the processing served, a short yearly statement.
+    results_statement = fields.TextField(default="", db_default="")
+    results_year = fields.IntField(null=True)
+    # A retired declaration stays public, with its history: the processing has ended.
+    retired_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
+
+    versions: fields.ReverseRelation[DeclarationVersion]
 
     class Meta:
         table = "declaration"
         unique_together = (("signatory", "code"),)
         ordering = ["id"]
+
+
+class DeclarationVersion(Model):
+    """A declaration as it stood after one change: every version is kept and public."""
+
+    id = fields.IntField(primary_key=True)
+    declaration: fields.ForeignKeyRelation[Declaration] = fields.ForeignKeyField(
+        "models.Declaration", related_name="versions", on_delete=fields.CASCADE
+    )
+    number = fields.IntField()
+    # created, edited or retired.
+    change = fields.CharField(max_length=16)
+    snapshot: fields.Field[dict[str, object]] = fields.JSONField(default={})
+    changed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "declaration_version"
+        unique_together = (("declaration", "number"),)
+        ordering = ["declaration_id", "number"]

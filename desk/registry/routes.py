@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from desk.core.errors import DeskError
 from desk.core.translatable import N_
-from desk.registry import services
+from desk.registry import declarations, services
 from desk.web.templating import render
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -24,7 +25,14 @@ OPEN_DATA_HEADERS = {
     "cache-control": "public, max-age=300",
 }
 # Charter status → an existing badge colour (state-<name> in static/desk.css).
-STATUS_STATE = {"signed": "fulfilled", "suspended": "extended", "excluded": "denied"}
+STATUS_STATE = {
+    "candidate": "pending",
+    "capacity_shown": "acknowledged",
+    "signed": "fulfilled",
+    "suspended": "extended",
+    "excluded": "denied",
+    "left": "withdrawn",
+}
 
 
 def _labels() -> dict[str, object]:
@@ -50,8 +58,36 @@ async def signatory_page(request: Request) -> Response:
     signatory = await services.get_signatory(slug=slug) if SLUG.fullmatch(slug) else None
     if signatory is None:
         raise HTTPException(404, NOT_FOUND_FR)
-    response = render(request, "public/signatory.html", {"signatory": signatory, **_labels()})
+    history = list(signatory.status_changes)
+    response = render(
+        request,
+        "public/signatory.html",
+        {"signatory": signatory, "history": history, **_labels()},
+    )
     return response
+
+
+async def declaration_history(request: Request) -> Response:
+    slug = str(request.path_params["slug"])
+    code = str(request.path_params["code"])
+    if not (SLUG.fullmatch(slug) and SLUG.fullmatch(code)):
+        raise HTTPException(404, declarations.MSG_NOT_FOUND)
+    try:
+        signatory, declaration, entries = await declarations.public_history(slug=slug, code=code)
+    except DeskError as exc:
+        raise HTTPException(404, exc.message) from exc
+    return render(
+        request,
+        "public/declaration_history.html",
+        {
+            "signatory": signatory,
+            "declaration": declaration,
+            "entries": entries,
+            "FIELD_LABELS": declarations.FIELD_LABELS,
+            "CHANGE_LABELS": declarations.CHANGE_LABELS,
+            **_labels(),
+        },
+    )
 
 
 async def open_data_json(request: Request) -> Response:
@@ -73,6 +109,11 @@ async def open_data_csv(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route("/signataires", register, name="registry:list"),
     Route("/signataires/{slug}", signatory_page, name="registry:signatory"),
+    Route(
+        "/signataires/{slug}/declarations/{code}/historique",
+        declaration_history,
+        name="registry:declaration_history",
+    ),
     Route("/donnees-ouvertes/signataires.json", open_data_json, name="registry:open_data_json"),
     Route("/donnees-ouvertes/signataires.csv", open_data_csv, name="registry:open_data_csv"),
 ]

@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from desk.core.translatable import N_
-from desk.registry.models import CharterStatus, Declaration, Signatory, SignatoryKind
+from desk.registry.models import (
+    ApplicationState,
+    CharterStatus,
+    Declaration,
+    Signatory,
+    SignatoryKind,
+)
 from desk.web.csv_export import csv_text
 
 KIND_LABELS: dict[str, str] = {
@@ -21,12 +27,33 @@ KIND_LABELS: dict[str, str] = {
 }
 
 CHARTER_STATUS_LABELS: dict[str, str] = {
+    CharterStatus.CANDIDATE: N_("Candidat"),
+    CharterStatus.CAPACITY_SHOWN: N_("Capacité démontrée"),
     CharterStatus.SIGNED: "Signataire",
     CharterStatus.SUSPENDED: N_("Suspendu"),
     CharterStatus.EXCLUDED: N_("Exclu"),
+    CharterStatus.LEFT: N_("A quitté la charte"),
+}
+
+APPLICATION_STATE_LABELS: dict[str, str] = {
+    ApplicationState.RECEIVED: N_("reçue, à examiner"),
+    ApplicationState.MORE_INFO: N_("compléments demandés"),
+    ApplicationState.ACCEPTED: N_("acceptée"),
+    ApplicationState.REFUSED: N_("refusée"),
 }
 
 CHARTER_STATUS_EXPLANATIONS: dict[str, str] = {
+    CharterStatus.CANDIDATE: N_(
+        "Souhaite signer la charte : l'organisation prépare ses déclarations et sa première "
+        "auto-évaluation. Vos demandes ne lui sont pas encore transmises par le guichet."
+    ),
+    CharterStatus.CAPACITY_SHOWN: N_(
+        "A démontré sa capacité à respecter la charte (déclarations et auto-évaluation "
+        "examinées par l'équipe du guichet) ; elle ne l'a pas encore signée."
+    ),
+    CharterStatus.LEFT: N_(
+        "A quitté la charte : vos demandes ne lui sont plus transmises par le guichet."
+    ),
     CharterStatus.SIGNED: N_("A signé la charte et reçoit vos demandes."),
     CharterStatus.SUSPENDED: N_(
         "Ne tient pas ses engagements pour l'instant : le comité d'éthique "
@@ -117,7 +144,9 @@ async def list_signatories(*, include_excluded: bool = True) -> list[Signatory]:
 
 
 async def get_signatory(*, slug: str) -> Signatory | None:
-    return await Signatory.filter(slug=slug).prefetch_related("declarations").first()
+    return (
+        await Signatory.filter(slug=slug).prefetch_related("declarations", "status_changes").first()
+    )
 
 
 def declaration_record(declaration: Declaration) -> dict[str, Any]:
@@ -145,7 +174,9 @@ def signatory_record(signatory: Signatory, *, base_url: str = "") -> dict[str, A
         "kind_label": kind_label(signatory.kind),
         "charter_status": signatory.charter_status.value,
         "charter_status_label": charter_status_label(signatory.charter_status),
-        "signed_on": signatory.signed_on.isoformat(),
+        "signed_on": signatory.signed_on.isoformat() if signatory.signed_on else None,
+        "charter_version": signatory.charter_version,
+        "siret": signatory.siret,
         "description": signatory.description,
         "website": signatory.website,
         "dpo_email": signatory.dpo_email,
@@ -173,7 +204,7 @@ def csv_rows(records: list[dict[str, Any]]) -> list[dict[str, str]]:
             "signatory_kind_label": record["kind_label"],
             "charter_status": record["charter_status"],
             "charter_status_label": record["charter_status_label"],
-            "signed_on": record["signed_on"],
+            "signed_on": record["signed_on"] or "",
             "dpo_email": record["dpo_email"],
             "website": record["website"],
             "channel": record["channel"],

@@ -12,6 +12,8 @@ class StaffRole(StrEnum):
     BACK_OFFICE = "back_office"
     MEDIATOR = "mediator"
     COMMITTEE = "committee"
+    # Reviews organisations that apply to join the charter and records their statuses.
+    REGISTER = "register"
     ADMIN = "admin"
 
 

@@ -36,6 +36,7 @@ ROLE_LABELS: dict[str, str] = {
     StaffRole.BACK_OFFICE: N_("back office (suivi des demandes et des envois)"),
     StaffRole.MEDIATOR: N_("médiation numérique (accompagnement des personnes)"),
     StaffRole.COMMITTEE: N_("comité d'éthique"),
+    StaffRole.REGISTER: N_("registre des signataires (candidatures à la charte)"),
     StaffRole.ADMIN: N_("administration du guichet"),
 }
 

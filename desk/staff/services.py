@@ -131,7 +131,8 @@ def parse_role(raw: str | StaffRole) -> StaffRole:
     except ValueError as exc:
         raise DeskError(
             "Rôle inconnu : choisissez back_office (back office), mediator (médiation), "
-            "committee (comité d'éthique) ou admin (administration)."
+            "committee (comité d'éthique), register (registre des signataires) ou admin "
+            "(administration)."
         ) from exc
 
 

@@ -14,9 +14,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from desk.charter.models import Alert, AlertLevel, CommitteeDecision
+from desk.charter.models import Alert, AlertLevel, CommitteeDecision, Complaint
 from desk.core import clock
-from desk.registry.models import Declaration
+from desk.registry.declarations import changed_fields
+from desk.registry.models import Declaration, DeclarationVersion, StatusChange
 from desk.requests.models import Delivery
 from desk.statistics.figures import compute_overview, year_bounds
 from desk.web.csv_export import csv_text
@@ -25,11 +26,29 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 LIST_SEPARATOR = " | "
 LICENCE_NAME = "Licence Ouverte / Open Licence version 2.0 (Etalab)"
 LICENCE_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
-DATASETS = ("declarations", "recipients", "statistics", "alerts")
+DATASETS = (
+    "declarations",
+    "recipients",
+    "statistics",
+    "alerts",
+    "statuses",
+    "declaration_history",
+    "complaints",
+)
 LEVEL_LABELS: dict[int, str] = {
     AlertLevel.REMINDER: "rappel",
     AlertLevel.FORMAL_NOTICE: "mise en demeure",
     AlertLevel.EXCLUSION_PROPOSED: "exclusion proposée au comité d'éthique",
+}
+
+# French labels in the data itself, like LEVEL_LABELS: open data is published in French.
+STATUS_LABELS: dict[str, str] = {
+    "candidate": "candidate",
+    "capacity_shown": "capacité démontrée",
+    "signed": "signataire",
+    "suspended": "suspendue",
+    "excluded": "exclue",
+    "left": "a quitté la charte",
 }
 
 Row = dict[str, Any]
@@ -169,6 +188,82 @@ async def alert_rows() -> list[Row]:
     return rows
 
 
+async def status_rows() -> list[Row]:
+    """Every dated step of every organisation's life in the charter (principle 2)."""
+    changes = await StatusChange.all().prefetch_related("signatory").order_by("changed_at", "id")
+    return [
+        {
+            "signatory_slug": c.signatory.slug,
+            "signatory_name": c.signatory.name,
+            "signatory_kind": c.signatory.kind.value,
+            "siret": c.signatory.siret,
+            "status": c.status.value,
+            "status_label": STATUS_LABELS.get(c.status.value, c.status.value),
+            "charter_version": c.charter_version,
+            "reason": c.reason,
+            "changed_at": _iso(c.changed_at),
+            "current_status": c.signatory.charter_status.value,
+        }
+        for c in changes
+    ]
+
+
+async def declaration_history_rows() -> list[Row]:
+    """Every version of every declaration: "transparency over time"."""
+    versions = await DeclarationVersion.all().prefetch_related("declaration__signatory")
+    versions.sort(key=lambda v: (v.declaration.signatory.slug, v.declaration.code, v.number))
+    rows: list[Row] = []
+    previous: dict[int, dict[str, Any]] = {}
+    for v in versions:
+        snap: dict[str, Any] = dict(v.snapshot)
+        before = previous.get(v.declaration.id)
+        previous[v.declaration.id] = snap
+        rows.append(
+            {
+                "signatory_slug": v.declaration.signatory.slug,
+                "signatory_name": v.declaration.signatory.name,
+                "declaration_code": v.declaration.code,
+                "version": v.number,
+                "change": v.change,
+                "changed_at": _iso(v.changed_at),
+                "changed_fields": changed_fields(before, snap) if before else [],
+                "title": snap.get("title", ""),
+                "purposes": snap.get("purposes", ""),
+                "legal_basis": snap.get("legal_basis", ""),
+                "data_categories": list(snap.get("data_categories") or []),
+                "retention": snap.get("retention", ""),
+                "recipients": list(snap.get("recipients") or []),
+                "automated_decisions": snap.get("automated_decisions", ""),
+                "dpia_summary": snap.get("dpia_summary", ""),
+                "results_statement": snap.get("results_statement", ""),
+            }
+        )
+    return rows
+
+
+def _day(moment: datetime | None) -> str | None:
+    return clock.local(moment).date().isoformat() if moment else None
+
+
+async def complaint_rows() -> list[Row]:
+    """Complaints and their outcomes, without the person or the text (no personal data)."""
+    found = await Complaint.all().prefetch_related("delivery__signatory").order_by("id")
+    return [
+        {
+            "complaint_id": c.id,
+            "signatory_slug": c.delivery.signatory.slug,
+            "signatory_name": c.delivery.signatory.name,
+            "filed_on": _day(c.created_at),
+            "status": c.status,
+            "signatory_asked_on": _day(c.asked_at),
+            "signatory_answered_on": _day(c.signatory_answered_at),
+            "outcome": c.outcome or None,
+            "decided_on": _day(c.answered_at) if c.status == "closed" else None,
+        }
+        for c in found
+    ]
+
+
 async def _statistics_now() -> list[Row]:
     return await statistics_rows()
 
@@ -178,6 +273,9 @@ BUILDERS: dict[str, Callable[[], Awaitable[list[Row]]]] = {
     "recipients": recipient_rows,
     "statistics": _statistics_now,
     "alerts": alert_rows,
+    "statuses": status_rows,
+    "declaration_history": declaration_history_rows,
+    "complaints": complaint_rows,
 }
 
 

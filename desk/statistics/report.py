@@ -10,7 +10,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from desk.charter.models import Alert, CommitteeDecision, SelfEvaluation
+from desk.charter.models import Alert, CommitteeDecision, Complaint, SelfEvaluation
 from desk.charter.selfeval import readable_answers
 from desk.core import clock
 from desk.core.i18n import translate
@@ -36,6 +36,10 @@ class AnnualReport:
     generated_at: datetime
     # The year is not over yet: figures are provisional.
     in_progress: bool
+    # Residents' complaints to the committee: how many were filed this year, and the
+    # outcome of those the committee decided this year (counts only: no personal data).
+    complaints_filed: int = 0
+    complaint_outcomes: dict[str, int] | None = None
 
     def answers_of(self, evaluation: SelfEvaluation) -> list[tuple[str, str, str]]:
         """(question, answer, comment) in words: the stored keys and codes reach no reader."""
@@ -49,6 +53,7 @@ class AnnualReport:
             or self.decisions
             or self.self_evaluations
             or self.declaration_changes
+            or self.complaints_filed
         )
 
 
@@ -84,7 +89,15 @@ async def build_report(*, year: int, now: datetime) -> AnnualReport:
         .prefetch_related("signatory")
         .order_by("updated_at", "id")
     )
+    filed = await Complaint.filter(created_at__gte=start, created_at__lt=end).count()
+    outcomes: dict[str, int] = {}
+    for outcome in await Complaint.filter(
+        status="closed", answered_at__gte=start, answered_at__lt=end
+    ).values_list("outcome", flat=True):
+        outcomes[str(outcome)] = outcomes.get(str(outcome), 0) + 1
     return AnnualReport(
+        complaints_filed=filed,
+        complaint_outcomes=outcomes,
         year=year,
         overview=overview,
         alerts=list(alerts),
@@ -108,9 +121,17 @@ DECISION_LABELS: dict[str, str] = {
 }
 
 
+COMPLAINT_OUTCOME_LABELS: dict[str, str] = {
+    "upheld": N_("fondées"),
+    "not_upheld": N_("non fondées"),
+    "resolved": N_("résolues par le signataire"),
+}
+
+
 def report_context(annual: AnnualReport) -> dict[str, object]:
     return {
         "report": annual,
+        "COMPLAINT_OUTCOME_LABELS": COMPLAINT_OUTCOME_LABELS,
         "LEVEL_LABELS": LEVEL_LABELS,
         "DECISION_LABELS": DECISION_LABELS,
     }

@@ -24,8 +24,9 @@ FREE_TEXT: dict[str, int] = {
     "text": 4000,
     "explanation": 4000,
     "plan": 4000,
-    # Ethics committee decisions.
+    # Ethics committee decisions, and its question to a signatory about a complaint.
     "reasoning": 8000,
+    "question": 4000,
     "conditions": 4000,
     # A signatory's answer (answer page, back office's paper answer): as in the partner API.
     "detail": 2000,
@@ -47,6 +48,18 @@ FREE_TEXT: dict[str, int] = {
     "street": 200,
     "street_more": 200,
     "city": 200,
+    # The "Rejoindre la charte" form: an organisation's postal address.
+    "address": 1000,
+    # A declaration, as its signatory writes it in its space.
+    "purposes": 4000,
+    "retention": 4000,
+    "source": 4000,
+    "data_categories": 4000,
+    "recipients": 4000,
+    "automated_decisions": 4000,
+    "algorithm_explanation": 4000,
+    "dpia_summary": 4000,
+    "results_statement": 4000,
     # A receipt pasted into /verifier (a compact JWS).
     "jws": 20_000,
 }

@@ -152,12 +152,20 @@ def verdict(expect: Expect, rule: Rule, method: str, response: httpx.Response) -
         return True
     location = response.headers.get("location", "").split("?")[0]
     to_staff_login = status == 303 and location.endswith("/equipe/connexion")
-    to_login = status == 303 and location.endswith("/connexion") and not to_staff_login
+    to_org_login = status == 303 and location.endswith("/organisation/connexion")
+    to_login = (
+        status == 303
+        and location.endswith("/connexion")
+        and not to_staff_login
+        and not to_org_login
+    )
     if expect == "login":
         return to_login
     if expect == "staff_login":
         return to_staff_login
+    if expect == "org_login":
+        return to_org_login
     if expect == "ok":
-        passed = 200 <= status < 400 and not (to_login or to_staff_login)
+        passed = 200 <= status < 400 and not (to_login or to_staff_login or to_org_login)
         return passed or (method != "GET" and status in PASSED_THE_GATE)
     return status == expect

@@ -45,7 +45,9 @@ from tests.security.matrix import (
     write,
 )
 from tests.security.world import (
+    ADMIN,
     C_NAME,
+    COMMITTEE,
     GENEROUS_LIMITS,
     MED_0,
     MED_C,
@@ -59,6 +61,12 @@ from tests.security.world import (
 )
 
 BO = ("back_office",)
+
+
+def bogus_id(world: World, role: str) -> str:
+    return "999999"
+
+
 MED = ("mediator",)
 C_PAGE = staff("mediator", of_c=True)
 C_PARAMS: dict[str, Param] = {"rid": "c_id", "mid": "mandate_c", "event_id": "event_c"}
@@ -100,6 +108,11 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/signataires/{slug}/alertes.json": {"GET": public()},
     "/signataires/{slug}/auto-evaluation": {"GET": public()},
     "/signataires/{slug}/auto-evaluation/{year}": {"GET": public(params={"year": "year"})},
+    "/signataires/{slug}/declarations/{code}/historique": {
+        "GET": public(params={"code": lambda w, r: "traitement-1"})
+    },
+    "/charte": {"GET": public()},
+    "/charte/rejoindre": {"GET": public(), "POST": write(everyone(), body=lambda w: {"name": ""})},
     "/.well-known/jwks.json": {"GET": public()},
     "/verifier": {"GET": public(), "POST": write(everyone(), body=lambda w: {"jws": "abc"})},
     "/recus/{receipt_id}": {"GET": public()},
@@ -203,6 +216,52 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/back-office/envois/{delivery_id}/canal": {"POST": write(staff(*BO))},
     "/back-office/envois/{delivery_id}/reponse": {"POST": write(staff(*BO))},
     "/back-office/courriers": {"GET": Rule(staff(*BO))},
+    # The organisation's space: nobody of the world is an organisation member (their own
+    # access, organisation by organisation: tests/desk/organisations/test_space.py).
+    "/organisation": {"GET": Rule(everyone("org_login"))},
+    "/organisation/connexion": {
+        "GET": public(),
+        "POST": write(everyone(), body=lambda w: BAD_EMAIL),
+    },
+    "/organisation/connexion/{token}": {
+        "GET": Rule(everyone(404), params={"token": bogus}),
+        "POST": write(everyone(404), params={"token": bogus}),
+    },
+    "/organisation/reclamations": {"GET": Rule(everyone("org_login"))},
+    "/organisation/reclamations/{complaint_id}": {
+        "POST": write(everyone("org_login"), params={"complaint_id": bogus_id})
+    },
+    "/organisation/demandes": {"GET": Rule(everyone("org_login"))},
+    "/organisation/demandes/{delivery_id}": {
+        "GET": Rule(everyone("org_login")),
+        "POST": write(everyone("org_login")),
+    },
+    "/organisation/deconnexion": {"POST": Rule(everyone(), phase=3, lands_on_login=True)},
+    "/organisation/membres": {"POST": write(everyone("org_login"))},
+    "/organisation/membres/{member_id}/retirer": {
+        "POST": write(everyone("org_login"), params={"member_id": bogus_id})
+    },
+    "/organisation/declarations/nouvelle": {
+        "GET": Rule(everyone("org_login")),
+        "POST": write(everyone("org_login")),
+    },
+    "/organisation/declarations/{declaration_id}": {
+        "GET": Rule(everyone("org_login"), params={"declaration_id": bogus_id}),
+        "POST": write(everyone("org_login"), params={"declaration_id": bogus_id}),
+    },
+    "/organisation/declarations/{declaration_id}/retirer": {
+        "POST": write(everyone("org_login"), params={"declaration_id": bogus_id})
+    },
+    # The register's review: the `register` role (none in the world) or an admin.
+    "/back-office/candidatures": {"GET": Rule(staff("register"))},
+    "/back-office/candidatures/{application_id}": {
+        "GET": Rule({**staff("register"), ADMIN: 404}, params={"application_id": bogus_id}),
+        "POST": write({**staff("register"), ADMIN: 404}, params={"application_id": bogus_id}),
+    },
+    "/back-office/statut/{slug}": {
+        "GET": Rule(staff("register")),
+        "POST": write(staff("register"), body=lambda w: {"status": "", "reason": ""}),
+    },
     "/back-office/courriers/{delivery_id}": {
         "GET": Rule(staff(*BO), params={"delivery_id": "postal_delivery"})
     },
@@ -271,6 +330,17 @@ TABLE: dict[str, dict[str, Rule]] = {
     },
     # --- ethics committee -------------------------------------------------------------------
     "/comite": {"GET": Rule(staff("committee"))},
+    # A complaint that does not exist: past the role gate, not found.
+    "/comite/reclamations/{complaint_id}": {
+        "GET": Rule(
+            {**staff("committee"), COMMITTEE: 404, ADMIN: 404},
+            params={"complaint_id": bogus_id},
+        ),
+        "POST": write(
+            {**staff("committee"), COMMITTEE: 404, ADMIN: 404},
+            params={"complaint_id": bogus_id},
+        ),
+    },
     "/comite/propositions/{alert_id}/decision": {"POST": write(staff("committee"))},
     # --- signed links for signatories -------------------------------------------------------
     "/partenaires/reponse/{token}": {

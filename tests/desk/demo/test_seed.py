@@ -3,7 +3,13 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from desk.demo.seed import DEMO_RESIDENT_EMAIL, seed_demo
-from desk.registry.models import CharterStatus, Declaration, Signatory
+from desk.registry.models import (
+    CharterStatus,
+    Declaration,
+    DeclarationVersion,
+    Signatory,
+    StatusChange,
+)
 from desk.registry.services import KIND_LABELS, LEGAL_BASIS_LABELS
 from desk.residents.models import Resident
 
@@ -64,3 +70,13 @@ async def test_demo_register_is_realistic_and_fictional(app: Starlette) -> None:
             assert d.data_categories and d.retention and d.purposes
     resident = await Resident.get(email=DEMO_RESIDENT_EMAIL)
     assert len(resident.pseudonym) == 32
+
+
+async def test_the_demo_register_has_its_charter_life_and_first_versions(app: Starlette) -> None:
+    total = await seed_demo()
+    await seed_demo()  # twice: nothing is recorded again
+    assert await StatusChange.all().count() == 3 * total
+    signed = await StatusChange.filter(status=CharterStatus.SIGNED).prefetch_related("signatory")
+    assert {s.charter_version for s in signed} == {"2022-10"}
+    assert all(s.changed_at.date() == s.signatory.signed_on for s in signed)
+    assert await DeclarationVersion.all().count() == await Declaration.all().count()

@@ -10,13 +10,32 @@ from pathlib import Path
 import httpx
 import pytest
 from frictionless import Resource, Schema
+from tortoise.transactions import in_transaction
 
-from desk.charter.models import Alert, AlertLevel, CommitteeDecision, DecisionOutcome
+from desk.charter.models import (
+    Alert,
+    AlertLevel,
+    CommitteeDecision,
+    Complaint,
+    DecisionOutcome,
+)
 from desk.core import clock
+from desk.registry.declarations import DeclarationForm, create_declaration, edit_declaration
+from desk.registry.joining import record_status
+from desk.registry.models import CharterStatus
+from desk.requests.models import Delivery
 from desk.staff.models import StaffMember, StaffRole
 from tests.desk.statistics.test_figures import NOW, generate
 
-DATASETS = ("declarations", "recipients", "statistics", "alerts")
+DATASETS = (
+    "declarations",
+    "recipients",
+    "statistics",
+    "alerts",
+    "statuses",
+    "declaration_history",
+    "complaints",
+)
 ETALAB = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 
 
@@ -37,6 +56,34 @@ async def _data() -> None:
         alert=alert, member=member, outcome=DecisionOutcome.KEPT_WITH_CONDITIONS,
         reasoning="Plan de correction crédible.", decided_at=datetime(2026, 3, 20, tzinfo=UTC),
     )  # fmt: skip
+    # A complaint the committee decided (its text never reaches the open data).
+    delivery = await Delivery.first().prefetch_related("request")
+    assert delivery is not None
+    await Complaint.create(
+        resident_id=delivery.request.resident_id,  # type: ignore[attr-defined]
+        delivery=delivery, text="Texte « personnel », jamais publié", status="closed",
+        created_at=datetime(2026, 2, 1, tzinfo=UTC), outcome="upheld",
+        answered_at=datetime(2026, 2, 20, tzinfo=UTC), answer="Fondée.",
+    )  # fmt: skip
+    # A dated step of the charter's life, and a declaration with two versions.
+    signatory_id = alert.signatory_id  # type: ignore[attr-defined]
+    async with in_transaction() as conn:
+        await record_status(
+            signatory_id=signatory_id,
+            status=CharterStatus.SUSPENDED,
+            reason="Décision du comité, « en attente » du plan",
+            connection=conn,
+        )
+    form = DeclarationForm(
+        code="cantine", title="Cantine", purposes="Inscrire les enfants.",
+        legal_basis="public_task", data_categories="identité\nrégime alimentaire",
+        retention="1 an", recipients="Trésor public",
+    )  # fmt: skip
+    declaration = await create_declaration(signatory_id=signatory_id, form=form, actor="system")
+    form.retention = "2 ans"
+    await edit_declaration(
+        signatory_id=signatory_id, declaration_id=declaration.id, form=form, actor="system"
+    )
 
 
 async def test_each_csv_validates_against_its_schema(

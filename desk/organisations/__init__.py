@@ -1,0 +1,1 @@
+"""The signatory's own space: its people, declarations and inbox."""

@@ -1,0 +1,200 @@
+"""The people of a signatory's space: its DPO, made when the team accepts an application, the
+colleagues the DPO invites, and their login by email link.
+
+Accepting an application makes the signatory (desk.registry.joining) and its DPO's account in
+one transaction: the DPO can log in at /organisation as soon as the acceptance mail arrives.
+"""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from desk.audit.log import record_action
+from desk.core import clock
+from desk.core.errors import DeskError
+from desk.core.translatable import N_
+from desk.identity import login_links
+from desk.identity.login_links import LoginLinkError
+from desk.organisations.models import MemberRole, OrganisationMember
+from desk.outbox.models import OutboxJob
+from desk.registry import joining
+from desk.registry.models import CharterApplication, Signatory
+from desk.residents.services import normalise_email
+from desk.runtime import Runtime
+
+
+async def accept_application(
+    *, application_id: int, reason: str, actor: str
+) -> tuple[CharterApplication, Signatory]:
+    """The applicant becomes a candidate on the register, and its DPO a member of its space."""
+    async with in_transaction() as conn:
+        application, signatory = await joining.accept(
+            application_id=application_id, reason=reason, actor=actor, connection=conn
+        )
+        existing = await OrganisationMember.filter(email=signatory.dpo_email).using_db(conn).first()
+        # One address opens one space: a DPO already serving another organisation keeps it,
+        # and the team invites this one's DPO under another address.
+        if existing is None:
+            member = await OrganisationMember.create(
+                signatory=signatory,
+                email=signatory.dpo_email,
+                display_name=signatory.dpo_name,
+                role=MemberRole.DPO,
+                using_db=conn,
+            )
+            await record_action(
+                action="organisation.member_added",
+                actor=actor,
+                subject=f"member:{member.id}",
+                detail={"signatory": signatory.id, "role": MemberRole.DPO.value},
+                connection=conn,
+            )
+    return application, signatory
+
+
+# --- login by email link (desk.identity.login_links, audience "organisation") -----------------
+
+
+async def request_member_login(*, email: str, browser: str, secret_key: str) -> None:
+    """A challenge and its mail job, the same work whoever the address is (no enumeration): the
+    worker mails only an active member (`send_member_login_link`)."""
+    address = normalise_email(email)
+    await login_links.create_link(
+        kind=login_links.ORGANISATION, email=address, browser=browser, secret_key=secret_key
+    )
+
+
+async def check_member_login(*, token: str, browser: str | None, max_age: int) -> None:
+    await login_links.check_link(
+        kind=login_links.ORGANISATION, token=token, browser=browser, max_age=max_age
+    )
+
+
+async def confirm_member_login(
+    *, token: str, browser: str | None, max_age: int
+) -> OrganisationMember:
+    challenge = await login_links.check_link(
+        kind=login_links.ORGANISATION, token=token, browser=browser, max_age=max_age
+    )
+    async with in_transaction() as conn:
+        email = await login_links.use_link(challenge, conn=conn)
+        member = await OrganisationMember.filter(email=email, active=True).using_db(conn).first()
+        if member is None:
+            raise LoginLinkError("invalid")
+        member.last_login_at = clock.now()
+        await member.save(using_db=conn, update_fields=["last_login_at"])
+        await record_action(
+            action="organisation.login", actor=f"member:{member.id}", connection=conn
+        )
+    return member
+
+
+async def send_member_login_link(job: OutboxJob, rt: Runtime) -> None:
+    """Outbox handler for "mail.organisation_login"."""
+    mailed = await login_links.link_to_mail(
+        job,
+        kind=login_links.ORGANISATION,
+        secret_key=rt.settings.secret_key,
+        max_age=rt.settings.login_link_max_age,
+    )
+    if mailed is None:
+        return
+    member = (
+        await OrganisationMember.filter(email=mailed.email, active=True)
+        .select_related("signatory")
+        .first()
+    )
+    if member is None:
+        await login_links.forget_mailed_token(job)
+        return
+    await rt.send_mail(
+        to=mailed.email,
+        template="organisation_login_link",
+        context={
+            "link": rt.settings.url(mailed.url_path),
+            "organisation": member.signatory.name,
+            "minutes": max(1, rt.settings.login_link_max_age // 60),
+        },
+        idempotency_key=job.idempotency_key,
+    )
+    await login_links.forget_mailed_token(job)
+
+
+# --- people -------------------------------------------------------------------------------------
+
+MSG_NAME = N_("Indiquez le nom de la personne.")
+MSG_TAKEN = N_(
+    "Cette adresse a déjà un accès à l'espace d'une organisation : une adresse ne sert "
+    "qu'à une organisation."
+)
+MSG_ROLE = N_("Choisissez le rôle : DPO ou rédacteur.")
+
+
+async def list_members(*, signatory_id: int) -> list[OrganisationMember]:
+    return list(
+        await OrganisationMember.filter(signatory_id=signatory_id).order_by("-active", "email")
+    )
+
+
+async def invite_member(
+    *, inviter: OrganisationMember, email: str, display_name: str, role: str
+) -> OrganisationMember:
+    """The DPO gives a colleague access to the organisation's space (they log in by link)."""
+    address = normalise_email(email)
+    name = " ".join(display_name.split())
+    if not name or len(name) > 200:
+        raise DeskError(MSG_NAME)
+    try:
+        member_role = MemberRole(role)
+    except ValueError as exc:
+        raise DeskError(MSG_ROLE) from exc
+    async with in_transaction() as conn:
+        existing = await OrganisationMember.filter(email=address).using_db(conn).first()
+        if existing is not None and existing.signatory_id != inviter.signatory_id:  # type: ignore[attr-defined]
+            raise DeskError(MSG_TAKEN, code="conflict")
+        if existing is not None:
+            existing.active = True
+            existing.role = member_role
+            existing.display_name = name
+            await existing.save(using_db=conn, update_fields=["active", "role", "display_name"])
+            member = existing
+        else:
+            member = await OrganisationMember.create(
+                signatory_id=inviter.signatory_id,  # type: ignore[attr-defined]
+                email=address,
+                display_name=name,
+                role=member_role,
+                using_db=conn,
+            )
+        await record_action(
+            action="organisation.member_invited",
+            actor=f"member:{inviter.id}",
+            subject=f"member:{member.id}",
+            detail={"role": member_role.value},
+            connection=conn,
+        )
+    return member
+
+
+async def remove_member(*, remover: OrganisationMember, member_id: int) -> None:
+    """Close a colleague's access (kept for the audit trail). A DPO cannot remove themselves,
+    so an organisation never locks itself out."""
+    async with in_transaction() as conn:
+        member = (
+            await OrganisationMember.filter(
+                id=member_id,
+                signatory_id=remover.signatory_id,  # type: ignore[attr-defined]
+                active=True,
+            )
+            .using_db(conn)
+            .first()
+        )
+        if member is None or member.id == remover.id:
+            raise DeskError(N_("Cette personne n'a pas d'accès actif à retirer."), code="not_found")
+        await OrganisationMember.filter(id=member.id).using_db(conn).update(active=False)
+        await record_action(
+            action="organisation.member_removed",
+            actor=f"member:{remover.id}",
+            subject=f"member:{member.id}",
+            connection=conn,
+        )
