@@ -52,6 +52,10 @@ async def feed(*, request_id: int, receipt_id: str, quiet_seconds: float) -> Non
     """
     now = clock.now()
     async with in_transaction() as conn:
+        # Feeds of one request wait for each other: two receipts fed at the same instant by two
+        # workers would each find no pending digest and open one each (PostgreSQL; SQLite's
+        # BEGIN IMMEDIATE already serialises them). Other requests are not held up.
+        await RightsRequest.filter(id=request_id).using_db(conn).select_for_update().first()
         complete = not await (
             Delivery.filter(request_id=request_id)
             .using_db(conn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -93,3 +94,18 @@ async def test_after_a_quiet_period_the_digest_goes_and_a_later_receipt_opens_an
     assert len(mails) == 2
     assert "a traité votre demande : votre reçu" in mails[1].subject
     assert sum("/recus/" in link for link in mails[1].links) == 1
+
+
+async def test_receipts_fed_at_the_same_instant_share_one_digest(app: Starlette) -> None:
+    """Two workers feeding one request's receipts at once must not open two digests."""
+    deliveries = await _erasure_at_three(app)
+    request_id = deliveries[0].request_id  # type: ignore[attr-defined]
+    await asyncio.gather(
+        *(
+            digest.feed(request_id=request_id, receipt_id=f"r{n}", quiet_seconds=120)
+            for n in range(8)
+        )
+    )
+    jobs = await OutboxJob.filter(kind=digest.KIND)
+    assert len(jobs) == 1
+    assert sorted(jobs[0].payload["receipts"]) == sorted(f"r{n}" for n in range(8))
