@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from desk.core import clock, crypto
 from desk.core.errors import DeskError
+from desk.mediation.models import Mandate
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.requests import transitions
@@ -112,6 +113,13 @@ async def close_account(*, resident_id: int, secret_key: str) -> ClosedAccount |
         if resident is None:
             return None
         email, locale = resident.email, resident.locale or "fr"
+        # A closed account gives no one a mandate any more: when the row is kept (requests
+        # exist), a mediator's live mandate would otherwise still open it.
+        await (
+            Mandate.filter(resident_id=resident_id, revoked_at__isnull=True, valid_until__gt=now)
+            .using_db(conn)
+            .update(revoked_at=now, revoked_by="resident")
+        )
         detail = await erase_account(
             resident=resident,
             now=now,

@@ -4,18 +4,22 @@ what stays, closing does exactly that, a mail confirms it, and the old session o
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import httpx
 from starlette.applications import Starlette
 
 from desk.audit.models import AuditRecord
+from desk.core import clock
 from desk.identity.models import WebSession
 from desk.mail.sink import MailSink
+from desk.mediation.models import AssistedSession, IdentityCheck, Mandate
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import Worker
 from desk.requests import transitions
 from desk.requests.models import Delivery, DeliveryState, RightsRequest
 from desk.residents.models import LoginChallenge, Resident
+from desk.staff.services import add_staff
 from tests.desk.residents.helpers import log_in, page_text, post_form
 from tests.factories import make_signatory
 
@@ -127,3 +131,30 @@ async def test_an_account_without_requests_is_deleted_whole(
     await worker.run_until_idle()
     mails = [m for m in mail_sink.to(EMAIL) if "fermé" in m.subject]
     assert len(mails) == 1 and "Il ne reste rien de votre compte." in mails[0].text
+
+
+async def test_closing_revokes_every_live_mandate_on_a_kept_account(
+    app: Starlette, client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
+) -> None:
+    await log_in(client, worker, mail_sink, EMAIL)
+    await _file_discovery(app, client)
+    resident = await Resident.get(email=EMAIL)
+    mediator = await add_staff(
+        email="mediatrice.fermeture@exemple.invalid", display_name="M", role="mediator"
+    )
+    now = clock.now()
+    session = await AssistedSession.create(
+        mediator=mediator, resident=resident, opened_at=now, closes_at=now + timedelta(hours=1),
+        identity_check=IdentityCheck.DOCUMENT_SHOWN,
+    )  # fmt: skip
+    mandate = await Mandate.create(
+        session=session, resident=resident, mediator=mediator, kinds=["erasure"],
+        valid_until=now + timedelta(days=30),
+    )  # fmt: skip
+
+    await post_form(client, "/mon-espace/fermer", {"confirmer": "oui"})
+
+    # The row stays (a request exists), the mandate on it does not.
+    assert await Resident.filter(id=resident.id).exists()
+    revoked = await Mandate.get(id=mandate.id)
+    assert revoked.revoked_at is not None and revoked.revoked_by == "resident"
