@@ -14,7 +14,6 @@ from desk.requests.models import (
     AccessCopy,
     Delivery,
     DeliveryEvent,
-    DeliveryState,
     RequestKind,
     RightsRequest,
 )
@@ -201,22 +200,4 @@ async def dashboard_data(*, resident_id: int) -> DashboardData:
     )
     return DashboardData(
         signatories=signed, names=names, declaration_titles=titles, requests=list(requests)
-    )
-
-
-async def discovery_holders(*, resident_id: int) -> list[Signatory]:
-    """Signed signatories whose answer to the resident's latest discovery request said
-    they hold data."""
-    request = await latest_discovery(resident_id=resident_id)
-    if request is None:
-        return []
-    return sorted(
-        (
-            d.signatory
-            for d in request.deliveries
-            if d.state == DeliveryState.FULFILLED
-            and (d.outcome or {}).get("holds_data") is True
-            and d.signatory.charter_status == CharterStatus.SIGNED
-        ),
-        key=lambda s: s.name,
     )

@@ -161,7 +161,11 @@ class CSRFMiddleware:
             await send(message)
 
         path: str = scope["path"]
-        if scope["method"] in SAFE_METHODS or path.startswith(self.exempt_prefixes):
+        if path.startswith(self.exempt_prefixes):
+            # Bearer-token APIs have no forms: no token to check, no cookie to hand out.
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send_with_cookie)
             return
         headers = dict(scope.get("headers") or [])

@@ -59,6 +59,8 @@ async def test_health_probes_and_token_errors_carry_the_security_headers(
     assert {r.status_code for r in token_errors} == {400, 401, 405, 413}
     for response in token_errors:
         _protected(response)
+        # A bearer-token API has no forms: it hands out no CSRF cookie.
+        assert "csrftoken" not in response.headers.get("set-cookie", ""), response.status_code
 
 
 async def test_the_csp_allows_no_inline_style_nor_script(client: httpx.AsyncClient) -> None:
