@@ -44,9 +44,12 @@ def _postgres_unavailable(exc: BaseException) -> bool:
         | asyncpg.exceptions.ConnectionDoesNotExistError,
     ):
         return True
-    # Other interface errors ("another operation is in progress") are bugs, not outages.
+    # Other interface errors ("another operation is in progress") are bugs, not outages. A
+    # connection "released back to the pool" is the tail of an outage: the pool handed out a
+    # connection the restart had already taken back (seen in tests/faults/test_database_restart).
+    markers = ("closed", "closing", "connection was lost", "released back to the pool")
     return isinstance(exc, asyncpg.exceptions.InterfaceError) and any(
-        marker in str(exc).lower() for marker in ("closed", "closing", "connection was lost")
+        marker in str(exc).lower() for marker in markers
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import replace
 
+import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -66,6 +67,13 @@ async def test_a_locked_sqlite_database_gives_503_then_serves_again(settings: Se
         (IntegrityError("UNIQUE constraint failed"), False),
         (ConnectionRefusedError(111, "refused"), False),  # not raised by a database driver
         (ValueError("x"), False),
+        (
+            asyncpg.exceptions.InterfaceError(
+                "cannot call Connection.fetch(): connection has been released back to the pool"
+            ),
+            True,
+        ),
+        (asyncpg.exceptions.InterfaceError("another operation is in progress"), False),
     ],
 )
 def test_what_counts_as_the_database_being_away(exc: Exception, unavailable: bool) -> None:
