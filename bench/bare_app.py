@@ -26,7 +26,7 @@ def main() -> None:
 
     import uvicorn
 
-    # The options `desk serve` uses (desk/cli.py, cmd_serve). The desk writes one access line
+    # The options `desk serve` uses (desk/cli/serve.py, cmd_serve). The desk writes one access line
     # per request itself (desk.web.requestlog); uvicorn's access log is the bare app's.
     uvicorn.run(
         app,
