@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from desk.backoffice import services
+from desk.backoffice import dashboard, deliveries, postal, services
 from desk.core.errors import DeskError, status_of
 from desk.core.i18n import translate
 from desk.core.translatable import N_
@@ -78,7 +78,7 @@ async def _form_field(request: Request, name: str) -> str:
 
 async def overview(request: Request) -> Response:
     staff = await _staff(request)
-    model = await services.overview()
+    model = await dashboard.overview()
     return _page(request, "backoffice/overview.html", staff, {"o": model})
 
 
@@ -98,7 +98,7 @@ async def retry_job(request: Request) -> Response:
 async def signatory_page(request: Request) -> Response:
     staff = await _staff(request)
     params = request.query_params
-    view = await services.signatory_view(
+    view = await dashboard.signatory_view(
         slug=request.path_params["slug"],
         state=params.get("etat") or None,
         kind=params.get("type") or None,
@@ -118,7 +118,7 @@ async def signatory_page(request: Request) -> Response:
 def _delivery_page(
     request: Request,
     staff: StaffMember,
-    view: services.DeliveryView,
+    view: deliveries.DeliveryView,
     *,
     status: int = 200,
     error: str | None = None,
@@ -149,7 +149,7 @@ def _delivery_page(
 
 async def delivery_page(request: Request) -> Response:
     staff = await _staff(request)
-    view = await services.delivery_view(delivery_id=_int_param(request, "delivery_id"))
+    view = await deliveries.delivery_view(delivery_id=_int_param(request, "delivery_id"))
     return _delivery_page(request, staff, view)
 
 
@@ -171,7 +171,7 @@ async def change_channel(request: Request) -> Response:
     typed = await _form_field(request, "settings")
     runtime = request.app.state.runtime
     try:
-        switch = await services.change_channel(
+        switch = await deliveries.change_channel(
             delivery_id=delivery_id,
             channel=channel,
             staff_id=staff.id,
@@ -184,7 +184,7 @@ async def change_channel(request: Request) -> Response:
     except DeskError as exc:
         if exc.code == "not_found":
             raise
-        view = await services.delivery_view(delivery_id=delivery_id)
+        view = await deliveries.delivery_view(delivery_id=delivery_id)
         return _delivery_page(
             request,
             staff,
@@ -195,7 +195,7 @@ async def change_channel(request: Request) -> Response:
         )
     if switch.generated:
         # A secret the partner does not know yet: shown once, never kept in the session.
-        view = await services.delivery_view(delivery_id=delivery_id)
+        view = await deliveries.delivery_view(delivery_id=delivery_id)
         return _delivery_page(request, staff, view, generated_secrets=switch.generated)
     request.session["flash"] = "Le canal d'envoi est changé et l'envoi est relancé."
     return _redirect(f"/back-office/envois/{delivery_id}")
@@ -226,7 +226,7 @@ async def paper_answer(request: Request) -> Response:
         fields, upload, form = await _answer_form(request, max_bytes)
         uploaded = await answers.accept_upload(upload, max_bytes=max_bytes)
         action = answers.parse_action(fields)
-        await services.record_paper_answer(
+        await deliveries.record_paper_answer(
             delivery_id=delivery_id,
             staff_id=staff.id,
             fields=fields,
@@ -239,7 +239,7 @@ async def paper_answer(request: Request) -> Response:
         status = status_of(exc, default=422)
         if status == 404:
             raise
-        view = await services.delivery_view(delivery_id=delivery_id)
+        view = await deliveries.delivery_view(delivery_id=delivery_id)
         return _delivery_page(
             request,
             staff,
@@ -274,13 +274,13 @@ async def paper_answer(request: Request) -> Response:
 
 async def postal_queue(request: Request) -> Response:
     staff = await _staff(request)
-    queue = await services.postal_queue()
+    queue = await postal.postal_queue()
     return _page(request, "backoffice/postal_queue.html", staff, {"q": queue})
 
 
 async def postal_letter(request: Request) -> Response:
     staff = await _staff(request)
-    model = await services.letter(
+    model = await postal.letter(
         delivery_id=_int_param(request, "delivery_id"), runtime=request.app.state.runtime
     )
     runtime = request.app.state.runtime
@@ -305,7 +305,7 @@ async def postal_letter(request: Request) -> Response:
 async def mark_printed(request: Request) -> Response:
     staff = await _staff(request)
     delivery_id = _int_param(request, "delivery_id")
-    await services.mark_printed(delivery_id=delivery_id, staff_id=staff.id)
+    await postal.mark_printed(delivery_id=delivery_id, staff_id=staff.id)
     request.session["flash"] = N_(
         "C'est noté : la lettre est imprimée. Saisissez la réponse quand elle arrive par courrier."
     )
