@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from desk.demo import reference_partner as reference
+from desk.demo import reference_webhooks as reference
 from desk.demo.reference_partner import PartnerState, answer_delivery, serving
 
 
