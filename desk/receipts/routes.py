@@ -22,10 +22,10 @@ from desk.receipts.verify import (
     REASON_EMPTY,
     REASON_TOO_LONG,
     Verification,
-    describe,
     refused,
     verify_receipt,
 )
+from desk.receipts.wording import describe
 from desk.web.templating import render
 
 log = logging.getLogger("desk.receipts")
