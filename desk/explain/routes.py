@@ -7,9 +7,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError
+from desk.core.legal_bases import LEGAL_BASIS_EXPLANATIONS, LEGAL_BASIS_LABELS
 from desk.core.translatable import N_
 from desk.explain.topics import all_topics, get_topic, grouped
-from desk.registry.services import LEGAL_BASIS_EXPLANATIONS, LEGAL_BASIS_LABELS
 from desk.web.templating import render
 
 NOT_FOUND_FR = N_(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from joserfc.jwk import ECKey
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -27,9 +27,20 @@ from desk.receipts.models import LogNode, Receipt, TreeHead
 
 if TYPE_CHECKING:
     from desk.outbox.models import OutboxJob
-    from desk.runtime import Runtime
 
 log = logging.getLogger("desk.receipts.log")
+
+
+class Signer(Protocol):
+    """What the sequencer needs from the worker's runtime (desk.runtime.Runtime): the keys
+    that sign tree heads, and the desk's address. Named here so receipts import no runtime."""
+
+    @property
+    def keyring(self) -> Keyring: ...
+
+    @property
+    def issuer(self) -> str: ...
+
 
 LOG_NAME = "desk-receipts"
 TREE_HEAD_TYPE = "desk-tree-head+jws"
@@ -155,14 +166,14 @@ async def append_all(*, keyring: Keyring, issuer: str) -> int:
     return total
 
 
-async def append_job(job: OutboxJob, runtime: Runtime) -> None:
+async def append_job(job: OutboxJob, runtime: Signer) -> None:
     """The outbox job of one receipt: a no-op when an earlier batch already took it."""
     if await Receipt.filter(id=job.payload.get("receipt_id"), leaf_index__isnull=False).exists():
         return
     await append_all(keyring=runtime.keyring, issuer=runtime.issuer)
 
 
-async def append_periodically(runtime: Runtime) -> None:
+async def append_periodically(runtime: Signer) -> None:
     """Worker housekeeping: imports the old chain's receipts, catches anything left behind."""
     await append_all(keyring=runtime.keyring, issuer=runtime.issuer)
 

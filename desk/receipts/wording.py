@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from desk.core.legal_bases import legal_basis_label
 from desk.core.translatable import N_
-from desk.registry.services import legal_basis_label
 
 KIND_FR = {
     "discovery": N_("Savoir si des données sont détenues (article 15 du RGPD)"),

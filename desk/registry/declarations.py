@@ -18,9 +18,9 @@ from tortoise.transactions import in_transaction
 from desk.audit.log import record_action
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.legal_bases import LEGAL_BASIS_LABELS
 from desk.core.translatable import N_
 from desk.registry.models import Declaration, DeclarationVersion, Signatory
-from desk.registry.services import LEGAL_BASIS_LABELS
 
 # The fields a version keeps, in the order the history page shows their changes.
 VERSIONED = (

@@ -16,13 +16,14 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
 from desk.core import clock
+from desk.core.emails import InvalidEmail, normalise_email
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.outbox.models import OutboxJob
@@ -35,10 +36,18 @@ from desk.registry.models import (
     SignatoryKind,
     StatusChange,
 )
-from desk.residents.services import InvalidEmail, normalise_email
-from desk.runtime import Runtime
 
 log = logging.getLogger("desk.registry.joining")
+
+
+class Mailer(Protocol):
+    """What the mail job needs of the worker's runtime (desk.runtime.Runtime): named here so
+    that the registry imports no runtime (which imports the receipts' keys)."""
+
+    async def send_mail(
+        self, *, to: str, template: str, context: dict[str, Any], idempotency_key: str
+    ) -> str: ...
+
 
 # The charter adopted by Brest métropole in October 2022: the version new signatories sign.
 CURRENT_CHARTER_VERSION = "2022-10"
@@ -227,7 +236,7 @@ async def _mail(
     )
 
 
-async def send_application_mail(job: OutboxJob, rt: Runtime) -> None:
+async def send_application_mail(job: OutboxJob, rt: Mailer) -> None:
     """Outbox handler for "mail.charter_application": the applicant hears of each step."""
     application = await CharterApplication.filter(id=int(job.payload["application_id"])).first()
     if application is None:

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError
+from desk.core.legal_bases import LEGAL_BASIS_EXPLANATIONS, LEGAL_BASIS_LABELS
 from desk.core.translatable import N_
 from desk.registry import declarations, services
 from desk.web.templating import render
@@ -40,8 +41,8 @@ def _labels() -> dict[str, object]:
         "KIND_LABELS": services.KIND_LABELS,
         "CHARTER_STATUS_LABELS": services.CHARTER_STATUS_LABELS,
         "CHARTER_STATUS_EXPLANATIONS": services.CHARTER_STATUS_EXPLANATIONS,
-        "LEGAL_BASIS_LABELS": services.LEGAL_BASIS_LABELS,
-        "LEGAL_BASIS_EXPLANATIONS": services.LEGAL_BASIS_EXPLANATIONS,
+        "LEGAL_BASIS_LABELS": LEGAL_BASIS_LABELS,
+        "LEGAL_BASIS_EXPLANATIONS": LEGAL_BASIS_EXPLANATIONS,
         "channel_label": services.channel_label,
         "STATUS_STATE": STATUS_STATE,
     }

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# The legal bases live in desk.core.legal_bases; still importable from here (residents.views,
+# organisations.routes and tests import them so).
+from desk.core.legal_bases import LEGAL_BASIS_EXPLANATIONS as LEGAL_BASIS_EXPLANATIONS
+from desk.core.legal_bases import LEGAL_BASIS_LABELS as LEGAL_BASIS_LABELS
+from desk.core.legal_bases import legal_basis_label
 from desk.core.translatable import N_
 from desk.registry.models import (
     ApplicationState,
@@ -64,40 +69,6 @@ CHARTER_STATUS_EXPLANATIONS: dict[str, str] = {
     ),
 }
 
-LEGAL_BASIS_LABELS: dict[str, str] = {
-    "legal_obligation": N_("obligation légale"),
-    "public_task": N_("mission d'intérêt public"),
-    "contract": N_("contrat"),
-    "consent": N_("consentement"),
-    "legitimate_interest": N_("intérêt légitime"),
-    "vital_interest": N_("intérêts vitaux"),
-}
-
-# What each legal basis means for the resident, in plain words (GDPR Art. 6(1)).
-LEGAL_BASIS_EXPLANATIONS: dict[str, str] = {
-    "legal_obligation": N_(
-        "Une loi oblige cet organisme à traiter ces données. Il ne peut pas les "
-        "effacer avant la fin de la durée prévue par la loi."
-    ),
-    "public_task": N_(
-        "Ces données servent à un service public que cet organisme assure. Vous pouvez "
-        "vous opposer à leur usage si votre situation particulière le justifie."
-    ),
-    "contract": N_(
-        "Ces données sont nécessaires au contrat que vous avez passé avec cet organisme "
-        "(abonnement, bail, location…)."
-    ),
-    "consent": N_(
-        "Vous avez donné votre accord. Vous pouvez le retirer à tout moment : les données "
-        "ne sont alors plus utilisées."
-    ),
-    "legitimate_interest": N_(
-        "L'organisme estime en avoir besoin pour son activité, sans que cela "
-        "nuise à vos droits. Vous pouvez vous opposer à cet usage."
-    ),
-    "vital_interest": N_("Ces données servent à protéger la vie ou la santé d'une personne."),
-}
-
 # How a signatory receives the requests the desk forwards, by adapter name.
 CHANNEL_LABELS: dict[str, str] = {
     "email": N_("par courriel au délégué à la protection des données"),
@@ -125,10 +96,6 @@ def kind_label(kind: str) -> str:
 
 def charter_status_label(status: str) -> str:
     return CHARTER_STATUS_LABELS.get(status, status)
-
-
-def legal_basis_label(code: str) -> str:
-    return LEGAL_BASIS_LABELS.get(code, code)
 
 
 def channel_label(adapter: str) -> str:
