@@ -215,7 +215,7 @@ class ServedDesk:
     database_url: str
     server: subprocess.Popen[bytes]
     # The logged-in resident's browser cookies.
-    cookies: dict[str, str]
+    cookies: httpx.Cookies
 
     def stop(self) -> None:
         """Stop the server before the bare baseline, so the two never share the CPU."""

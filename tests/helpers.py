@@ -12,9 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tortoise.queryset import QuerySet
 
 # DESK_PARTNER_ALLOWED_NETWORKS for the tests: their partners run on this machine.
 LOCAL_PARTNER_NETWORKS = "127.0.0.1/32"
+
+
+async def column(query: QuerySet[Any], name: str) -> list[Any]:
+    """One column of a query's rows: `values_list(name, flat=True)`, which the ORM's stubs type
+    as a list of tuples."""
+    rows: Any = await query.values_list(name, flat=True)
+    return list(rows)
 
 
 async def csrf_token(client: httpx.AsyncClient, path: str = "/") -> str:

@@ -1,4 +1,5 @@
-"""The code's own standards, checked with the suite: ruff (lint and format) and mypy --strict."""
+"""The code's own standards, checked with the suite: ruff (lint and format) and mypy --strict,
+for the desk and for the tests (the same strict settings, pyproject.toml [tool.mypy])."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         ("ruff", "check", "desk", "adapters", "tests", "bench", "tools"),
         ("ruff", "format", "--check", "desk", "adapters", "tests", "bench", "tools"),
         ("mypy",),
+        ("mypy", "tests"),
     ],
-    ids=["ruff-check", "ruff-format", "mypy-strict"],
+    ids=["ruff-check", "ruff-format", "mypy-strict", "mypy-tests"],
 )
 def test_code_meets_its_standards(command: tuple[str, ...]) -> None:
     result = _run(*command)

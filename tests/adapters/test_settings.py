@@ -71,8 +71,8 @@ def test_public_names_stay_allowed_and_this_machine_only_when_the_operator_says_
             check_url(url)
 
 
-async def _no_mail(**_: object) -> None:
-    return None
+async def _no_mail(**_: object) -> str:
+    return ""
 
 
 async def test_a_stored_internal_url_is_refused_again_before_any_call() -> None:

@@ -69,12 +69,12 @@ async def _history(app: Starlette, resident_id: int) -> None:
         if n % 2 == 0:
             first = await Delivery.filter(request_id=request.id).order_by("id").first()
             assert first is not None
-            outcome: dict[str, Any] = {
+            answers: dict[RequestKind, dict[str, Any]] = {
                 RequestKind.ACCESS: {"holds_data": False},
                 RequestKind.ERASURE: {"result": "erased", "erased_categories": ["identité"]},
                 RequestKind.OBJECTION: {"result": "stopped"},
-            }[kind]
-            await _answer(app, first, "fulfil", outcome=outcome)
+            }
+            await _answer(app, first, "fulfil", outcome=answers[kind])
 
 
 async def _screens(html: str) -> float:

@@ -58,7 +58,7 @@ async def _partner_answers(
     mail_sink: MailSink,
     dpo: str,
     data: dict[str, str],
-    files: dict | None = None,
+    files: dict[str, tuple[str, bytes, str]] | None = None,
 ) -> httpx.Response:
     link = _only_link(mail_sink, dpo, "/partenaires/reponse/")
     page = await client.get(link)
@@ -159,9 +159,9 @@ async def test_whole_journey(
     assert len(set(receipt_links)) == 2
     jwks = (await client.get("/.well-known/jwks.json")).json()
     for link in set(receipt_links):
-        page = await client.get(link)
-        assert page.status_code == 200 and "<svg" in page.text
-        assert ADDRESS not in page.text
+        receipt_page = await client.get(link)
+        assert receipt_page.status_code == 200 and "<svg" in receipt_page.text
+        assert ADDRESS not in receipt_page.text
         token = (await client.get(link + ".jws")).text
         payload = json.loads(jws.deserialize_compact(token, KeySet.import_key_set(jwks)).payload)
         assert payload["kind"] == "erasure"

@@ -47,7 +47,7 @@ async def listening(
     async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        tasks.add(task)  # type: ignore[arg-type]
+        tasks.add(task)
         try:
             await handle(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -174,6 +174,6 @@ class FaultyPartner(Scripted):
                 status, "429 Too Many Requests"
             )
             extra = f"Retry-After: {retry_after}\r\n" if retry_after else ""
-            head = f"HTTP/1.1 {reason}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
-            writer.write(head.encode())
+            reply = f"HTTP/1.1 {reason}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+            writer.write(reply.encode())
         await writer.drain()

@@ -16,6 +16,7 @@ from desk.requests.models import Delivery, RequestKind
 from desk.requests.services import file_request
 from desk.settings import Settings
 from tests.factories import make_resident, make_signatory
+from tests.helpers import column
 
 
 def worker_environment(settings: Settings, **overrides: str) -> dict[str, str]:
@@ -122,4 +123,4 @@ async def file_webhook_deliveries(
         await file_request(
             resident_id=resident.id, kind=RequestKind.DISCOVERY, signatory_ids=signatory_ids
         )
-    return set(await Delivery.all().values_list("id", flat=True))
+    return set(await column(Delivery.all(), "id"))

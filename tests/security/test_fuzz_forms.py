@@ -170,7 +170,7 @@ def _form_calls(
     client = world.clients[form.role]
 
     async def call(values: dict[str, bytes]) -> httpx.Response:
-        token = client.cookies.get("csrftoken", "")
+        token = client.cookies.get("csrftoken") or ""
         if form.multipart:
             data = {
                 "csrftoken": token,

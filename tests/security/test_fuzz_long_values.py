@@ -173,7 +173,7 @@ async def _find_forms(world: World) -> list[Form]:
 
 async def _post_form(world: World, form: Form, values: dict[str, str]) -> httpx.Response:
     client = world.clients[form.role]
-    token = client.cookies.get("csrftoken", "")
+    token = client.cookies.get("csrftoken") or ""
     if form.multipart:
         files = {"copy": ("copie.json", b"{}", "application/json")}
         return await client.post(form.action, data={"csrftoken": token, **values}, files=files)

@@ -175,7 +175,7 @@ async def test_copy_download_links_forged_replayed_or_expired(
 ) -> None:
     runtime = app.state.runtime
     await log_in(client, worker, mail_sink, EMAIL)
-    copies = []
+    copies: list[AccessCopy] = []
     for _ in range(2):
         delivery = await _delivery(worker) if not copies else await _second(worker)
         await transitions.fulfil(
@@ -267,7 +267,7 @@ async def test_partner_bearer_tokens_forged_expired_or_unsigned_are_401(
     }
     for name, token in cases.items():
         auth = f"Bearer {token}".encode()
-        response = await client.get("/api/v1/deliveries", headers={"Authorization": auth})
+        response = await client.get("/api/v1/deliveries", headers={b"Authorization": auth})
         assert response.status_code == 401, name
         assert response.headers["content-type"].startswith("application/problem+json")
         assert 'error="invalid_token"' in response.headers["www-authenticate"], name

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -58,7 +59,7 @@ STAFF = {
 }
 POSTAL_ADDRESS = "Service DPO\n1 place de la Liberté\n29200 Brest"
 # These tests send many forms from one address on purpose: rate limits have their own tests.
-GENEROUS_LIMITS = {
+GENEROUS_LIMITS: dict[str, Any] = {
     name: "10000 per minute"
     for name in (
         "rate_limit_login_per_email",

@@ -21,7 +21,7 @@ from desk.audit.checkpoint import (
 from desk.audit.log import GENESIS, record_action, verify_records
 from desk.audit.models import AuditRecord
 from desk.staff.services import add_staff, deactivate_staff
-from tests.helpers import run_desk
+from tests.helpers import column, run_desk
 
 
 async def _five_actions() -> list[AuditRecord]:
@@ -103,9 +103,7 @@ async def test_staff_changes_are_recorded(app: Starlette) -> None:
     member = await add_staff(email="agent@exemple.invalid", display_name="Agent", role="admin")
     await deactivate_staff(email="agent@exemple.invalid")
     await add_staff(email="agent@exemple.invalid", display_name="Agent", role="mediator")
-    actions = await AuditRecord.filter(subject=f"staff:{member.id}").values_list(
-        "action", flat=True
-    )
+    actions = await column(AuditRecord.filter(subject=f"staff:{member.id}"), "action")
     assert list(actions) == ["staff.add", "staff.deactivate", "staff.reactivate"]
     # Ids only: never the address nor the name.
     dumped = json.dumps(await AuditRecord.all().values(), default=str)

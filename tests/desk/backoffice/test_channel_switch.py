@@ -64,7 +64,9 @@ async def test_an_invalid_setting_is_refused_in_french_and_a_valid_switch_is_aud
     # The signatory keeps its own channel; the webhook secret is stored encrypted only.
     stored = await Signatory.get(id=signatory.id)
     assert stored.adapter == "email" and stored.adapter_settings["mailbox"] == ""
-    (secret,) = stored.adapter_settings["secrets"]
+    secrets = stored.adapter_settings["secrets"]
+    assert isinstance(secrets, list)
+    (secret,) = secrets
     assert crypto.is_encrypted(secret)
     assert crypto.decrypt(settings.secret_key, secret) in page
     change = await DeliveryEvent.get(delivery_id=failed.id, action="channel_changed")

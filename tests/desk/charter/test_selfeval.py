@@ -35,6 +35,7 @@ async def test_self_evaluation_through_the_api_is_published(client: httpx.AsyncC
     assert unknown.status_code == 422
     bare = await client.put(url, json={"answers": _answers(dpo="yes")}, headers=headers)
     assert bare.status_code == 422  # the document says each answer is an object
+    comment: object
     for comment in ({}, [], 0, False, None, {"text": "oui"}):
         odd = _answers(dpo={"answer": "yes", "comment": comment})
         refused = await client.put(url, json={"answers": odd}, headers=headers)

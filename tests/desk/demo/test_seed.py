@@ -63,6 +63,7 @@ async def test_demo_register_is_realistic_and_fictional(app: Starlette) -> None:
         assert s.dpo_email.endswith(".exemple.invalid")
         assert s.accepted_identifiers == ["email", "full_name", "postal_address"]
         assert s.adapter_settings == {}
+        assert s.signed_on is not None
         assert "2022-10-01" <= s.signed_on.isoformat() <= "2025-12-31"
         assert 1 <= len(s.declarations) <= 3
         for d in s.declarations:

@@ -16,6 +16,7 @@ from tests.desk.organisations.support import member_log_in
 from tests.desk.organisations.test_space import DPO, _candidate
 from tests.desk.staff.support import post_form, text
 from tests.factories import make_resident, make_signatory
+from tests.helpers import column
 
 
 async def test_a_dpo_finds_every_request_and_answers_it_in_the_inbox(
@@ -75,7 +76,5 @@ async def test_a_dpo_finds_every_request_and_answers_it_in_the_inbox(
 
     await worker.run_until_idle()
     assert await Receipt.filter(delivery_id=mine.id).exists()
-    answered = await AuditRecord.filter(action="organisation.answer").values_list(
-        "actor", flat=True
-    )
+    answered = await column(AuditRecord.filter(action="organisation.answer"), "actor")
     assert len(answered) == 2 and all(a.startswith("member:") for a in answered)

@@ -161,7 +161,7 @@ async def test_an_organisation_applies_is_accepted_shows_capacity_and_signs(
         client, status_path, {"status": "signed", "reason": "Signature en conseil."}
     )
     assert signed.status_code == 303
-    await signatory.refresh_from_db()
+    signatory = await Signatory.get(id=signatory.id)
     assert signatory.charter_status == CharterStatus.SIGNED
     assert signatory.charter_version == "2022-10" and signatory.signed_on is not None
 

@@ -14,7 +14,7 @@ from desk.registry.models import Declaration, DeclarationVersion, Signatory
 from tests.desk.organisations.support import member_log_in
 from tests.desk.staff.support import post_form, text
 from tests.factories import make_signatory
-from tests.helpers import csrf_token
+from tests.helpers import column, csrf_token
 
 DPO = "dpo@ports-iroise.exemple.invalid"
 EDITOR = "redaction@ports-iroise.exemple.invalid"
@@ -140,9 +140,7 @@ async def test_a_dpo_invites_an_editor_and_keeps_declarations_with_their_history
     assert retired.status_code == 303
     again = await post_form(client, path, DECLARATION)
     assert again.status_code == 409 and "retirée" in text(again)
-    numbers = await DeclarationVersion.filter(declaration_id=declaration.id).values_list(
-        "change", flat=True
-    )
+    numbers = await column(DeclarationVersion.filter(declaration_id=declaration.id), "change")
     assert list(numbers) == ["created", "edited", "retired"]
 
     rows = (await client.get("/donnees-ouvertes/declaration_history.json")).json()

@@ -43,6 +43,7 @@ from desk import db
 from desk.app import create_app
 from desk.mail.sink import MailSink
 from desk.partners import api
+from desk.partners.deliveries import PREFIX
 from desk.requests import transitions
 from desk.requests.models import Delivery, RequestKind
 from desk.requests.services import file_request
@@ -112,7 +113,7 @@ async def _seed(settings: Settings) -> World:
 
 def _with_api(application: Starlette) -> Starlette:
     paths = {getattr(route, "path", None) for route in application.router.routes}
-    if api.PREFIX not in paths:  # until desk/app.py mounts the partner API
+    if PREFIX not in paths:  # until desk/app.py mounts the partner API
         application.router.routes.extend(api.routes)
     return application
 

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 
 from desk.outbox.worker import Worker
 from desk.partners import answers as api_answers
+from desk.partners.deliveries import delivery_document
 from desk.partners.models import IdempotencyRecord
 from desk.requests.models import Delivery, DeliveryEvent, RequestKind
 from desk.requests.services import file_request
@@ -71,7 +72,7 @@ async def test_a_crash_after_the_effect_leaves_neither_effect_nor_record(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         keyed = {**await _bearer(client), "Idempotency-Key": "ack-crash"}
         url = f"/api/v1/deliveries/{delivery_id}/acknowledge"
-        real = api_answers.delivery_document
+        real = delivery_document
 
         async def crash(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("the process dies after the effect, before the record")

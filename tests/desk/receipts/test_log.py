@@ -14,16 +14,16 @@ from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 
 from desk.core import clock, merkle
+from desk.core.chain import GENESIS
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import Worker
 from desk.receipts.audit import audit
 from desk.receipts.keys import signing_input
 from desk.receipts.log import APPEND_JOB, TREE_HEAD_TYPE, append_all, leaf_of
 from desk.receipts.models import LogNode, Receipt, TransparencyCheckpoint, TreeHead
-from desk.receipts.verify import GENESIS
 from desk.requests.models import Delivery, RightsRequest
 from tests.desk.receipts.conftest import fulfil_all, tamper, unb64
-from tests.helpers import run_desk
+from tests.helpers import column, run_desk
 
 
 def _payload(token: str) -> dict[str, object]:
@@ -217,7 +217,7 @@ async def test_receipts_of_the_old_chain_are_imported_and_still_verify(
     [newer] = await fulfil_all(app, slugs=["brest-metropole-habitat"])
     await worker.run_until_idle()
 
-    order = await Receipt.all().order_by("leaf_index").values_list("id", flat=True)
+    order = await column(Receipt.all().order_by("leaf_index"), "id")
     assert order == [receipts[0].id, receipts[1].id, newer.id]
     report = await audit(keyring=keyring)
     assert report.ok, report.findings
@@ -241,4 +241,4 @@ async def test_desk_audit_verify_command_exits_1_on_a_break(app: Starlette, work
     broken = await run_desk("audit", "verify", env=env)
     assert broken.returncode == 1
     assert "anomalie" in broken.stdout and receipts[0].id in broken.stdout
-    assert await Delivery.filter(id=receipts[0].delivery_id).exists()
+    assert await Delivery.filter(receipt__id=receipts[0].id).exists()

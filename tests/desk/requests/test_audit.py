@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from desk.core.chain import GENESIS
 from desk.requests import transitions
-from desk.requests.audit import GENESIS, verify_events
+from desk.requests.audit import verify_events
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.services import file_request
 from tests.factories import make_resident, make_signatory

@@ -72,7 +72,7 @@ def _spoilt(response: flask.Response, how: str) -> flask.Response:
 
 
 def build_app() -> flask.Flask:
-    app = oidc_provider_mock.app(require_nonce=True)
+    app: flask.Flask = oidc_provider_mock.app(require_nonce=True)
     app.config[SIGN_USERINFO] = False
     app.config[SPOIL_ID_TOKEN] = False
     app.config[SPOIL_USERINFO] = False

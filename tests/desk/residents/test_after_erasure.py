@@ -140,9 +140,9 @@ async def test_erase_everywhere_then_every_page_says_erased(
 
     # Logis Brest answers "nothing held": left out from now on, with its date.
     await _answer(app, erasing["logis-brest"], "fulfil", outcome={"result": "nothing_held"})
-    card = page_text(await client.get("/mon-espace/signataires/logis-brest"))
-    assert "Logis Brest a répondu ne détenir aucune donnée sur vous." in card
-    assert "Obtenir une copie" not in card and "supprimer?signataire" not in card
+    card_text = page_text(await client.get("/mon-espace/signataires/logis-brest"))
+    assert "Logis Brest a répondu ne détenir aucune donnée sur vous." in card_text
+    assert "Obtenir une copie" not in card_text and "supprimer?signataire" not in card_text
     assert "Logis Brest : a répondu ne détenir aucune donnée sur vous" in page_text(
         await client.get("/mon-espace/supprimer?tous=1")
     )

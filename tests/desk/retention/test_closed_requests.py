@@ -26,6 +26,7 @@ from tests.desk.retention.test_retention import (
     _stored_text,
 )
 from tests.factories import make_resident
+from tests.helpers import column
 
 REQUESTS = 7
 BATCH = 3  # 7 requests: three batches
@@ -69,9 +70,9 @@ async def test_many_requests_are_reduced_batch_by_batch_and_still_verify(
     assert _holds_none(await _stored_text())
     checked, problems = await verify_events()
     assert problems == [] and checked == await DeliveryEvent.all().count()
-    outcomes = await Delivery.filter(state="fulfilled").values_list("outcome", flat=True)
+    outcomes = await column(Delivery.filter(state="fulfilled"), "outcome")
     assert len(outcomes) == REQUESTS
-    assert all(o["erased_categories"] == ["coordonnées"] and "note" not in o for o in outcomes)  # type: ignore[index, operator]
+    assert all(o["erased_categories"] == ["coordonnées"] and "note" not in o for o in outcomes)
 
     before = await _snapshot()
     again = await run_retention(now=now)

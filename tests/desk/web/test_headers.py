@@ -14,7 +14,8 @@ HSTS = "max-age=63072000; includeSubDomains"
 
 
 def _no_store(response: httpx.Response) -> bool:
-    return response.headers.get("cache-control") == "no-store"
+    cache_control: str | None = response.headers.get("cache-control")
+    return cache_control == "no-store"
 
 
 async def test_hsts_only_over_https(settings: Settings, mail_sink: MailSink) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 import socket
+from typing import Any
 
 import httpx
 import pytest
@@ -143,7 +144,10 @@ async def test_a_storage_outage_lets_people_through(
 async def test_with_redis_two_instances_share_the_counters(
     settings: Settings, mail_sink: MailSink
 ) -> None:
-    limits = {"rate_limit_storage": REDIS_URL, "rate_limit_login_per_email": "2 per hour"}
+    limits: dict[str, Any] = {
+        "rate_limit_storage": REDIS_URL,
+        "rate_limit_login_per_email": "2 per hour",
+    }
     namespace = f"desk-test-{secrets.token_hex(8)}"
     async with running_app(settings, mail_sink, **limits) as first:
         # A second instance of the desk: its own process memory, the same Redis and database.
