@@ -1,5 +1,9 @@
 """Shared fixtures: a migrated database (SQLite, and PostgreSQL when DESK_TEST_DATABASE_URL is
-set), a real SMTP server catching mail, the app with its lifespan, an HTTP client, a worker."""
+set), a real SMTP server catching mail, the app with its lifespan, an HTTP client, a worker.
+
+And the `unit` marker: every test that uses none of FUNCTIONAL_FIXTURES (directly or through
+another fixture), lives outside FUNCTIONAL_DIRS and is not marked `functional` is marked
+`unit`, so `python -m pytest -m unit` runs the pure tests alone (docs/testing.md)."""
 
 from __future__ import annotations
 
@@ -24,6 +28,31 @@ from desk.settings import Settings
 from tests.helpers import LOCAL_PARTNER_NETWORKS
 
 PG_URL = os.environ.get("DESK_TEST_DATABASE_URL", "")
+
+# Fixtures that reach a database, the app, a mail or HTTP server, a subprocess or a browser.
+FUNCTIONAL_FIXTURES = frozenset(
+    {
+        "database_url", "app", "client", "worker", "smtp_server", "browser", "journey",
+        "processes", "demo", "provider", "net", "partner", "receiver_factory", "index",
+        "extracted",
+    }
+)  # fmt: skip
+# Browser journeys and fault injection: functional whatever their fixtures.
+FUNCTIONAL_DIRS = ("e2e", "faults")
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.relative_to(TESTS).parts if item.path.is_relative_to(TESTS) else ()
+        if where[:1] and where[0] in FUNCTIONAL_DIRS:
+            continue
+        if item.get_closest_marker("functional") is not None:
+            continue
+        if FUNCTIONAL_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.unit)
+
+
 TABLES = [
     "receipt", "access_copy", "delivery_event", "delivery", "rights_request", "login_challenge",
     "resident", "declaration", "signatory", "outbox_job", "partner_client", "client_secret",

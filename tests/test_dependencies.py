@@ -68,6 +68,7 @@ def test_an_unreachable_index_checks_nothing_and_says_so(
     assert "nothing was checked" in capsys.readouterr().out
 
 
+@pytest.mark.functional
 def test_the_installed_environment_has_no_known_vulnerability(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

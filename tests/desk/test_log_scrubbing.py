@@ -126,6 +126,7 @@ DEMO = textwrap.dedent(
 ).format(email=EMAIL)
 
 
+@pytest.mark.functional
 def test_a_traceback_in_desk_demo_reaches_its_output_scrubbed(tmp_path: Path) -> None:
     port = _free_port()
     process = subprocess.Popen(
@@ -154,6 +155,7 @@ def test_a_traceback_in_desk_demo_reaches_its_output_scrubbed(tmp_path: Path) ->
     assert "[email]" in output
 
 
+@pytest.mark.functional
 def test_an_uncaught_error_in_a_command_is_logged_scrubbed(tmp_path: Path) -> None:
     # A one-off command dying of an error that names someone: the traceback goes through the
     # log, not raw to stderr.

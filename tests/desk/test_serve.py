@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from desk.db import migrate
 
@@ -38,6 +39,7 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> No
     raise AssertionError(f"desk serve did not start:\n{log.read_text()}")
 
 
+@pytest.mark.functional
 def test_serve_with_two_workers_answers_and_logs_json(tmp_path: Path) -> None:
     database = f"sqlite://{tmp_path / 'desk.sqlite3'}"
     asyncio.run(migrate(database))
