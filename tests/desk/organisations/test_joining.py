@@ -12,8 +12,8 @@ from frictionless import Resource, Schema
 from desk.mail.sink import MailSink
 from desk.organisations.models import MemberRole, OrganisationMember
 from desk.outbox.worker import Worker
-from desk.registry.joining import check_siret
 from desk.registry.models import CharterApplication, CharterStatus, Signatory
+from desk.registry.siret import check_siret
 from tests.desk.staff.support import post_form, staff_log_in, text
 from tests.helpers import csrf_token
 
