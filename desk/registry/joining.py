@@ -22,6 +22,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
+from desk.charter import versions
 from desk.core import clock
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
@@ -40,9 +41,9 @@ from desk.runtime import Runtime
 
 log = logging.getLogger("desk.registry.joining")
 
-# The charter adopted by Brest métropole in October 2022: the version new signatories sign.
-CURRENT_CHARTER_VERSION = "2022-10"
-CHARTER_ADOPTED_ON = date(2022, 10, 13)
+# The version in force is the one new signatories sign (desk.charter.versions: versions as data).
+CURRENT_CHARTER_VERSION = versions.CURRENT.number
+CHARTER_ADOPTED_ON: date = versions.CURRENT.adopted_on or date(2022, 10, 13)
 
 MAIL_JOB = "mail.charter_application"
 NAME_MAX = 200
@@ -71,6 +72,10 @@ MSG_BAD_TRANSITION = N_(
     "Ce changement de statut n'est pas possible depuis le statut actuel de l'organisation."
 )
 MSG_NO_SIGNATORY = N_("Aucune organisation ne correspond à cette adresse.")
+MSG_UNKNOWN_VERSION = N_(
+    "Cette version de la charte n'existe pas ou n'est pas en vigueur : une organisation signe "
+    "la version en vigueur."
+)
 
 
 class ApplicationInvalid(DeskError):
@@ -430,6 +435,8 @@ async def change_status(
     except ValueError as exc:
         raise DeskError(MSG_BAD_TRANSITION) from exc
     text = _reason(reason, required=True)
+    if target == CharterStatus.SIGNED and charter_version not in versions.SIGNABLE:
+        raise DeskError(MSG_UNKNOWN_VERSION)
     async with in_transaction() as conn:
         signatory = await Signatory.filter(slug=slug).using_db(conn).select_for_update().first()
         if signatory is None:
