@@ -41,8 +41,13 @@ async def test_an_admin_keeps_the_composition_and_the_public_sees_it(
     assert await CommitteeSeat.all().count() == 0
 
     assert (await post_form(client, "/back-office/comite", GOOD)).status_code == 303
-    former = GOOD | {"full_name": "Yann Kerével", "college": "elected", "mandate_start": "2022-10-13",
-                     "mandate_end": "2024-10-12", "office": "Conseiller métropolitain"}  # fmt: skip
+    former = GOOD | {
+        "full_name": "Yann Kerével",
+        "college": "elected",
+        "mandate_start": "2022-10-13",
+        "mandate_end": "2024-10-12",
+        "office": "Conseiller métropolitain",
+    }
     assert (await post_form(client, "/back-office/comite", former)).status_code == 303
     public = text(await client.get("/charte/comite"))
     members, _, past = public.partition("Anciens membres")
