@@ -91,3 +91,35 @@ async def test_committee_decisions_are_open_data_without_personal_data(
     raw += (await client.get("/donnees-ouvertes/committee_decisions.json")).text
     assert "Camille" not in raw and "x@exemple.invalid" not in raw
     assert "Délais connus." in raw
+
+
+async def test_the_annual_report_carries_the_committees_recommendations_and_contests(
+    client: httpx.AsyncClient,
+) -> None:
+    signatory = await make_signatory("eau-du-ponant", name="Eau du Ponant")
+    member = await StaffMember.create(
+        email="comite@exemple.invalid", display_name="Comité", role=StaffRole.COMMITTEE
+    )
+    alert = await Alert.create(
+        signatory=signatory, level=AlertLevel.REMINDER, reason="Retard.", delivery_ids=[1],
+        created_at=clock.now(),
+    )  # fmt: skip
+    contest = await contests.contest_alert(
+        alert_id=alert.id, signatory_id=signatory.id, reason="Pas juste.", actor="member:1"
+    )
+    await contests.decide_contest(
+        contest_id=contest.id, member_id=member.id, outcome="upheld", reasoning="Exact."
+    )
+    for text_, outcome in (("Publier les capteurs.", "adopted"), ("Tout changer.", "declined")):
+        suggestion = await suggestions.submit_suggestion(
+            text=text_, principle="", email="", now=clock.now()
+        )
+        await suggestions.answer_suggestion(
+            suggestion_id=suggestion.id, member_id=member.id, outcome=outcome,
+            answer="Réponse.", public_text="",
+        )  # fmt: skip
+    year = clock.local(clock.now()).year
+    page = (await client.get(f"/bilan/{year}")).text
+    assert "Publier les capteurs." in page and "Tout changer." not in page
+    assert "retenue pour la prochaine version de la charte" in page
+    assert "1 fondées (alerte retirée)" in page
