@@ -110,9 +110,9 @@ async def build_report(*, year: int, now: datetime) -> AnnualReport:
     ).values_list("outcome", flat=True):
         outcomes[str(outcome)] = outcomes.get(str(outcome), 0) + 1
     contests: dict[str, int] = {}
-    for outcome in await AlertContest.filter(
-        decided_at__gte=start, decided_at__lt=end
-    ).values_list("outcome", flat=True):
+    for outcome in await AlertContest.filter(decided_at__gte=start, decided_at__lt=end).values_list(
+        "outcome", flat=True
+    ):
         contests[str(outcome)] = contests.get(str(outcome), 0) + 1
     recommendations = await CharterSuggestion.filter(
         answered_at__gte=start, answered_at__lt=end, outcome__in=["adopted", "studied"]
