@@ -407,8 +407,8 @@ ROUTES: dict[str, str] = {
         "a suggestion to improve the charter; POST: the committee's public answer"
     ),
     "/comite": (
-        "ethics committee (staff role `committee`): exclusion proposals, complaints, "
-        "decisions with reasoning"
+        "ethics committee (staff role `committee`): exclusion proposals, contested alerts, "
+        "suggestions to improve the charter, complaints; decisions with reasoning"
     ),
     "/comite/propositions/{alert_id}/decision": "POST: the committee's decision, with reasoning",
     # Mediation
