@@ -3,8 +3,11 @@ public, the author hears of it by mail and their address is then erased."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
+from desk.charter import suggestions
 from desk.charter.models import CharterSuggestion
 from desk.charter.versions import PRINCIPLES, VERSIONS
 from desk.mail.sink import MailSink
@@ -128,3 +131,19 @@ async def test_the_committee_answers_publicly_and_the_author_is_told_then_forgot
 
     decisions = text(await client.get("/charte/comite"))
     assert "Proposition d'amélioration de la charte" in decisions
+
+
+async def test_an_unanswered_authors_address_is_erased_after_a_year(
+    client: httpx.AsyncClient,
+) -> None:
+    now = datetime.now(UTC)
+    old = await suggestions.submit_suggestion(
+        text="Une idée ancienne.", principle="", email=AUTHOR, now=now - timedelta(days=366)
+    )
+    recent = await suggestions.submit_suggestion(
+        text="Une idée récente.", principle="3", email=AUTHOR, now=now
+    )
+    assert await suggestions.purge_unanswered_addresses(now=now) == 1
+    await old.refresh_from_db()
+    await recent.refresh_from_db()
+    assert old.author_email == "" and recent.author_email == AUTHOR
