@@ -43,6 +43,10 @@ MSG_PENDING = N_(
     "Vous avez déjà contesté cette alerte : le comité d'éthique n'a pas encore décidé."
 )
 MSG_DECIDED = N_("Le comité a déjà rendu sa décision sur cette contestation.")
+MSG_ONCE = N_(
+    "Le comité d'éthique a déjà décidé sur votre contestation de cette alerte : une alerte se "
+    "conteste une fois."
+)
 MSG_CONTEST = N_("Cette contestation est introuvable.")
 MSG_OUTCOME = N_("Choisissez la décision : contestation fondée ou rejetée.")
 MSG_REASONING = N_(
@@ -63,7 +67,7 @@ def _text(raw: object, *, missing: str, too_long: str, limit: int) -> str:
 async def contest_alert(
     *, alert_id: int, signatory_id: int, reason: object, actor: str
 ) -> AlertContest:
-    """File a contest of one of the signatory's own alerts (one pending contest at a time)."""
+    """File a contest of one of the signatory's own alerts (an alert is contested once)."""
     text = _text(reason, missing=MSG_REASON, too_long=MSG_REASON_TOO_LONG, limit=REASON_MAX)
     async with in_transaction() as conn:
         alert = (
@@ -76,8 +80,9 @@ async def contest_alert(
             raise DeskError(MSG_ALERT, code="not_found")
         if alert.withdrawn_at is not None:
             raise DeskError(MSG_WITHDRAWN, code="conflict")
-        if await AlertContest.filter(alert_id=alert.id, outcome="").using_db(conn).exists():
-            raise DeskError(MSG_PENDING, code="conflict")
+        earlier = await AlertContest.filter(alert_id=alert.id).using_db(conn).first()
+        if earlier is not None:
+            raise DeskError(MSG_ONCE if earlier.outcome else MSG_PENDING, code="conflict")
         contest = await AlertContest.create(
             alert=alert, reason=text, filed_at=clock.now(), using_db=conn
         )

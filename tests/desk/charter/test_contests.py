@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 
-from desk.charter import alerts
+from desk.charter import alerts, contests
 from desk.charter.alerts import Thresholds
 from desk.charter.models import Alert, AlertContest, AlertLevel
 from desk.core import clock
+from desk.core.errors import DeskError
 from desk.mail.sink import MailSink
 from desk.organisations import services as organisation_services
 from desk.organisations.models import OrganisationMember
@@ -152,5 +154,10 @@ async def test_only_the_dpo_contests_and_the_committee_can_dismiss(
     assert decided.status_code == 303
     await alert.refresh_from_db()
     assert alert.withdrawn_at is None and alert.closed_at is None
+    with pytest.raises(DeskError) as once:
+        await contests.contest_alert(
+            alert_id=alert.id, signatory_id=signatory.id, reason="Encore.", actor="member:1"
+        )
+    assert "une alerte se conteste une fois" in once.value.message
     public = text(await client.get(f"/signataires/{signatory.slug}/alertes"))
     assert "contestation rejetée : l'alerte est maintenue" in public
