@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -28,15 +27,20 @@ from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
+from desk.registry.application_form import (
+    ApplicationForm,
+    ApplicationInvalid,
+    check_siret,
+    luhn_ok,
+    validated,
+)
 from desk.registry.models import (
     ApplicationState,
     CharterApplication,
     CharterStatus,
     Signatory,
-    SignatoryKind,
     StatusChange,
 )
-from desk.residents.services import InvalidEmail, normalise_email
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.registry.joining")
@@ -46,9 +50,6 @@ CURRENT_CHARTER_VERSION = versions.CURRENT.number
 CHARTER_ADOPTED_ON: date = versions.CURRENT.adopted_on or date(2022, 10, 13)
 
 MAIL_JOB = "mail.charter_application"
-NAME_MAX = 200
-ADDRESS_MAX = 1000
-WEBSITE_MAX = 300
 REASON_MAX = 2000
 
 # The steps the desk's team records; the committee's own (suspended, excluded) go through
@@ -78,136 +79,9 @@ MSG_UNKNOWN_VERSION = N_(
 )
 
 
-class ApplicationInvalid(DeskError):
-    """Form errors by field name, each a French sentence saying what to fix."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(N_("Le formulaire contient des erreurs : corrigez les champs signalés."))
-        self.errors = errors
-
-
-# --- SIREN / SIRET -------------------------------------------------------------------------------
-
-
-def luhn_ok(number: str) -> bool:
-    """The Luhn check INSEE uses for SIREN and SIRET numbers."""
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        digit = int(char)
-        if position % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
-
-
-# La Poste's establishments share one SIREN; their SIRET keys follow another rule (INSEE):
-# the sum of the digits is a multiple of 5.
-LA_POSTE_SIREN = "356000000"
-
-
-def check_siret(raw: str) -> str:
-    """A SIREN (9 digits) or SIRET (14 digits) without spaces, or a French error message."""
-    number = re.sub(r"[\s.\-]", "", raw or "")
-    if not number:
-        raise ValueError(N_("Indiquez le numéro SIREN (9 chiffres) ou SIRET (14 chiffres)."))
-    if not (number.isascii() and number.isdigit()) or len(number) not in (9, 14):
-        raise ValueError(
-            N_(
-                "Le numéro SIREN compte 9 chiffres, le SIRET 14 chiffres : vérifiez-le "
-                "(par exemple 123 456 789 ou 123 456 789 00012)."
-            )
-        )
-    if len(number) == 14 and number.startswith(LA_POSTE_SIREN):
-        valid = sum(int(c) for c in number) % 5 == 0
-    else:
-        valid = luhn_ok(number)
-    if not valid:
-        raise ValueError(
-            N_(
-                "Ce numéro SIREN ou SIRET n'existe pas : un chiffre est sans doute mal recopié "
-                "(sa clé de contrôle ne correspond pas). Vérifiez-le sur votre avis de situation "
-                "INSEE."
-            )
-        )
-    return number
-
-
-# --- the application form -----------------------------------------------------------------------
-
-
-@dataclass
-class ApplicationForm:
-    """What the public form carries, as typed (kept to fill the form again on an error)."""
-
-    name: str = ""
-    kind: str = ""
-    siret: str = ""
-    address: str = ""
-    website: str = ""
-    dpo_name: str = ""
-    dpo_email: str = ""
-    applicant_name: str = ""
-    applicant_email: str = ""
-    errors: dict[str, str] = field(default_factory=dict, init=False)
-
-
-def _validated(form: ApplicationForm) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for name, label in (("name", "organisation"), ("dpo_name", "dpo"), ("applicant_name", "you")):
-        value = " ".join(getattr(form, name).split())
-        if not value:
-            errors[name] = {
-                "organisation": N_("Indiquez le nom de l'organisation."),
-                "dpo": N_("Indiquez le nom du délégué à la protection des données (DPO)."),
-                "you": N_("Indiquez votre nom : le guichet vous répond personnellement."),
-            }[label]
-        elif len(value) > NAME_MAX:
-            errors[name] = N_("Ce nom est trop long : 200 caractères au plus.")
-        values[name] = value
-    try:
-        values["kind"] = SignatoryKind(form.kind)
-    except ValueError:
-        errors["kind"] = N_("Choisissez le type d'organisation dans la liste.")
-    try:
-        values["siret"] = check_siret(form.siret)
-    except ValueError as exc:
-        errors["siret"] = str(exc)
-    address = form.address.strip()
-    if not address:
-        errors["address"] = N_("Indiquez l'adresse postale de l'organisation.")
-    elif len(address) > ADDRESS_MAX:
-        errors["address"] = N_("L'adresse est trop longue : 1 000 caractères au plus.")
-    values["address"] = address
-    website = form.website.strip()
-    if website and (
-        not re.fullmatch(r"https?://[^\s/]+\.[^\s]+", website) or len(website) > WEBSITE_MAX
-    ):
-        errors["website"] = N_(
-            "L'adresse du site doit commencer par https:// (par exemple https://exemple.fr)."
-        )
-    values["website"] = website
-    for name, message in (
-        ("dpo_email", N_("L'adresse du DPO n'est pas valide : elle ressemble à dpo@exemple.fr.")),
-        (
-            "applicant_email",
-            N_("Votre adresse n'est pas valide : elle ressemble à prenom.nom@exemple.fr."),
-        ),
-    ):
-        try:
-            values[name] = normalise_email(getattr(form, name))
-        except InvalidEmail:
-            errors[name] = message
-    if errors:
-        raise ApplicationInvalid(errors)
-    return values
-
-
 async def submit_application(*, form: ApplicationForm) -> CharterApplication:
     """Record an application and its dated acknowledgement mail, in one transaction."""
-    values = _validated(form)
+    values = validated(form)
     async with in_transaction() as conn:
         application = await CharterApplication.create(using_db=conn, **values)
         await record_action(
@@ -464,3 +338,12 @@ async def change_status(
 
 async def status_history(*, signatory_id: int) -> list[StatusChange]:
     return list(await StatusChange.filter(signatory_id=signatory_id).order_by("changed_at", "id"))
+
+
+# What the register's routes and the tests take from here (the form lives in application_form).
+__all__ = [
+    "ApplicationForm",
+    "ApplicationInvalid",
+    "check_siret",
+    "luhn_ok",
+]
