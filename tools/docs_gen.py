@@ -206,8 +206,16 @@ ROUTES: dict[str, str] = {
     "/comprendre/{topic}": "one sheet of « Comprendre mes données »",
     "/signataires": "public register of signatories",
     "/charte": (
-        "the charter: its version and adoption, a summary of its principles and where the desk "
-        "implements each, who signed which version"
+        "the charter: its eleven principles (French and English), the version in force and its "
+        "adoption, earlier versions with what changed, who signed which version"
+    ),
+    "/charte/ameliorations": (
+        "« Proposer une amélioration »: anyone suggests a change (address optional, never "
+        "shown); answered suggestions are published with the committee's answer"
+    ),
+    "/charte/comite": (
+        "the ethics committee: members (colleges, mandate dates) and its decisions, published "
+        "without personal data"
     ),
     "/charte/rejoindre": (
         "« Rejoindre la charte »: an organisation applies (SIREN/SIRET checked); a dated "
@@ -264,6 +272,13 @@ ROUTES: dict[str, str] = {
         "one row per complaint to the ethics committee: dates and outcome, no personal data (CSV)"
     ),
     "/donnees-ouvertes/complaints.json": "the same (JSON)",
+    "/donnees-ouvertes/committee_decisions.csv": (
+        "one row per decision of the ethics committee (exclusions, contested alerts, complaints, "
+        "suggestions), no personal data (CSV)"
+    ),
+    "/donnees-ouvertes/committee_decisions.json": "the same (JSON)",
+    "/donnees-ouvertes/committee_decisions.schema.json": "their Table Schema",
+    "/donnees-ouvertes/signataires.schema.json": "the Table Schema of signataires.csv",
     "/donnees-ouvertes/complaints.schema.json": "their Table Schema",
     "/donnees-ouvertes/declaration_history.csv": "one row per version of a declaration (CSV)",
     "/donnees-ouvertes/declaration_history.json": "the same (JSON)",
@@ -337,6 +352,15 @@ ROUTES: dict[str, str] = {
     "/organisation/connexion/{token}": "organisation login link (GET confirm page / POST logs in)",
     "/organisation/deconnexion": "POST: log out of the organisation's space",
     "/organisation/reclamations": "the ethics committee's questions to the organisation",
+    "/organisation/alertes": (
+        "the organisation's charter alerts: answer each one; the DPO may contest one"
+    ),
+    "/organisation/alertes/{alert_id}/reponse": (
+        "POST: the organisation's explanation and action plan for an alert (published)"
+    ),
+    "/organisation/alertes/{alert_id}/contestation": (
+        "POST: the DPO contests an alert with a reason; the ethics committee decides"
+    ),
     "/organisation/reclamations/{complaint_id}": "POST: the organisation answers the committee",
     "/organisation/demandes": (
         "the organisation's inbox: every delivery addressed to it, filtered by state, kind, due "
@@ -355,6 +379,10 @@ ROUTES: dict[str, str] = {
     "/organisation/declarations/{declaration_id}/retirer": (
         "POST: retire a declaration (it stays public, marked retired, with its history)"
     ),
+    "/back-office/comite": (
+        "the ethics committee's composition (admin): add a member, published on /charte/comite"
+    ),
+    "/back-office/comite/{seat_id}": "POST: change a committee member's details or mandate",
     "/back-office/candidatures": (
         "applications to join the charter (staff role `register`, or admin), newest first"
     ),
@@ -372,9 +400,15 @@ ROUTES: dict[str, str] = {
         "one complaint; POST: acknowledge, ask the signatory, or decide (upheld, not upheld, "
         "resolved) — the resident is told at each step"
     ),
+    "/comite/contestations/{contest_id}": (
+        "POST: the committee decides on a contested alert (upheld withdraws it)"
+    ),
+    "/comite/ameliorations/{suggestion_id}": (
+        "a suggestion to improve the charter; POST: the committee's public answer"
+    ),
     "/comite": (
-        "ethics committee (staff role `committee`): exclusion proposals, complaints, "
-        "decisions with reasoning"
+        "ethics committee (staff role `committee`): exclusion proposals, contested alerts, "
+        "suggestions to improve the charter, complaints; decisions with reasoning"
     ),
     "/comite/propositions/{alert_id}/decision": "POST: the committee's decision, with reasoning",
     # Mediation

@@ -160,6 +160,12 @@ async def evaluate_signatory(
     if signatory.charter_status == CharterStatus.EXCLUDED:
         return None
     overdue = await overdue_ids(signatory_id=signatory.id, now=now)
+    # Deliveries behind an alert the committee withdrew (contest upheld) raise no new one.
+    withdrawn = await Alert.filter(
+        signatory_id=signatory.id, withdrawn_at__isnull=False
+    ).values_list("delivery_ids", flat=True)
+    excused = {int(i) for ids in withdrawn for i in (ids or [])}
+    overdue = [i for i in overdue if i not in excused]
     episode = await Alert.filter(signatory_id=signatory.id, closed_at__isnull=True).order_by(
         "-level", "-created_at"
     )
@@ -246,6 +252,7 @@ def alert_document(alert: Alert) -> dict[str, Any]:
         "response": alert.response,
         "corrective_plan": alert.corrective_plan,
         "responded_at": iso(alert.responded_at),
+        "withdrawn_at": iso(alert.withdrawn_at),
     }
 
 

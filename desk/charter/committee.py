@@ -49,7 +49,7 @@ class Proposal:
 async def proposals() -> list[Proposal]:
     """Every exclusion proposal, those awaiting a decision first."""
     alerts = (
-        await Alert.filter(level=AlertLevel.EXCLUSION_PROPOSED)
+        await Alert.filter(level=AlertLevel.EXCLUSION_PROPOSED, withdrawn_at__isnull=True)
         .select_related("signatory")
         .order_by("-created_at", "-id")
     )
@@ -107,7 +107,9 @@ async def decide(
         raise DeskError(MSG_NO_CONDITIONS)
     async with in_transaction() as conn:
         alert = (
-            await Alert.filter(id=alert_id, level=AlertLevel.EXCLUSION_PROPOSED)
+            await Alert.filter(
+                id=alert_id, level=AlertLevel.EXCLUSION_PROPOSED, withdrawn_at__isnull=True
+            )
             .using_db(conn)
             .select_for_update()
             .first()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from desk.charter import alerts, deadlines
+from desk.charter import alerts, contests, deadlines, suggestions
 from desk.charter.models import Alert
 from desk.core import clock
 from desk.outbox.models import OutboxJob
@@ -139,10 +139,13 @@ async def charter_maintenance(rt: Runtime) -> None:
     now = clock.now()
     await deadlines.run(now=now)
     await alerts.evaluate_alerts(now=now, thresholds=alerts.Thresholds.from_settings(rt.settings))
+    await suggestions.purge_unanswered_addresses(now=now)
 
 
 HANDLERS = {
     deadlines.PARTNER_REMINDER_JOB: send_partner_reminder,
     deadlines.RESIDENT_MAIL_JOB: send_resident_mail,
     alerts.ALERT_NOTICE_JOB: send_alert_notice,
+    contests.MAIL_JOB: contests.send_contest_mail,
+    suggestions.MAIL_JOB: suggestions.send_answer_mail,
 }

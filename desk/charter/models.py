@@ -32,6 +32,8 @@ class Alert(Model):
     corrective_plan = fields.TextField(null=True)
     responded_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
+    # Set when the committee upheld the signatory's contest: the alert no longer stands.
+    withdrawn_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "charter_alert"
@@ -106,3 +108,75 @@ class Complaint(Model):
 
     class Meta:
         table = "complaint"
+
+
+class ContestOutcome(StrEnum):
+    UPHELD = "upheld"  # the signatory is right: the alert is withdrawn
+    DISMISSED = "dismissed"  # the alert stands
+
+
+class AlertContest(Model):
+    """A signatory contests an alert, the ethics committee decides (public, no personal data)."""
+
+    id = fields.IntField(primary_key=True)
+    alert: fields.ForeignKeyRelation[Alert] = fields.ForeignKeyField(
+        "models.Alert", related_name="contests", on_delete=fields.CASCADE
+    )
+    reason = fields.TextField()
+    filed_at = fields.DatetimeField()
+    # upheld or dismissed once decided, "" before.
+    outcome = fields.CharField(max_length=16, default="", db_default="")
+    reasoning = fields.TextField(default="", db_default="")
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "alert_contest"
+        ordering = ["-filed_at", "-id"]
+
+
+class College(StrEnum):
+    ELECTED = "elected"
+    CITIZENS = "citizens"
+    EXPERTS = "experts"
+    SIGNATORIES = "signatories"
+
+
+class CommitteeSeat(Model):
+    """One member of the ethics committee as a public office holder: name, college, mandate."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    college = fields.CharEnumField(College, max_length=16)
+    # The office or quality they sit for ("Vice-présidente de Brest métropole", "juré citoyen").
+    office = fields.CharField(max_length=200, default="", db_default="")
+    mandate_start = fields.DateField()
+    mandate_end = fields.DateField(null=True)
+
+    class Meta:
+        table = "committee_seat"
+        ordering = ["college", "name", "id"]
+
+
+class CharterSuggestion(Model):
+    """Someone's suggestion to improve the charter (principle 5) and the committee's answer.
+
+    Published once answered, in the words the committee publishes (`public_text`: the text as
+    sent, or rewritten without personal data). The author's address, optional, is only used to
+    tell them of the answer, then erased.
+    """
+
+    id = fields.IntField(primary_key=True)
+    # The principle (1 to 11) it is about, or None for the charter as a whole.
+    principle = fields.IntField(null=True)
+    text = fields.TextField()
+    author_email = fields.CharField(max_length=254, default="", db_default="")
+    created_at = fields.DatetimeField()
+    public_text = fields.TextField(default="", db_default="")
+    # adopted, studied (for the next version) or declined, once answered.
+    outcome = fields.CharField(max_length=16, default="", db_default="")
+    answer = fields.TextField(default="", db_default="")
+    answered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "charter_suggestion"
+        ordering = ["-created_at", "-id"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -22,21 +21,21 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
+from desk.registry import charter_versions as versions
 from desk.core import clock
-from desk.core.emails import InvalidEmail, normalise_email
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
+from desk.registry.application_form import ApplicationForm, ApplicationInvalid, validated
+from desk.registry.siret import check_siret, luhn_ok
 from desk.registry.models import (
     ApplicationState,
     CharterApplication,
     CharterStatus,
     Signatory,
-    SignatoryKind,
     StatusChange,
 )
-from desk.registry.siret import check_siret
 
 log = logging.getLogger("desk.registry.joining")
 
@@ -49,15 +48,11 @@ class Mailer(Protocol):
         self, *, to: str, template: str, context: dict[str, Any], idempotency_key: str
     ) -> str: ...
 
-
-# The charter adopted by Brest métropole in October 2022: the version new signatories sign.
-CURRENT_CHARTER_VERSION = "2022-10"
-CHARTER_ADOPTED_ON = date(2022, 10, 13)
+# The version in force is the one new signatories sign (desk.registry.charter_versions: versions as data).
+CURRENT_CHARTER_VERSION = versions.CURRENT.number
+CHARTER_ADOPTED_ON: date = versions.CURRENT.adopted_on or date(2022, 10, 13)
 
 MAIL_JOB = "mail.charter_application"
-NAME_MAX = 200
-ADDRESS_MAX = 1000
-WEBSITE_MAX = 300
 REASON_MAX = 2000
 
 # The steps the desk's team records; the committee's own (suspended, excluded) go through
@@ -81,90 +76,15 @@ MSG_BAD_TRANSITION = N_(
     "Ce changement de statut n'est pas possible depuis le statut actuel de l'organisation."
 )
 MSG_NO_SIGNATORY = N_("Aucune organisation ne correspond à cette adresse.")
-
-
-class ApplicationInvalid(DeskError):
-    """Form errors by field name, each a French sentence saying what to fix."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(N_("Le formulaire contient des erreurs : corrigez les champs signalés."))
-        self.errors = errors
-
-
-# --- the application form -----------------------------------------------------------------------
-
-
-@dataclass
-class ApplicationForm:
-    """What the public form carries, as typed (kept to fill the form again on an error)."""
-
-    name: str = ""
-    kind: str = ""
-    siret: str = ""
-    address: str = ""
-    website: str = ""
-    dpo_name: str = ""
-    dpo_email: str = ""
-    applicant_name: str = ""
-    applicant_email: str = ""
-    errors: dict[str, str] = field(default_factory=dict, init=False)
-
-
-def _validated(form: ApplicationForm) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for name, label in (("name", "organisation"), ("dpo_name", "dpo"), ("applicant_name", "you")):
-        value = " ".join(getattr(form, name).split())
-        if not value:
-            errors[name] = {
-                "organisation": N_("Indiquez le nom de l'organisation."),
-                "dpo": N_("Indiquez le nom du délégué à la protection des données (DPO)."),
-                "you": N_("Indiquez votre nom : le guichet vous répond personnellement."),
-            }[label]
-        elif len(value) > NAME_MAX:
-            errors[name] = N_("Ce nom est trop long : 200 caractères au plus.")
-        values[name] = value
-    try:
-        values["kind"] = SignatoryKind(form.kind)
-    except ValueError:
-        errors["kind"] = N_("Choisissez le type d'organisation dans la liste.")
-    try:
-        values["siret"] = check_siret(form.siret)
-    except ValueError as exc:
-        errors["siret"] = str(exc)
-    address = form.address.strip()
-    if not address:
-        errors["address"] = N_("Indiquez l'adresse postale de l'organisation.")
-    elif len(address) > ADDRESS_MAX:
-        errors["address"] = N_("L'adresse est trop longue : 1 000 caractères au plus.")
-    values["address"] = address
-    website = form.website.strip()
-    if website and (
-        not re.fullmatch(r"https?://[^\s/]+\.[^\s]+", website) or len(website) > WEBSITE_MAX
-    ):
-        errors["website"] = N_(
-            "L'adresse du site doit commencer par https:// (par exemple https://exemple.fr)."
-        )
-    values["website"] = website
-    for name, message in (
-        ("dpo_email", N_("L'adresse du DPO n'est pas valide : elle ressemble à dpo@exemple.fr.")),
-        (
-            "applicant_email",
-            N_("Votre adresse n'est pas valide : elle ressemble à prenom.nom@exemple.fr."),
-        ),
-    ):
-        try:
-            values[name] = normalise_email(getattr(form, name))
-        except InvalidEmail:
-            errors[name] = message
-    if errors:
-        raise ApplicationInvalid(errors)
-    return values
+MSG_UNKNOWN_VERSION = N_(
+    "Cette version de la charte n'existe pas ou n'est pas en vigueur : une organisation signe "
+    "la version en vigueur."
+)
 
 
 async def submit_application(*, form: ApplicationForm) -> CharterApplication:
     """Record an application and its dated acknowledgement mail, in one transaction."""
-    values = _validated(form)
+    values = validated(form)
     async with in_transaction() as conn:
         application = await CharterApplication.create(using_db=conn, **values)
         await record_action(
@@ -392,6 +312,8 @@ async def change_status(
     except ValueError as exc:
         raise DeskError(MSG_BAD_TRANSITION) from exc
     text = _reason(reason, required=True)
+    if target == CharterStatus.SIGNED and charter_version not in versions.SIGNABLE:
+        raise DeskError(MSG_UNKNOWN_VERSION)
     async with in_transaction() as conn:
         signatory = await Signatory.filter(slug=slug).using_db(conn).select_for_update().first()
         if signatory is None:
@@ -419,3 +341,12 @@ async def change_status(
 
 async def status_history(*, signatory_id: int) -> list[StatusChange]:
     return list(await StatusChange.filter(signatory_id=signatory_id).order_by("changed_at", "id"))
+
+
+# What the register's routes and the tests take from here (the form lives in application_form).
+__all__ = [
+    "ApplicationForm",
+    "ApplicationInvalid",
+    "check_siret",
+    "luhn_ok",
+]

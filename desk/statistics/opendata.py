@@ -2,7 +2,8 @@
 
 The Table Schemas in desk/statistics/schemas/ are the single source of the column names and their
 order; they are published beside the files, as schema.data.gouv.fr publishes schemas.
-The signatories themselves are the register's (desk/registry: /donnees-ouvertes/signataires.*).
+The signatories themselves are the register's (desk/registry: /donnees-ouvertes/signataires.*);
+their CSV's schema is here with the others (REGISTER_SCHEMA).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from desk.charter.composition import published_decisions
 from desk.charter.models import Alert, AlertLevel, CommitteeDecision, Complaint
 from desk.core import clock
 from desk.registry.declarations import changed_fields
@@ -34,7 +36,10 @@ DATASETS = (
     "statuses",
     "declaration_history",
     "complaints",
+    "committee_decisions",
 )
+# The register's own files (desk.registry.routes) are described here too.
+REGISTER_SCHEMA = "signataires"
 LEVEL_LABELS: dict[int, str] = {
     AlertLevel.REMINDER: "rappel",
     AlertLevel.FORMAL_NOTICE: "mise en demeure",
@@ -56,7 +61,7 @@ Row = dict[str, Any]
 
 @cache
 def schema(name: str) -> dict[str, Any]:
-    if name not in DATASETS:
+    if name not in DATASETS and name != REGISTER_SCHEMA:
         raise KeyError(name)
     loaded: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.json").read_text("utf-8"))
     return loaded
@@ -264,6 +269,24 @@ async def complaint_rows() -> list[Row]:
     ]
 
 
+async def committee_decision_rows() -> list[Row]:
+    """Every decision of the ethics committee, oldest first, without personal data."""
+    return [
+        {
+            "decision_key": d.key,
+            "kind": d.kind,
+            "subject_id": d.subject_id,
+            "signatory_slug": d.signatory_slug or None,
+            "signatory_name": d.signatory_name or None,
+            "outcome": d.outcome,
+            "outcome_label": d.outcome_label,
+            "reasoning": d.reasoning or None,
+            "decided_on": _day(d.decided_at),
+        }
+        for d in reversed(await published_decisions())
+    ]
+
+
 async def _statistics_now() -> list[Row]:
     return await statistics_rows()
 
@@ -276,6 +299,7 @@ BUILDERS: dict[str, Callable[[], Awaitable[list[Row]]]] = {
     "statuses": status_rows,
     "declaration_history": declaration_history_rows,
     "complaints": complaint_rows,
+    "committee_decisions": committee_decision_rows,
 }
 
 

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from desk.charter.models import Alert, CommitteeDecision, Complaint, SelfEvaluation
+from desk.charter.models import (
+    Alert,
+    AlertContest,
+    CharterSuggestion,
+    CommitteeDecision,
+    Complaint,
+    SelfEvaluation,
+)
 from desk.charter.selfeval import readable_answers
 from desk.core import clock
 from desk.core.i18n import translate
@@ -40,6 +47,11 @@ class AnnualReport:
     # outcome of those the committee decided this year (counts only: no personal data).
     complaints_filed: int = 0
     complaint_outcomes: dict[str, int] | None = None
+    # Contested alerts the committee decided this year, by outcome (upheld, dismissed).
+    contest_outcomes: dict[str, int] | None = None
+    # The committee's recommendations for the charter's evolution: the suggestions it answered
+    # this year and adopted or put under study.
+    recommendations: list[CharterSuggestion] | None = None
 
     def answers_of(self, evaluation: SelfEvaluation) -> list[tuple[str, str, str]]:
         """(question, answer, comment) in words: the stored keys and codes reach no reader."""
@@ -54,6 +66,8 @@ class AnnualReport:
             or self.self_evaluations
             or self.declaration_changes
             or self.complaints_filed
+            or self.contest_outcomes
+            or self.recommendations
         )
 
 
@@ -95,7 +109,17 @@ async def build_report(*, year: int, now: datetime) -> AnnualReport:
         status="closed", answered_at__gte=start, answered_at__lt=end
     ).values_list("outcome", flat=True):
         outcomes[str(outcome)] = outcomes.get(str(outcome), 0) + 1
+    contests: dict[str, int] = {}
+    for outcome in await AlertContest.filter(decided_at__gte=start, decided_at__lt=end).values_list(
+        "outcome", flat=True
+    ):
+        contests[str(outcome)] = contests.get(str(outcome), 0) + 1
+    recommendations = await CharterSuggestion.filter(
+        answered_at__gte=start, answered_at__lt=end, outcome__in=["adopted", "studied"]
+    ).order_by("answered_at", "id")
     return AnnualReport(
+        contest_outcomes=contests,
+        recommendations=list(recommendations),
         complaints_filed=filed,
         complaint_outcomes=outcomes,
         year=year,
@@ -128,9 +152,21 @@ COMPLAINT_OUTCOME_LABELS: dict[str, str] = {
 }
 
 
+CONTEST_OUTCOME_LABELS: dict[str, str] = {
+    "upheld": N_("fondées (alerte retirée)"),
+    "dismissed": N_("rejetées (alerte maintenue)"),
+}
+RECOMMENDATION_LABELS: dict[str, str] = {
+    "adopted": N_("retenue pour la prochaine version de la charte"),
+    "studied": N_("mise à l'étude par le comité"),
+}
+
+
 def report_context(annual: AnnualReport) -> dict[str, object]:
     return {
         "report": annual,
+        "CONTEST_OUTCOME_LABELS": CONTEST_OUTCOME_LABELS,
+        "RECOMMENDATION_LABELS": RECOMMENDATION_LABELS,
         "COMPLAINT_OUTCOME_LABELS": COMPLAINT_OUTCOME_LABELS,
         "LEVEL_LABELS": LEVEL_LABELS,
         "DECISION_LABELS": DECISION_LABELS,

@@ -150,6 +150,10 @@ routes: list[BaseRoute] = [
             Route(f"/donnees-ouvertes/{name}.schema.json", _schema_endpoint(name)),
         )
     ],
+    Route(
+        f"/donnees-ouvertes/{opendata.REGISTER_SCHEMA}.schema.json",
+        _schema_endpoint(opendata.REGISTER_SCHEMA),
+    ),
     # Before the register's /signataires/{slug}, which would take "flux" for a slug.
     Route("/signataires/flux", flows_page, name="charter:flows"),
 ]

@@ -113,6 +113,11 @@ TABLE: dict[str, dict[str, Rule]] = {
     },
     "/charte": {"GET": public()},
     "/charte/rejoindre": {"GET": public(), "POST": write(everyone(), body=lambda w: {"name": ""})},
+    "/charte/ameliorations": {
+        "GET": public(),
+        "POST": write(everyone(), body=lambda w: {"text": ""}),
+    },
+    "/charte/comite": {"GET": public()},
     "/.well-known/jwks.json": {"GET": public()},
     "/verifier": {"GET": public(), "POST": write(everyone(), body=lambda w: {"jws": "abc"})},
     "/recus/{receipt_id}": {"GET": public()},
@@ -228,6 +233,13 @@ TABLE: dict[str, dict[str, Rule]] = {
         "POST": write(everyone(404), params={"token": bogus}),
     },
     "/organisation/reclamations": {"GET": Rule(everyone("org_login"))},
+    "/organisation/alertes": {"GET": Rule(everyone("org_login"))},
+    "/organisation/alertes/{alert_id}/reponse": {
+        "POST": write(everyone("org_login"), params={"alert_id": bogus_id})
+    },
+    "/organisation/alertes/{alert_id}/contestation": {
+        "POST": write(everyone("org_login"), params={"alert_id": bogus_id})
+    },
     "/organisation/reclamations/{complaint_id}": {
         "POST": write(everyone("org_login"), params={"complaint_id": bogus_id})
     },
@@ -342,6 +354,26 @@ TABLE: dict[str, dict[str, Rule]] = {
         ),
     },
     "/comite/propositions/{alert_id}/decision": {"POST": write(staff("committee"))},
+    # Past the role gate, an empty form is refused (422) before any lookup.
+    "/comite/contestations/{contest_id}": {
+        "POST": write(staff("committee"), params={"contest_id": bogus_id})
+    },
+    "/comite/ameliorations/{suggestion_id}": {
+        "GET": Rule(
+            {**staff("committee"), COMMITTEE: 404, ADMIN: 404},
+            params={"suggestion_id": bogus_id},
+        ),
+        "POST": write(
+            {**staff("committee"), COMMITTEE: 404, ADMIN: 404},
+            params={"suggestion_id": bogus_id},
+        ),
+    },
+    # The committee's composition: administrators only.
+    "/back-office/comite": {
+        "GET": Rule(staff("admin")),
+        "POST": write(staff("admin"), body=lambda w: {"full_name": ""}),
+    },
+    "/back-office/comite/{seat_id}": {"POST": write(staff("admin"), params={"seat_id": bogus_id})},
     # --- signed links for signatories -------------------------------------------------------
     "/partenaires/reponse/{token}": {
         "GET": Rule(link(own=True), params={"token": answer_link}),
