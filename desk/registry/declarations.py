@@ -28,7 +28,7 @@ from desk.registry.services import LEGAL_BASIS_LABELS
 VERSIONED = (
     "title", "purposes", "legal_basis", "data_categories", "retention", "recipients", "source",
     "automated_decisions", "algorithm_explanation", "dpia_summary", "dpia_date", "dpia_url",
-    "results_year", "results_statement",
+    "results_year", "results_statement", "dpia_pdf_sha256",
 )  # fmt: skip
 FIELD_LABELS: dict[str, str] = {
     "title": N_("Titre"),

@@ -28,7 +28,8 @@ SIGNATORY = "signatory"
 ORGANISATION = "organisation"
 NAME_MAX = 200
 WEBSITE_MAX = 300
-DESCRIPTION_MAX = 2000
+# The input guard's maximum for a field of this name (desk.web.limits.SHORT_MAX).
+DESCRIPTION_MAX = 254
 REFS_MAX = 100
 MSG_UNKNOWN_REF = N_(
     "Un destinataire choisi n'est pas dans le registre des organisations : rechargez la page "
@@ -171,7 +172,7 @@ def _validated(form: OrganisationForm) -> dict[str, Any]:
         errors["website"] = N_("L'adresse du site commence par https:// (300 caractères au plus).")
     description = form.description.strip()
     if len(description) > DESCRIPTION_MAX:
-        errors["description"] = N_("La présentation est trop longue : 2 000 caractères au plus.")
+        errors["description"] = N_("La présentation est trop longue : 254 caractères au plus.")
     if errors:
         raise OrganisationInvalid(errors)
     return {
