@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError, status_of
 from desk.core.translatable import N_
+from desk.holdings.services import holdings_status
 from desk.organisations import services
 from desk.organisations.auth import require_member
 from desk.organisations.models import MemberRole
@@ -28,6 +29,7 @@ async def home(request: Request) -> Response:
             "signatory": signatory,
             "members": await services.list_members(signatory_id=signatory.id),
             "history": list(signatory.status_changes),
+            "holdings": await holdings_status(signatory_id=signatory.id),
             "invite": {"email": "", "display_name": "", "role": "editor"},
             "invite_error": "",
         },
@@ -56,6 +58,7 @@ async def invite(request: Request) -> Response:
                 "signatory": signatory,
                 "members": await services.list_members(signatory_id=signatory.id),
                 "history": list(signatory.status_changes),
+                "holdings": await holdings_status(signatory_id=signatory.id),
                 "invite": values,
                 "invite_error": exc.message,
             },

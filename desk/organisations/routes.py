@@ -18,7 +18,9 @@ from desk.identity import login_links
 from desk.identity.login_links import LoginLinkError
 from desk.organisations import (
     complaint_routes,
+    connection_routes,
     declaration_routes,
+    follow_routes,
     inbox_routes,
     people_routes,
     services,
@@ -139,4 +141,6 @@ routes: list[BaseRoute] = [
     Route("/organisation/connexion/{token}", login_confirm, methods=["POST"], name="org:confirm"),
     Route("/organisation/deconnexion", logout, methods=["POST"], name="org:logout"),
     *declaration_routes.routes,
+    *connection_routes.routes,
+    *follow_routes.routes,
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
+from desk.charter import selfeval
 from desk.core import clock
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
@@ -198,3 +199,27 @@ async def remove_member(*, remover: OrganisationMember, member_id: int) -> None:
             subject=f"member:{member.id}",
             connection=conn,
         )
+
+
+# --- self-evaluations from the space -------------------------------------------------------------
+
+
+async def file_self_evaluation(
+    *, member: OrganisationMember, answers: dict[str, dict[str, str]]
+) -> None:
+    """This year's self-evaluation, through the same function as the emailed charter link
+    (desk.charter.selfeval.submit), audited with the member who filed it."""
+    now = clock.now()
+    year = clock.local(now).year
+    row, created = await selfeval.submit(
+        signatory_id=member.signatory_id,  # type: ignore[attr-defined]
+        year=year,
+        answers=answers,
+        now=now,
+    )
+    await record_action(
+        action="charter.self_evaluation_filed",
+        actor=f"member:{member.id}",
+        subject=f"self_evaluation:{row.id}",
+        detail={"year": year, "replaced": not created},
+    )
