@@ -20,7 +20,7 @@ from desk.audit.log import record_action
 from desk.core import clock
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
-from desk.registry.models import Declaration, DeclarationDocument, DeclarationVersion, Signatory
+from desk.registry.models import Declaration, DeclarationDocument, DeclarationVersion
 from desk.registry.organisations import legacy_recipients, recipient_names
 from desk.registry.services import LEGAL_BASIS_LABELS
 
@@ -384,45 +384,3 @@ async def retire_declaration(*, signatory_id: int, declaration_id: int, actor: s
             connection=conn,
         )
     return declaration
-
-
-@dataclass(frozen=True)
-class Change:
-    field: str
-    before: Any
-    after: Any
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    version: DeclarationVersion
-    changes: list[Change]
-
-
-async def public_history(
-    *, slug: str, code: str
-) -> tuple[Signatory, Declaration, list[HistoryEntry]]:
-    """A declaration's versions, newest first, each with what changed from the one before."""
-    signatory = await Signatory.filter(slug=slug).first()
-    declaration = (
-        await Declaration.filter(signatory_id=signatory.id, code=code).first()
-        if signatory
-        else None
-    )
-    if signatory is None or declaration is None:
-        raise DeskError(MSG_NOT_FOUND, code="not_found")
-    versions = await DeclarationVersion.filter(declaration_id=declaration.id).order_by("number")
-    entries: list[HistoryEntry] = []
-    previous: dict[str, Any] = {}
-    for version in versions:
-        snap = dict(version.snapshot)
-        names = changed_fields(previous, snap) if previous else []
-        entries.append(
-            HistoryEntry(
-                version=version,
-                changes=[Change(name, previous.get(name), snap.get(name)) for name in names],
-            )
-        )
-        previous = snap
-    entries.reverse()
-    return signatory, declaration, entries

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
-from desk.registry import declarations, organisation_routes, organisations, services
+from desk.registry import declarations, history, organisation_routes, organisations, services
 from desk.registry.organisation_routes import OPEN_DATA_HEADERS, SLUG
 from desk.web.templating import render
 
@@ -51,13 +51,13 @@ async def signatory_page(request: Request) -> Response:
     signatory = await services.get_signatory(slug=slug) if SLUG.fullmatch(slug) else None
     if signatory is None:
         raise HTTPException(404, NOT_FOUND_FR)
-    history = list(signatory.status_changes)
+    steps = list(signatory.status_changes)
     response = render(
         request,
         "public/signatory.html",
         {
             "signatory": signatory,
-            "history": history,
+            "history": steps,
             "register": await organisations.entries_by_ref(),
             "recipients_of": organisations.recipients_of,
             **_labels(),
@@ -72,7 +72,7 @@ async def declaration_history(request: Request) -> Response:
     if not (SLUG.fullmatch(slug) and SLUG.fullmatch(code)):
         raise HTTPException(404, declarations.MSG_NOT_FOUND)
     try:
-        signatory, declaration, entries = await declarations.public_history(slug=slug, code=code)
+        signatory, declaration, entries = await history.public_history(slug=slug, code=code)
     except DeskError as exc:
         raise HTTPException(404, exc.message) from exc
     return render(
