@@ -7,6 +7,7 @@ one transaction: the DPO can log in at /organisation as soon as the acceptance m
 
 from __future__ import annotations
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
@@ -32,25 +33,35 @@ async def accept_application(
         application, signatory = await joining.accept(
             application_id=application_id, reason=reason, actor=actor, connection=conn
         )
-        existing = await OrganisationMember.filter(email=signatory.dpo_email).using_db(conn).first()
-        # One address opens one space: a DPO already serving another organisation keeps it,
-        # and the team invites this one's DPO under another address.
-        if existing is None:
-            member = await OrganisationMember.create(
-                signatory=signatory,
-                email=signatory.dpo_email,
-                display_name=signatory.dpo_name,
-                role=MemberRole.DPO,
-                using_db=conn,
-            )
-            await record_action(
-                action="organisation.member_added",
-                actor=actor,
-                subject=f"member:{member.id}",
-                detail={"signatory": signatory.id, "role": MemberRole.DPO.value},
-                connection=conn,
-            )
+        await add_dpo(signatory=signatory, display_name=signatory.dpo_name, actor=actor,
+                      connection=conn)  # fmt: skip
     return application, signatory
+
+
+async def add_dpo(
+    *, signatory: Signatory, display_name: str, actor: str, connection: BaseDBAsyncClient
+) -> OrganisationMember | None:
+    """The signatory's DPO as the first member of its space, logging in with the register's
+    DPO address (in the caller's transaction). One address opens one space: a DPO already
+    serving another organisation keeps it (None), and the team invites this one's DPO under
+    another address."""
+    if await OrganisationMember.filter(email=signatory.dpo_email).using_db(connection).exists():
+        return None
+    member = await OrganisationMember.create(
+        signatory=signatory,
+        email=signatory.dpo_email,
+        display_name=display_name[:200],
+        role=MemberRole.DPO,
+        using_db=connection,
+    )
+    await record_action(
+        action="organisation.member_added",
+        actor=actor,
+        subject=f"member:{member.id}",
+        detail={"signatory": signatory.id, "role": MemberRole.DPO.value},
+        connection=connection,
+    )
+    return member
 
 
 # --- login by email link (desk.identity.login_links, audience "organisation") -----------------
