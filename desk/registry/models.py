@@ -188,7 +188,8 @@ class DeclarationDocument(Model):
 
     Kept in the database rather than in a directory: several web instances and workers share one
     PostgreSQL (nothing else to share or back up), a document is small (5 MB at most), and a
-    declaration has few. Every upload is kept: the version history names each by its SHA-256.
+    declaration has few. Every upload is kept as long as its declaration (public documents, like
+    the versions that name each by its SHA-256); deleting the declaration deletes them.
     """
 
     id = fields.IntField(primary_key=True)
