@@ -285,6 +285,21 @@ ROUTES: dict[str, str] = {
     "/donnees-ouvertes/declaration_history.schema.json": "their Table Schema",
     "/donnees-ouvertes/signataires.json": "the register of signatories as open data (JSON)",
     "/donnees-ouvertes/signataires.csv": "the register of signatories as open data (CSV)",
+    "/donnees-ouvertes/organisations.csv": (
+        "the register of organisations, signatories or not, as open data (CSV)"
+    ),
+    "/donnees-ouvertes/organisations.json": "the register of organisations as open data (JSON)",
+    "/donnees-ouvertes/organisations.schema.json": (
+        "the Table Schema of the register of organisations"
+    ),
+    "/organisations": (
+        "every organisation holding personal data: signatories, and the non-signatories they "
+        "share data with"
+    ),
+    "/organisations/{slug}": "one non-signatory organisation and who shares data with it",
+    "/signataires/{slug}/declarations/{code}/etude-impact.pdf": (
+        "a declaration's impact study, as the PDF its signatory uploaded"
+    ),
     # Residents
     "/connexion": "ask for a login link by email (GET form, POST sends)",
     "/connexion/{token}": "confirm the login link (GET shows a button, POST logs in)",
@@ -383,6 +398,30 @@ ROUTES: dict[str, str] = {
         "the ethics committee's composition (admin): add a member, published on /charte/comite"
     ),
     "/back-office/comite/{seat_id}": "POST: change a committee member's details or mandate",
+    "/organisation/raccordement": (
+        "the DPO's connection settings: accepted identifiers, channel, API clients, holdings"
+    ),
+    "/organisation/raccordement/identifiants": "POST: the identifiers the organisation accepts",
+    "/organisation/raccordement/canal": (
+        "POST: the organisation's channel and its settings (a new signing secret shown once)"
+    ),
+    "/organisation/raccordement/clients": "POST: a new API client, its secret shown once",
+    "/organisation/raccordement/clients/{client_id}/secret": (
+        "POST: a new secret for an API client; the previous one stays valid until the next"
+    ),
+    "/organisation/raccordement/clients/{client_id}/revoquer": (
+        "POST: revoke an API client, its secrets and tokens"
+    ),
+    "/organisation/raccordement/clients/{client_id}/secrets/{prefix}/revoquer": (
+        "POST: revoke one secret of an API client"
+    ),
+    "/organisation/auto-evaluations": (
+        "the organisation's yearly self-evaluations (GET list and form, POST files this year's)"
+    ),
+    "/organisation/statistiques": "the organisation's own statistics, as on /statistiques",
+    "/back-office/organisations": (
+        "the register of organisations (staff role `register`, or admin); POST adds one"
+    ),
     "/back-office/candidatures": (
         "applications to join the charter (staff role `register`, or admin), newest first"
     ),

@@ -1,34 +1,41 @@
-"""Demo data: the Brest-area signatories, their declarations, and one demo resident.
+"""Demo data: the Brest-area signatories, the organisations they share data with, their
+declarations, and one demo resident — made through the desk's own services.
+
+The demo signatories signed before the desk opened: each is recorded with its dated steps
+(desk.registry.founding: candidate, capacity shown, signed, on its signing day; no application,
+no mail), its DPO becomes the first member of its space (desk.organisations.services), its
+channel and the identifiers it accepts go through desk.partners.channels, and its declarations
+through desk.registry.declarations (versions and audit), their recipients being entries of the
+register of organisations (desk.registry.organisations), added like the team adds them.
 
 Idempotent and non-destructive: rows are found by their natural keys (signatory slug,
-declaration code, resident email) and only created when missing, so re-seeding never
-duplicates anything nor undoes a change made since (a suspension, an edited declaration).
+organisation name, declaration code, resident email) and
+only created when missing, so re-seeding never duplicates anything nor undoes a change made
+since (a suspension, an edited declaration).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from datetime import UTC, date, datetime, time
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from desk.demo.seed_data import SIGNATORIES
-from desk.organisations.models import MemberRole, OrganisationMember
-from desk.registry import declarations, joining
-from desk.registry.models import CharterStatus, Declaration, Signatory
+from desk.demo.seed_data import ORGANISATIONS, SIGNATORIES
+from desk.organisations import services as organisation_services
+from desk.partners import channels
+from desk.registry import declarations, founding, organisations
+from desk.registry.models import Declaration, Organisation, Signatory
 from desk.residents.models import Resident
 
 log = logging.getLogger("desk.registry")
 
 DEMO_RESIDENT_EMAIL = "camille.demo@exemple.invalid"
-
-_DECLARATION_FIELDS = (
-    "title", "purposes", "legal_basis", "data_categories",
-    "retention", "recipients", "source", "dpia_summary",
-)  # fmt: skip
+ACTOR = "system:seed"
+# Public services know their users by name and address too: residents met at a help point,
+# without email, can be found.
+DEMO_IDENTIFIERS = ["email", "full_name", "postal_address"]
 
 
 def demo_dpo_email(slug: str) -> str:
@@ -37,76 +44,87 @@ def demo_dpo_email(slug: str) -> str:
 
 async def seed_demo() -> int:
     """Create what is missing of the demo register; return how many signatories exist."""
+    refs = await _ensure_organisations()
     created = 0
-    async with in_transaction() as conn:
-        for entry in SIGNATORIES:
-            signatory = await Signatory.get_or_none(slug=entry["slug"])
-            if signatory is None:
-                signatory = await Signatory.create(
-                    slug=entry["slug"],
-                    name=entry["name"],
-                    kind=entry["kind"],
-                    signed_on=entry["signed_on"],
-                    description=entry.get("description", ""),
-                    dpo_email=demo_dpo_email(entry["slug"]),
-                    # Public services know their users by name and address too: residents
-                    # met at a help point, without email, can be found.
-                    accepted_identifiers=["email", "full_name", "postal_address"],
-                    adapter=entry["adapter"],
-                    adapter_settings={},
-                )
-                created += 1
-                await _record_charter_life(signatory, entry["signed_on"], conn)
-                # The demo's DPO logs in to the organisation's space with the register's
-                # address (its mail lands in /dev/mailbox like every other).
-                if not await OrganisationMember.exists(email=signatory.dpo_email):
-                    await OrganisationMember.create(
-                        signatory=signatory,
-                        email=signatory.dpo_email,
-                        display_name=f"DPO de {signatory.name}"[:200],
-                        role=MemberRole.DPO,
-                        using_db=conn,
-                    )
-            for declaration in entry["declarations"]:
-                await _ensure_declaration(signatory, declaration, conn)
-        if not await Resident.exists(email=DEMO_RESIDENT_EMAIL):
-            await Resident.create(email=DEMO_RESIDENT_EMAIL, pseudonym=secrets.token_hex(16))
+    for entry in SIGNATORIES:
+        if not await Signatory.exists(slug=entry["slug"]):
+            await _join(entry)
+            created += 1
+    for entry in SIGNATORIES:
+        signatory = await Signatory.get(slug=entry["slug"])
+        for declaration in entry["declarations"]:
+            await _ensure_declaration(signatory, declaration, refs)
+    if not await Resident.exists(email=DEMO_RESIDENT_EMAIL):
+        await Resident.create(email=DEMO_RESIDENT_EMAIL, pseudonym=secrets.token_hex(16))
     total = await Signatory.all().count()
     log.info("demo register seeded: %d signatories created, %d in total", created, total)
     return total
 
 
-async def _record_charter_life(
-    signatory: Signatory, signed_on: date, conn: BaseDBAsyncClient
-) -> None:
-    """The demo signatories signed before the desk: their steps, dated on signing day, through
-    the register's own function, so the public register and open data show them like any
-    other signatory's."""
-    moment = datetime.combine(signed_on, time(12), tzinfo=UTC)
-    for status, reason, version in (
-        (CharterStatus.CANDIDATE, "Candidature (avant l'ouverture du guichet).", ""),
-        (CharterStatus.CAPACITY_SHOWN, "Capacité démontrée (avant l'ouverture du guichet).", ""),
-        (CharterStatus.SIGNED, "Signature de la charte.", joining.CURRENT_CHARTER_VERSION),
-    ):
-        await joining.record_status(
-            signatory_id=signatory.id,
-            status=status,
-            reason=reason,
-            charter_version=version,
+async def _ensure_organisations() -> dict[str, str]:
+    """The register's non-signatories: {"organisation:<key>": their reference}."""
+    refs: dict[str, str] = {}
+    for entry in ORGANISATIONS:
+        found = await Organisation.get_or_none(name=entry["name"])
+        if found is None:
+            found = await organisations.add_organisation(
+                form=organisations.OrganisationForm(
+                    name=entry["name"], kind=entry["kind"], description=entry["description"]
+                ),
+                actor=ACTOR,
+            )
+        refs[f"organisation:{entry['key']}"] = f"organisation:{found.slug}"
+    return refs
+
+
+async def _join(entry: dict[str, Any]) -> Signatory:
+    """A signatory of before the desk (its dated steps, its DPO's space), then its channel and
+    the identifiers it accepts, through the same services as any signatory's."""
+    async with in_transaction() as conn:
+        signatory = await founding.record_founding_signatory(
+            slug=entry["slug"],
+            name=entry["name"],
+            kind=entry["kind"],
+            signed_on=entry["signed_on"],
+            description=entry.get("description", ""),
+            dpo_email=demo_dpo_email(entry["slug"]),
+            actor=ACTOR,
             connection=conn,
-            on=moment,
         )
-    # record_status dates the signature by `on`; the register's own date stays the entry's.
-    await Signatory.filter(id=signatory.id).using_db(conn).update(signed_on=signed_on)
+        # The demo's DPO logs in to the organisation's space with the register's address (its
+        # mail lands in /dev/mailbox like every other).
+        await organisation_services.add_dpo(
+            signatory=signatory, display_name=f"DPO de {signatory.name}", actor=ACTOR,
+            connection=conn,
+        )  # fmt: skip
+    await channels.configure_channel(
+        slug=signatory.slug,
+        adapter=entry["adapter"],
+        settings={},
+        # Neither the email nor the simulated channel has a secret to encrypt.
+        secret_key="",
+        actor=ACTOR,
+    )
+    await channels.set_accepted_identifiers(
+        signatory_id=signatory.id, identifiers=DEMO_IDENTIFIERS, actor=ACTOR
+    )
+    return await Signatory.get(id=signatory.id)
 
 
 async def _ensure_declaration(
-    signatory: Signatory, data: dict[str, Any], conn: BaseDBAsyncClient
+    signatory: Signatory, data: dict[str, Any], refs: dict[str, str]
 ) -> None:
     if await Declaration.exists(signatory_id=signatory.id, code=data["code"]):
         return
-    values = {name: data[name] for name in _DECLARATION_FIELDS if name in data}
-    declaration = await Declaration.create(
-        signatory=signatory, code=data["code"], using_db=conn, **values
+    form = declarations.DeclarationForm(
+        code=data["code"],
+        title=data["title"],
+        purposes=data["purposes"],
+        legal_basis=data["legal_basis"],
+        data_categories="\n".join(data.get("data_categories", [])),
+        retention=data["retention"],
+        recipient_refs="\n".join(refs.get(ref, ref) for ref in data.get("recipient_refs", [])),
+        source=data.get("source", ""),
+        dpia_summary=data.get("dpia_summary", ""),
     )
-    await declarations.record_first_version(declaration, connection=conn)
+    await declarations.create_declaration(signatory_id=signatory.id, form=form, actor=ACTOR)

@@ -12,6 +12,151 @@ from typing import Any
 
 from desk.registry.models import SignatoryKind
 
+# The register's organisations that are not signatories: the recipients the demo's declarations
+# name ("organisation:<key>" in a declaration's recipient_refs; "signatory:<slug>" names a
+# signatory of the list below). Public bodies under their own names; processors, insurers and
+# contractors stay generic, as the demo's declarations describe them.
+ORGANISATIONS: list[dict[str, str]] = [
+    {
+        "key": "antai",
+        "name": "Agence nationale de traitement automatisé des infractions (ANTAI)",
+        "kind": "public_body",
+        "description": "Traite les forfaits post-stationnement et les amendes.",
+    },
+    {
+        "key": "tresor-public",
+        "name": "Trésor public (Direction générale des finances publiques)",
+        "kind": "public_body",
+        "description": "Recouvre les sommes dues aux collectivités, en cas d'impayé.",
+    },
+    {
+        "key": "hebergeur-participation",
+        "name": "Hébergeur de la plateforme de participation (sous-traitant)",
+        "kind": "company",
+        "description": "Héberge la plateforme de participation en ligne, sur instruction de la métropole.",
+    },
+    {
+        "key": "insee",
+        "name": "Institut national de la statistique et des études économiques (Insee)",
+        "kind": "public_body",
+        "description": "Reçoit les actes d'état civil pour les statistiques de population.",
+    },
+    {
+        "key": "parquet-de-brest",
+        "name": "Procureur de la République de Brest",
+        "kind": "public_body",
+        "description": "Contrôle l'état civil.",
+    },
+    {
+        "key": "notaires-du-finistere",
+        "name": "Notaires du Finistère",
+        "kind": "company",
+        "description": "Reçoivent des copies d'actes, sur demande justifiée.",
+    },
+    {
+        "key": "ecoles-publiques-de-brest",
+        "name": "Écoles publiques de Brest",
+        "kind": "public_body",
+        "description": "Accueillent les élèves inscrits par la ville.",
+    },
+    {
+        "key": "caf-du-finistere",
+        "name": "Caisse d'allocations familiales du Finistère (Caf)",
+        "kind": "public_operator",
+        "description": "Quotient familial, aides au logement et prestations familiales.",
+    },
+    {
+        "key": "routeur-courriels",
+        "name": "Prestataire d'envoi de courriels (sous-traitant)",
+        "kind": "company",
+        "description": "Envoie les lettres d'information, sur instruction de l'organisme qui l'emploie.",
+    },
+    {
+        "key": "fsl-finistere",
+        "name": "Fonds de solidarité pour le logement du Finistère",
+        "kind": "public_body",
+        "description": "Aide à payer les factures d'eau et d'énergie, à votre demande.",
+    },
+    {
+        "key": "region-bretagne",
+        "name": "Région Bretagne",
+        "kind": "public_body",
+        "description": "Organise la carte KorriGo commune aux réseaux de transport bretons.",
+    },
+    {
+        "key": "sne-logement-social",
+        "name": "Système national d'enregistrement des demandes de logement social",
+        "kind": "public_body",
+        "description": "Enregistre chaque demande de logement social et lui donne son numéro unique.",
+    },
+    {
+        "key": "bailleurs-sociaux-finistere",
+        "name": "Autres bailleurs sociaux du Finistère",
+        "kind": "social_housing",
+        "description": "Partagent les demandes de logement social du département.",
+    },
+    {
+        "key": "prefecture-du-finistere",
+        "name": "Préfecture du Finistère",
+        "kind": "public_body",
+        "description": "Services de l'État : contingent de logements, plans d'alerte.",
+    },
+    {
+        "key": "entretien-logements",
+        "name": "Entreprises d'entretien des logements (sous-traitants)",
+        "kind": "company",
+        "description": "Interviennent dans les logements, sur instruction de l'office.",
+    },
+    {
+        "key": "institut-de-sondage",
+        "name": "Institut de sondage (sous-traitant)",
+        "kind": "company",
+        "description": "Mène les enquêtes de satisfaction, sur instruction de l'office.",
+    },
+    {
+        "key": "assureur-autopartage",
+        "name": "Assureur de la flotte d'autopartage",
+        "kind": "company",
+        "description": "Assure les véhicules partagés.",
+    },
+    {
+        "key": "prestataire-paiement",
+        "name": "Prestataire de paiement (sous-traitant)",
+        "kind": "company",
+        "description": "Encaisse les paiements par carte.",
+    },
+    {
+        "key": "police-gendarmerie",
+        "name": "Police et gendarmerie nationales",
+        "kind": "public_body",
+        "description": "Reçoivent des données sur réquisition judiciaire.",
+    },
+    {
+        "key": "assureur-associatif",
+        "name": "Assureur associatif",
+        "kind": "company",
+        "description": "Assure les bénévoles des associations.",
+    },
+    {
+        "key": "editeur-logiciel-bibliotheque",
+        "name": "Éditeur du logiciel de bibliothèque (sous-traitant)",
+        "kind": "company",
+        "description": "Fournit et maintient le logiciel de prêt, sur instruction de la ville.",
+    },
+    {
+        "key": "fournisseurs-ressources-numeriques",
+        "name": "Fournisseurs de ressources numériques des médiathèques",
+        "kind": "company",
+        "description": "Ne reçoivent que votre numéro de lecteur.",
+    },
+    {
+        "key": "departement-finistere",
+        "name": "Conseil départemental du Finistère",
+        "kind": "public_body",
+        "description": "Aides sociales du département, avec votre accord.",
+    },
+]
+
 SIGNATORIES: list[dict[str, Any]] = [
     {
         "slug": "brest-metropole",
@@ -35,7 +180,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "dates et heures de passage",
                 ],
                 "retention": "Pendant la validité de la carte, puis 1 an.",
-                "recipients": ["Sotraval, qui gère les déchèteries pour la métropole"],
+                "recipient_refs": ["signatory:sotraval"],
                 "source": "Vous, lors de la demande de carte ; les lecteurs de carte à l'entrée des déchèteries.",
             },
             {
@@ -46,11 +191,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                 "legal_basis": "public_task",
                 "data_categories": ["identité", "adresse", "plaque d'immatriculation", "paiements"],
                 "retention": "Durée de l'abonnement, puis 5 ans pour les pièces comptables.",
-                "recipients": [
-                    "Agence nationale de traitement automatisé des infractions (ANTAI), "
-                    "pour les forfaits post-stationnement",
-                    "Trésor public",
-                ],
+                "recipient_refs": ["organisation:antai", "organisation:tresor-public"],
                 "source": "Vous, lors de la souscription.",
             },
             {
@@ -66,9 +207,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "contributions",
                 ],
                 "retention": "3 ans après la fin de la concertation.",
-                "recipients": [
-                    "L'hébergeur de la plateforme, qui agit sur instruction de la métropole"
-                ],
+                "recipient_refs": ["organisation:hebergeur-participation"],
                 "source": "Vous, lors de votre inscription.",
             },
         ],
@@ -93,10 +232,10 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "situation familiale",
                 ],
                 "retention": "75 à 100 ans selon l'acte, puis versement aux archives (Code du patrimoine).",
-                "recipients": [
-                    "Institut national de la statistique (Insee)",
-                    "Procureur de la République",
-                    "Notaires, sur demande justifiée",
+                "recipient_refs": [
+                    "organisation:insee",
+                    "organisation:parquet-de-brest",
+                    "organisation:notaires-du-finistere",
                 ],
                 "source": "Vous, les maternités et hôpitaux, les officiers d'état civil.",
             },
@@ -114,10 +253,10 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "factures",
                 ],
                 "retention": "Pendant la scolarité de l'enfant dans une école publique de Brest, puis 2 ans.",
-                "recipients": [
-                    "Écoles publiques de la ville",
-                    "Caisse d'allocations familiales (Caf), pour le quotient familial",
-                    "Trésor public",
+                "recipient_refs": [
+                    "organisation:ecoles-publiques-de-brest",
+                    "organisation:caf-du-finistere",
+                    "organisation:tresor-public",
                 ],
                 "source": "Vous, lors de l'inscription ; la Caf pour le quotient familial.",
                 "dpia_summary": "Les allergies sont des données de santé d'enfants : seules les équipes "
@@ -131,9 +270,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                 "legal_basis": "consent",
                 "data_categories": ["adresse électronique", "centres d'intérêt choisis"],
                 "retention": "Jusqu'à votre désinscription.",
-                "recipients": [
-                    "Le prestataire d'envoi des courriels, qui agit sur instruction de la ville"
-                ],
+                "recipient_refs": ["organisation:routeur-courriels"],
                 "source": "Vous.",
             },
         ],
@@ -162,10 +299,10 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "factures et paiements",
                 ],
                 "retention": "Durée du contrat, puis 5 ans ; pièces comptables 10 ans.",
-                "recipients": [
-                    "Brest métropole, qui organise le service de l'eau",
-                    "Trésor public, en cas d'impayé",
-                    "Fonds de solidarité pour le logement du Finistère, à votre demande",
+                "recipient_refs": [
+                    "signatory:brest-metropole",
+                    "organisation:tresor-public",
+                    "organisation:fsl-finistere",
                 ],
                 "source": "Vous, lors de l'abonnement ; votre compteur.",
             },
@@ -180,7 +317,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "alertes de fuite",
                 ],
                 "retention": "Index journaliers 2 ans ; index de facturation avec le contrat.",
-                "recipients": [],
+                "recipient_refs": [],
                 "source": "Votre compteur communicant.",
                 "dpia_summary": "Analyse d'impact faite en 2023 : les index journaliers peuvent révéler "
                 "des habitudes de vie. Ils sont regroupés par mois après 2 ans, et vous pouvez refuser "
@@ -211,10 +348,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "paiements",
                 ],
                 "retention": "Durée de l'abonnement, puis 2 ans ; pièces comptables 10 ans.",
-                "recipients": [
-                    "Brest métropole, qui organise les transports",
-                    "Région Bretagne, pour la carte KorriGo commune aux réseaux bretons",
-                ],
+                "recipient_refs": ["signatory:brest-metropole", "organisation:region-bretagne"],
                 "source": "Vous, en agence ou en ligne.",
             },
             {
@@ -224,7 +358,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                 "legal_basis": "legitimate_interest",
                 "data_categories": ["numéro de carte", "date, heure et arrêt de validation"],
                 "retention": "48 heures sous une forme liée à votre carte, puis rendues anonymes pour les statistiques.",
-                "recipients": ["Brest métropole, chiffres anonymes seulement"],
+                "recipient_refs": ["signatory:brest-metropole"],
                 "source": "Les bornes de validation.",
                 "dpia_summary": "Les déplacements sont rendus anonymes sous 48 heures, comme le recommande "
                 "la CNIL pour la billettique.",
@@ -252,10 +386,10 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "motif de la demande",
                 ],
                 "retention": "Pendant la demande, puis 1 an après l'attribution ou la radiation.",
-                "recipients": [
-                    "Système national d'enregistrement des demandes de logement social",
-                    "Autres bailleurs sociaux du Finistère",
-                    "Préfecture du Finistère",
+                "recipient_refs": [
+                    "organisation:sne-logement-social",
+                    "organisation:bailleurs-sociaux-finistere",
+                    "organisation:prefecture-du-finistere",
                 ],
                 "source": "Vous, par le formulaire national de demande.",
             },
@@ -272,9 +406,9 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "demandes d'intervention",
                 ],
                 "retention": "Durée du bail, puis 5 ans.",
-                "recipients": [
-                    "Caisse d'allocations familiales, pour l'aide au logement",
-                    "Entreprises d'entretien, qui agissent sur instruction de l'office",
+                "recipient_refs": [
+                    "organisation:caf-du-finistere",
+                    "organisation:entretien-logements",
                 ],
                 "source": "Vous ; la Caf pour l'aide au logement.",
             },
@@ -285,7 +419,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                 "legal_basis": "legitimate_interest",
                 "data_categories": ["coordonnées", "réponses à l'enquête"],
                 "retention": "18 mois.",
-                "recipients": ["L'institut de sondage, qui agit sur instruction de l'office"],
+                "recipient_refs": ["organisation:institut-de-sondage"],
                 "source": "Le fichier des locataires.",
             },
         ],
@@ -306,7 +440,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                 "legal_basis": "public_task",
                 "data_categories": ["identité", "adresse", "téléphone", "description des objets"],
                 "retention": "1 an après la collecte.",
-                "recipients": ["Brest métropole"],
+                "recipient_refs": ["signatory:brest-metropole"],
                 "source": "Vous, lors de la prise de rendez-vous.",
             },
             {
@@ -322,7 +456,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "photos",
                 ],
                 "retention": "3 ans.",
-                "recipients": ["Brest métropole"],
+                "recipient_refs": ["signatory:brest-metropole"],
                 "source": "Vous.",
             },
         ],
@@ -348,9 +482,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "aisance avec le numérique",
                 ],
                 "retention": "2 ans après le dernier rendez-vous.",
-                "recipients": [
-                    "Brest métropole, chiffres anonymes pour le financement des permanences"
-                ],
+                "recipient_refs": ["signatory:brest-metropole"],
                 "source": "Vous, au premier rendez-vous.",
             },
             {
@@ -360,7 +492,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                 "legal_basis": "contract",
                 "data_categories": ["identité", "coordonnées", "cotisations"],
                 "retention": "Durée de l'adhésion, puis 3 ans.",
-                "recipients": [],
+                "recipient_refs": [],
                 "source": "Vous.",
             },
         ],
@@ -386,10 +518,10 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "réservations",
                 ],
                 "retention": "Durée du contrat, puis 5 ans ; factures 10 ans.",
-                "recipients": [
-                    "L'assureur de la flotte",
-                    "Le prestataire de paiement",
-                    "Police et gendarmerie, sur réquisition",
+                "recipient_refs": [
+                    "organisation:assureur-autopartage",
+                    "organisation:prestataire-paiement",
+                    "organisation:police-gendarmerie",
                 ],
                 "source": "Vous, à l'inscription.",
             },
@@ -404,7 +536,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "horaires",
                 ],
                 "retention": "Position : 30 jours ; trajets facturés : avec la facture.",
-                "recipients": ["L'assureur, en cas d'accident"],
+                "recipient_refs": ["organisation:assureur-autopartage"],
                 "source": "Le boîtier du véhicule.",
                 "dpia_summary": "La position n'est consultée qu'en cas de vol, d'accident ou de panne ; "
                 "personne ne suit les conducteurs en continu.",
@@ -416,9 +548,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                 "legal_basis": "consent",
                 "data_categories": ["adresse électronique"],
                 "retention": "3 ans sans nouvelles de votre part.",
-                "recipients": [
-                    "Le prestataire d'envoi des courriels, qui agit sur nos instructions"
-                ],
+                "recipient_refs": ["organisation:routeur-courriels"],
                 "source": "Vous.",
             },
         ],
@@ -438,7 +568,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                 "legal_basis": "legitimate_interest",
                 "data_categories": ["identité", "coordonnées", "disponibilités", "savoir-faire"],
                 "retention": "2 ans après la dernière participation.",
-                "recipients": ["L'assureur de l'association"],
+                "recipient_refs": ["organisation:assureur-associatif"],
                 "source": "Vous.",
             },
             {
@@ -448,7 +578,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                 "legal_basis": "consent",
                 "data_categories": ["identité", "coordonnées", "objet à réparer"],
                 "retention": "1 an.",
-                "recipients": [],
+                "recipient_refs": [],
                 "source": "Vous.",
             },
         ],
@@ -474,9 +604,9 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "retards",
                 ],
                 "retention": "Historique des prêts effacé 4 mois après le retour ; inscription gardée 1 an après son expiration.",
-                "recipients": [
-                    "L'éditeur du logiciel de bibliothèque, qui agit sur instruction de la ville",
-                    "Trésor public, pour les documents jamais rendus",
+                "recipient_refs": [
+                    "organisation:editeur-logiciel-bibliotheque",
+                    "organisation:tresor-public",
                 ],
                 "source": "Vous, lors de l'inscription.",
             },
@@ -491,9 +621,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "ressources consultées",
                 ],
                 "retention": "Durée de l'inscription.",
-                "recipients": [
-                    "Les fournisseurs des ressources, qui ne reçoivent que votre numéro de lecteur"
-                ],
+                "recipient_refs": ["organisation:fournisseurs-ressources-numeriques"],
                 "source": "Vous ; les plateformes de ressources.",
             },
         ],
@@ -519,10 +647,10 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "aides accordées",
                 ],
                 "retention": "5 ans après la dernière aide.",
-                "recipients": [
-                    "Conseil départemental du Finistère, avec votre accord",
-                    "Caisse d'allocations familiales",
-                    "Trésor public",
+                "recipient_refs": [
+                    "organisation:departement-finistere",
+                    "organisation:caf-du-finistere",
+                    "organisation:tresor-public",
                 ],
                 "source": "Vous, lors d'un rendez-vous ; les travailleurs sociaux qui vous suivent.",
                 "dpia_summary": "Données sur la situation sociale : seuls les agents qui instruisent "
@@ -543,7 +671,7 @@ SIGNATORIES: list[dict[str, Any]] = [
                     "situation de handicap",
                 ],
                 "retention": "Jusqu'à votre demande de radiation.",
-                "recipients": ["Préfet du Finistère, quand le plan d'alerte est déclenché"],
+                "recipient_refs": ["organisation:prefecture-du-finistere"],
                 "source": "Vous, ou un proche avec votre accord.",
             },
         ],

@@ -277,3 +277,30 @@ async def resident_transparency(*, resident_id: int, secret_key: str) -> Transpa
             for row in rows
         ]
     return result
+
+
+# --- the signatory's own view --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldingsStatus:
+    """What a signatory has told the desk through the holdings API, as its space shows it."""
+
+    count: int
+    last_push: datetime | None
+    lineage_count: int
+    last_lineage: datetime | None
+
+
+async def holdings_status(*, signatory_id: int) -> HoldingsStatus:
+    """How many residents it declared holding data about, and when it last pushed."""
+    holdings = Holding.filter(signatory_id=signatory_id)
+    events = LineageEvent.filter(signatory_id=signatory_id)
+    last_holding = await holdings.order_by("-updated_at").first().values_list("updated_at")
+    last_event = await events.order_by("-created_at").first().values_list("created_at")
+    return HoldingsStatus(
+        count=await holdings.count(),
+        last_push=last_holding[0] if last_holding else None,
+        lineage_count=await events.count(),
+        last_lineage=last_event[0] if last_event else None,
+    )

@@ -7,9 +7,11 @@ one transaction: the DPO can log in at /organisation as soon as the acceptance m
 
 from __future__ import annotations
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
+from desk.charter import selfeval
 from desk.core import clock
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
@@ -31,25 +33,35 @@ async def accept_application(
         application, signatory = await joining.accept(
             application_id=application_id, reason=reason, actor=actor, connection=conn
         )
-        existing = await OrganisationMember.filter(email=signatory.dpo_email).using_db(conn).first()
-        # One address opens one space: a DPO already serving another organisation keeps it,
-        # and the team invites this one's DPO under another address.
-        if existing is None:
-            member = await OrganisationMember.create(
-                signatory=signatory,
-                email=signatory.dpo_email,
-                display_name=signatory.dpo_name,
-                role=MemberRole.DPO,
-                using_db=conn,
-            )
-            await record_action(
-                action="organisation.member_added",
-                actor=actor,
-                subject=f"member:{member.id}",
-                detail={"signatory": signatory.id, "role": MemberRole.DPO.value},
-                connection=conn,
-            )
+        await add_dpo(signatory=signatory, display_name=signatory.dpo_name, actor=actor,
+                      connection=conn)  # fmt: skip
     return application, signatory
+
+
+async def add_dpo(
+    *, signatory: Signatory, display_name: str, actor: str, connection: BaseDBAsyncClient
+) -> OrganisationMember | None:
+    """The signatory's DPO as the first member of its space, logging in with the register's
+    DPO address (in the caller's transaction). One address opens one space: a DPO already
+    serving another organisation keeps it (None), and the team invites this one's DPO under
+    another address."""
+    if await OrganisationMember.filter(email=signatory.dpo_email).using_db(connection).exists():
+        return None
+    member = await OrganisationMember.create(
+        signatory=signatory,
+        email=signatory.dpo_email,
+        display_name=display_name[:200],
+        role=MemberRole.DPO,
+        using_db=connection,
+    )
+    await record_action(
+        action="organisation.member_added",
+        actor=actor,
+        subject=f"member:{member.id}",
+        detail={"signatory": signatory.id, "role": MemberRole.DPO.value},
+        connection=connection,
+    )
+    return member
 
 
 # --- login by email link (desk.identity.login_links, audience "organisation") -----------------
@@ -198,3 +210,27 @@ async def remove_member(*, remover: OrganisationMember, member_id: int) -> None:
             subject=f"member:{member.id}",
             connection=conn,
         )
+
+
+# --- self-evaluations from the space -------------------------------------------------------------
+
+
+async def file_self_evaluation(
+    *, member: OrganisationMember, answers: dict[str, dict[str, str]]
+) -> None:
+    """This year's self-evaluation, through the same function as the emailed charter link
+    (desk.charter.selfeval.submit), audited with the member who filed it."""
+    now = clock.now()
+    year = clock.local(now).year
+    row, created = await selfeval.submit(
+        signatory_id=member.signatory_id,  # type: ignore[attr-defined]
+        year=year,
+        answers=answers,
+        now=now,
+    )
+    await record_action(
+        action="charter.self_evaluation_filed",
+        actor=f"member:{member.id}",
+        subject=f"self_evaluation:{row.id}",
+        detail={"year": year, "replaced": not created},
+    )

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from adapters.base import adapter_names, load_adapter
+from adapters.base import PermanentAdapterError, adapter_names, load_adapter
 from adapters.network import Network, config_time_check
 from adapters.settings import URL_PRIVATE
 from desk.audit.log import record_action
@@ -60,6 +60,22 @@ MSG_BAD_JSON = N_(
     "La valeur de « {key} » commence comme du JSON mais n'en est pas : "
     'écrivez par exemple ["a", "b"].'
 )
+
+
+# Identifiers a signatory may accept to find a resident: the envelope carries only these
+# (desk.requests.dispatch), and the mediation gives a name and postal address for residents
+# without email.
+IDENTIFIER_LABELS: dict[str, str] = {
+    "email": N_("l'adresse électronique"),
+    "full_name": N_("le nom et le prénom"),
+    "postal_address": N_("l'adresse postale"),
+}
+MSG_NO_IDENTIFIER = N_(
+    "Choisissez au moins un identifiant : sans identifiant, vous ne pourriez retrouver personne."
+)
+MSG_UNKNOWN_IDENTIFIER = N_("Choisissez les identifiants dans la liste proposée.")
+# The demo's adapter answers by itself: never chosen from a signatory's space.
+HIDDEN_FROM_SPACE = frozenset({"simulated"})
 
 
 class ChannelError(DeskError, ValueError):
@@ -321,3 +337,48 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
                 raise ChannelError(MSG_BAD_JSON.format(key=key)) from exc
         out[key] = value
     return out
+
+
+# --- from the signatory's own space ----------------------------------------------------------
+
+
+def space_adapter_choices(current: str) -> list[str]:
+    """The channels a signatory may choose in its space (its current one always listed)."""
+    return [n for n in adapter_names() if n not in HIDDEN_FROM_SPACE or n == current]
+
+
+def shown_settings(signatory: Signatory) -> dict[str, Any]:
+    """The stored settings of its channel, each secret replaced by None: safe to show."""
+    stored = signatory.adapter_settings if isinstance(signatory.adapter_settings, dict) else {}
+    try:
+        names = secret_fields(load_adapter(signatory.adapter))
+    except PermanentAdapterError:  # uninstalled since: show no value rather than fail
+        names = tuple(stored)
+    return {k: (None if k in names else v) for k, v in sorted(stored.items())}
+
+
+async def set_accepted_identifiers(
+    *, signatory_id: int, identifiers: list[str], actor: str
+) -> list[str]:
+    """Which identifiers the signatory accepts to find a resident (audited with who did it)."""
+    chosen = list(dict.fromkeys(identifiers))
+    if not chosen:
+        raise ChannelError(MSG_NO_IDENTIFIER)
+    if any(kind not in IDENTIFIER_LABELS for kind in chosen):
+        raise ChannelError(MSG_UNKNOWN_IDENTIFIER)
+    ordered = [kind for kind in IDENTIFIER_LABELS if kind in chosen]
+    async with in_transaction() as conn:
+        signatory = await Signatory.filter(id=signatory_id).using_db(conn).first()
+        if signatory is None:
+            raise ChannelError(MSG_UNKNOWN_SIGNATORY.format(slug=signatory_id), code="not_found")
+        before = list(signatory.accepted_identifiers or [])
+        signatory.accepted_identifiers = ordered
+        await signatory.save(update_fields=["accepted_identifiers"], using_db=conn)
+        await record_action(
+            action="partner.identifiers_configured",
+            actor=actor,
+            subject=f"signatory:{signatory.id}",
+            detail={"before": before, "after": ordered},
+            connection=conn,
+        )
+    return ordered

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
 from desk.core import clock, crypto
+from desk.core.errors import DeskError
+from desk.core.translatable import N_
 from desk.partners.models import ClientSecret, PartnerClient
 from desk.registry.models import CharterStatus, Signatory
 
 MAX_ACTIVE_SECRETS = 2
+LABEL_MAX = 200
+MSG_LABEL = N_(
+    "Donnez un nom à ce client (le logiciel qui l'utilise, par exemple « Logiciel de gestion "
+    "des abonnés »), 200 caractères au plus."
+)
+MSG_NO_CLIENT = N_("Ce client n'existe pas, ou il est déjà révoqué.")
 
 
 @dataclass(frozen=True)
@@ -32,11 +41,80 @@ class Authenticated:
     secret_id: int
 
 
+@dataclass(frozen=True)
+class ClientView:
+    """A client as its signatory's space lists it: never a secret, only their first letters."""
+
+    client_id: str
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    active_prefixes: list[str]
+
+
 class UnknownSignatory(LookupError):
     pass
 
 
-async def create_client(*, slug: str, label: str = "") -> NewCredential:
+def clean_label(raw: str) -> str:
+    """A client's name as typed in the space: required, one line, 200 characters at most."""
+    label = " ".join((raw or "").split())
+    if not label or len(label) > LABEL_MAX:
+        raise DeskError(MSG_LABEL)
+    return label
+
+
+async def list_clients(*, signatory_id: int) -> list[ClientView]:
+    clients = await PartnerClient.filter(signatory_id=signatory_id).order_by("-created_at", "-id")
+    active: dict[int, list[str]] = {}
+    for secret in await ClientSecret.filter(
+        client__signatory_id=signatory_id, revoked_at=None
+    ).order_by("created_at", "id"):
+        active.setdefault(secret.client_id, []).append(secret.prefix)  # type: ignore[attr-defined]
+    return [
+        ClientView(
+            client_id=c.client_id,
+            label=c.label,
+            created_at=c.created_at,
+            last_used_at=c.last_used_at,
+            revoked_at=c.revoked_at,
+            active_prefixes=active.get(c.id, []) if c.revoked_at is None else [],
+        )
+        for c in clients
+    ]
+
+
+async def revoke_client(*, client_id: str, signatory_id: int, actor: str) -> None:
+    """Close a client for good: its secrets and every token issued with them stop working."""
+    async with in_transaction() as conn:
+        client = (
+            await PartnerClient.filter(
+                client_id=client_id, signatory_id=signatory_id, revoked_at=None
+            )
+            .using_db(conn)
+            .select_for_update()
+            .first()
+        )
+        if client is None:
+            raise DeskError(MSG_NO_CLIENT, code="not_found")
+        now = clock.now()
+        await PartnerClient.filter(id=client.id).using_db(conn).update(revoked_at=now)
+        await (
+            ClientSecret.filter(client_id=client.id, revoked_at=None)
+            .using_db(conn)
+            .update(revoked_at=now)
+        )
+        await record_action(
+            action="partner.client_revoked",
+            actor=actor,
+            subject=f"client:{client.client_id}",
+            detail={"signatory": signatory_id},
+            connection=conn,
+        )
+
+
+async def create_client(*, slug: str, label: str = "", actor: str = "system") -> NewCredential:
     signatory = await Signatory.get_or_none(slug=slug)
     if signatory is None:
         raise UnknownSignatory(slug)
@@ -54,7 +132,7 @@ async def create_client(*, slug: str, label: str = "") -> NewCredential:
         )
         await record_action(
             action="partner.client_created",
-            actor="system",
+            actor=actor,
             subject=f"client:{client_id}",
             detail={"signatory": signatory.id, "secret_prefix": secret[:8]},
             connection=conn,
@@ -62,12 +140,15 @@ async def create_client(*, slug: str, label: str = "") -> NewCredential:
     return NewCredential(client_id=client_id, client_secret=secret, signatory_slug=slug)
 
 
-async def rotate_secret(*, client_id: str) -> NewCredential:
-    """Add a secret; the oldest is revoked when two are already active."""
+async def rotate_secret(
+    *, client_id: str, signatory_id: int | None = None, actor: str = "system"
+) -> NewCredential:
+    """Add a secret; the oldest is revoked when two are already active. With `signatory_id`
+    (the signatory's own space), only one of its own clients."""
     client = await PartnerClient.get_or_none(client_id=client_id, revoked_at=None).prefetch_related(
         "signatory"
     )
-    if client is None:
+    if client is None or (signatory_id is not None and client.signatory.id != signatory_id):
         raise LookupError(client_id)
     secret = _new_secret()
     async with in_transaction() as conn:
@@ -89,7 +170,7 @@ async def rotate_secret(*, client_id: str) -> NewCredential:
         # Prefixes only: enough to tell secrets apart, useless to log in.
         await record_action(
             action="partner.secret_rotated",
-            actor="system",
+            actor=actor,
             subject=f"client:{client.client_id}",
             detail={"secret_prefix": secret[:8], "revoked": [o.prefix for o in retired]},
             connection=conn,
@@ -99,17 +180,25 @@ async def rotate_secret(*, client_id: str) -> NewCredential:
     )
 
 
-async def revoke_secret(*, client_id: str, prefix: str) -> bool:
+async def revoke_secret(
+    *, client_id: str, prefix: str, signatory_id: int | None = None, actor: str = "system"
+) -> bool:
     async with in_transaction() as conn:
+        found = ClientSecret.filter(client__client_id=client_id, prefix=prefix, revoked_at=None)
+        if signatory_id is not None:
+            found = found.filter(client__signatory_id=signatory_id)
+        ids = await found.using_db(conn).values_list("id", flat=True)
         updated = (
-            await ClientSecret.filter(client__client_id=client_id, prefix=prefix, revoked_at=None)
+            await ClientSecret.filter(id__in=list(ids))
             .using_db(conn)
             .update(revoked_at=clock.now())
+            if ids
+            else 0
         )
         if updated:
             await record_action(
                 action="partner.secret_revoked",
-                actor="system",
+                actor=actor,
                 subject=f"client:{client_id}",
                 detail={"secret_prefix": prefix},
                 connection=conn,

@@ -7,6 +7,7 @@ audit record, in one transaction. The public history page and the open data read
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,13 +21,14 @@ from desk.core import clock
 from desk.core.errors import DeskError
 from desk.core.legal_bases import LEGAL_BASIS_LABELS
 from desk.core.translatable import N_
-from desk.registry.models import Declaration, DeclarationVersion, Signatory
+from desk.registry.models import Declaration, DeclarationDocument, DeclarationVersion
+from desk.registry.organisations import legacy_recipients, recipient_names
 
 # The fields a version keeps, in the order the history page shows their changes.
 VERSIONED = (
     "title", "purposes", "legal_basis", "data_categories", "retention", "recipients", "source",
     "automated_decisions", "algorithm_explanation", "dpia_summary", "dpia_date", "dpia_url",
-    "results_year", "results_statement",
+    "results_year", "results_statement", "dpia_pdf_sha256",
 )  # fmt: skip
 FIELD_LABELS: dict[str, str] = {
     "title": N_("Titre"),
@@ -43,6 +45,7 @@ FIELD_LABELS: dict[str, str] = {
     "dpia_url": N_("Étude d'impact : lien"),
     "results_year": N_("Résultats de l'usage des données : année"),
     "results_statement": N_("Résultats de l'usage des données"),
+    "dpia_pdf_sha256": N_("Étude d'impact : document PDF (empreinte SHA-256)"),
 }
 CHANGE_LABELS: dict[str, str] = {
     "created": N_("Création"),
@@ -54,20 +57,51 @@ TEXT_MAX = 4000
 CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MSG_NOT_FOUND = N_("Cette déclaration n'existe pas, ou n'appartient pas à votre organisation.")
 MSG_RETIRED = N_("Cette déclaration est retirée : elle ne peut plus être modifiée.")
+MSG_NEW_FREE_TEXT = N_(
+    "Les destinataires ne s'écrivent plus en texte libre : choisissez-les dans le registre des "
+    "organisations (demandez à l'équipe du guichet d'y ajouter celle qui manque)."
+)
+# The impact study as a PDF: at most this size, and a PDF indeed (its first bytes).
+PDF_MAX_BYTES = 5 * 1024 * 1024
+PDF_MAGIC = b"%PDF-"
+MSG_PDF_TOO_LARGE = N_("Le document PDF est trop lourd : 5 Mo au plus.")
+MSG_PDF_EMPTY = N_("Le fichier envoyé est vide : choisissez le PDF de l'étude d'impact.")
+MSG_PDF_NOT_PDF = N_(
+    "Le fichier envoyé n'est pas un PDF : enregistrez l'étude d'impact au format PDF et "
+    "envoyez ce fichier-là."
+)
 MSG_CODE_TAKEN = N_(
     "Votre organisation a déjà une déclaration avec ce code : choisissez-en un autre."
 )
 
 
 class DeclarationInvalid(DeskError):
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, str], *, status: int = 422) -> None:
         super().__init__(N_("Le formulaire contient des erreurs : corrigez les champs signalés."))
         self.errors = errors
+        self.status = status
+
+
+def check_pdf(content: bytes) -> bytes:
+    """The impact study's file when it is a PDF of 5 MB at most; else DeclarationInvalid
+    (413 too large, 422 empty or not a PDF). `content` may hold one byte past the limit."""
+    if len(content) > PDF_MAX_BYTES:
+        raise DeclarationInvalid({"dpia_pdf": MSG_PDF_TOO_LARGE}, status=413)
+    if not content:
+        raise DeclarationInvalid({"dpia_pdf": MSG_PDF_EMPTY})
+    if not content.startswith(PDF_MAGIC):
+        raise DeclarationInvalid({"dpia_pdf": MSG_PDF_NOT_PDF})
+    return content
 
 
 @dataclass
 class DeclarationForm:
-    """The declaration form as typed: lists one item per line."""
+    """The declaration form as typed: lists one item per line.
+
+    `recipient_refs` are the recipients chosen from the register, one reference per line;
+    `recipients` is the free text kept from before the register (the form only lets people keep
+    or drop those lines; services given new lines outside the space still store them).
+    """
 
     code: str = ""
     title: str = ""
@@ -84,17 +118,24 @@ class DeclarationForm:
     dpia_url: str = ""
     results_year: str = ""
     results_statement: str = ""
+    recipient_refs: str = ""
+    # The impact study's new PDF (already read, at most one byte past the limit), or None.
+    dpia_pdf: bytes | None = None
+    dpia_pdf_remove: str = ""
     errors: dict[str, str] = field(default_factory=dict, init=False)
 
     @classmethod
     def of(cls, declaration: Declaration) -> DeclarationForm:
         snap = snapshot(declaration)
-        values = {
+        values: dict[str, Any] = {
             name: "\n".join(value)
             if isinstance(value, list)
             else ("" if value is None else str(value))
             for name, value in snap.items()
+            if name != "dpia_pdf_sha256"
         }
+        values["recipients"] = "\n".join(legacy_recipients(declaration))
+        values["recipient_refs"] = "\n".join(declaration.recipient_refs or [])
         return cls(code=declaration.code, **values)
 
 
@@ -105,11 +146,19 @@ def snapshot(declaration: Declaration) -> dict[str, Any]:
         values[name] = value.isoformat() if isinstance(value, date) else value
     values["data_categories"] = list(declaration.data_categories or [])
     values["recipients"] = list(declaration.recipients or [])
+    # Not compared between versions (the names above are): kept so a version says which
+    # register entries it named.
+    values["recipient_refs"] = list(declaration.recipient_refs or [])
     return values
 
 
+def _blank(value: Any) -> Any:
+    """Empty is empty: a field a version did not hold yet reads like an empty one."""
+    return None if value in ("", [], None) else value
+
+
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    return [name for name in VERSIONED if before.get(name) != after.get(name)]
+    return [name for name in VERSIONED if _blank(before.get(name)) != _blank(after.get(name))]
 
 
 def _lines(raw: str) -> list[str]:
@@ -144,6 +193,7 @@ def _validated(form: DeclarationForm, *, new: bool) -> dict[str, Any]:
     for name in ("source", "automated_decisions", "algorithm_explanation", "dpia_summary",
                  "results_statement"):  # fmt: skip
         values[name] = getattr(form, name).strip()
+    values["recipient_refs"] = _lines(form.recipient_refs)
     for name in ("data_categories", "recipients"):
         items = _lines(getattr(form, name))
         if any(len(item) > SHORT_MAX for item in items):
@@ -178,7 +228,51 @@ def _validated(form: DeclarationForm, *, new: bool) -> dict[str, Any]:
         )
     if errors:
         raise DeclarationInvalid(errors)
+    if form.dpia_pdf is not None:
+        check_pdf(form.dpia_pdf)
     return values
+
+
+async def _recipients(values: dict[str, Any], *, conn: BaseDBAsyncClient) -> None:
+    """Registered recipients' names first, then the free text kept (see Declaration)."""
+    try:
+        names = await recipient_names(values["recipient_refs"], connection=conn)
+    except DeskError as exc:
+        raise DeclarationInvalid({"recipient_refs": exc.message}) from exc
+    values["recipients"] = [*names, *values["recipients"]]
+
+
+async def _document(
+    declaration: Declaration, form: DeclarationForm, *, conn: BaseDBAsyncClient
+) -> None:
+    """Store the uploaded PDF (each distinct file once) and point the declaration at it."""
+    if form.dpia_pdf is not None:
+        digest = hashlib.sha256(form.dpia_pdf).hexdigest()
+        if (
+            not await DeclarationDocument.filter(declaration_id=declaration.id, sha256=digest)
+            .using_db(conn)
+            .exists()
+        ):
+            await DeclarationDocument.create(
+                declaration=declaration,
+                sha256=digest,
+                size=len(form.dpia_pdf),
+                content=form.dpia_pdf,
+                using_db=conn,
+            )
+        declaration.dpia_pdf_sha256 = digest
+    elif form.dpia_pdf_remove:
+        declaration.dpia_pdf_sha256 = ""
+
+
+async def current_document(*, slug: str, code: str) -> DeclarationDocument | None:
+    """The impact study's PDF a declaration now points at (public), or None."""
+    declaration = await Declaration.filter(signatory__slug=slug, code=code).first()
+    if declaration is None or not declaration.dpia_pdf_sha256:
+        return None
+    return await DeclarationDocument.filter(
+        declaration_id=declaration.id, sha256=declaration.dpia_pdf_sha256
+    ).first()
 
 
 async def _version(
@@ -221,7 +315,11 @@ async def create_declaration(
             .exists()
         ):
             raise DeclarationInvalid({"code": MSG_CODE_TAKEN})
+        await _recipients(values, conn=conn)
         declaration = await Declaration.create(signatory_id=signatory_id, using_db=conn, **values)
+        if form.dpia_pdf is not None:
+            await _document(declaration, form, conn=conn)
+            await declaration.save(using_db=conn, update_fields=["dpia_pdf_sha256"])
         await _version(declaration, change="created", conn=conn)
         await record_action(
             action="declaration.create",
@@ -253,8 +351,13 @@ async def edit_declaration(
     values = _validated(form, new=False)
     async with in_transaction() as conn:
         declaration = await _own(signatory_id, declaration_id, conn)
+        # Free text stays only as it was: lines may be dropped, none added.
+        if set(values["recipients"]) - set(legacy_recipients(declaration)):
+            raise DeclarationInvalid({"recipients": MSG_NEW_FREE_TEXT})
+        await _recipients(values, conn=conn)
         before = snapshot(declaration)
         declaration.update_from_dict(values)
+        await _document(declaration, form, conn=conn)
         if changed_fields(before, snapshot(declaration)):
             await declaration.save(using_db=conn)
             await _version(declaration, change="edited", conn=conn)
@@ -281,45 +384,3 @@ async def retire_declaration(*, signatory_id: int, declaration_id: int, actor: s
             connection=conn,
         )
     return declaration
-
-
-@dataclass(frozen=True)
-class Change:
-    field: str
-    before: Any
-    after: Any
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    version: DeclarationVersion
-    changes: list[Change]
-
-
-async def public_history(
-    *, slug: str, code: str
-) -> tuple[Signatory, Declaration, list[HistoryEntry]]:
-    """A declaration's versions, newest first, each with what changed from the one before."""
-    signatory = await Signatory.filter(slug=slug).first()
-    declaration = (
-        await Declaration.filter(signatory_id=signatory.id, code=code).first()
-        if signatory
-        else None
-    )
-    if signatory is None or declaration is None:
-        raise DeskError(MSG_NOT_FOUND, code="not_found")
-    versions = await DeclarationVersion.filter(declaration_id=declaration.id).order_by("number")
-    entries: list[HistoryEntry] = []
-    previous: dict[str, Any] = {}
-    for version in versions:
-        snap = dict(version.snapshot)
-        names = changed_fields(previous, snap) if previous else []
-        entries.append(
-            HistoryEntry(
-                version=version,
-                changes=[Change(name, previous.get(name), snap.get(name)) for name in names],
-            )
-        )
-        previous = snap
-    entries.reverse()
-    return signatory, declaration, entries

@@ -133,7 +133,12 @@ class Declaration(Model):
     legal_basis = fields.CharField(max_length=64)
     data_categories: fields.Field[list[str]] = fields.JSONField(default=[])
     retention = fields.TextField()
+    # Who the data is shared with, as names people read: the names of `recipient_refs` (in that
+    # order, as they were when this version was written), then free text typed before the
+    # register of organisations existed ("legacy"; no new free text is accepted from the space).
     recipients: fields.Field[list[str]] = fields.JSONField(default=[])
+    # The recipients chosen from the register: "signatory:<slug>" or "organisation:<slug>".
+    recipient_refs: fields.Field[list[str]] = fields.JSONField(default=[], db_default="[]")
     source = fields.TextField(default="")
     dpia_summary = fields.TextField(default="")
     # Principle 9: whether decisions are automated, and how the algorithm is explained.
@@ -141,6 +146,9 @@ class Declaration(Model):
     algorithm_explanation = fields.TextField(default="", db_default="")
     dpia_date = fields.DateField(null=True)
     dpia_url = fields.CharField(max_length=300, default="", db_default="")
+    # SHA-256 of the impact study's uploaded PDF (DeclarationDocument), "" when none: the version
+    # history shows when the document changed, and anyone can check the file they downloaded.
+    dpia_pdf_sha256 = fields.CharField(max_length=64, default="", db_default="")
     # Principle 6 and the jury's Thème 2: what the processing served, a short yearly statement.
     results_statement = fields.TextField(default="", db_default="")
     results_year = fields.IntField(null=True)
@@ -173,3 +181,49 @@ class DeclarationVersion(Model):
         table = "declaration_version"
         unique_together = (("declaration", "number"),)
         ordering = ["declaration_id", "number"]
+
+
+class DeclarationDocument(Model):
+    """An impact study (DPIA) uploaded as a PDF, public like its declaration.
+
+    Kept in the database rather than in a directory: several web instances and workers share one
+    PostgreSQL (nothing else to share or back up), a document is small (5 MB at most), and a
+    declaration has few. Every upload is kept as long as its declaration (public documents, like
+    the versions that name each by its SHA-256); deleting the declaration deletes them.
+    """
+
+    id = fields.IntField(primary_key=True)
+    declaration: fields.ForeignKeyRelation[Declaration] = fields.ForeignKeyField(
+        "models.Declaration", related_name="documents", on_delete=fields.CASCADE
+    )
+    sha256 = fields.CharField(max_length=64)
+    size = fields.IntField()
+    content = fields.BinaryField()
+    uploaded_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "declaration_document"
+        unique_together = (("declaration", "sha256"),)
+
+
+class Organisation(Model):
+    """An entry of the register of organisations that are not signatories (the CAF, the
+    Préfecture, a processor…), so declarations name real recipients and "who shares with whom"
+    links real entities. Signatories are in the register as themselves (`Signatory`): a
+    recipient's reference names its table ("signatory:<slug>" or "organisation:<slug>").
+    """
+
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    kind = fields.CharEnumField(SignatoryKind, max_length=32)
+    # SIREN (9 digits) or SIRET (14), checked with its key; "" when unknown.
+    siret = fields.CharField(max_length=14, default="", db_default="")
+    website = fields.CharField(max_length=300, default="", db_default="")
+    # What it is, in a sentence ("Caisse d'allocations familiales du Finistère").
+    description = fields.TextField(default="", db_default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "register_organisation"
+        ordering = ["name"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,19 +10,14 @@ from starlette.routing import BaseRoute, Route
 from desk.core.errors import DeskError
 from desk.core.legal_bases import LEGAL_BASIS_EXPLANATIONS, LEGAL_BASIS_LABELS
 from desk.core.translatable import N_
-from desk.registry import declarations, services
+from desk.registry import declarations, history, organisation_routes, organisations, services
+from desk.registry.organisation_routes import OPEN_DATA_HEADERS, SLUG
 from desk.web.templating import render
 
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 NOT_FOUND_FR = N_(
     "Aucun signataire de la charte ne correspond à cette adresse. "
     "Retrouvez tous les signataires sur la page « Signataires »."
 )
-OPEN_DATA_HEADERS = {
-    # Open data: any site may reuse it; it changes rarely.
-    "access-control-allow-origin": "*",
-    "cache-control": "public, max-age=300",
-}
 # Charter status → an existing badge colour (state-<name> in static/desk.css).
 STATUS_STATE = {
     "candidate": "pending",
@@ -59,11 +52,17 @@ async def signatory_page(request: Request) -> Response:
     signatory = await services.get_signatory(slug=slug) if SLUG.fullmatch(slug) else None
     if signatory is None:
         raise HTTPException(404, NOT_FOUND_FR)
-    history = list(signatory.status_changes)
+    steps = list(signatory.status_changes)
     response = render(
         request,
         "public/signatory.html",
-        {"signatory": signatory, "history": history, **_labels()},
+        {
+            "signatory": signatory,
+            "history": steps,
+            "register": await organisations.entries_by_ref(),
+            "recipients_of": organisations.recipients_of,
+            **_labels(),
+        },
     )
     return response
 
@@ -74,7 +73,7 @@ async def declaration_history(request: Request) -> Response:
     if not (SLUG.fullmatch(slug) and SLUG.fullmatch(code)):
         raise HTTPException(404, declarations.MSG_NOT_FOUND)
     try:
-        signatory, declaration, entries = await declarations.public_history(slug=slug, code=code)
+        signatory, declaration, entries = await history.public_history(slug=slug, code=code)
     except DeskError as exc:
         raise HTTPException(404, exc.message) from exc
     return render(
@@ -117,4 +116,5 @@ routes: list[BaseRoute] = [
     ),
     Route("/donnees-ouvertes/signataires.json", open_data_json, name="registry:open_data_json"),
     Route("/donnees-ouvertes/signataires.csv", open_data_csv, name="registry:open_data_csv"),
+    *organisation_routes.routes,
 ]

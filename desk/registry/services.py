@@ -126,6 +126,8 @@ def declaration_record(declaration: Declaration) -> dict[str, Any]:
         "data_categories": list(declaration.data_categories or []),
         "retention": declaration.retention,
         "recipients": list(declaration.recipients or []),
+        # The same recipients as entries of the register of organisations (/organisations).
+        "recipient_refs": list(declaration.recipient_refs or []),
         "source": declaration.source,
         "dpia_summary": declaration.dpia_summary,
         "updated_at": declaration.updated_at.isoformat() if declaration.updated_at else None,

@@ -111,6 +111,12 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/signataires/{slug}/declarations/{code}/historique": {
         "GET": public(params={"code": lambda w, r: "traitement-1"})
     },
+    # The register of organisations; the world has no non-signatory, nor an impact study PDF.
+    "/organisations": {"GET": public()},
+    "/organisations/{slug}": {"GET": Rule(expect=everyone(404), public=True)},
+    "/signataires/{slug}/declarations/{code}/etude-impact.pdf": {
+        "GET": Rule(expect=everyone(404), public=True, params={"code": lambda w, r: "traitement-1"})
+    },
     "/charte": {"GET": public()},
     "/charte/rejoindre": {"GET": public(), "POST": write(everyone(), body=lambda w: {"name": ""})},
     "/charte/ameliorations": {
@@ -263,6 +269,30 @@ TABLE: dict[str, dict[str, Rule]] = {
     },
     "/organisation/declarations/{declaration_id}/retirer": {
         "POST": write(everyone("org_login"), params={"declaration_id": bogus_id})
+    },
+    # The DPO's connection settings, self-evaluations, own statistics (members only).
+    "/organisation/raccordement": {"GET": Rule(everyone("org_login"))},
+    "/organisation/raccordement/identifiants": {"POST": write(everyone("org_login"))},
+    "/organisation/raccordement/canal": {"POST": write(everyone("org_login"))},
+    "/organisation/raccordement/clients": {"POST": write(everyone("org_login"))},
+    "/organisation/raccordement/clients/{client_id}/secret": {
+        "POST": write(everyone("org_login"), params={"client_id": bogus_id})
+    },
+    "/organisation/raccordement/clients/{client_id}/revoquer": {
+        "POST": write(everyone("org_login"), params={"client_id": bogus_id})
+    },
+    "/organisation/raccordement/clients/{client_id}/secrets/{prefix}/revoquer": {
+        "POST": write(everyone("org_login"), params={"client_id": bogus_id, "prefix": bogus_id})
+    },
+    "/organisation/auto-evaluations": {
+        "GET": Rule(everyone("org_login")),
+        "POST": write(everyone("org_login")),
+    },
+    "/organisation/statistiques": {"GET": Rule(everyone("org_login"))},
+    # The register of organisations, kept by the `register` role (none in the world) or admin.
+    "/back-office/organisations": {
+        "GET": Rule(staff("register")),
+        "POST": write(staff("register"), body=lambda w: {"name": ""}),
     },
     # The register's review: the `register` role (none in the world) or an admin.
     "/back-office/candidatures": {"GET": Rule(staff("register"))},

@@ -11,6 +11,7 @@ from desk.organisations.models import MemberRole, OrganisationMember
 from desk.outbox.worker import Worker
 from desk.registry.joining import ApplicationForm, submit_application
 from desk.registry.models import Declaration, DeclarationVersion, Signatory
+from desk.registry.organisations import OrganisationForm, add_organisation
 from tests.desk.organisations.support import member_log_in
 from tests.desk.staff.support import post_form, text
 from tests.factories import make_signatory
@@ -25,7 +26,7 @@ DECLARATION = {
     "legal_basis": "legal_obligation",
     "data_categories": "identité\nphotographie",
     "retention": "1 an après la fin de validité du badge",
-    "recipients": "Préfecture du Finistère\nCAF",
+    "recipient_refs": ["organisation:prefecture-du-finistere", "organisation:caf-du-finistere"],
     "source": "Vous",
     "automated_decisions": "",
     "algorithm_explanation": "",
@@ -37,7 +38,14 @@ DECLARATION = {
 }
 
 
+async def _register() -> None:
+    for name, kind in (("Préfecture du Finistère", "public_body"),
+                       ("CAF du Finistère", "public_operator")):  # fmt: skip
+        await add_organisation(form=OrganisationForm(name=name, kind=kind), actor="staff:1")
+
+
 async def _candidate() -> Signatory:
+    await _register()
     application = await submit_application(
         form=ApplicationForm(
             name="Régie des Ports de l'Iroise",

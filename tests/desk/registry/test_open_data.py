@@ -41,7 +41,8 @@ async def test_json_export_lists_signatories_with_declarations(client: httpx.Asy
     assert validations["legal_basis"] == "legitimate_interest"
     assert validations["legal_basis_label"] == "intérêt légitime"
     assert "numéro de carte" in validations["data_categories"]
-    assert validations["recipients"] == ["Brest métropole, chiffres anonymes seulement"]
+    assert validations["recipients"] == ["Brest métropole"]
+    assert validations["recipient_refs"] == ["signatory:brest-metropole"]
     assert datetime.fromisoformat(validations["updated_at"]).tzinfo is not None
     assert "adapter_settings" not in response.text
     assert SECRET not in response.text
@@ -77,7 +78,9 @@ async def test_csv_export_has_one_row_per_declaration(client: httpx.AsyncClient)
     assert row["legal_basis_label"] == "contrat"
     # Commas, apostrophes and quotes inside values survive the round trip.
     assert row["retention"] == "Durée du contrat, puis 5 ans ; pièces comptables 10 ans."
-    assert "Trésor public, en cas d'impayé" in row["recipients"].split(" | ")
+    assert "Trésor public (Direction générale des finances publiques)" in row["recipients"].split(
+        " | "
+    )
 
 
 async def test_csv_keeps_a_signatory_without_declarations(client: httpx.AsyncClient) -> None:

@@ -56,7 +56,12 @@ async def test_signatory_page_explains_each_declaration(client: httpx.AsyncClien
     assert "contrat" in text and "mission d'intérêt public" in text
     assert "nécessaires au contrat que vous avez passé" in text  # the legal basis in plain words
     assert "consommation d'eau" in text
-    assert "Fonds de solidarité pour le logement du Finistère, à votre demande" in text
+    # Recipients are entries of the register of organisations, linked to their page.
+    assert (
+        '<a href="/organisations/fonds-de-solidarite-pour-le-logement-du-finistere">'
+        "Fonds de solidarité pour le logement du Finistère</a>"
+    ) in text
+    assert '<a href="/signataires/brest-metropole">Brest métropole</a>' in text
     assert "Durée du contrat, puis 5 ans" in text
     assert "Étude d'impact" in text and "habitudes de vie" in text
     assert "mailto:dpo@eau-du-ponant.exemple.invalid" in text
