@@ -16,6 +16,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from desk.demo.seed_data import SIGNATORIES
+from desk.helppoints.demo import seed_help_points
 from desk.organisations.models import MemberRole, OrganisationMember
 from desk.registry import declarations, joining
 from desk.registry.models import CharterStatus, Declaration, Signatory
@@ -71,6 +72,7 @@ async def seed_demo() -> int:
                 await _ensure_declaration(signatory, declaration, conn)
         if not await Resident.exists(email=DEMO_RESIDENT_EMAIL):
             await Resident.create(email=DEMO_RESIDENT_EMAIL, pseudonym=secrets.token_hex(16))
+    await seed_help_points()
     total = await Signatory.all().count()
     log.info("demo register seeded: %d signatories created, %d in total", created, total)
     return total
