@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.core.i18n import translate
 from desk.explain.topics import topic_path
 from desk.mediation import services
+from desk.receipts.qr import qr_svg
 from desk.requests.models import RequestKind
 from desk.residents.views import answer_lines, kind_label, state_label
 from desk.staff.auth import require_staff
@@ -59,3 +63,28 @@ def int_param(request: Request, name: str) -> int:
 
 def redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
+
+
+@dataclass(frozen=True)
+class ReceiptCode:
+    """A receipt's short address and its QR code, for printed sheets and letters."""
+
+    url: str
+    svg: Markup
+
+
+def receipt_qrs(request: Request, receipt_ids: list[str | None]) -> dict[str, ReceiptCode]:
+    """receipt id → its short address and a QR code of it: a phone opens the receipt on the
+    desk, which verifies it (the whole signed text would make a code too dense for paper)."""
+    settings = request.app.state.settings
+    label = translate(
+        "Code QR : ouvre ce reçu sur le guichet, qui le vérifie",
+        getattr(request.state, "locale", "fr"),
+    )
+    codes: dict[str, ReceiptCode] = {}
+    for receipt_id in dict.fromkeys(r for r in receipt_ids if r):
+        url = settings.url(f"/recus/{receipt_id}")
+        svg = qr_svg(url, label=label, size="30mm")
+        if svg is not None:
+            codes[receipt_id] = ReceiptCode(url=url, svg=svg)
+    return codes

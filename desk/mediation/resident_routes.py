@@ -9,9 +9,10 @@ from starlette.responses import Response
 
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
-from desk.mediation import answers, revocation, services
+from desk.helppoints import services as helppoints
+from desk.mediation import answers, holders, revocation, services, shared
 from desk.mediation.forms import field, values_of
-from desk.mediation.pages import KINDS, int_param, mediator, page, redirect
+from desk.mediation.pages import KINDS, int_param, mediator, page, receipt_qrs, redirect
 from desk.mediation.rules import ConsentPending
 from desk.requests.models import RequestKind
 from desk.residents.downloads import one_time_download
@@ -160,7 +161,16 @@ async def withdrawal_print(request: Request) -> Response:
 async def letter_page(request: Request) -> Response:
     staff = await mediator(request)
     model = await services.letter(mediator=staff, resident_id=int_param(request, "rid"))
-    return page(request, "mediation/letter.html", staff, {"l": model})
+    return page(
+        request,
+        "mediation/letter.html",
+        staff,
+        {
+            "l": model,
+            "qrs": receipt_qrs(request, [c.receipt_id for c in model.changes]),
+            "place": await helppoints.by_name(name=staff.help_point),
+        },
+    )
 
 
 async def letter_posted(request: Request) -> Response:
@@ -171,3 +181,24 @@ async def letter_posted(request: Request) -> Response:
         "C'est noté : la lettre est postée, ses nouvelles sont transmises."
     )
     return redirect(f"/mediation/habitants/{rid}")
+
+
+async def help_point_page(request: Request) -> Response:
+    staff = await mediator(request)
+    view = await shared.help_point_view(mediator=staff)
+    return page(request, "mediation/help_point.html", staff, {"v": view})
+
+
+async def holders_print(request: Request) -> Response:
+    staff = await mediator(request)
+    sheet = await holders.holders_sheet(mediator=staff, resident_id=int_param(request, "rid"))
+    return page(
+        request,
+        "mediation/holders.html",
+        staff,
+        {
+            "s": sheet,
+            "qrs": receipt_qrs(request, [h.receipt_id for h in sheet.holders]),
+            "place": await helppoints.by_name(name=staff.help_point),
+        },
+    )

@@ -14,6 +14,8 @@ from desk.mediation.resident_routes import (
     answer_question,
     download_copy,
     file_request,
+    help_point_page,
+    holders_print,
     home,
     letter_page,
     letter_posted,
@@ -135,6 +137,18 @@ routes: list[BaseRoute] = [
         answer_question,
         methods=["POST"],
         name="mediation_answer_question",
+    ),
+    Route(
+        "/mediation/point-d-aide",
+        help_point_page,
+        methods=["GET"],
+        name="mediation_help_point",
+    ),
+    Route(
+        "/mediation/habitants/{rid}/qui-detient",
+        holders_print,
+        methods=["GET"],
+        name="mediation_holders",
     ),
     Route(
         "/mediation/habitants/{rid}/lettre", letter_page, methods=["GET"], name="mediation_letter"

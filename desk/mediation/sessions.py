@@ -173,6 +173,7 @@ async def open_session(
             valid_until=clock.add_months(moment, mandate.months),
             paper_signed=mandate.paper_signed,
             signed_recorded_at=moment if mandate.paper_signed else None,
+            help_point=mediator.help_point,
             using_db=conn,
         )
         if needs_consent:
