@@ -104,7 +104,7 @@ async def test_the_printout_says_who_holds_what_and_shares_with_whom(
         delivery_id=erasure.id, actor="partner:test", outcome={"result": "erased"},
         keyring=rt.keyring, issuer=rt.issuer,
     )  # fmt: skip
-    after = text(await client.get(f"/mediation/habitants/{rid}/qui-detient"))
+    after = text(await client.get(f"/mediation/habitants/{rid}/qui-detient?lang=fr"))
     assert "Données effacées le" in after
 
 
