@@ -28,8 +28,6 @@ LIMITS = {
     "name": services.NAME_MAX,
     "street": services.STREET_MAX,
     "city": services.CITY_MAX,
-    "opening_hours": services.HOURS_MAX,
-    "accessibility": services.ACCESSIBILITY_MAX,
 }
 
 _page = partial(staff_page, helpers={"limits": LIMITS})
