@@ -128,3 +128,21 @@ async def test_seed_adds_demo_points_once_and_filters_work(client: httpx.AsyncCl
     # An unknown town shows every point rather than an empty page.
     unknown = (await client.get("/points-d-aide?commune=Atlantis")).text
     assert unknown.count('class="card" id=') == len(DEMO_HELP_POINTS)
+
+
+async def test_the_directory_and_the_staff_form_speak_english(
+    client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
+) -> None:
+    await seed_help_points()
+    page = (await client.get("/points-d-aide?lang=en")).text
+    assert "Digital help points: find help near you" in page
+    assert "Opening hours" in page and "Languages spoken" in page
+    assert "trouver de l'aide" not in page and "Horaires d'ouverture" not in page
+    index = (await client.get("/donnees-ouvertes/")).text
+    assert "/donnees-ouvertes/points-d-aide.schema.json" in index
+    await _back_office(client, worker, mail_sink)
+    refused = await post_form(
+        client, "/back-office/points-d-aide/nouveau", point_form(postcode="abc")
+    )
+    assert refused.status_code == 422
+    assert "The postcode is made of 5 digits" in refused.text
