@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
@@ -42,6 +43,10 @@ BAD_ACCESSIBILITY = N_("Le texte sur l'accessibilité est trop long (1 000 carac
 BAD_PHONE = N_(
     "Le numéro de téléphone n'est pas un numéro français à 10 chiffres (par exemple "
     "02 98 00 00 00). Corrigez-le, ou laissez le champ vide."
+)
+SAME_NAME = N_(
+    "Un point d'aide porte déjà ce nom dans l'annuaire : modifiez sa fiche, ou précisez le nom "
+    "(par exemple avec le quartier)."
 )
 BAD_LANGUAGES = N_(
     "Indiquez au plus 20 langues, séparées par des virgules, chacune en 60 caractères au plus."
@@ -190,22 +195,33 @@ def _values(checked: CheckedHelpPoint) -> dict[str, object]:
     }
 
 
+async def _check_name_free(name: str, *, own_id: int | None = None) -> None:
+    # Mediators' accounts and letters name their help point: one name, one place.
+    if await HelpPoint.filter(name=name).exclude(id=own_id or 0).exists():
+        raise DeskError(SAME_NAME, code="conflict")
+
+
 async def create_help_point(*, form: HelpPointForm, actor: str) -> HelpPoint:
     checked = check(form)
-    async with in_transaction() as conn:
-        point = await HelpPoint.create(
-            slug=await _free_slug(checked.name), using_db=conn, **_values(checked)
-        )
-        await record_action(
-            action="helppoint.created", actor=actor, subject=f"help_point:{point.id}",
-            connection=conn,
-        )  # fmt: skip
+    await _check_name_free(checked.name)
+    try:
+        async with in_transaction() as conn:
+            point = await HelpPoint.create(
+                slug=await _free_slug(checked.name), using_db=conn, **_values(checked)
+            )
+            await record_action(
+                action="helppoint.created", actor=actor, subject=f"help_point:{point.id}",
+                connection=conn,
+            )  # fmt: skip
+    except IntegrityError as exc:  # the same name saved twice at once: its slug is taken
+        raise DeskError(SAME_NAME, code="conflict") from exc
     log.info("help point %s created by %s", point.id, actor)
     return point
 
 
 async def update_help_point(*, help_point_id: int, form: HelpPointForm, actor: str) -> HelpPoint:
     checked = check(form)
+    await _check_name_free(checked.name, own_id=help_point_id)
     async with in_transaction() as conn:
         point = await HelpPoint.filter(id=help_point_id).using_db(conn).first()
         if point is None:

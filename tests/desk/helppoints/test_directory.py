@@ -48,6 +48,11 @@ async def test_staff_add_a_point_the_public_finds_it(
     assert point.city == "BREST"
     listing = await client.get("/back-office/points-d-aide")
     assert "Centre social de Kérinou" in listing.text
+    # One name, one place: the same name again is refused, the form kept.
+    again = await post_form(client, "/back-office/points-d-aide/nouveau", point_form())
+    assert again.status_code == 409
+    assert "porte déjà ce nom" in again.text.replace("&#39;", "'")
+    assert await HelpPoint.all().count() == 1
 
     page = await client.get("/points-d-aide")
     assert page.status_code == 200
