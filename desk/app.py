@@ -20,6 +20,7 @@ from desk.charter import api as charter_api
 from desk.charter import routes as charter_routes
 from desk.core.errors import DeskError
 from desk.explain import routes as explain_routes
+from desk.helppoints import routes as helppoint_routes
 from desk.holdings import api as partner_holdings
 from desk.identity import session_pages
 from desk.identity.sessions import ServerSessionMiddleware
@@ -77,6 +78,7 @@ def create_app(
         *organisation_routes.routes,
         *organisation_alerts_routes.routes,
         *mediation_routes.routes,
+        *helppoint_routes.routes,
         *partner_routes.routes,
         *api_auth.routes,
         *openapi.routes,

@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "desk.staff.models",
     "desk.charter.models",
     "desk.mediation.models",
+    "desk.helppoints.models",
     "desk.identity.models",
     "desk.audit.models",
     "desk.holdings.models",

@@ -299,6 +299,14 @@ ROUTES: dict[str, str] = {
     "/organisations/{slug}": "one non-signatory organisation and who shares data with it",
     "/signataires/{slug}/declarations/{code}/etude-impact.pdf": (
         "a declaration's impact study, as the PDF its signatory uploaded"
+    "/points-d-aide": (
+        "the directory of digital-help points (address, hours, phone, accessibility, "
+        "languages), filterable by town and language"
+    ),
+    "/donnees-ouvertes/points-d-aide.csv": "the directory of help points as open data (CSV)",
+    "/donnees-ouvertes/points-d-aide.json": "the directory of help points as open data (JSON)",
+    "/donnees-ouvertes/points-d-aide.schema.json": (
+        "the Table Schema of the help points' open data"
     ),
     # Residents
     "/connexion": "ask for a login link by email (GET form, POST sends)",
@@ -359,6 +367,9 @@ ROUTES: dict[str, str] = {
     "/back-office/envois/{delivery_id}/canal": "POST: switch the delivery to another channel",
     "/back-office/envois/{delivery_id}/reponse": "POST: type in a paper answer",
     "/back-office/courriers": "the postal queue",
+    "/back-office/points-d-aide": "the directory of help points, as staff keep it",
+    "/back-office/points-d-aide/nouveau": "add a help point (GET form, POST saves)",
+    "/back-office/points-d-aide/{hid}": "edit or unpublish a help point (GET form, POST saves)",
     # The organisation's space
     "/organisation": (
         "the organisation's space (its DPO and editors): status, declarations, people"
@@ -485,6 +496,12 @@ ROUTES: dict[str, str] = {
     ),
     "/mediation/habitants/{rid}/copies/{copy_id}": "print an access copy (once)",
     "/mediation/habitants/{rid}/nouvelles/{event_id}/dite": "POST: mark news as told",
+    "/mediation/point-d-aide": (
+        "the people followed at the mediator's help point, under a live mandate given there"
+    ),
+    "/mediation/habitants/{rid}/qui-detient": (
+        "a dated printout of who holds the resident's data (discovery answers, lineage)"
+    ),
     "/mediation/habitants/{rid}/lettre": (
         "a printable letter to the resident (POST: marks it posted)"
     ),

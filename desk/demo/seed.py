@@ -23,6 +23,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from desk.demo.seed_data import ORGANISATIONS, SIGNATORIES
+from desk.helppoints.demo import seed_help_points
 from desk.organisations import services as organisation_services
 from desk.partners import channels
 from desk.registry import declarations, founding, organisations
@@ -56,6 +57,7 @@ async def seed_demo() -> int:
             await _ensure_declaration(signatory, declaration, refs)
     if not await Resident.exists(email=DEMO_RESIDENT_EMAIL):
         await Resident.create(email=DEMO_RESIDENT_EMAIL, pseudonym=secrets.token_hex(16))
+    await seed_help_points()
     total = await Signatory.all().count()
     log.info("demo register seeded: %d signatories created, %d in total", created, total)
     return total

@@ -7,7 +7,8 @@ confirm from their own space). The code is kept as a keyed hash, works once, for
 CODE_MINUTES, with MAX_TRIES tries; codes are rationed per resident and per mediator.
 
 Every mandate that takes effect and every request filed under a mandate is mailed to the
-resident (outbox, in the transaction of the change). Audit rows carry ids only.
+resident (outbox, in the transaction of the change: desk.mediation.telling). Audit rows carry ids
+only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
@@ -28,6 +28,7 @@ from desk.audit.log import record_action
 from desk.core import clock, crypto
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
+from desk.mediation import telling
 from desk.mediation.access import audit, refuse
 from desk.mediation.models import (
     AssistedSession,
@@ -38,10 +39,7 @@ from desk.mediation.models import (
 from desk.mediation.rules import CONSENT_PENDING, NOT_YOURS
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
-from desk.registry.models import Signatory
-from desk.requests.models import RightsRequest
 from desk.residents.models import Resident
-from desk.residents.views import kind_label
 from desk.runtime import Runtime
 from desk.staff.models import StaffMember
 
@@ -57,8 +55,6 @@ CODES_PER_RESIDENT = 3
 CODES_PER_MEDIATOR = 10
 
 CODE_MAIL_JOB = "mail.mediation_consent_code"
-MANDATE_MAIL_JOB = "mail.mediation_mandate"
-FILED_MAIL_JOB = "mail.mediation_request_filed"
 # The code is useless once expired: a mail still failing after a few minutes helps nobody.
 CODE_MAIL_ATTEMPTS = 4
 
@@ -319,7 +315,7 @@ async def _give(
         connection=conn,
     )
     for mandate in await Mandate.filter(session_id=session.id).using_db(conn):
-        await tell_mandate(mandate=mandate, conn=conn)
+        await telling.tell_mandate(mandate=mandate, conn=conn)
 
 
 # --- the resident's side ---------------------------------------------------------------------
@@ -357,33 +353,7 @@ async def resident_answers(*, resident_id: int, session_id: int, accept: bool) -
              session.id)  # fmt: skip
 
 
-# --- telling the resident --------------------------------------------------------------------
-
-
-async def tell_mandate(*, mandate: Mandate, conn: BaseDBAsyncClient) -> None:
-    """Mail the resident (if they have an address) the mandate now in effect."""
-    await enqueue(
-        kind=MANDATE_MAIL_JOB,
-        payload={"mandate_id": mandate.id},
-        idempotency_key=f"mediation-mandate-{mandate.id}",
-        connection=conn,
-    )
-
-
-async def tell_filed(*, request: RightsRequest, conn: BaseDBAsyncClient) -> None:
-    """Mail the resident (if they have an address) the request a mediator filed for them."""
-    await enqueue(
-        kind=FILED_MAIL_JOB,
-        payload={"request_id": request.id},
-        idempotency_key=f"mediation-filed-{request.id}",
-        connection=conn,
-    )
-
-
-async def _signatory_names(ids: list[int] | None) -> list[str]:
-    if ids is None:
-        return []
-    return [s.name for s in await Signatory.filter(id__in=ids).order_by("name")]
+# --- the code, by mail -----------------------------------------------------------------------
 
 
 async def send_consent_code(job: OutboxJob, rt: Runtime) -> None:
@@ -410,7 +380,7 @@ async def send_consent_code(job: OutboxJob, rt: Runtime) -> None:
             "minutes": CODE_MINUTES,
             "mediator_name": row.mediator.display_name,
             "help_point": row.mediator.help_point,
-            **(await _mandate_context(mandate)),
+            **(await telling.mandate_context(mandate)),
             "dashboard_url": rt.settings.url("/mon-espace"),
             "contact": rt.settings.dpo_contact,
         },
@@ -423,77 +393,4 @@ async def send_consent_code(job: OutboxJob, rt: Runtime) -> None:
     log.info("consent code %s mailed to resident %s", row.id, row.resident.id)
 
 
-async def _mandate_context(mandate: Mandate | None) -> dict[str, Any]:
-    if mandate is None:
-        return {"kinds": [], "signatories": [], "valid_until": None}
-    return {
-        "kinds": [kind_label(k) for k in mandate.kinds],
-        "signatories": await _signatory_names(mandate.signatory_ids),
-        "valid_until": mandate.valid_until,
-    }
-
-
-async def send_mandate_given(job: OutboxJob, rt: Runtime) -> None:
-    """Outbox handler: the resident hears of a mandate given for them, and what to do if it
-    was not them."""
-    mandate = (
-        await Mandate.filter(id=int(job.payload.get("mandate_id", 0)))
-        .select_related("resident", "mediator", "session")
-        .first()
-    )
-    if mandate is None or not mandate.resident.email:
-        return  # deleted meanwhile, or a resident without email: the mediator tells them
-    session = mandate.session
-    await rt.send_mail(
-        to=mandate.resident.email,
-        template="mediation_mandate",
-        context={
-            "given_at": session.consented_at or session.opened_at,
-            "mediator_name": mandate.mediator.display_name,
-            "help_point": mandate.mediator.help_point,
-            **(await _mandate_context(mandate)),
-            "dashboard_url": rt.settings.url("/mon-espace"),
-            "login_url": rt.settings.url("/connexion"),
-            "contact": rt.settings.dpo_contact,
-        },
-        idempotency_key=job.idempotency_key,
-        locale=mandate.resident.locale or "fr",
-    )
-    log.info("mandate %s mailed to resident %s", mandate.id, mandate.resident.id)
-
-
-async def send_request_filed(job: OutboxJob, rt: Runtime) -> None:
-    """Outbox handler: the resident hears of a request a mediator filed in their name."""
-    request = (
-        await RightsRequest.filter(id=int(job.payload.get("request_id", 0)))
-        .select_related("resident", "assisted_filing__mediator")
-        .prefetch_related("deliveries__signatory")
-        .first()
-    )
-    if request is None or not request.resident.email:
-        return
-    filing = request.assisted_filing  # type: ignore[attr-defined]
-    await rt.send_mail(
-        to=request.resident.email,
-        template="mediation_request_filed",
-        context={
-            "filed_at": filing.filed_at,
-            "mediator_name": filing.mediator.display_name,
-            "help_point": filing.help_point,
-            "kind_label": kind_label(request.kind),
-            "reference": request.reference,
-            "signatories": sorted(d.signatory.name for d in request.deliveries),
-            "request_url": rt.settings.url(f"/mon-espace/demandes/{request.reference}"),
-            "contact": rt.settings.dpo_contact,
-        },
-        idempotency_key=job.idempotency_key,
-        locale=request.resident.locale or "fr",
-    )
-    log.info("filed request %s mailed to resident %s", request.id, request.resident.id)
-
-
-HANDLERS = {
-    CODE_MAIL_JOB: send_consent_code,
-    MANDATE_MAIL_JOB: send_mandate_given,
-    FILED_MAIL_JOB: send_request_filed,
-}
+HANDLERS = {CODE_MAIL_JOB: send_consent_code, **telling.HANDLERS}

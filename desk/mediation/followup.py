@@ -75,7 +75,7 @@ class FollowedResident:
         ]
 
 
-async def _changes(resident_ids: list[int], since: datetime | None) -> dict[int, list[Change]]:
+async def changes_of(resident_ids: list[int], since: datetime | None) -> dict[int, list[Change]]:
     if not resident_ids:
         return {}
     events = (
@@ -140,7 +140,7 @@ async def home(*, mediator: StaffMember) -> Home:
     residents = {r.id: r for r in await Resident.filter(id__in=ids)}
     contacts = {c.resident_id: c for c in await ResidentContact.filter(resident_id__in=ids)}  # type: ignore[attr-defined]
     since = previous.at if previous else None
-    changes = await _changes(ids, since)
+    changes = await changes_of(ids, since)
     followed: list[FollowedResident] = []
     for rid in ids:
         requests = await queries.resident_requests(resident_id=rid)
@@ -193,7 +193,7 @@ async def _followed(access: Access) -> FollowedResident:
         contact=access.contact,
         mandate=access.mandate,
         requests=await queries.resident_requests(resident_id=rid),
-        changes=(await _changes([rid], None)).get(rid, []),
+        changes=(await changes_of([rid], None)).get(rid, []),
     )
 
 

@@ -111,6 +111,9 @@ class Mandate(Model):
     # nothing, whatever its valid_until says; the row stays as the dated proof.
     revoked_at = fields.DatetimeField(null=True)
     revoked_by = fields.CharField(max_length=16, null=True)
+    # The help point the mandate was given at (the mediator's, then): its mediators share a view
+    # of the people it follows while the mandate lives. A mediator who moves takes nothing along.
+    help_point = fields.CharField(max_length=200, default="", db_default="")
 
     class Meta:
         table = "mandate"

@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from desk.core import clock
 from desk.core.errors import DeskError
-from desk.mediation import consent
+from desk.mediation import telling
 from desk.mediation.access import Access, audit, gate, refuse
 from desk.mediation.models import (
     AssistedFiling,
@@ -79,7 +79,7 @@ async def file_for_resident(
             filed_at=request.created_at,
             using_db=conn,
         )
-        await consent.tell_filed(request=request, conn=conn)
+        await telling.tell_filed(request=request, conn=conn)
     await audit(
         mediator,
         "file_request",

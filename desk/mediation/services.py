@@ -15,6 +15,10 @@ names so callers import them from one place:
 - followup: the residents followed, news to tell, letters, copies;
 - answers: a signatory's question answered through the mediator;
 - retention: forgetting contacts once nothing needs them.
+
+Beside them, imported directly by the pages: consent (the resident's code) and telling (the
+mails to the resident), revocation (mandates withdrawn), shared (a help point's shared view)
+and holders (the "who holds your data" printout).
 """
 
 from __future__ import annotations

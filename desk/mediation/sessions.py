@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 
 from desk.core import clock
 from desk.core.errors import DeskError
-from desk.mediation import consent
+from desk.mediation import consent, telling
 from desk.mediation.access import Access, audit, gate, known_resident, refuse
 from desk.mediation.models import (
     AssistedSession,
@@ -173,6 +173,7 @@ async def open_session(
             valid_until=clock.add_months(moment, mandate.months),
             paper_signed=mandate.paper_signed,
             signed_recorded_at=moment if mandate.paper_signed else None,
+            help_point=mediator.help_point,
             using_db=conn,
         )
         if needs_consent:
@@ -183,7 +184,7 @@ async def open_session(
             )  # fmt: skip
         elif resident.email:
             # Every mandate given for a resident with a mailbox is mailed to them.
-            await consent.tell_mandate(mandate=record, conn=conn)
+            await telling.tell_mandate(mandate=record, conn=conn)
     await audit(
         mediator,
         "open_session",

@@ -48,6 +48,10 @@ FREE_TEXT: dict[str, int] = {
     "street": 200,
     "street_more": 200,
     "city": 200,
+    # A digital-help point's directory entry, as staff type it (desk/helppoints).
+    "opening_hours": 1000,
+    "accessibility": 1000,
+    "languages": 1500,
     # The "Rejoindre la charte" form: an organisation's postal address.
     "address": 1000,
     # A declaration, as its signatory writes it in its space.

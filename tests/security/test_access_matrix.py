@@ -46,6 +46,7 @@ from tests.security.matrix import (
 )
 from tests.security.world import (
     ADMIN,
+    BACK,
     C_NAME,
     COMMITTEE,
     GENEROUS_LIMITS,
@@ -86,6 +87,7 @@ TABLE: dict[str, dict[str, Rule]] = {
     # After closing: says what remains (from the session's counts), else a plain sentence.
     "/compte-ferme": {"GET": public()},
     "/comprendre": {"GET": public()},
+    "/points-d-aide": {"GET": public()},
     "/comprendre/{topic}": {"GET": public(params={"topic": lambda w, r: "copie"})},
     "/statistiques": {"GET": public()},
     "/bilan/{year}": {"GET": public(params={"year": "year"})},
@@ -304,6 +306,14 @@ TABLE: dict[str, dict[str, Rule]] = {
         "GET": Rule(staff("register")),
         "POST": write(staff("register"), body=lambda w: {"status": "", "reason": ""}),
     },
+    # The help points' directory, kept by the back office (flows: tests/desk/helppoints).
+    "/back-office/points-d-aide": {"GET": Rule(staff(*BO))},
+    "/back-office/points-d-aide/nouveau": {"GET": Rule(staff(*BO)), "POST": write(staff(*BO))},
+    # A help point that does not exist: past the role gate, not found.
+    "/back-office/points-d-aide/{hid}": {
+        "GET": Rule({**staff(*BO), BACK: 404, ADMIN: 404}, params={"hid": bogus_id}),
+        "POST": write({**staff(*BO), BACK: 404, ADMIN: 404}, params={"hid": bogus_id}),
+    },
     "/back-office/courriers/{delivery_id}": {
         "GET": Rule(staff(*BO), params={"delivery_id": "postal_delivery"})
     },
@@ -366,6 +376,10 @@ TABLE: dict[str, dict[str, Rule]] = {
         "POST": write(C_PAGE, params=C_PARAMS)
     },
     "/mediation/habitants/{rid}/reponse": {"POST": write(C_PAGE, params=C_PARAMS)},
+    # A help point's shared view: the world's mediators name no help point, so it lists nobody
+    # (flows: tests/desk/mediation/test_help_point_view.py).
+    "/mediation/point-d-aide": {"GET": Rule(staff(*MED))},
+    "/mediation/habitants/{rid}/qui-detient": {"GET": Rule(C_PAGE, params=C_PARAMS)},
     "/mediation/habitants/{rid}/lettre": {
         "GET": Rule(C_PAGE, params=C_PARAMS),
         "POST": write(C_PAGE, params=C_PARAMS),

@@ -63,6 +63,8 @@ CASES: list[Case] = [
     Case("GET", lambda w: f"/mediation/habitants/{w.rid}/demandes/{w.reference}/accuse", 200),
     Case("GET", lambda w: f"/mediation/habitants/{w.rid}/copies/{w.copy_id}", 200),
     Case("POST", lambda w: f"/mediation/habitants/{w.rid}/nouvelles/{w.event_id}/dite", 303),
+    Case("GET", lambda w: "/mediation/point-d-aide", 200, other=200),
+    Case("GET", lambda w: f"/mediation/habitants/{w.rid}/qui-detient", 200),
     Case("GET", lambda w: f"/mediation/habitants/{w.rid}/lettre", 200),
     Case("POST", lambda w: f"/mediation/habitants/{w.rid}/lettre", 303),
     # Last: a new session makes a new mandate, the current one from then on.
