@@ -6,7 +6,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0014_complaint_life")]
+    dependencies = [("models", "0016_orgspace")]
 
     initial = False
 
