@@ -299,6 +299,7 @@ ROUTES: dict[str, str] = {
     "/organisations/{slug}": "one non-signatory organisation and who shares data with it",
     "/signataires/{slug}/declarations/{code}/etude-impact.pdf": (
         "a declaration's impact study, as the PDF its signatory uploaded"
+    ),
     "/points-d-aide": (
         "the directory of digital-help points (address, hours, phone, accessibility, "
         "languages), filterable by town and language"

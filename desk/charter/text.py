@@ -1,7 +1,7 @@
 """The charter itself on the desk: its principles, its versions, and who signed which one.
 
-The text is data (desk.registry.charter_versions); the official text is Brest métropole's, and the page
-says so and links to it.
+The text is data (desk.registry.charter_versions); the official text is Brest métropole's,
+and the page says so and links to it.
 """
 
 from __future__ import annotations

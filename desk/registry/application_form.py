@@ -1,4 +1,5 @@
-"""The "Rejoindre la charte" form: what it carries, and its checks (SIREN/SIRET: desk.registry.siret).
+"""The "Rejoindre la charte" form: what it carries, and its checks (SIREN/SIRET in
+desk.registry.siret).
 
 Every error is a French sentence saying what to fix, by field name (desk.registry.joining
 records a valid application).
@@ -10,10 +11,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from desk.core.emails import InvalidEmail, normalise_email
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.registry.models import SignatoryKind
-from desk.core.emails import InvalidEmail, normalise_email
 from desk.registry.siret import check_siret
 
 NAME_MAX = 200

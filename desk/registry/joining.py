@@ -21,14 +21,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
-from desk.registry import charter_versions as versions
 from desk.core import clock
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
+from desk.registry import charter_versions as versions
 from desk.registry.application_form import ApplicationForm, ApplicationInvalid, validated
-from desk.registry.siret import check_siret, luhn_ok
 from desk.registry.models import (
     ApplicationState,
     CharterApplication,
@@ -36,6 +35,7 @@ from desk.registry.models import (
     Signatory,
     StatusChange,
 )
+from desk.registry.siret import check_siret, luhn_ok
 
 log = logging.getLogger("desk.registry.joining")
 
@@ -48,7 +48,9 @@ class Mailer(Protocol):
         self, *, to: str, template: str, context: dict[str, Any], idempotency_key: str
     ) -> str: ...
 
-# The version in force is the one new signatories sign (desk.registry.charter_versions: versions as data).
+
+# The version in force is the one new signatories sign (desk.registry.charter_versions:
+# versions as data).
 CURRENT_CHARTER_VERSION = versions.CURRENT.number
 CHARTER_ADOPTED_ON: date = versions.CURRENT.adopted_on or date(2022, 10, 13)
 

@@ -28,10 +28,10 @@ from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 
 from desk.charter import alerts, selfeval
-from desk.registry.charter_versions import CURRENT
 from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
+from desk.registry.charter_versions import CURRENT
 from desk.registry.models import CharterApplication, Signatory
 from desk.requests.models import Delivery, DeliveryState
 from tests.desk.organisations.support import member_log_in

@@ -9,9 +9,9 @@ import httpx
 
 from desk.charter import suggestions
 from desk.charter.models import CharterSuggestion
-from desk.registry.charter_versions import PRINCIPLES, VERSIONS
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
+from desk.registry.charter_versions import PRINCIPLES, VERSIONS
 from desk.registry.joining import change_status
 from tests.desk.organisations.test_space import _candidate
 from tests.desk.staff.support import post_form, staff_log_in, text
