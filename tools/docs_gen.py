@@ -277,7 +277,7 @@ ROUTES: dict[str, str] = {
         "the asking browser's page for a link opened on another device: its code, devices "
         "waiting for confirmation (POST confirms or refuses one)"
     ),
-    "/connexion/{token}/code": "POST: log in on another device with the asking browser's code",
+    "/connexion/{token}/code": ("POST: log in on another device with the asking browser's code"),
     "/connexion/{token}/autre-appareil": (
         "POST: another device asks the asking browser to confirm it"
     ),
@@ -325,7 +325,9 @@ ROUTES: dict[str, str] = {
         "the asking browser's page for a staff link opened on another device: its code, devices "
         "waiting for confirmation (POST confirms or refuses one)"
     ),
-    "/equipe/connexion/{token}/code": "POST: log in on another device with the asking browser's code",
+    "/equipe/connexion/{token}/code": (
+        "POST: log in on another device with the asking browser's code"
+    ),
     "/equipe/connexion/{token}/autre-appareil": (
         "POST: another device asks the asking browser to confirm it"
     ),
@@ -352,10 +354,12 @@ ROUTES: dict[str, str] = {
     "/organisation/connexion": "ask for an organisation login link by email",
     "/organisation/connexion/{token}": "organisation login link (GET confirm page / POST logs in)",
     "/organisation/connexion/autre-appareil": (
-        "the asking browser's page for an organisation link opened on another device: its code, devices "
-        "waiting for confirmation (POST confirms or refuses one)"
+        "the asking browser's page for an organisation link opened on another device: its "
+        "code, devices waiting for confirmation (POST confirms or refuses one)"
     ),
-    "/organisation/connexion/{token}/code": "POST: log in on another device with the asking browser's code",
+    "/organisation/connexion/{token}/code": (
+        "POST: log in on another device with the asking browser's code"
+    ),
     "/organisation/connexion/{token}/autre-appareil": (
         "POST: another device asks the asking browser to confirm it"
     ),
