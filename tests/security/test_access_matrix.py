@@ -133,9 +133,7 @@ TABLE: dict[str, dict[str, Rule]] = {
         "POST": write(everyone(), body=lambda w: OTHER_DEVICE_ANSWER),
     },
     "/connexion/{token}/code": {"POST": write(everyone(404), params={"token": bogus})},
-    "/connexion/{token}/autre-appareil": {
-        "POST": write(everyone(404), params={"token": bogus})
-    },
+    "/connexion/{token}/autre-appareil": {"POST": write(everyone(404), params={"token": bogus})},
     "/connexion/{token}": {
         "GET": Rule(everyone(404), params={"token": bogus}),
         "POST": write(everyone(404), params={"token": bogus}),

@@ -137,9 +137,7 @@ async def test_the_pc_confirms_the_phone_which_then_logs_in(
         assert "Un autre appareil (Firefox, Android) demande à se connecter" in text
         ref = REF_RE.search(page.text)
         assert ref is not None
-        confirmed = await post(
-            client, area.other_device, demande=ref.group(1), reponse="confirmer"
-        )
+        confirmed = await post(client, area.other_device, demande=ref.group(1), reponse="confirmer")
         assert confirmed.status_code == 303
         assert "Connexion confirmée" in words(await client.get(confirmed.headers["location"]))
 
