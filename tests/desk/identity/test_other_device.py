@@ -10,12 +10,21 @@ import pytest
 from starlette.applications import Starlette
 
 from desk.audit.models import AuditRecord
-from desk.identity.other_device import MAX_CODE_ATTEMPTS
+from desk.identity import login_links
+from desk.identity.other_device import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    MAX_CODE_ATTEMPTS,
+    code_for,
+    normalise_code,
+)
 from desk.mail.sink import MailSink
+from desk.organisations.models import MemberRole, OrganisationMember
 from desk.outbox.worker import Worker
 from desk.residents.models import LoginChallenge, Resident
 from desk.staff.services import add_staff
 from tests.desk.identity.other_device_support import (
+    ORGANISATION,
     REF_RE,
     RESIDENT,
     STAFF,
@@ -26,6 +35,7 @@ from tests.desk.identity.other_device_support import (
     post,
     words,
 )
+from tests.factories import make_signatory
 
 EMAIL = "camille@exemple.fr"
 AGENT = "agent@guichet.exemple.invalid"
@@ -204,3 +214,58 @@ async def test_the_code_page_says_so_in_a_browser_that_asked_nothing(
     answer = await post(client, RESIDENT.other_device, demande="0" * 32, reponse="peut-etre")
     assert answer.status_code == 422
     assert "Choisissez de confirmer ou de refuser" in words(answer)
+
+
+async def test_an_organisations_dpo_logs_in_on_the_phone_with_the_code(
+    app: Starlette, client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
+) -> None:
+    signatory = await make_signatory("ports-iroise")
+    dpo = "dpo@ports-iroise.exemple.invalid"
+    member = await OrganisationMember.create(
+        signatory=signatory, email=dpo, display_name="Maël", role=MemberRole.DPO
+    )
+    link = await ask_on_pc(client, worker, mail_sink, ORGANISATION, dpo)
+    code = await code_on_pc(client, ORGANISATION)
+    async with phone(app) as mobile:
+        opened = await mobile.get(link)
+        assert opened.status_code == 403
+        assert 'action="/organisation/connexion"' in opened.text
+        done = await post(mobile, f"{link}/code", code=code)
+        assert done.status_code == 303 and done.headers["location"] == ORGANISATION.home
+        assert (await mobile.get(ORGANISATION.home)).status_code == 200
+    assert (await client.get(ORGANISATION.home)).status_code == 303
+    (login,) = await AuditRecord.filter(action="organisation.login")
+    assert login.actor == f"member:{member.id}" and login.detail == {"via": "code"}
+
+
+async def test_a_link_of_one_audience_is_no_link_on_another_s_code_form(
+    app: Starlette, client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
+) -> None:
+    link = await ask_on_pc(client, worker, mail_sink, RESIDENT, EMAIL)
+    code = await code_on_pc(client, RESIDENT)
+    token = link.rsplit("/", 1)[1]
+    async with phone(app) as mobile:
+        await mobile.get(STAFF.prefix)
+        staff_side = await post(mobile, f"{STAFF.prefix}/{token}/code", code=code)
+        assert staff_side.status_code == 404
+        assert (await mobile.get(STAFF.home)).status_code == 303
+    # No try was spent on the resident's link.
+    assert (await LoginChallenge.get(audience="resident")).code_attempts == 0
+
+
+def test_codes_are_six_unambiguous_symbols_and_read_as_people_type_them() -> None:
+    kind = login_links.RESIDENT
+    code = code_for(kind=kind, secret_key="k", browser_digest="a" * 64)
+    assert len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET)
+    assert not set("ILOU") & set(CODE_ALPHABET)
+    # Another browser, audience or key: another code.
+    others = {
+        code_for(kind=kind, secret_key="k", browser_digest="b" * 64),
+        code_for(kind=login_links.STAFF, secret_key="k", browser_digest="a" * 64),
+        code_for(kind=kind, secret_key="autre", browser_digest="a" * 64),
+    }
+    assert code not in others
+    assert normalise_code(" 7kq-2mx ") == "7KQ2MX"
+    assert normalise_code("0O1 IL2") == "001112"
+    for bad in ("", "7KQ2M", "7KQ2MXX", "7KQ-2MU", "ÉÉÉÉÉÉ", "x" * 400):
+        assert normalise_code(bad) is None, bad
