@@ -75,6 +75,9 @@ class LoginPages(Generic[P]):
     headers: Mapping[str, str] | None = None
     # Run before asking for a link (retention: old links, expired copies).
     before_ask: Callable[[datetime, int], Awaitable[object]] | None = None
+    # The rule of desk.web.ratelimit.RULES counting this form's POSTs per address and per IP
+    # (the middleware finds it by path; tests/desk/identity keep the two in step).
+    rate_limit: str | None = None
 
     @property
     def prefix(self) -> str:

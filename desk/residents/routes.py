@@ -89,6 +89,7 @@ LOGIN: LoginPages[Resident] = LoginPages(
     # The resident's pages show the flash message in their own place.
     frame=lambda request: {"flash": request.session.pop(FLASH, None)},
     before_ask=_purge,
+    rate_limit="login",
 )
 
 

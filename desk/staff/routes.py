@@ -103,6 +103,7 @@ LOGIN: LoginPages[StaffMember] = LoginPages(
     frame=lambda request: {"role_label": role_label},
     headers={"cache-control": "no-store"},
     before_ask=_purge,
+    rate_limit="staff_login",
 )
 
 

@@ -161,8 +161,8 @@ async def test_the_pc_confirms_the_phone_which_then_logs_in(
     audience = "staff" if area is STAFF else "resident"
     (login,) = await AuditRecord.filter(action=f"{audience}.login")
     assert login.detail == {"method": "email", "via": "confirmed"}
-    actions = await AuditRecord.filter(action__startswith="login.").values_list("action", flat=True)
-    assert actions == ["login.other_device_asked", "login.other_device_approved"]
+    steps = await AuditRecord.filter(action__startswith="login.")
+    assert [r.action for r in steps] == ["login.other_device_asked", "login.other_device_approved"]
 
 
 async def test_the_pc_refuses_and_the_link_dies(
