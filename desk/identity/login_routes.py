@@ -100,9 +100,12 @@ def login_routes(pages: LoginPages[Any]) -> list[BaseRoute]:
     ]
 
 
-def _field(form: FormData, name: str, limit: int = 254) -> str:
+def _field(form: FormData, name: str, limit: int | None = None) -> str:
+    """A text field (the first `limit` characters, when given: a longer value is never right)."""
     value = form.get(name)
-    return value[: limit + 1] if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    return value if limit is None else value[:limit]
 
 
 def _device(request: Request) -> str:
@@ -182,7 +185,7 @@ class _Flow(Generic[P]):
     async def submit(self, request: Request) -> Response:
         settings = self.settings(request)
         form = await request.form()
-        raw = _field(form, "email", 400_000)
+        raw = _field(form, "email")
         now = clock.now()
         if self.pages.before_ask is not None:
             await self.pages.before_ask(now, settings.login_link_max_age)

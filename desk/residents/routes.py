@@ -1,5 +1,5 @@
-"""The resident's pages: login by email link (desk.identity.login_routes), dashboard, requests,
-one-time downloads."""
+"""The resident's pages: login (desk.residents.login) and logout, dashboard, requests, one-time
+downloads."""
 
 from __future__ import annotations
 
@@ -16,17 +16,15 @@ from desk.audit.log import record_action
 from desk.core import clock
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
-from desk.identity.login_routes import LoginPages, RouteNames, login_routes
 from desk.identity.sessions import end_sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation import revocation as mediation_revocation
 from desk.mediation.filings import copies_taken
 from desk.requests import queries, transitions
 from desk.requests.states import FINAL_STATES, OPEN_STATES
-from desk.residents import franceconnect, services, views
-from desk.residents.auth import current_resident, require_resident, start_session
+from desk.residents import franceconnect, login, services, views
+from desk.residents.auth import require_resident
 from desk.residents.downloads import one_time_download
-from desk.residents.models import Resident
 from desk.retention import closing
 from desk.web.limits import digits
 from desk.web.templating import render
@@ -51,46 +49,6 @@ def _field(form: FormData, name: str) -> str:
 
 def _redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
-
-
-# --- login (the one flow: desk.identity.login_routes) ----------------------------------------
-
-
-async def _signed_in(request: Request) -> dict[str, Any]:
-    return {"logged_in": await current_resident(request) is not None}
-
-
-async def _land(request: Request, resident: Resident) -> str:
-    next_path = await start_session(request, resident, method="email")
-    log.info("resident %s logged in", resident.id)
-    return next_path or "/mon-espace"
-
-
-async def _purge(now: datetime, max_age: int) -> object:
-    return await services.purge_expired(now=now, login_max_age=max_age)
-
-
-LOGIN: LoginPages[Resident] = LoginPages(
-    audience=services.AUDIENCE,
-    area="resident",
-    names=RouteNames(
-        form="login",
-        submit="login_submit",
-        link="login_link",
-        confirm="login_confirm",
-        code="login_code",
-        ask="login_ask_other_device",
-        device="login_other_device",
-        answer="login_other_device_answer",
-    ),
-    start=_land,
-    signed_in=_signed_in,
-    nobody={"logged_in": False},
-    # The resident's pages show the flash message in their own place.
-    frame=lambda request: {"flash": request.session.pop(FLASH, None)},
-    before_ask=_purge,
-    rate_limit="login",
-)
 
 
 async def logout(request: Request) -> Response:
@@ -379,7 +337,7 @@ async def closed_page(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    *login_routes(LOGIN),
+    *login.routes,
     Route("/deconnexion", logout, methods=["POST"], name="logout"),
     Route("/deconnexion/partout", logout_everywhere, methods=["POST"], name="logout_everywhere"),
     Route("/mon-espace", dashboard, methods=["GET"], name="dashboard"),

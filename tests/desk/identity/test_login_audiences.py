@@ -8,12 +8,12 @@ from starlette.routing import Route
 
 from desk.identity.login_routes import LoginPages, login_routes
 from desk.organisations import auth as organisation_auth
-from desk.residents import routes as resident_routes
+from desk.residents import login as resident_login
 from desk.staff import routes as staff_routes
 from desk.web.ratelimit import RULES
 
 AREAS: list[LoginPages[Any]] = [
-    resident_routes.LOGIN,
+    resident_login.LOGIN,
     staff_routes.LOGIN,
     organisation_auth.LOGIN,
 ]
