@@ -43,6 +43,7 @@ from bench.harness import (  # noqa: E402
     wait_port,
 )
 from desk.db import connected  # noqa: E402
+from desk.identity.login import request_login  # noqa: E402
 from desk.outbox.models import JobState, OutboxJob  # noqa: E402
 from desk.partners.channels import configure_channel  # noqa: E402
 from desk.partners.webhooks import new_secret  # noqa: E402
@@ -50,7 +51,7 @@ from desk.registry.models import Signatory  # noqa: E402
 from desk.requests.models import RequestKind  # noqa: E402
 from desk.requests.services import file_request  # noqa: E402
 from desk.residents.models import Resident  # noqa: E402
-from desk.residents.services import request_login  # noqa: E402
+from desk.residents.services import AUDIENCE as RESIDENTS  # noqa: E402
 from desk.settings import Settings  # noqa: E402
 
 # The partner listens on 127.0.0.1 (the desk processes get DESK_PARTNER_ALLOWED_NETWORKS).
@@ -90,7 +91,10 @@ async def fill_mails(database_url: str, *, total: int) -> None:
         key = desk_setup.settings_from({"DESK_SECRET_KEY": "bench-secret-" + "x" * 40}).secret_key
         for n in range(total):
             await request_login(
-                email=f"courriel-{n}@exemple.invalid", browser=f"bench-{n}", secret_key=key
+                audience=RESIDENTS,
+                email=f"courriel-{n}@exemple.invalid",
+                browser=f"bench-{n}",
+                secret_key=key,
             )
 
 

@@ -30,6 +30,7 @@ from desk.mail import routes as mailbox_routes
 from desk.mail.sink import MailSink
 from desk.mediation import routes as mediation_routes
 from desk.organisations import alerts_routes as organisation_alerts_routes
+from desk.organisations import auth as organisation_auth
 from desk.organisations import review_routes
 from desk.organisations import routes as organisation_routes
 from desk.partners import api as partner_api
@@ -75,6 +76,7 @@ def create_app(
         *session_pages.routes,
         *backoffice_routes.routes,
         *review_routes.routes,
+        *organisation_auth.routes,
         *organisation_routes.routes,
         *organisation_alerts_routes.routes,
         *mediation_routes.routes,

@@ -312,6 +312,14 @@ ROUTES: dict[str, str] = {
     # Residents
     "/connexion": "ask for a login link by email (GET form, POST sends)",
     "/connexion/{token}": "confirm the login link (GET shows a button, POST logs in)",
+    "/connexion/autre-appareil": (
+        "the asking browser's page for a link opened on another device: its code, devices "
+        "waiting for confirmation (POST confirms or refuses one)"
+    ),
+    "/connexion/{token}/code": ("POST: log in on another device with the asking browser's code"),
+    "/connexion/{token}/autre-appareil": (
+        "POST: another device asks the asking browser to confirm it"
+    ),
     "/franceconnect/connexion": ("POST: log in with FranceConnect (shown only when configured)"),
     "/franceconnect/retour": "the provider's return after login",
     "/franceconnect/deconnexion": "the return after logging out at the provider",
@@ -352,6 +360,16 @@ ROUTES: dict[str, str] = {
     # Staff
     "/equipe/connexion": "staff login by email link (GET form / POST sends)",
     "/equipe/connexion/{token}": "staff login link (GET confirm page / POST logs in)",
+    "/equipe/connexion/autre-appareil": (
+        "the asking browser's page for a staff link opened on another device: its code, devices "
+        "waiting for confirmation (POST confirms or refuses one)"
+    ),
+    "/equipe/connexion/{token}/code": (
+        "POST: log in on another device with the asking browser's code"
+    ),
+    "/equipe/connexion/{token}/autre-appareil": (
+        "POST: another device asks the asking browser to confirm it"
+    ),
     "/equipe": "staff home page",
     "/equipe/deconnexion": "POST: log out",
     "/equipe/deconnexion/partout": "POST: log out of every device",
@@ -377,6 +395,16 @@ ROUTES: dict[str, str] = {
     ),
     "/organisation/connexion": "ask for an organisation login link by email",
     "/organisation/connexion/{token}": "organisation login link (GET confirm page / POST logs in)",
+    "/organisation/connexion/autre-appareil": (
+        "the asking browser's page for an organisation link opened on another device: its "
+        "code, devices waiting for confirmation (POST confirms or refuses one)"
+    ),
+    "/organisation/connexion/{token}/code": (
+        "POST: log in on another device with the asking browser's code"
+    ),
+    "/organisation/connexion/{token}/autre-appareil": (
+        "POST: another device asks the asking browser to confirm it"
+    ),
     "/organisation/deconnexion": "POST: log out of the organisation's space",
     "/organisation/reclamations": "the ethics committee's questions to the organisation",
     "/organisation/alertes": (

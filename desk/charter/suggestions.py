@@ -17,12 +17,12 @@ from tortoise.transactions import in_transaction
 from desk.audit.log import record_action
 from desk.charter.models import CharterSuggestion
 from desk.core import clock
+from desk.core.emails import InvalidEmail, normalise_email
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.registry.charter_versions import PRINCIPLES
-from desk.residents.services import InvalidEmail, normalise_email
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.charter.suggestions")

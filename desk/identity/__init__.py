@@ -1,2 +1,3 @@
-"""Who is signed in: server-side sessions, login links by email (residents and staff alike),
-devices, and the "Mes connexions" pages."""
+"""Who is signed in: one login flow by emailed link for residents, staff and organisations'
+people (login, login_routes, login_links, other_device), server-side sessions, devices, and
+the "Mes connexions" pages."""

@@ -4,15 +4,18 @@
   only its SHA-256 (`LoginChallenge.id`); the mail job carries the token encrypted with a key
   derived from DESK_SECRET_KEY and forgets it once the mail is sent.
 - A link works once, for `login_link_max_age` seconds (10 minutes by default).
-- A link works only in the browser that asked for it: asking sets a short-lived HttpOnly cookie
-  holding a random nonce whose SHA-256 is `LoginChallenge.browser_digest`. A link forwarded,
-  stolen from a mailbox, or opened by a mail scanner elsewhere logs nobody in.
+- A link works by itself only in the browser that asked for it: asking sets a short-lived
+  HttpOnly cookie holding a random nonce whose SHA-256 is `LoginChallenge.browser_digest`. A
+  link forwarded, stolen from a mailbox, or opened by a mail scanner elsewhere logs nobody in.
+  Opened on another device of the same person (PC asks, phone opens), it still logs that device
+  in after a short code shown on the asking device is typed, or once the asking device confirms
+  (desk.identity.other_device): the binding protects, it does not block.
 - Opening a link (GET) only shows a confirmation page; the login itself is a POST (with its
   CSRF token), so scanners that follow links cannot log in. Those pages answer with
   `Referrer-Policy: no-referrer`: the token in their address never leaks to another site.
 
 Residents, staff and the people of an organisation differ only by a `LinkKind`: audience, link
-path, cookie, mail job.
+path, cookie, mail job. The flow built on it (pages, sessions, mail) is desk.identity.login.
 """
 
 from __future__ import annotations
@@ -99,11 +102,27 @@ class LoginLinkError(DeskError):
         ),
         "elsewhere": N_(
             "Ce lien de connexion ne fonctionne que dans le navigateur où vous l'avez "
-            "demandé. Ouvrez-le dans ce navigateur (sur le même appareil), ou demandez ici un "
-            "nouveau lien."
+            "demandé, ou ici après une vérification : tapez le code affiché sur l'appareil qui "
+            "l'a demandé, ou faites confirmer cette connexion par cet appareil. Vous pouvez "
+            "aussi demander ici un nouveau lien."
+        ),
+        "burned": N_(
+            "Trop de codes erronés ont été tapés : pour votre sécurité, ce lien de connexion ne "
+            "fonctionne plus. Demandez-en un nouveau."
+        ),
+        "refused": N_(
+            "L'appareil où ce lien a été demandé a refusé cette connexion : pour votre sécurité, "
+            "ce lien ne fonctionne plus. Si c'était bien vous, demandez un nouveau lien."
         ),
     }
-    CODES = {"expired": "gone", "used": "gone", "invalid": "not_found", "elsewhere": "forbidden"}
+    CODES = {
+        "expired": "gone",
+        "used": "gone",
+        "burned": "gone",
+        "refused": "gone",
+        "invalid": "not_found",
+        "elsewhere": "forbidden",
+    }
     STATUSES = {"gone": 410, "not_found": 404, "forbidden": 403}
 
     def __init__(self, reason: str) -> None:
@@ -213,10 +232,8 @@ async def create_link(
 # --- using a link --------------------------------------------------------------------------------
 
 
-async def check_link(
-    *, kind: LinkKind, token: str, browser: str | None, max_age: int
-) -> LoginChallenge:
-    """The unused, unexpired challenge of `kind` this token names, asked from this browser."""
+async def live_link(*, kind: LinkKind, token: str, max_age: int) -> LoginChallenge:
+    """The unused, unexpired challenge of `kind` this token names, wherever it is opened."""
     if not TOKEN_RE.match(token):
         raise LoginLinkError("invalid")
     # A staff link never opens a resident space, nor the reverse.
@@ -224,11 +241,37 @@ async def check_link(
     if challenge is None:
         raise LoginLinkError("invalid")
     if challenge.used_at is not None:
-        raise LoginLinkError("used")
+        # Burned by wrong codes, refused by the asking device, or simply used.
+        raise LoginLinkError(challenge.ended if challenge.ended in ENDINGS else "used")
     if challenge.created_at < clock.now() - timedelta(seconds=max_age):
         raise LoginLinkError("expired")
-    expected = challenge.browser_digest
-    if not expected or browser is None or not hmac.compare_digest(expected, digest(browser)):
+    return challenge
+
+
+ENDINGS = frozenset({"burned", "refused"})
+
+
+def same_digest(expected: str | None, browser: str | None) -> bool:
+    """Whether `browser` is the nonce whose SHA-256 is `expected` (compared in constant time)."""
+    if not expected or browser is None:
+        return False
+    return hmac.compare_digest(expected, digest(browser))
+
+
+def opens_here(challenge: LoginChallenge, browser: str | None) -> bool:
+    """Asked from this browser, or another device the asking one confirmed."""
+    if same_digest(challenge.browser_digest, browser):
+        return True
+    return challenge.approved_at is not None and same_digest(challenge.other_digest, browser)
+
+
+async def check_link(
+    *, kind: LinkKind, token: str, browser: str | None, max_age: int
+) -> LoginChallenge:
+    """The unused, unexpired challenge of `kind` this token names, asked from this browser (or
+    from another device the asking one confirmed)."""
+    challenge = await live_link(kind=kind, token=token, max_age=max_age)
+    if not opens_here(challenge, browser):
         raise LoginLinkError("elsewhere")
     return challenge
 

@@ -67,7 +67,7 @@ from desk.mediation.sessions import (
     record_paper_signed,
     signed_signatories,
 )
-from desk.residents.services import InvalidEmail
+from desk.core.emails import InvalidEmail
 
 __all__ = [
     "IDENTITY_LABELS",

@@ -9,6 +9,7 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from desk.core import clock
+from desk.core.emails import normalise_email
 from desk.core.errors import DeskError
 from desk.mediation import consent, telling
 from desk.mediation.access import Access, audit, gate, known_resident, refuse
@@ -29,7 +30,6 @@ from desk.mediation.rules import (
 )
 from desk.registry.models import CharterStatus, Signatory
 from desk.residents.models import Resident
-from desk.residents.services import normalise_email
 from desk.staff.models import StaffMember
 
 # --- opening a session ---------------------------------------------------------------------------

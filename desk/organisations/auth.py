@@ -1,4 +1,5 @@
-"""Who is logged in to an organisation's space: the member the session names, 2 hours at most.
+"""Who is logged in to an organisation's space: the member the session names, 2 hours at most;
+how they log in (the one flow of desk.identity.login_routes) and out.
 
 Like staff (desk.staff.auth), with keys of its own (member_id, member_auth_at): being logged in
 as staff or as a resident opens nothing here, and the reverse. Every page of the space is
@@ -8,11 +9,19 @@ filtered by the member's own signatory: an organisation's people see only their 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
 
+from desk.audit.log import record_action
+from desk.core.translatable import N_
+from desk.identity.login_routes import LoginPages, RouteNames, login_routes
+from desk.organisations import services
 from desk.organisations.models import MemberRole, OrganisationMember
+from desk.staff.auth import safe_next
 from desk.web.errors import wants_json
 
 MEMBER_KEYS = ("member_id", "member_auth_at")
@@ -75,3 +84,59 @@ async def require_member(request: Request, *roles: MemberRole) -> OrganisationMe
             "faire cela. Demandez-le-lui.",
         )
     return member
+
+
+# --- logging in and out -------------------------------------------------------------------------
+
+# Pages of an organisation's space name its people: never cached, never indexed.
+PRIVATE_HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
+
+
+async def _signed_in(request: Request) -> dict[str, Any]:
+    return {"member": await current_member(request)}
+
+
+async def _land(request: Request, member: OrganisationMember) -> str:
+    next_path = safe_next(request.session.get(NEXT_KEY))
+    if next_path is not None and not next_path.startswith("/organisation"):
+        next_path = None
+    # A fresh session: nothing from before the login survives (session fixation).
+    request.session.clear()
+    start_member_session(request, member)
+    return next_path or "/organisation"
+
+
+LOGIN: LoginPages[OrganisationMember] = LoginPages(
+    audience=services.AUDIENCE,
+    area="organisation",
+    names=RouteNames(
+        form="org:login",
+        submit="org:login_submit",
+        link="org:link",
+        confirm="org:confirm",
+        code="org:login_code",
+        ask="org:login_ask_other_device",
+        device="org:login_other_device",
+        answer="org:login_other_device_answer",
+    ),
+    start=_land,
+    signed_in=_signed_in,
+    frame=lambda request: {"member": None},
+    headers=PRIVATE_HEADERS,
+)
+
+
+async def logout(request: Request) -> Response:
+    member_id = request.session.get("member_id")
+    end_member_session(request)
+    request.session.clear()
+    request.session["flash"] = N_("Vous êtes déconnecté de l'espace de votre organisation.")
+    if isinstance(member_id, int):
+        await record_action(action="organisation.logout", actor=f"member:{member_id}")
+    return RedirectResponse(LOGIN_PATH, status_code=303)
+
+
+routes: list[BaseRoute] = [
+    *login_routes(LOGIN),
+    Route("/organisation/deconnexion", logout, methods=["POST"], name="org:logout"),
+]

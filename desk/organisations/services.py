@@ -7,22 +7,23 @@ one transaction: the DPO can log in at /organisation as soon as the acceptance m
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
 from desk.charter import selfeval
 from desk.core import clock
+from desk.core.emails import normalise_email
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.identity import login_links
-from desk.identity.login_links import LoginLinkError
+from desk.identity.login import Audience, mail_handler
 from desk.organisations.models import MemberRole, OrganisationMember
-from desk.outbox.models import OutboxJob
 from desk.registry import joining
 from desk.registry.models import CharterApplication, Signatory
-from desk.residents.services import normalise_email
-from desk.runtime import Runtime
 
 
 async def accept_application(
@@ -64,72 +65,41 @@ async def add_dpo(
     return member
 
 
-# --- login by email link (desk.identity.login_links, audience "organisation") -----------------
+# --- login by email link (the one flow of desk.identity.login, audience "organisation") --------
 
 
-async def request_member_login(*, email: str, browser: str, secret_key: str) -> None:
-    """A challenge and its mail job, the same work whoever the address is (no enumeration): the
-    worker mails only an active member (`send_member_login_link`)."""
-    address = normalise_email(email)
-    await login_links.create_link(
-        kind=login_links.ORGANISATION, email=address, browser=browser, secret_key=secret_key
-    )
-
-
-async def check_member_login(*, token: str, browser: str | None, max_age: int) -> None:
-    await login_links.check_link(
-        kind=login_links.ORGANISATION, token=token, browser=browser, max_age=max_age
-    )
-
-
-async def confirm_member_login(
-    *, token: str, browser: str | None, max_age: int
-) -> OrganisationMember:
-    challenge = await login_links.check_link(
-        kind=login_links.ORGANISATION, token=token, browser=browser, max_age=max_age
-    )
-    async with in_transaction() as conn:
-        email = await login_links.use_link(challenge, conn=conn)
-        member = await OrganisationMember.filter(email=email, active=True).using_db(conn).first()
-        if member is None:
-            raise LoginLinkError("invalid")
-        member.last_login_at = clock.now()
+async def _active_member(
+    email: str, conn: BaseDBAsyncClient, now: datetime
+) -> OrganisationMember | None:
+    member = await OrganisationMember.filter(email=email, active=True).using_db(conn).first()
+    if member is not None:
+        member.last_login_at = now
         await member.save(using_db=conn, update_fields=["last_login_at"])
-        await record_action(
-            action="organisation.login", actor=f"member:{member.id}", connection=conn
-        )
     return member
 
 
-async def send_member_login_link(job: OutboxJob, rt: Runtime) -> None:
-    """Outbox handler for "mail.organisation_login"."""
-    mailed = await login_links.link_to_mail(
-        job,
-        kind=login_links.ORGANISATION,
-        secret_key=rt.settings.secret_key,
-        max_age=rt.settings.login_link_max_age,
-    )
-    if mailed is None:
-        return
+async def _mail_if_active(email: str) -> dict[str, Any] | None:
+    """The mail names the organisation; nobody active at that address gets no mail."""
     member = (
-        await OrganisationMember.filter(email=mailed.email, active=True)
+        await OrganisationMember.filter(email=email, active=True)
         .select_related("signatory")
         .first()
     )
-    if member is None:
-        await login_links.forget_mailed_token(job)
-        return
-    await rt.send_mail(
-        to=mailed.email,
-        template="organisation_login_link",
-        context={
-            "link": rt.settings.url(mailed.url_path),
-            "organisation": member.signatory.name,
-            "minutes": max(1, rt.settings.login_link_max_age // 60),
-        },
-        idempotency_key=job.idempotency_key,
-    )
-    await login_links.forget_mailed_token(job)
+    return None if member is None else {"organisation": member.signatory.name}
+
+
+# The same work for every address when asking (no enumeration): the worker mails only an
+# active member.
+AUDIENCE: Audience[OrganisationMember] = Audience(
+    link=login_links.ORGANISATION,
+    person=_active_member,
+    actor=lambda member: f"member:{member.id}",
+    login_action="organisation.login",
+    mail_template="organisation_login_link",
+    mail_context=_mail_if_active,
+)
+# Outbox handler for "mail.organisation_login".
+send_member_login_link = mail_handler(AUDIENCE)
 
 
 # --- people -------------------------------------------------------------------------------------

@@ -18,11 +18,11 @@ from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
 from desk.core import clock
+from desk.core.emails import InvalidEmail, normalise_email
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.residents.franceconnect import PROVIDER, FranceConnectError, FranceConnectIdentity
 from desk.residents.models import Resident, ResidentIdentity
-from desk.residents.services import InvalidEmail, normalise_email
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.residents.identities")

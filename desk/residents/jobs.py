@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from desk.identity import login_links
+from desk.identity.login import mail_handler
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.requests.models import AccessCopy, Delivery, DeliveryState
 from desk.residents import digest
 from desk.residents.models import Resident
+from desk.residents.services import AUDIENCE
 from desk.residents.views import discovery_summary, kind_label
 from desk.runtime import Runtime
 
@@ -25,27 +26,8 @@ NOTIFICATION_TEMPLATES = frozenset(
 )
 
 
-async def send_login_link(job: OutboxJob, rt: Runtime) -> None:
-    mailed = await login_links.link_to_mail(
-        job,
-        kind=login_links.RESIDENT,
-        secret_key=rt.settings.secret_key,
-        max_age=rt.settings.login_link_max_age,
-    )
-    if mailed is None:
-        return
-    await rt.send_mail(
-        to=mailed.email,
-        template="login_link",
-        context={
-            "link": rt.settings.url(mailed.url_path),
-            "minutes": max(1, rt.settings.login_link_max_age // 60),
-        },
-        idempotency_key=job.idempotency_key,
-        locale=mailed.locale,
-    )
-    await login_links.forget_mailed_token(job)
-    log.info("login link sent for challenge job %s", job.id)
+# The one login flow's mail, for residents (in the language they read the desk in).
+send_login_link = mail_handler(AUDIENCE)
 
 
 async def send_notification(job: OutboxJob, rt: Runtime) -> None:

@@ -1,4 +1,5 @@
-"""The resident's pages: login by email link, dashboard, requests, one-time downloads."""
+"""The resident's pages: login (desk.residents.login) and logout, dashboard, requests, one-time
+downloads."""
 
 from __future__ import annotations
 
@@ -15,15 +16,14 @@ from desk.audit.log import record_action
 from desk.core import clock
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
-from desk.identity import login_links
 from desk.identity.sessions import end_sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation import revocation as mediation_revocation
 from desk.mediation.filings import copies_taken
 from desk.requests import queries, transitions
 from desk.requests.states import FINAL_STATES, OPEN_STATES
-from desk.residents import franceconnect, services, views
-from desk.residents.auth import current_resident, require_resident, start_session
+from desk.residents import franceconnect, login, services, views
+from desk.residents.auth import require_resident
 from desk.residents.downloads import one_time_download
 from desk.retention import closing
 from desk.web.limits import digits
@@ -49,106 +49,6 @@ def _field(form: FormData, name: str) -> str:
 
 def _redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
-
-
-# --- login -----------------------------------------------------------------------------------
-
-
-async def login_form(request: Request) -> Response:
-    resident = await current_resident(request)
-    return _render(
-        request,
-        "resident/login.html",
-        {"email": "", "error": None, "logged_in": resident is not None},
-    )
-
-
-async def login_submit(request: Request) -> Response:
-    settings = request.app.state.settings
-    form = await request.form()
-    raw = _field(form, "email")
-    now = clock.now()
-    await services.purge_expired(now=now, login_max_age=settings.login_link_max_age)
-    # The link will work only in a browser holding this nonce (kept if it already has one).
-    browser = login_links.browser_nonce(request, login_links.RESIDENT) or login_links.new_secret()
-    try:
-        challenge = await services.request_login(
-            email=raw,
-            browser=browser,
-            secret_key=settings.secret_key,
-            now=now,
-            locale=request.state.locale,
-        )
-    except services.InvalidEmail as exc:
-        return _render(
-            request,
-            "resident/login.html",
-            {"email": raw.strip()[:254], "error": exc.message, "logged_in": False},
-            status_code=422,
-        )
-    if challenge is not None:
-        log.info("login challenge created")
-    # The same page whether the address is known, new, or throttled.
-    response = _render(
-        request,
-        "resident/login_sent.html",
-        {"minutes": max(1, settings.login_link_max_age // 60)},
-    )
-    login_links.keep_browser_nonce(
-        response,
-        login_links.RESIDENT,
-        browser,
-        max_age=settings.login_link_max_age,
-        secure=settings.https_only,
-    )
-    return response
-
-
-def _link_problem(request: Request, exc: services.LoginLinkError) -> Response:
-    # Opened in another browser: say so, and offer to ask for a link from this one.
-    template = "resident/login_elsewhere.html" if exc.reason == "elsewhere" else None
-    return login_links.no_referrer(
-        _render(
-            request,
-            template or "resident/login_problem.html",
-            {"reason": exc.reason, "message": exc.message, "email": "", "error": None},
-            status_code=exc.status,
-        )
-    )
-
-
-async def login_confirm_page(request: Request) -> Response:
-    """GET of the mailed link: only a confirmation page (mail scanners follow links)."""
-    settings = request.app.state.settings
-    token = request.path_params["token"]
-    try:
-        await services.check_login(
-            token=token,
-            browser=login_links.browser_nonce(request, login_links.RESIDENT),
-            max_age=settings.login_link_max_age,
-        )
-    except services.LoginLinkError as exc:
-        return _link_problem(request, exc)
-    page = _render(request, "resident/login_confirm.html", {"action": services.login_path(token)})
-    return login_links.no_referrer(page)
-
-
-async def login_confirm(request: Request) -> Response:
-    settings = request.app.state.settings
-    token = request.path_params["token"]
-    try:
-        resident = await services.confirm_login(
-            token=token,
-            browser=login_links.browser_nonce(request, login_links.RESIDENT),
-            max_age=settings.login_link_max_age,
-        )
-    except services.LoginLinkError as exc:
-        return _link_problem(request, exc)
-    next_path = await start_session(request, resident, method="email")
-    log.info("resident %s logged in", resident.id)
-    response = _redirect(next_path or "/mon-espace")
-    login_links.forget_browser_nonce(response, login_links.RESIDENT, secure=settings.https_only)
-    return login_links.no_referrer(response)
 
 
 async def logout(request: Request) -> Response:
@@ -437,10 +337,7 @@ async def closed_page(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/connexion", login_form, methods=["GET"], name="login"),
-    Route("/connexion", login_submit, methods=["POST"], name="login_submit"),
-    Route("/connexion/{token}", login_confirm_page, methods=["GET"], name="login_link"),
-    Route("/connexion/{token}", login_confirm, methods=["POST"], name="login_confirm"),
+    *login.routes,
     Route("/deconnexion", logout, methods=["POST"], name="logout"),
     Route("/deconnexion/partout", logout_everywhere, methods=["POST"], name="logout_everywhere"),
     Route("/mon-espace", dashboard, methods=["GET"], name="dashboard"),

@@ -1,6 +1,7 @@
-"""Residents: login by email link, filing and withdrawing their requests, one-time downloads.
+"""Residents: filing and withdrawing their requests, one-time downloads.
 
-The login link itself (hashed, single use, bound to the browser) is desk.identity.login_links.
+Their login by email link is the one flow of desk.identity.login (the resident's audience:
+desk.residents.login); the address checks live in desk.core.emails.
 
 Plain keyword-only async functions; no HTTP objects. Errors carry a French message.
 """
@@ -12,14 +13,15 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from tortoise.transactions import in_transaction
+from tortoise.backends.base.client import BaseDBAsyncClient
 
-from desk.audit.log import record_action
 from desk.core import clock
+from desk.core.emails import InvalidEmail, normalise_email
 from desk.core.errors import DeskError
-from desk.core.translatable import N_
 from desk.identity import login_links
+from desk.identity.login import Audience
 from desk.identity.login_links import THROTTLE_MAX, THROTTLE_WINDOW, LoginLinkError
 from desk.receipts.keys import Keyring
 from desk.registry.models import CharterStatus, Signatory
@@ -27,95 +29,51 @@ from desk.requests import queries, transitions
 from desk.requests.models import AccessCopy, Delivery, RequestKind, RightsRequest
 from desk.requests.services import file_request
 from desk.requests.transitions import AlreadyAnswered
-from desk.residents.models import LoginChallenge, Resident
+from desk.residents.models import Resident
 from desk.residents.standing import Standing, Status, standings
 from desk.retention import rules as retention
 
 log = logging.getLogger("desk.residents")
 
-# Deliberately loose: one "@", something on each side, a dot in the domain, no spaces.
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 SUBMISSION_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
-class InvalidEmail(DeskError):
-    def __init__(self) -> None:
-        super().__init__(
-            N_(
-                "Cette adresse électronique n'est pas valide. Vérifiez-la : elle ressemble à "
-                "prenom.nom@exemple.fr."
-            ),
-            code="invalid",
-        )
-
-
-# --- login -----------------------------------------------------------------------------------
-
-
-def normalise_email(raw: str | None) -> str:
-    """Trimmed, lower-case address, or InvalidEmail."""
-    email = (raw or "").strip().lower()
-    if len(email) > 254 or not EMAIL_RE.match(email):
-        raise InvalidEmail()
-    return email
+# --- login (the one flow of desk.identity.login) ------------------------------------------------
 
 
 def login_path(token: str) -> str:
     return login_links.link_path(login_links.RESIDENT, token)
 
 
-async def request_login(
-    *,
-    email: str,
-    browser: str,
-    secret_key: str,
-    now: datetime | None = None,
-    locale: str = "fr",
-) -> LoginChallenge | None:
-    """Create a login challenge bound to this browser, and its mail job, in one transaction.
-
-    Returns None when the address already asked for too many links recently: the caller shows
-    the same page either way, so nobody learns anything about an address from this answer.
-    """
-    return await login_links.create_link(
-        kind=login_links.RESIDENT,
-        email=normalise_email(email),
-        browser=browser,
-        secret_key=secret_key,
-        now=now,
-        locale=locale,
-    )
-
-
-async def check_login(*, token: str, browser: str | None, max_age: int) -> LoginChallenge:
-    """The unused, unexpired challenge a link names, asked from this browser, or LoginLinkError."""
-    return await login_links.check_link(
-        kind=login_links.RESIDENT, token=token, browser=browser, max_age=max_age
-    )
-
-
-async def confirm_login(*, token: str, browser: str | None, max_age: int) -> Resident:
-    """Use a link (once), and return the resident it logs in, creating the account if new."""
-    challenge = await check_login(token=token, browser=browser, max_age=max_age)
-    now = clock.now()
-    async with in_transaction() as conn:
-        email = await login_links.use_link(challenge, conn=conn)
-        resident = await Resident.filter(email=email).using_db(conn).first()
-        if resident is None:
-            resident = await Resident.create(
-                email=email, pseudonym=secrets.token_hex(16), last_login_at=now, using_db=conn
-            )
-            log.info("resident %s created", resident.id)
-        else:
-            resident.last_login_at = now
-            await resident.save(using_db=conn, update_fields=["last_login_at"])
-        await record_action(
-            action="resident.login",
-            actor=f"resident:{resident.id}",
-            detail={"method": "email"},
-            connection=conn,
+async def _resident_for(email: str, conn: BaseDBAsyncClient, now: datetime) -> Resident:
+    """The resident an address names, their account created at their first login."""
+    resident = await Resident.filter(email=email).using_db(conn).first()
+    if resident is None:
+        resident = await Resident.create(
+            email=email, pseudonym=secrets.token_hex(16), last_login_at=now, using_db=conn
         )
+        log.info("resident %s created", resident.id)
+        return resident
+    resident.last_login_at = now
+    await resident.save(using_db=conn, update_fields=["last_login_at"])
     return resident
+
+
+async def _mail_anyone(email: str) -> dict[str, Any]:
+    # Everyone gets a link: following it opens the account, or creates it.
+    return {}
+
+
+AUDIENCE: Audience[Resident] = Audience(
+    link=login_links.RESIDENT,
+    person=_resident_for,
+    actor=lambda resident: f"resident:{resident.id}",
+    login_action="resident.login",
+    login_detail={"method": "email"},
+    mail_template="login_link",
+    mail_context=_mail_anyone,
+    mail_in_reader_locale=True,
+)
 
 
 async def get_resident(*, resident_id: int) -> Resident | None:
@@ -372,14 +330,13 @@ def new_submission_key() -> str:
 
 
 __all__ = [
+    "AUDIENCE",
     "Download",
     "ErasurePlan",
     "PlanEntry",
     "InvalidEmail",
     "LoginLinkError",
-    "check_login",
     "check_submission_key",
-    "confirm_login",
     "erasure_plan",
     "file_for_resident",
     "get_resident",
@@ -391,7 +348,6 @@ __all__ = [
     "parse_kind",
     "purge_expired",
     "resident_standings",
-    "request_login",
     "take_copy",
     "withdraw",
 ]

@@ -1,8 +1,9 @@
-"""Staff login by email link, and the staff home page."""
+"""Staff login by email link (desk.identity.login_routes), and the staff home page."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -10,12 +11,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.audit.log import record_action
-from desk.core import clock
 from desk.core.translatable import N_
-from desk.identity import login_links
-from desk.identity.login_links import LoginLinkError
+from desk.identity.login_routes import LoginPages, RouteNames, login_routes
 from desk.identity.sessions import end_sessions
-from desk.residents.services import InvalidEmail, purge_expired
+from desk.residents.services import purge_expired
 from desk.staff import services
 from desk.staff.auth import (
     NEXT_KEY,
@@ -65,96 +64,47 @@ def _page(
     )
 
 
-async def login_form(request: Request) -> Response:
-    staff = await current_staff(request)
+# --- login (the one flow: desk.identity.login_routes) ----------------------------------------
+
+
+async def _signed_in(request: Request) -> dict[str, Any]:
     notice = request.session.pop(NOTICE_KEY, None)
-    return _page(
-        request,
-        "staff/login.html",
-        {"email": "", "error": None, "staff": staff, "expired": notice == "expired"},
-    )
+    return {"staff": await current_staff(request), "expired": notice == "expired"}
 
 
-async def login_submit(request: Request) -> Response:
-    settings = request.app.state.settings
-    form = await request.form()
-    raw = form.get("email")
-    email = raw if isinstance(raw, str) else ""
-    now = clock.now()
-    await purge_expired(now=now, login_max_age=settings.login_link_max_age)
-    # The link will work only in a browser holding this nonce (kept if it already has one).
-    browser = login_links.browser_nonce(request, login_links.STAFF) or login_links.new_secret()
-    try:
-        await services.request_staff_login(
-            email=email, browser=browser, secret_key=settings.secret_key, now=now
-        )
-    except InvalidEmail as exc:
-        return _page(
-            request,
-            "staff/login.html",
-            {"email": email.strip()[:254], "error": exc.message, "staff": None, "expired": False},
-            status_code=422,
-        )
-    # The same page (and the same cookie) whether the address belongs to an active member or not.
-    response = _page(
-        request, "staff/login_sent.html", {"minutes": max(1, settings.login_link_max_age // 60)}
-    )
-    login_links.keep_browser_nonce(
-        response,
-        login_links.STAFF,
-        browser,
-        max_age=settings.login_link_max_age,
-        secure=settings.https_only,
-    )
-    return response
-
-
-def _link_problem(request: Request, exc: LoginLinkError) -> Response:
-    template = "staff/login_elsewhere.html" if exc.reason == "elsewhere" else None
-    return login_links.no_referrer(
-        _page(
-            request,
-            template or "staff/login_problem.html",
-            {"reason": exc.reason, "message": exc.message},
-            status_code=exc.status,
-        )
-    )
-
-
-async def login_confirm_page(request: Request) -> Response:
-    """GET of the mailed link: only a confirmation page (mail scanners follow links)."""
-    settings = request.app.state.settings
-    token = request.path_params["token"]
-    try:
-        await services.check_staff_login(
-            token=token,
-            browser=login_links.browser_nonce(request, login_links.STAFF),
-            max_age=settings.login_link_max_age,
-        )
-    except LoginLinkError as exc:
-        return _link_problem(request, exc)
-    page = _page(request, "staff/login_confirm.html", {"action": services.staff_login_path(token)})
-    return login_links.no_referrer(page)
-
-
-async def login_confirm(request: Request) -> Response:
-    settings = request.app.state.settings
-    token = request.path_params["token"]
-    try:
-        staff = await services.confirm_staff_login(
-            token=token,
-            browser=login_links.browser_nonce(request, login_links.STAFF),
-            max_age=settings.login_link_max_age,
-        )
-    except LoginLinkError as exc:
-        return _link_problem(request, exc)
+async def _land(request: Request, staff: StaffMember) -> str:
     next_path = safe_next(request.session.get(NEXT_KEY))
     # A fresh session: nothing from before the login survives (session fixation).
     request.session.clear()
     start_staff_session(request, staff)
-    response = RedirectResponse(next_path or home_for(staff), status_code=303)
-    login_links.forget_browser_nonce(response, login_links.STAFF, secure=settings.https_only)
-    return login_links.no_referrer(response)
+    return next_path or home_for(staff)
+
+
+async def _purge(now: datetime, max_age: int) -> object:
+    return await purge_expired(now=now, login_max_age=max_age)
+
+
+LOGIN: LoginPages[StaffMember] = LoginPages(
+    audience=services.AUDIENCE,
+    area="staff",
+    names=RouteNames(
+        form="staff_login",
+        submit="staff_login_submit",
+        link="staff_link",
+        confirm="staff_confirm",
+        code="staff_login_code",
+        ask="staff_login_ask_other_device",
+        device="staff_login_other_device",
+        answer="staff_login_other_device_answer",
+    ),
+    start=_land,
+    signed_in=_signed_in,
+    nobody={"staff": None, "expired": False},
+    frame=lambda request: {"role_label": role_label},
+    headers={"cache-control": "no-store"},
+    before_ask=_purge,
+    rate_limit="staff_login",
+)
 
 
 async def logout(request: Request) -> Response:
@@ -193,10 +143,7 @@ async def home(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/equipe", home, methods=["GET"], name="staff_home"),
-    Route("/equipe/connexion", login_form, methods=["GET"], name="staff_login"),
-    Route("/equipe/connexion", login_submit, methods=["POST"], name="staff_login_submit"),
-    Route("/equipe/connexion/{token}", login_confirm_page, methods=["GET"], name="staff_link"),
-    Route("/equipe/connexion/{token}", login_confirm, methods=["POST"], name="staff_confirm"),
+    *login_routes(LOGIN),
     Route("/equipe/deconnexion", logout, methods=["POST"], name="staff_logout"),
     Route(
         "/equipe/deconnexion/partout",

@@ -72,6 +72,7 @@ MED = ("mediator",)
 C_PAGE = staff("mediator", of_c=True)
 C_PARAMS: dict[str, Param] = {"rid": "c_id", "mid": "mandate_c", "event_id": "event_c"}
 BAD_EMAIL = {"email": "pas-une-adresse"}
+OTHER_DEVICE_ANSWER = {"demande": "0" * 32, "reponse": "confirmer"}
 # C was met without an online account: no session of C waits for consent, even for MED_C.
 NO_CONSENT_PENDING = {**C_PAGE, MED_C: 404}
 # No mediator waits for resident A's consent: the answer names nothing, for A too.
@@ -137,6 +138,15 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/dev/mailbox.json": {"GET": public()},
     # --- resident login (links themselves: tests/security/test_tokens.py) -------------------
     "/connexion": {"GET": public(), "POST": write(everyone(), body=lambda w: BAD_EMAIL)},
+    # A link opened on another device (desk.identity.other_device): the asking browser's page
+    # (its code, devices waiting) is public and names nothing without its cookie; answering
+    # names no waiting device here (409); a bogus link is not found.
+    "/connexion/autre-appareil": {
+        "GET": public(),
+        "POST": write(everyone(), body=lambda w: OTHER_DEVICE_ANSWER),
+    },
+    "/connexion/{token}/code": {"POST": write(everyone(404), params={"token": bogus})},
+    "/connexion/{token}/autre-appareil": {"POST": write(everyone(404), params={"token": bogus})},
     "/connexion/{token}": {
         "GET": Rule(everyone(404), params={"token": bogus}),
         "POST": write(everyone(404), params={"token": bogus}),
@@ -207,6 +217,17 @@ TABLE: dict[str, dict[str, Rule]] = {
     # --- staff login and home ---------------------------------------------------------------
     "/equipe": {"GET": Rule(staff())},
     "/equipe/connexion": {"GET": public(), "POST": write(everyone(), body=lambda w: BAD_EMAIL)},
+    # A link opened on another device (desk.identity.other_device): the asking browser's page
+    # (its code, devices waiting) is public and names nothing without its cookie; answering
+    # names no waiting device here (409); a bogus link is not found.
+    "/equipe/connexion/autre-appareil": {
+        "GET": public(),
+        "POST": write(everyone(), body=lambda w: OTHER_DEVICE_ANSWER),
+    },
+    "/equipe/connexion/{token}/code": {"POST": write(everyone(404), params={"token": bogus})},
+    "/equipe/connexion/{token}/autre-appareil": {
+        "POST": write(everyone(404), params={"token": bogus})
+    },
     "/equipe/connexion/{token}": {
         "GET": Rule(everyone(404), params={"token": bogus}),
         "POST": write(everyone(404), params={"token": bogus}),
@@ -235,6 +256,17 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/organisation/connexion": {
         "GET": public(),
         "POST": write(everyone(), body=lambda w: BAD_EMAIL),
+    },
+    # A link opened on another device (desk.identity.other_device): the asking browser's page
+    # (its code, devices waiting) is public and names nothing without its cookie; answering
+    # names no waiting device here (409); a bogus link is not found.
+    "/organisation/connexion/autre-appareil": {
+        "GET": public(),
+        "POST": write(everyone(), body=lambda w: OTHER_DEVICE_ANSWER),
+    },
+    "/organisation/connexion/{token}/code": {"POST": write(everyone(404), params={"token": bogus})},
+    "/organisation/connexion/{token}/autre-appareil": {
+        "POST": write(everyone(404), params={"token": bogus})
     },
     "/organisation/connexion/{token}": {
         "GET": Rule(everyone(404), params={"token": bogus}),
