@@ -23,6 +23,7 @@ and holders (the "who holds your data" printout).
 
 from __future__ import annotations
 
+from desk.core.emails import InvalidEmail
 from desk.mediation.access import Access, contact_identifiers, contact_of, known_resident
 from desk.mediation.followup import (
     Change,
@@ -67,7 +68,6 @@ from desk.mediation.sessions import (
     record_paper_signed,
     signed_signatories,
 )
-from desk.core.emails import InvalidEmail
 
 __all__ = [
     "IDENTITY_LABELS",
