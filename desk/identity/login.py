@@ -31,8 +31,8 @@ from desk.core import clock
 from desk.core.emails import normalise_email
 from desk.identity import login_links, other_device
 from desk.identity.login_links import LinkKind, LoginLinkError
+from desk.identity.models import LoginChallenge
 from desk.outbox.models import OutboxJob
-from desk.residents.models import LoginChallenge
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.identity.login")

@@ -36,9 +36,9 @@ from tortoise.transactions import in_transaction
 from desk.core import clock, crypto
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
+from desk.identity.models import LoginChallenge
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
-from desk.residents.models import LoginChallenge
 
 log = logging.getLogger("desk.identity.login_links")
 

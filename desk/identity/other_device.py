@@ -31,7 +31,7 @@ from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.identity import login_links
 from desk.identity.login_links import LinkKind, LoginLinkError, digest
-from desk.residents.models import LoginChallenge
+from desk.identity.models import LoginChallenge
 
 log = logging.getLogger("desk.identity.other_device")
 

@@ -77,7 +77,7 @@ async def remove(request: Request) -> Response:
     target = ascii_id(str(request.path_params["member_id"]))
     try:
         if target is None:
-            raise DeskError("", code="not_found")
+            raise DeskError(N_("Cette personne n'a pas d'accès actif à retirer."), code="not_found")
         await services.remove_member(remover=member, member_id=target)
     except DeskError as exc:
         raise HTTPException(404, N_("Cette personne n'a pas d'accès actif à retirer.")) from exc

@@ -13,8 +13,8 @@ from desk.audit.log import record_action
 from desk.core import clock
 from desk.db import connected
 from desk.identity import login_links
+from desk.identity.models import LoginChallenge
 from desk.mediation.services import purge_contacts
-from desk.residents.models import LoginChallenge
 from desk.retention import closed_requests, reduction
 from desk.retention.rules import (
     ASSISTED_CONTACT_MONTHS,

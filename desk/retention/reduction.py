@@ -22,12 +22,12 @@ from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
 from desk.core import clock
-from desk.identity.models import WebSession
+from desk.identity.models import LoginChallenge, WebSession
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.requests.models import Delivery, RightsRequest
 from desk.requests.states import FINAL_STATES
-from desk.residents.models import LoginChallenge, Resident, ResidentIdentity
+from desk.residents.models import Resident, ResidentIdentity
 from desk.retention import rules
 from desk.retention.closed_requests import reduce_requests
 from desk.retention.rules import RetentionReport

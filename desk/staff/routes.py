@@ -12,9 +12,9 @@ from starlette.routing import BaseRoute, Route
 
 from desk.audit.log import record_action
 from desk.core.translatable import N_
+from desk.identity import login_links
 from desk.identity.login_routes import LoginPages, RouteNames, login_routes
 from desk.identity.sessions import end_sessions
-from desk.residents.services import purge_expired
 from desk.staff import services
 from desk.staff.auth import (
     NEXT_KEY,
@@ -81,7 +81,8 @@ async def _land(request: Request, staff: StaffMember) -> str:
 
 
 async def _purge(now: datetime, max_age: int) -> object:
-    return await purge_expired(now=now, login_max_age=max_age)
+    # Old links only: residents' copies are the retention job's (and a resident login's) work.
+    return await login_links.purge_challenges(now=now, max_age=max_age)
 
 
 LOGIN: LoginPages[StaffMember] = LoginPages(

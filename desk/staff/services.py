@@ -20,8 +20,8 @@ from desk.core.emails import normalise_email
 from desk.core.errors import DeskError
 from desk.identity import login_links
 from desk.identity.login import Audience, mail_handler
+from desk.identity.models import LoginChallenge
 from desk.identity.sessions import end_sessions
-from desk.residents.models import LoginChallenge
 from desk.staff.models import StaffMember, StaffRole
 
 log = logging.getLogger("desk.staff")

@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from desk.core import clock
+from desk.identity.models import LoginChallenge
 from desk.outbox.worker import Worker
-from desk.residents.models import LoginChallenge
 
 
 async def test_worker_housekeeping_deletes_expired_login_addresses(worker: Worker) -> None:

@@ -16,12 +16,12 @@ import pytest
 from starlette.applications import Starlette
 
 from desk.core import crypto
+from desk.identity.models import LoginChallenge
 from desk.mail.sink import MailSink
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import Worker
 from desk.partners import clients
 from desk.registry.models import CharterStatus, Signatory
-from desk.residents.models import LoginChallenge
 from desk.staff.services import add_staff, deactivate_staff
 from tests.desk.identity.sessions_support import browser
 from tests.factories import make_resident, make_signatory

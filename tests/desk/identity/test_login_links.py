@@ -10,9 +10,10 @@ from tortoise import connections
 
 from desk.audit.log import record_digest
 from desk.audit.models import AuditRecord
+from desk.identity.models import LoginChallenge
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.residents.models import LoginChallenge, Resident
+from desk.residents.models import Resident
 from desk.staff.services import add_staff
 from tests.conftest import TABLES
 from tests.desk.residents.helpers import ask_link, mailed_link, page_text

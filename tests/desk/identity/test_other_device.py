@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 
 from desk.audit.models import AuditRecord
 from desk.identity import login_links
+from desk.identity.models import LoginChallenge
 from desk.identity.other_device import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -21,7 +22,7 @@ from desk.identity.other_device import (
 from desk.mail.sink import MailSink
 from desk.organisations.models import MemberRole, OrganisationMember
 from desk.outbox.worker import Worker
-from desk.residents.models import LoginChallenge, Resident
+from desk.residents.models import Resident
 from desk.staff.services import add_staff
 from tests.desk.identity.other_device_support import (
     ORGANISATION,

@@ -11,14 +11,14 @@ from starlette.applications import Starlette
 
 from desk.audit.models import AuditRecord
 from desk.core import clock
-from desk.identity.models import WebSession
+from desk.identity.models import LoginChallenge, WebSession
 from desk.mail.sink import MailSink
 from desk.mediation.models import AssistedSession, IdentityCheck, Mandate
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import Worker
 from desk.requests import transitions
 from desk.requests.models import Delivery, DeliveryState, RightsRequest
-from desk.residents.models import LoginChallenge, Resident
+from desk.residents.models import Resident
 from desk.staff.services import add_staff
 from tests.desk.residents.helpers import log_in, page_text, post_form
 from tests.factories import make_signatory

@@ -6,9 +6,10 @@ from datetime import timedelta
 import httpx
 
 from desk.core import clock
+from desk.identity.models import LoginChallenge
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.residents.models import LoginChallenge, Resident
+from desk.residents.models import Resident
 from desk.residents.services import login_path, purge_expired
 from desk.settings import Settings
 from tests.desk.residents.helpers import ask_link, log_in, mailed_link, page_text, post_form

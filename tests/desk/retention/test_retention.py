@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 from desk.audit.models import AuditRecord
 from desk.core import clock
+from desk.identity.models import LoginChallenge
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.receipts.audit import audit
@@ -25,7 +26,7 @@ from desk.requests.audit import verify_events
 from desk.requests.models import AccessCopy, Delivery, DeliveryEvent, RequestKind, RightsRequest
 from desk.requests.services import file_request
 from desk.requests.transitions import UploadedFile
-from desk.residents.models import LoginChallenge, Resident
+from desk.residents.models import Resident
 from desk.retention.jobs import run_retention
 from tests.desk.residents.helpers import log_in, page_text
 from tests.factories import make_resident, make_signatory

@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from desk.core.errors import DeskError
+from desk.identity.models import LoginChallenge
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.residents.models import LoginChallenge
 from desk.staff import auth
 from desk.staff.auth import STAFF_SESSION_SECONDS
 from desk.staff.models import StaffMember, StaffRole

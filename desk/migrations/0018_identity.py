@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0014_complaint_life')]
+    dependencies = [('models', '0017_mediator')]
 
     initial = False
 
