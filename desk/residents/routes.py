@@ -20,7 +20,7 @@ from desk.identity.sessions import end_sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation import revocation as mediation_revocation
 from desk.mediation.filings import copies_taken
-from desk.requests import queries, transitions
+from desk.requests import pause, queries, transitions
 from desk.requests.states import FINAL_STATES, OPEN_STATES
 from desk.residents import franceconnect, services, views
 from desk.residents.auth import current_resident, require_resident, start_session
@@ -271,6 +271,7 @@ async def request_page(request: Request) -> Response:
             "event_label": views.event_label,
             "actor_label": views.actor_label,
             "now": clock.now(),
+            "paused": {d.id for d in detail.deliveries if pause.is_paused(d)},
             "taken": await copies_taken(
                 copy_ids=[c.id for copies in detail.copies.values() for c in copies]
             ),
