@@ -307,6 +307,9 @@ ROUTES: dict[str, str] = {
         "the resident's card for one signatory: what it holds, what it answered, one-click "
         "erasure or objection"
     ),
+    "/mon-espace/signataires/{slug}/finalites": (
+        "object to one declaration (purpose) of a signatory, or withdraw the consent given for it"
+    ),
     "/mon-espace/reclamations/{delivery_id}": (
         "a complaint to the charter's ethics committee about one delivery (GET form, POST files it)"
     ),

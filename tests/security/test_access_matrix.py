@@ -191,6 +191,10 @@ TABLE: dict[str, dict[str, Rule]] = {
         )
     },
     "/mon-espace/signataires/{slug}": {"GET": Rule(resident(own=False))},
+    # An objection to one purpose; a ground that is none answers 422 to any resident.
+    "/mon-espace/signataires/{slug}/finalites": {
+        "POST": write(resident(own=False), body=lambda w: {"declaration": "x", "ground": "x"})
+    },
     # --- staff login and home ---------------------------------------------------------------
     "/equipe": {"GET": Rule(staff())},
     "/equipe/connexion": {"GET": public(), "POST": write(everyone(), body=lambda w: BAD_EMAIL)},
