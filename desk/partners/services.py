@@ -166,13 +166,9 @@ def parse_extension(fields: Fields) -> tuple[str, int]:
 
 
 def parse_question(fields: Fields) -> tuple[str, bool]:
-    """(question, whether it concerns identity) of the 'need_info' form."""
-    question = first(fields, "question")
-    if not question:
-        raise AnswerRefused(
-            "Écrivez la question posée à la personne, en mots simples : elle la lira.", status=422
-        )
-    # A box: only a question about identity pauses the deadline (desk.requests.pause).
+    """(question, whether it concerns identity: it pauses the deadline) of 'need_info'."""
+    if not (question := first(fields, "question")):
+        raise AnswerRefused("Écrivez la question posée à la personne : elle la lira.", status=422)
     return question, first(fields, "identity") == "oui"
 
 
@@ -271,10 +267,7 @@ NOT_ALLOWED = {
         "Le délai ne peut plus être prolongé : une seule prolongation est permise, "
         "pendant le premier mois après la réception."
     ),
-    "need_info": N_(
-        "Une question attend déjà la réponse de la personne : attendez sa réponse avant d'en "
-        "poser une autre."
-    ),
+    "need_info": N_("Une question attend déjà la réponse de la personne : attendez-la."),
     "fulfil": N_("Cette demande ne peut pas recevoir de réponse dans son état actuel."),
     "deny": N_("Cette demande ne peut pas être refusée dans son état actuel."),
 }
@@ -313,9 +306,8 @@ class AnswerPage:
     # How the desk established who filed (desk.requests.assurance), in French.
     assurance_label: str = ""
     assurance_explanation: str = ""
-    # The one declaration an objection or a consent withdrawal names (None: the whole body).
+    # The one declaration an objection names (None: all); the deadline paused (pause.py).
     scope: dict[str, str] | None = None
-    # The deadline is paused: a question about identity waits for the person's answer.
     paused: bool = False
 
 
