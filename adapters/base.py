@@ -37,6 +37,10 @@ class Envelope:
     declarations: list[dict[str, Any]] = field(default_factory=list)
     # How the desk established who filed: "email", "franceconnect" or "in_person".
     assurance: str = "email"
+    # None: the request concerns the whole organisation. Otherwise the one declaration it
+    # names (an objection or a consent withdrawal for one purpose): {"declaration": code,
+    # "title", "purposes", "legal_basis", "ground": "objection" | "consent_withdrawal"}.
+    scope: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

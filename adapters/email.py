@@ -50,6 +50,7 @@ def message_context(envelope: Envelope) -> dict[str, Any]:
             {"code": str(d.get("code", "")), "title": str(d.get("title", ""))}
             for d in envelope.declarations
         ],
+        "scope": dict(envelope.scope) if envelope.scope else None,
     }
 
 

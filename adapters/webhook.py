@@ -101,6 +101,8 @@ def envelope_payload(envelope: Envelope, base_url: str) -> dict[str, Any]:
                 for d in envelope.declarations
             ],
             "links": api_links(base_url, envelope.delivery_id),
+            # null: the whole organisation; else the one declaration an objection names.
+            "scope": dict(envelope.scope) if envelope.scope else None,
         },
     }
 

@@ -344,7 +344,14 @@ ROUTES: dict[str, str] = {
     "/mon-espace/demandes/{reference}/repondre": (
         "POST: answer a signatory's question (`need_info`) about that request"
     ),
-    "/mon-espace/copies/{copy_id}": "download a copy of my data (works once, expires)",
+    "/mon-espace/copies/{copy_id}": (
+        "download a copy of my data as the signatory sent it (one browser, a 15-minute retry "
+        "window, expires)"
+    ),
+    "/mon-espace/copies/{copy_id}/lire": (
+        "read a copy of my data as a page, beside what each declaration says (same rules)"
+    ),
+    "/mon-espace/copies/{copy_id}/pdf": "the readable copy as a PDF to keep or print (same rules)",
     "/mon-espace/mandats/{mid}/retirer": "POST: withdraw a mandate given to a mediator",
     "/mon-espace/mandats/{mid}/retrait": "the printable acknowledgement of a withdrawn mandate",
     "/mon-espace/accompagnement/{sid}": (
@@ -353,6 +360,9 @@ ROUTES: dict[str, str] = {
     "/mon-espace/signataires/{slug}": (
         "the resident's card for one signatory: what it holds, what it answered, one-click "
         "erasure or objection"
+    ),
+    "/mon-espace/signataires/{slug}/finalites": (
+        "object to one declaration (purpose) of a signatory, or withdraw the consent given for it"
     ),
     "/mon-espace/reclamations/{delivery_id}": (
         "a complaint to the charter's ethics committee about one delivery (GET form, POST files it)"

@@ -64,7 +64,9 @@ async def state_counts(*, signatory_id: int | None = None) -> dict[int, dict[str
 
 
 async def overdue_counts(*, now: datetime, signatory_id: int | None = None) -> dict[int, int]:
-    query = Delivery.filter(due_at__lt=now).exclude(state__in=list(FINAL_STATES))
+    query = Delivery.filter(due_at__lt=now, paused_since__isnull=True).exclude(
+        state__in=list(FINAL_STATES)
+    )
     if signatory_id is not None:
         query = query.filter(signatory_id=signatory_id)
     rows = await query.annotate(n=Count("id")).group_by("signatory_id").values("signatory_id", "n")

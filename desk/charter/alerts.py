@@ -107,9 +107,14 @@ class Thresholds:
 
 
 async def overdue_ids(*, signatory_id: int, now: datetime) -> list[int]:
-    rows = await Delivery.filter(
-        signatory_id=signatory_id, state__in=list(OPEN_STATES), due_at__lt=now
-    ).values("id")
+    # A deadline paused for the resident's answer about identity is not missed (pause.py).
+    rows = (
+        await Delivery.filter(
+            signatory_id=signatory_id, state__in=list(OPEN_STATES), due_at__lt=now
+        )
+        .filter(paused_since__isnull=True)
+        .values("id")
+    )
     return sorted(int(r["id"]) for r in rows)
 
 
@@ -117,11 +122,12 @@ async def late_in_rolling_year(*, signatory_id: int, now: datetime) -> int:
     """Deliveries due within the last 365 days that were, or still are, past their deadline."""
     rows = await Delivery.filter(
         signatory_id=signatory_id, due_at__lt=now, due_at__gte=now - ROLLING_YEAR
-    ).values("state", "due_at", "completed_at")
+    ).values("state", "due_at", "completed_at", "paused_since")
     late = 0
     for row in rows:
         completed = row["completed_at"]
-        if (row["state"] in OPEN_STATES) or (completed is not None and completed > row["due_at"]):
+        still_open = row["state"] in OPEN_STATES and row["paused_since"] is None
+        if still_open or (completed is not None and completed > row["due_at"]):
             late += 1
     return late
 

@@ -15,6 +15,7 @@ from desk.core import clock
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 from desk.requests.models import Delivery
+from desk.requests.pause import is_paused
 from desk.requests.states import FINAL_STATES, OPEN_STATES
 
 log = logging.getLogger("desk.charter.deadlines")
@@ -47,8 +48,11 @@ def latest_due_at(received_at: datetime) -> datetime:
 
 
 def is_overdue(delivery: Delivery, now: datetime) -> bool:
-    """Past its deadline and still waiting for the signatory's final answer."""
-    return delivery.state in OPEN_STATES and delivery.due_at < now
+    """Past its deadline and still waiting for the signatory's final answer.
+
+    Not while the deadline is paused: the signatory waits for the resident's answer to a
+    question about identity (desk.requests.pause)."""
+    return delivery.state in OPEN_STATES and delivery.due_at < now and not is_paused(delivery)
 
 
 def reminder_due(due: datetime, now: datetime) -> str | None:
@@ -65,8 +69,9 @@ def reminder_due(due: datetime, now: datetime) -> str | None:
 async def remind_partners(*, now: datetime) -> int:
     """Enqueue the 7-day and 1-day reminders of open deliveries; returns how many are due."""
     horizon = now + max(before for _, before in REMINDERS)
+    # A paused deadline is not coming: the signatory waits for the resident.
     rows = await Delivery.filter(
-        state__in=list(OPEN_STATES), due_at__gt=now, due_at__lte=horizon
+        state__in=list(OPEN_STATES), due_at__gt=now, due_at__lte=horizon, paused_since__isnull=True
     ).select_related("signatory")
     wanted: dict[str, tuple[int, str]] = {}
     for delivery in rows:
@@ -106,7 +111,9 @@ async def notify_missed_deadlines(*, now: datetime) -> int:
     """Tell each resident once when a deadline passed without a final answer."""
     # A bounded look-back keeps each run small; a worker stopped longer than this is noticed.
     rows = (
-        await Delivery.filter(due_at__lt=now, due_at__gte=now - MISSED_LOOKBACK)
+        await Delivery.filter(
+            due_at__lt=now, due_at__gte=now - MISSED_LOOKBACK, paused_since__isnull=True
+        )
         .exclude(state__in=list(FINAL_STATES))
         .values("id")
     )

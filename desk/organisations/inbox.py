@@ -57,7 +57,8 @@ async def list_inbox(*, signatory_id: int, filters: InboxFilters) -> list[Delive
     if filters.due:
         query = query.filter(state__in=list(OPEN_STATES))
         if filters.due == "overdue":
-            query = query.filter(due_at__lt=now)
+            # Not while paused for the resident's answer about identity (requests.pause).
+            query = query.filter(due_at__lt=now, paused_since__isnull=True)
         else:
             query = query.filter(due_at__gte=now, due_at__lt=now + DUE_SOON)
     found = list(await query.order_by("due_at", "id").limit(500))

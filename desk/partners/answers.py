@@ -206,7 +206,7 @@ async def parse_deny(request: Request, body: bytes, delivery: Delivery) -> Partn
 
 async def parse_need_info(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
     data = json_body(media_type_of(request), body, B.NeedInfoBody, MSG_WANT_JSON)
-    return transitions.NeedInfo(question=data.message.strip())
+    return transitions.NeedInfo(question=data.message.strip(), identity=data.identity)
 
 
 async def parse_fulfil(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:

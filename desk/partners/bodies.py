@@ -72,6 +72,14 @@ class ExtendBody(ApiBody):
 
 class NeedInfoBody(ApiBody):
     message: Annotated[str, NotBlank] = _said("La question posée à la personne, en mots simples.")
+    # Optional: integrations written before it send no such field and keep the deadline.
+    identity: bool = Field(
+        default=False,
+        description="true : la question porte sur l'identité de la personne (vous avez un doute "
+        "raisonnable sur qui demande) ; le délai est suspendu jusqu'à sa réponse, puis "
+        "reporté d'autant (lignes directrices 01/2022 du CEPD). false, par défaut : toute "
+        "autre question ; le délai continue de courir.",
+    )
 
 
 class DenyBody(OmittableFields):
@@ -175,6 +183,25 @@ class HistoryEntry(_Answer):
     to_state: str
 
 
+class Scope(_Answer):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Une opposition ou un retrait de consentement qui ne vise qu'un "
+            "traitement (une finalité) de votre organisme, et non tous."
+        }
+    )
+
+    declaration: str = Field(description="Le code de la déclaration (traitement) visée.")
+    title: str = Field(description="Son titre, tel que publié au registre.")
+    purposes: str = Field(description="Ses finalités, telles que publiées au registre.")
+    legal_basis: str
+    ground: str = _enum(
+        ["objection", "consent_withdrawal"],
+        "objection : opposition au traitement (article 21 du RGPD) ; consent_withdrawal : "
+        "retrait du consentement donné pour cette finalité (article 7, paragraphe 3).",
+    )
+
+
 class DeliverySummary(_Answer):
     id: int
     request_reference: str
@@ -219,6 +246,14 @@ class Delivery(_Answer):
     due_at: DateTime
     extension_reason: NullableText
     info_request: NullableText
+    info_identity: bool = Field(
+        default=False, description="La question posée porte sur l'identité de la personne."
+    )
+    deadline_paused: bool = Field(
+        default=False,
+        description="Le délai est suspendu : une question sur l'identité attend la réponse de "
+        "la personne ; due_at sera reporté d'autant.",
+    )
     info_answer: NullableText
     outcome: Annotated[dict[str, Any] | None, WithJsonSchema({"type": ["object", "null"]})]
     denial_reason: NullableText
@@ -226,6 +261,11 @@ class Delivery(_Answer):
     completed_at: Annotated[
         str | None, WithJsonSchema({"type": ["string", "null"], "format": "date-time"})
     ]
+    scope: Scope | None = Field(
+        default=None,
+        description="null : la demande vise tout votre organisme. Sinon, le seul traitement "
+        "visé (opposition ou retrait du consentement pour une finalité).",
+    )
     history: list[HistoryEntry]
     answer_url: Annotated[str, WithJsonSchema({"type": "string", "format": "uri"})]
 

@@ -17,7 +17,7 @@ from desk.partners import bodies as B
 from desk.partners.services import (
     TEXT_FIELD_MAX_BYTES,
 )
-from desk.requests import assurance
+from desk.requests import assurance, pause
 from desk.requests.dispatch import build_envelope
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.runtime import Runtime
@@ -97,11 +97,14 @@ async def delivery_answer(delivery: Delivery, runtime: Runtime) -> B.Delivery:
         due_at=_moment(delivery.due_at),
         extension_reason=delivery.extension_reason,
         info_request=delivery.info_request,
+        info_identity=delivery.info_identity,
+        deadline_paused=pause.is_paused(delivery),
         info_answer=delivery.info_answer,
         outcome=delivery.outcome,
         denial_reason=delivery.denial_reason,
         denial_detail=delivery.denial_detail,
         completed_at=rfc3339(delivery.completed_at),
+        scope=B.Scope(**envelope.scope) if envelope.scope else None,
         history=[
             B.HistoryEntry(
                 at=_moment(event.at),

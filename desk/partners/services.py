@@ -21,7 +21,7 @@ from desk.core.i18n import Message
 from desk.core.translatable import N_
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration
-from desk.requests import assurance, transitions
+from desk.requests import assurance, pause, transitions
 from desk.requests.dispatch import build_envelope
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.states import DENIAL_REASONS, FINAL_STATES, TransitionNotAllowed, check
@@ -30,7 +30,7 @@ from desk.runtime import Runtime
 from desk.web.forms import read_upload
 
 ACTOR = "partner:email-link"
-PARTNER_ACTIONS = ("acknowledge", "extend", "fulfil", "deny")
+PARTNER_ACTIONS = ("acknowledge", "extend", "need_info", "fulfil", "deny")
 # Room for the text fields of a form on top of the uploaded file itself.
 FORM_OVERHEAD_BYTES = 256 * 1024
 TEXT_FIELD_MAX_BYTES = 64 * 1024
@@ -101,7 +101,7 @@ def parse_action(fields: Fields) -> str:
     if action not in PARTNER_ACTIONS:
         raise AnswerRefused(
             "Action inconnue : choisissez l'un des formulaires de la page (accuser réception, "
-            "prolonger, répondre ou refuser).",
+            "prolonger, poser une question, répondre ou refuser).",
             status=422,
         )
     return action
@@ -163,6 +163,13 @@ def parse_extension(fields: Fields) -> tuple[str, int]:
     if months not in (1, 2):
         raise AnswerRefused("Choisissez une prolongation d'un ou de deux mois.", status=422)
     return reason, months
+
+
+def parse_question(fields: Fields) -> tuple[str, bool]:
+    """(question, whether it concerns identity: it pauses the deadline) of 'need_info'."""
+    if not (question := first(fields, "question")):
+        raise AnswerRefused("Écrivez la question posée à la personne : elle la lira.", status=422)
+    return question, first(fields, "identity") == "oui"
 
 
 def parse_denial(fields: Fields) -> tuple[str, str]:
@@ -260,6 +267,7 @@ NOT_ALLOWED = {
         "Le délai ne peut plus être prolongé : une seule prolongation est permise, "
         "pendant le premier mois après la réception."
     ),
+    "need_info": N_("Une question attend déjà la réponse de la personne : attendez-la."),
     "fulfil": N_("Cette demande ne peut pas recevoir de réponse dans son état actuel."),
     "deny": N_("Cette demande ne peut pas être refusée dans son état actuel."),
 }
@@ -298,6 +306,9 @@ class AnswerPage:
     # How the desk established who filed (desk.requests.assurance), in French.
     assurance_label: str = ""
     assurance_explanation: str = ""
+    # The one declaration an objection names (None: all); the deadline paused (pause.py).
+    scope: dict[str, str] | None = None
+    paused: bool = False
 
 
 async def delivery_for(*, delivery_id: int, signatory_id: int) -> Delivery:
@@ -340,6 +351,8 @@ async def load_answer_page(*, delivery_id: int, signatory_id: int, runtime: Runt
         extension_choices=[(m, clock.add_months(received, 1 + m)) for m in (1, 2)],
         assurance_label=assurance.label(envelope.assurance),
         assurance_explanation=assurance.explanation(envelope.assurance),
+        scope=envelope.scope,
+        paused=pause.is_paused(delivery),
     )
 
 
@@ -363,6 +376,9 @@ async def submit_answer(
     if action == "extend":
         reason, months = parse_extension(fields)
         answer = transitions.Extend(reason=reason, extra_months=months)
+    elif action == "need_info":
+        question, identity = parse_question(fields)
+        answer = transitions.NeedInfo(question=question, identity=identity)
     elif action == "deny":
         reason, detail = parse_denial(fields)
         answer = transitions.Deny(reason=reason, detail=detail)

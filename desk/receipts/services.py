@@ -44,7 +44,7 @@ def receipt_subject(*, pseudonym: str, receipt_id: str) -> str:
 def receipt_payload(*, receipt_id: str, delivery: Delivery, issuer: str) -> dict[str, Any]:
     request = delivery.request
     outcome = delivery.outcome or {}
-    return {
+    payload: dict[str, Any] = {
         "iss": issuer,
         "jti": receipt_id,
         "iat": int(clock.now().timestamp()),
@@ -64,6 +64,14 @@ def receipt_payload(*, receipt_id: str, delivery: Delivery, issuer: str) -> dict
         "received_at": delivery.received_at.isoformat(),
         "completed_at": delivery.completed_at.isoformat() if delivery.completed_at else None,
     }
+    if request.scope:
+        # An objection or a consent withdrawal for one purpose: the receipt names it.
+        payload["scope"] = {
+            "declaration": str(request.scope.get("declaration", "")),
+            "title": str(request.scope.get("title", "")),
+            "ground": "consent_withdrawal" if request.consent_withdrawal else "objection",
+        }
+    return payload
 
 
 async def issue_receipt(

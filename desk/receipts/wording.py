@@ -88,6 +88,9 @@ class ReceiptView:
     received_at: datetime | None
     completed_at: datetime | None
     prev: str
+    # The one purpose (declaration) an objection or a consent withdrawal named; "" for all.
+    scope_title: str = ""
+    consent_withdrawal: bool = False
 
 
 def _text(value: Any, limit: int = 500) -> str:
@@ -209,4 +212,6 @@ def describe(payload: dict[str, Any]) -> ReceiptView:
         received_at=_when(payload.get("received_at")),
         completed_at=_when(payload.get("completed_at")),
         prev=_text(payload.get("prev"), 64),
+        scope_title=_text(_dict(payload.get("scope")).get("title"), 200),
+        consent_withdrawal=_dict(payload.get("scope")).get("ground") == "consent_withdrawal",
     )

@@ -21,7 +21,7 @@ from desk.outbox.worker import PermanentJobError
 from desk.requests import assurance, transitions
 from desk.requests.identifiers import known_identifiers
 from desk.requests.links import answer_path, answer_token
-from desk.requests.models import Delivery, DeliveryState
+from desk.requests.models import Delivery, DeliveryState, RightsRequest
 from desk.requests.transitions import JobSpec, UploadedFile, enqueue_spec
 from desk.runtime import Runtime
 
@@ -74,7 +74,21 @@ async def build_envelope(delivery: Delivery, rt: Runtime) -> Envelope:
         assurance=assurance.of_request(
             assurance=delivery.request.assurance, filed_via=delivery.request.filed_via
         ),
+        scope=scope_of(delivery.request),
     )
+
+
+def scope_of(request: RightsRequest) -> dict[str, str] | None:
+    """The one declaration an objection or a consent withdrawal names, as filed (None: all)."""
+    if not request.scope:
+        return None
+    return {
+        "declaration": str(request.scope.get("declaration", "")),
+        "title": str(request.scope.get("title", "")),
+        "purposes": str(request.scope.get("purposes", "")),
+        "legal_basis": str(request.scope.get("legal_basis", "")),
+        "ground": "consent_withdrawal" if request.consent_withdrawal else "objection",
+    }
 
 
 def channel_of(delivery: Delivery) -> str:

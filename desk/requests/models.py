@@ -40,6 +40,15 @@ class RightsRequest(Model):
     assurance = fields.CharField(max_length=16, default="email", db_default="email")
     # Retention: when the request was reduced to its accountability fields.
     reduced_at = fields.DatetimeField(null=True)
+    # An objection or a consent withdrawal may name one declaration (a purpose) of its one
+    # signatory rather than the whole organisation (GDPR Art. 21, Art. 7(3)).
+    declaration: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "models.Declaration", related_name=None, null=True, on_delete=fields.SET_NULL
+    )
+    # The scope as filed (code, title, purposes, legal basis): kept if the declaration changes.
+    scope: fields.Field[dict[str, Any] | None] = fields.JSONField(null=True)
+    # An objection that withdraws a consent given for that purpose (Art. 7(3)).
+    consent_withdrawal = fields.BooleanField(default=False, db_default=False)
     # A client-chosen key so a double click files one request, not two.
     submission_key = fields.CharField(max_length=64, unique=True, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -78,6 +87,10 @@ class Delivery(Model):
     # A signatory's question to the resident (need_info) and the resident's answer.
     info_request = fields.TextField(null=True)
     info_answer = fields.TextField(null=True)
+    # Whether the question is about the resident's identity: the deadline then pauses until
+    # the answer (EDPB guidelines 01/2022), from `paused_since`; other questions do not.
+    info_identity = fields.BooleanField(default=False, db_default=False)
+    paused_since = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     events: fields.ReverseRelation[DeliveryEvent]
@@ -130,6 +143,9 @@ class AccessCopy(Model):
     expires_at = fields.DatetimeField()
     downloaded_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
+    # SHA-256 of the browser session that took the copy: only it may take it again, for a
+    # short while after (an interrupted download), before the content is erased.
+    taken_by = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "access_copy"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tortoise.query_utils import Prefetch
 
@@ -17,6 +17,10 @@ from desk.requests.models import (
     RequestKind,
     RightsRequest,
 )
+
+# After a copy is first opened, the browser session that opened it may take it again for this
+# long (an interrupted download, the readable page then the file), then its content is erased.
+COPY_RETRY_WINDOW = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,19 @@ class CopyInfo:
     expires_at: datetime
     downloaded_at: datetime | None
     deleted_at: datetime | None
+    # SHA-256 of the browser key that took it (desk.residents.copies).
+    taken_by: str | None = None
 
     @property
     def available(self) -> bool:
         return self.downloaded_at is None and self.deleted_at is None
+
+    @property
+    def retry_until(self) -> datetime | None:
+        """Until when the browser that took it may take it again (None: not taken)."""
+        if self.downloaded_at is None or self.deleted_at is not None:
+            return None
+        return self.downloaded_at + COPY_RETRY_WINDOW
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,7 @@ async def copies_for(*, delivery_ids: list[int]) -> dict[int, list[CopyInfo]]:
             "expires_at",
             "downloaded_at",
             "deleted_at",
+            "taken_by",
         )  # fmt: skip
     )
     grouped: dict[int, list[CopyInfo]] = defaultdict(list)

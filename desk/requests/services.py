@@ -46,12 +46,17 @@ async def file_request(
     actor: str = "resident",
     actor_detail: dict[str, Any] | None = None,
     assurance: str = "email",
+    declaration_id: int | None = None,
+    scope: dict[str, Any] | None = None,
+    consent_withdrawal: bool = False,
 ) -> RightsRequest:
     """One request, one delivery per signatory; a repeated submission key returns the first.
 
     `actor` names who filed it in the audit trail (a mediator files on a resident's behalf).
     `assurance` says how the resident's identity was established (partners see it):
     "email" (login link), "franceconnect", or "in_person" (a mediator checked it).
+    `declaration_id` and `scope` name the one declaration (purpose) an objection is about, and
+    `consent_withdrawal` says it withdraws a consent given for it (desk.residents.purposes).
     """
     if assurance not in assurance_levels.LEVELS:
         raise ValueError(f"unknown assurance level {assurance!r}")
@@ -79,6 +84,9 @@ async def file_request(
                 filed_via=filed_via,
                 submission_key=submission_key,
                 assurance=assurance,
+                declaration_id=declaration_id,
+                scope=scope,
+                consent_withdrawal=consent_withdrawal,
                 using_db=conn,
             )
             # Three statements for the deliveries, their first events and their dispatch

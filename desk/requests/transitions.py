@@ -26,7 +26,7 @@ from desk.core.translatable import N_
 from desk.outbox.services import enqueue
 from desk.receipts.keys import Keyring
 from desk.receipts.services import issue_receipt
-from desk.requests import outcomes
+from desk.requests import outcomes, pause
 from desk.requests.audit import record_event
 from desk.requests.models import AccessCopy, Delivery, DeliveryState, RequestKind
 from desk.requests.states import FINAL_STATES, TransitionNotAllowed, check
@@ -123,7 +123,13 @@ async def _transition(
         except TransitionNotAllowed as exc:
             raise DeskError(MSG_NOT_NOW, code="conflict") from exc
         delivery.state = transition.target
-        event_detail = change(delivery, clock.now()) if change is not None else {}
+        now = clock.now()
+        event_detail = change(delivery, now) if change is not None else {}
+        if delivery.state != DeliveryState.AWAITING_INFO:
+            # Leaving a question about identity: the deadline moves by the pause.
+            resumed = pause.resume(delivery, now)
+            if resumed is not None:
+                event_detail = {**event_detail, "due_at": resumed.isoformat()}
         await delivery.save(using_db=conn)
         await record_event(
             delivery_id=delivery.id,
@@ -219,17 +225,23 @@ async def need_info(
     delivery_id: int,
     actor: str,
     question: str | None,
+    identity: bool = False,
     signatory_id: int | None = None,
     jobs: Sequence[JobSpec] = (),
 ) -> Delivery:
-    """The signatory asks the resident a question; the resident is told by mail."""
+    """The signatory asks the resident a question; the resident is told by mail.
+
+    A question about the resident's identity (`identity`) pauses the deadline until the
+    answer (EDPB guidelines 01/2022 on the right of access); any other question does not."""
 
     def change(delivery: Delivery, now: datetime) -> dict[str, Any]:
         if not question or not question.strip():
             raise DeskError("Écrivez la question posée à la personne.")
         delivery.info_request = question.strip()[:2000]
         delivery.info_answer = None  # type: ignore[assignment]
-        return {"question": delivery.info_request}
+        delivery.info_identity = identity
+        delivery.paused_since = now if identity else None
+        return {"question": delivery.info_request, "identity": identity}
 
     async def after(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
         await _notify(
@@ -408,6 +420,8 @@ class Extend:
 @dataclass(frozen=True)
 class NeedInfo:
     question: str | None
+    # The question is about the resident's identity: the deadline pauses until the answer.
+    identity: bool = False
     action = "need_info"
 
 
@@ -451,8 +465,8 @@ async def answer(
             return await acknowledge(**common)
         case Extend(reason=reason, extra_months=months):
             return await extend(**common, reason=reason, extra_months=months)
-        case NeedInfo(question=question):
-            return await need_info(**common, question=question)
+        case NeedInfo(question=question, identity=identity):
+            return await need_info(**common, question=question, identity=identity)
         case Fulfil(outcome=outcome, file=file):
             return await fulfil(
                 **common,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,13 +20,17 @@ from desk.core.translatable import N_
 from desk.registry.models import CharterStatus, Declaration, Signatory
 from desk.requests import queries
 from desk.requests.models import Delivery, RequestKind
-from desk.residents.auth import current_resident
-from desk.residents.services import new_submission_key
+from desk.residents import purposes
+from desk.residents.auth import current_resident, require_resident
+from desk.residents.purposes import PurposeLine, purpose_lines
+from desk.residents.services import check_submission_key, new_submission_key
 from desk.residents.standing import Standing, Status, standing
 from desk.residents.views import answer_lines, kind_label, state_label
 from desk.web.templating import render
 
 NEXT_KEY = "next"
+# The resident pages' flash message (desk.residents.routes.FLASH).
+FLASH = "flash"
 NOT_FOUND = N_(
     "Ce signataire est introuvable. Vérifiez le lien, ou retrouvez-le dans la liste des "
     "signataires de la charte."
@@ -59,6 +64,8 @@ class SignatoryCard:
     # What it last said (the same rule as the dashboard's), and the receipt proving it.
     standing: Standing = field(default_factory=lambda: Standing(Status.NOT_ASKED))
     receipt_id: str | None = None
+    # Each declaration in force, with the objection or consent withdrawal it allows.
+    purposes: list[PurposeLine] = field(default_factory=list)
 
     @property
     def can_erase(self) -> bool:
@@ -94,6 +101,7 @@ async def signatory_card(*, resident_id: int, slug: str) -> SignatoryCard:
         deliveries=deliveries,
         standing=now,
         receipt_id=receipt.id if receipt else None,
+        purposes=await purpose_lines(declarations=declarations, deliveries=deliveries),
     )
 
 
@@ -122,6 +130,7 @@ async def card_page(request: Request) -> Response:
         "submission_key": new_submission_key(),
         "access_key": new_submission_key(),
         "discovery_key": new_submission_key(),
+        "new_key": new_submission_key,
         "state_label": state_label,
         "kind_label": kind_label,
     }
@@ -133,7 +142,37 @@ async def card_page(request: Request) -> Response:
     )
 
 
+async def file_for_purpose(request: Request) -> Response:
+    """Object to one declaration of this signatory, or withdraw the consent given for it."""
+    resident = await require_resident(request)
+    form = await request.form()
+    filed = await purposes.file_for_purpose(
+        resident_id=resident.id,
+        slug=str(request.path_params["slug"])[:65],
+        code=_field(form, "declaration")[:65],
+        ground=purposes.parse_ground(_field(form, "ground")),
+        submission_key=check_submission_key(_field(form, "submission_key")),
+        auth_method=request.session.get("auth_method"),
+    )
+    request.session[FLASH] = N_(
+        "Votre demande est envoyée à l'organisme, pour ce seul traitement. Vous recevrez un "
+        "reçu signé quand il aura répondu."
+    )
+    return RedirectResponse(f"/mon-espace/demandes/{filed.reference}", status_code=303)
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
 routes: list[BaseRoute] = [
     Route("/signataires/{slug}/mes-donnees", deep_link, methods=["GET"], name="deep_link"),
     Route("/mon-espace/signataires/{slug}", card_page, methods=["GET"], name="resident_signatory"),
+    Route(
+        "/mon-espace/signataires/{slug}/finalites",
+        file_for_purpose,
+        methods=["POST"],
+        name="resident_purpose",
+    ),
 ]

@@ -1,4 +1,4 @@
-"""Handing over a one-time access copy as a file download (resident space and mediation)."""
+"""Handing over an access copy as a file download (resident space and mediation)."""
 
 from __future__ import annotations
 
@@ -27,16 +27,17 @@ async def one_time_download(request: Request, take: Callable[[], Awaitable[Downl
     if request.method != "GET":
         return Response(status_code=405, headers={"Allow": "GET", "Cache-Control": "no-store"})
     download = await take()
-    media_type = (
-        download.content_type
-        if download.content_type in MAX_UPLOAD_TYPES
-        else "application/octet-stream"
-    )
+    return file_response(download.filename, download.content_type, download.content)
+
+
+def file_response(filename: str, content_type: str, content: bytes) -> Response:
+    """A copy as a file to save: a known type or octet-stream, never sniffed nor cached."""
+    media_type = content_type if content_type in MAX_UPLOAD_TYPES else "application/octet-stream"
     return Response(
-        content=download.content,
+        content=content,
         media_type=media_type,
         headers={
-            "Content-Disposition": _disposition(download.filename),
+            "Content-Disposition": _disposition(filename),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
         },

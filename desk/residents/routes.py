@@ -20,11 +20,10 @@ from desk.identity.sessions import end_sessions
 from desk.mediation import consent as mediation_consent
 from desk.mediation import revocation as mediation_revocation
 from desk.mediation.filings import copies_taken
-from desk.requests import queries, transitions
+from desk.requests import pause, queries, transitions
 from desk.requests.states import FINAL_STATES, OPEN_STATES
-from desk.residents import franceconnect, login, services, views
+from desk.residents import copies, copy_routes, franceconnect, login, services, views
 from desk.residents.auth import require_resident
-from desk.residents.downloads import one_time_download
 from desk.retention import closing
 from desk.web.limits import digits
 from desk.web.templating import render
@@ -171,6 +170,11 @@ async def request_page(request: Request) -> Response:
             "event_label": views.event_label,
             "actor_label": views.actor_label,
             "now": clock.now(),
+            "paused": {d.id for d in detail.deliveries if pause.is_paused(d)},
+            # What each copy offers this browser: available, retry (its window), or gone.
+            "copy_state": lambda copy: copies.state_of(
+                copy, request.session.get(copies.SESSION_KEY), clock.now()
+            ),
             "taken": await copies_taken(
                 copy_ids=[c.id for copies in detail.copies.values() for c in copies]
             ),
@@ -285,14 +289,6 @@ async def answer_info(request: Request) -> Response:
     return _redirect(f"/mon-espace/demandes/{reference}")
 
 
-async def download_copy(request: Request) -> Response:
-    resident = await require_resident(request)
-    return await one_time_download(
-        request,
-        lambda: services.take_copy(resident_id=resident.id, copy_id=request.path_params["copy_id"]),
-    )
-
-
 # --- closing the account --------------------------------------------------------------------
 
 CLOSED = "closed_account"
@@ -374,5 +370,6 @@ routes: list[BaseRoute] = [
         methods=["POST"],
         name="answer_info",
     ),
-    Route("/mon-espace/copies/{copy_id}", download_copy, methods=["GET"], name="download_copy"),
+    # The copies: readable page, PDF and file (desk.residents.copy_routes).
+    *copy_routes.routes,
 ]

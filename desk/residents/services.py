@@ -17,7 +17,6 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from desk.core import clock
 from desk.core.emails import InvalidEmail, normalise_email
 from desk.core.errors import DeskError
 from desk.identity import login_links
@@ -26,9 +25,10 @@ from desk.identity.login_links import THROTTLE_MAX, THROTTLE_WINDOW, LoginLinkEr
 from desk.receipts.keys import Keyring
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests import queries, transitions
-from desk.requests.models import AccessCopy, Delivery, RequestKind, RightsRequest
+from desk.requests.models import Delivery, RequestKind, RightsRequest
 from desk.requests.services import file_request
 from desk.requests.transitions import AlreadyAnswered
+from desk.residents import copies
 from desk.residents.models import Resident
 from desk.residents.standing import Standing, Status, standings
 from desk.retention import rules as retention
@@ -288,40 +288,13 @@ async def check_own_request(
 
 
 async def take_copy(*, resident_id: int, copy_id: str, now: datetime | None = None) -> Download:
-    """Hand over an access copy once, then forget its content.
+    """Hand over an access copy once, then forget its content (a mediator at the help point).
 
-    Another resident's copy is "not found" (no hint that it exists); a used or expired one is gone.
+    Another resident's copy is "not found" (no hint that it exists); a used or expired one is
+    gone. The resident's own pages give a short retry window to their browser (copies.take).
     """
-    moment = now or clock.now()
-    copy = await queries.resident_copy(resident_id=resident_id, copy_id=copy_id)
-    if copy is None:
-        raise DeskError("Cette copie est introuvable.", code="not_found")
-    if copy.deleted_at is not None or copy.downloaded_at is not None or copy.content is None:
-        raise DeskError(
-            "Cette copie a déjà été téléchargée ou a expiré : pour protéger vos données, elle "
-            "a été effacée. Vous pouvez demander une nouvelle copie depuis votre espace.",
-            code="gone",
-        )
-    if copy.expires_at <= moment:
-        await AccessCopy.filter(id=copy.id, deleted_at__isnull=True).update(
-            content=None, deleted_at=moment
-        )
-        raise DeskError(
-            "Ce lien de téléchargement a expiré et la copie a été effacée. Vous pouvez demander "
-            "une nouvelle copie depuis votre espace.",
-            code="gone",
-        )
-    download = Download(
-        filename=copy.filename, content_type=copy.content_type, content=bytes(copy.content)
-    )
-    # Only the request that empties the row may hand the content over (two clicks, one file).
-    taken = await AccessCopy.filter(
-        id=copy.id, downloaded_at__isnull=True, deleted_at__isnull=True
-    ).update(content=None, downloaded_at=moment, deleted_at=moment)
-    if not taken:
-        raise DeskError("Cette copie vient d'être téléchargée : elle a été effacée.", code="gone")
-    log.info("access copy %s downloaded by resident %s", copy.id, resident_id)
-    return download
+    taken = await copies.take(resident_id=resident_id, copy_id=copy_id, key=None, now=now)
+    return Download(filename=taken.filename, content_type=taken.content_type, content=taken.content)
 
 
 def new_submission_key() -> str:

@@ -16,6 +16,7 @@ from tortoise.expressions import Q
 
 from desk.core.i18n import Message
 from desk.requests.models import AccessCopy
+from desk.requests.queries import COPY_RETRY_WINDOW
 from desk.settings import Settings
 
 log = logging.getLogger("desk.retention")
@@ -95,7 +96,11 @@ RULES: tuple[RetentionRule, ...] = (
         key="access_copy",
         processing="requests",
         what=Message("Copie de données envoyée par un signataire (fichier)"),
-        duration=Message("Effacée au premier téléchargement, sinon 7 jours après son arrivée"),
+        duration=Message(
+            "Effacée 15 minutes après sa première ouverture (le temps de reprendre un "
+            "téléchargement interrompu, depuis le même navigateur), sinon 7 jours après son "
+            "arrivée"
+        ),
         why=Message("Transmettre la copie demandée (RGPD, art. 15), sans la garder."),
         kept=Message("Nom, taille et empreinte SHA-256 du fichier, dates d'envoi et de retrait."),
     ),
@@ -212,7 +217,10 @@ async def purge_access_copies(*, now: datetime, dry_run: bool = False) -> int:
     """Empty copies past their link's expiry, or older than the rule whatever the link said."""
 
     due = AccessCopy.filter(
-        Q(expires_at__lt=now) | Q(created_at__lt=now - ACCESS_COPY_MAX_AGE),
+        Q(expires_at__lt=now)
+        | Q(created_at__lt=now - ACCESS_COPY_MAX_AGE)
+        # Taken: kept only for the taking browser's short retry window.
+        | Q(downloaded_at__lt=now - COPY_RETRY_WINDOW),
         deleted_at__isnull=True,
     )
     if dry_run:

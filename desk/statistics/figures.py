@@ -8,7 +8,8 @@ Definitions (published on the page, so anyone can recompute them):
 - 90th percentile: nearest-rank method, the ceil(0.9 x n)-th smallest response time;
 - on time: completed_at <= due_at, among answers;
 - open now: deliveries of the period not in a final state (fulfilled, denied, withdrawn) at `now`;
-  overdue now: open now and due_at < now;
+  overdue now: open now and due_at < now, unless the deadline is paused for the resident's
+  answer to a question about identity (due_at moves by the pause once answered);
 - alerts: Alert rows created in the period.
 
 Three queries whatever the number of signatories: signatories, the period's deliveries (a few
@@ -152,7 +153,13 @@ async def compute_overview(*, start: datetime, end: datetime, now: datetime) -> 
         return await _overview_in_sql(start=start, end=end, now=now)
     signatories = await Signatory.all().order_by("name").values_list("id", "slug", "name")
     rows = await Delivery.filter(received_at__gte=start, received_at__lt=end).values_list(
-        "signatory_id", "request__kind", "state", "received_at", "due_at", "completed_at"
+        "signatory_id",
+        "request__kind",
+        "state",
+        "received_at",
+        "due_at",
+        "completed_at",
+        "paused_since",
     )
     alert_counts = (
         await Alert.filter(created_at__gte=start, created_at__lt=end)
@@ -163,7 +170,7 @@ async def compute_overview(*, start: datetime, end: datetime, now: datetime) -> 
     accs: dict[int, _Acc] = defaultdict(_Acc)
     total = _Acc()
     months: dict[date, list[int]] = {m: [0, 0, 0] for m in months_between(start, end)}
-    for signatory_id, kind, state, received_at, due_at, completed_at in rows:
+    for signatory_id, kind, state, received_at, due_at, completed_at, paused in rows:
         acc = accs[int(signatory_id)]
         kind = str(getattr(kind, "value", kind))
         state = DeliveryState(str(getattr(state, "value", state)))
@@ -184,7 +191,8 @@ async def compute_overview(*, start: datetime, end: datetime, now: datetime) -> 
         elif state not in FINAL_STATES:
             for target in (acc, total):
                 target.open_now += 1
-                target.overdue_now += int(due_at < now)
+                # Not while the deadline is paused (desk.requests.pause).
+                target.overdue_now += int(due_at < now and paused is None)
     for signatory_id, count in alert_counts:
         accs[int(signatory_id)].alerts = int(count)
         total.alerts += int(count)

@@ -62,7 +62,7 @@ async def aggregates(*, start: datetime, end: datetime, now: datetime) -> dict[s
     )
     still_open = await _rows(
         "SELECT d.signatory_id AS sid, count(*) AS open_now,"
-        " count(*) FILTER (WHERE d.due_at < $3) AS overdue "
+        " count(*) FILTER (WHERE d.due_at < $3 AND d.paused_since IS NULL) AS overdue "
         f"FROM delivery d WHERE {PERIOD} AND d.state NOT IN ({finals}) "
         "GROUP BY d.signatory_id",
         [start, end, now],

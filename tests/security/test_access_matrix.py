@@ -181,6 +181,9 @@ TABLE: dict[str, dict[str, Rule]] = {
         )
     },
     "/mon-espace/copies/{copy_id}": {"GET": write(resident(own=True))},
+    # Opened again by the browser that took it, within its window (tests/desk/residents).
+    "/mon-espace/copies/{copy_id}/lire": {"GET": write(resident(own=True))},
+    "/mon-espace/copies/{copy_id}/pdf": {"GET": write(resident(own=True))},
     # Resident A gave no mandate: the answer names nothing, for A too (flows: tests/desk/mediation).
     "/mon-espace/mandats/{mid}/retirer": {
         "POST": write(NOBODY_ASKED, params={"mid": lambda w, r: "999999"})
@@ -214,6 +217,10 @@ TABLE: dict[str, dict[str, Rule]] = {
         )
     },
     "/mon-espace/signataires/{slug}": {"GET": Rule(resident(own=False))},
+    # An objection to one purpose; a ground that is none answers 422 to any resident.
+    "/mon-espace/signataires/{slug}/finalites": {
+        "POST": write(resident(own=False), body=lambda w: {"declaration": "x", "ground": "x"})
+    },
     # --- staff login and home ---------------------------------------------------------------
     "/equipe": {"GET": Rule(staff())},
     "/equipe/connexion": {"GET": public(), "POST": write(everyone(), body=lambda w: BAD_EMAIL)},
@@ -582,6 +589,8 @@ CROSS: list[tuple[str, str, Callable[[World], str]]] = [
         lambda w: f"/mediation/habitants/{w.ids['c_id']}/nouvelles/{w.ids['event_a']}/dite",
     ),
     (RES_A, "GET", lambda w: f"/mon-espace/copies/{w.ids['copy_c']}"),
+    (RES_A, "GET", lambda w: f"/mon-espace/copies/{w.ids['copy_c']}/lire"),
+    (RES_A, "GET", lambda w: f"/mon-espace/copies/{w.ids['copy_c']}/pdf"),
     (RES_A, "GET", lambda w: f"/mon-espace/reclamations/{w.ids['delivery_c']}"),
     (RES_A, "GET", lambda w: f"/mon-espace/demandes/{w.ids['c_reference']}"),
     (PART_X, "GET", lambda w: f"/api/v1/deliveries/{w.ids['withdraw_delivery']}"),

@@ -147,15 +147,18 @@ def test_extension_only_once_and_within_the_first_month() -> None:
     assert available_actions(DeliveryState.SENT, received_at=RECEIVED, now=early) == (
         "acknowledge",
         "extend",
+        "need_info",
         "fulfil",
         "deny",
     )
     assert available_actions(DeliveryState.ACKNOWLEDGED, received_at=RECEIVED, now=early) == (
         "extend",
+        "need_info",
         "fulfil",
         "deny",
     )
     assert available_actions(DeliveryState.EXTENDED, received_at=RECEIVED, now=early) == (
+        "need_info",
         "fulfil",
         "deny",
     )

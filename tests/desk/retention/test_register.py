@@ -45,7 +45,7 @@ async def test_register_in_english_with_the_dpo_contact(
     app.state.settings = replace(app.state.settings, dpo_contact="DPO, 2 rue Frézier, Brest")
     text = _text(await client.get("/registre-du-guichet?lang=en"))
     assert "<h1>The desk's register of processing</h1>" in text
-    assert "Erased at the first download, otherwise 7 days after it arrived" in text
+    assert "Erased 15 minutes after it is first opened" in text
     assert "12 months after the last answer to the request" in text
     assert "DPO, 2 rue Frézier, Brest" in text
     assert "Registre des traitements" not in text
