@@ -31,6 +31,7 @@ from bench import desk_setup  # noqa: E402
 from bench.harness import (  # noqa: E402
     PYTHON,
     bare_baseline,
+    cpu_seconds,
     desk_command,
     desk_env,
     free_port,
@@ -99,9 +100,13 @@ async def done_count(database_url: str, kind: str) -> int:
         return await OutboxJob.filter(kind=kind, state=JobState.DONE).count()
 
 
-def drain_rate(database_url: str, kind: str, total: int, timeout: float = 900) -> tuple[float, int]:
-    """Jobs/s between 10% and 90% of `total` done (polls the database); and how many got done."""
+def drain_rate(
+    database_url: str, kind: str, total: int, *, pid: int, timeout: float = 900
+) -> tuple[float, int, float]:
+    """Jobs/s between 10% and 90% of `total` done (polls the database), how many got done, and
+    the worker's CPU milliseconds per job over the same stretch."""
     marks: dict[int, float] = {}
+    cpu: dict[int, float] = {}
     low, high = total // 10, total * 9 // 10
     deadline = time.monotonic() + timeout
     done = 0
@@ -109,14 +114,15 @@ def drain_rate(database_url: str, kind: str, total: int, timeout: float = 900) -
         done = asyncio.run(done_count(database_url, kind))
         now = time.monotonic()
         if done >= low and low not in marks:
-            marks[low] = now
+            marks[low], cpu[low] = now, cpu_seconds(pid)
         if done >= high:
-            marks[high] = now
+            marks[high], cpu[high] = now, cpu_seconds(pid)
             break
         time.sleep(0.25)
     if high not in marks or low not in marks or marks[high] == marks[low]:
-        return 0.0, done
-    return (high - low) / (marks[high] - marks[low]), done
+        return 0.0, done, 0.0
+    per_job_ms = 1000 * (cpu[high] - cpu[low]) / (high - low)
+    return (high - low) / (marks[high] - marks[low]), done, per_job_ms
 
 
 def raw_smtp_rate(port: int, total: int, connections: int) -> float:
@@ -191,9 +197,13 @@ def main() -> None:
                 desk_command("worker"), env=desk_env(env), log=work / "worker.log"
             ) as worker:
                 with profiled(worker.pid, args.profile, seconds=20):
-                    webhook_rate, sent = drain_rate(database_url, "delivery.dispatch", deliveries)
+                    webhook_rate, sent, webhook_cpu = drain_rate(
+                        database_url, "delivery.dispatch", deliveries, pid=worker.pid
+                    )
                 asyncio.run(fill_mails(database_url, total=args.mails))
-                mail_rate, mailed = drain_rate(database_url, "mail.login", args.mails)
+                mail_rate, mailed, mail_cpu = drain_rate(
+                    database_url, "mail.login", args.mails, pid=worker.pid
+                )
             raw_rate = raw_smtp_rate(smtp_port, args.mails, args.concurrency)
         bare = bare_baseline(work)
     db = "PostgreSQL" if args.postgres else "SQLite"
@@ -202,12 +212,13 @@ def main() -> None:
         f"webhook fan-out ({db}, one worker, {args.concurrency} jobs at once): "
         f"{webhook_rate:,.0f} deliveries/s "
         f"({sent}/{deliveries} dispatched; target >= 2,000/s), "
-        f"{ratio(webhook_rate, bare.rps)} of bare req/s"
+        f"{ratio(webhook_rate, bare.rps)} of bare req/s; worker CPU {webhook_cpu:.2f} ms/delivery"
     )
     print(
         f"emails ({db}, one worker): {mail_rate:,.0f} mails/s ({mailed}/{args.mails} sent); "
         f"raw aiosmtplib, {args.concurrency} connection(s) at a time: {raw_rate:,.0f} mails/s; "
-        f"worker = {ratio(mail_rate, raw_rate)} of raw (target >= 90%)"
+        f"worker = {ratio(mail_rate, raw_rate)} of raw (target >= 90%); "
+        f"worker CPU {mail_cpu:.2f} ms/mail"
     )
 
 
