@@ -51,6 +51,8 @@ def job_registry() -> JobRegistry:
             "delivery.dispatch": dispatch.dispatch_dead,
             "delivery.poll": dispatch.dispatch_dead,
         },
+        # One sequencer run appends every receipt not yet logged: a batch of them runs it once.
+        coalesce=frozenset({receipt_log.APPEND_JOB}),
         periodic=[
             receipt_log.append_periodically,
             purge_expired_personal_data,
@@ -77,4 +79,6 @@ def build_worker(runtime: Runtime) -> Worker:
         poll_interval=s.worker_poll_interval,
         lease_seconds=s.outbox_lease_seconds,
         concurrency=s.worker_concurrency,
+        claim_batch=s.worker_claim_batch,
+        database_url=s.database_url,
     )

@@ -125,10 +125,16 @@ SETTINGS: dict[str, Setting] = {
         "[operations.md](operations.md#workers-and-the-outbox)"
     ),
     "outbox_max_delay": Setting("retry backoff's cap (seconds)"),
-    "worker_poll_interval": Setting("seconds the worker sleeps when nothing is due"),
+    "worker_poll_interval": Setting(
+        "seconds the worker waits when nothing is due (on PostgreSQL a new job wakes it at "
+        "once: LISTEN/NOTIFY; polling is the fallback)"
+    ),
     "worker_concurrency": Setting(
-        "jobs one worker runs at once (each claims its own); worth 4–8 on PostgreSQL, no gain "
-        "on SQLite (one connection) — see [bench/README.md](../bench/README.md)"
+        "jobs one worker runs at once (lanes fed by batched claims); they mostly wait on "
+        "partners, the mail server and the database — see [bench/README.md](../bench/README.md)"
+    ),
+    "worker_claim_batch": Setting(
+        "most jobs one worker claims in one transaction (never more than its free lanes)"
     ),
     "outbox_lease_seconds": Setting(
         "how long a running job stays its worker's without a heartbeat (extended every third of it)"
