@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters import network
 from desk.charter import complaints as charter_complaints
 from desk.charter import jobs as charter_jobs
 from desk.identity import sessions
@@ -53,6 +54,7 @@ def job_registry() -> JobRegistry:
         },
         # One sequencer run appends every receipt not yet logged: a batch of them runs it once.
         coalesce=frozenset({receipt_log.APPEND_JOB}),
+        closing=[close_connections],
         periodic=[
             receipt_log.append_periodically,
             purge_expired_personal_data,
@@ -61,6 +63,12 @@ def job_registry() -> JobRegistry:
             sessions.purge_expired_sessions,
         ],
     )
+
+
+async def close_connections(runtime: Runtime) -> None:
+    """The connections the worker kept open: partners' (webhooks) and the mail server's."""
+    await network.close_pools()
+    await runtime.mailer.close()
 
 
 async def purge_expired_personal_data(runtime: Runtime) -> None:
