@@ -9,8 +9,9 @@ one `desk worker`. The queue is filled before the worker starts (discovery reque
 webhook signatories; login links to distinct addresses), then the worker drains it: the rate
 is taken between 10% and 90% of the queue, read from the database.
 
-Emails, yardstick: the same number of messages sent by raw `aiosmtplib.send`, one connection
-per message as the worker does, in as many concurrent loops as the worker runs jobs at once.
+Emails, yardstick: the same number of messages sent by raw aiosmtplib in as many concurrent
+loops as the worker runs jobs at once, each loop over one connection kept open, as the worker
+keeps its SMTP connections open (before 2026-12-06 both opened one connection per message).
 """
 
 from __future__ import annotations
@@ -126,16 +127,20 @@ def drain_rate(
 
 
 def raw_smtp_rate(port: int, total: int, connections: int) -> float:
-    """Messages/s from `connections` loops of `aiosmtplib.send` (one connection per message)."""
+    """Messages/s from `connections` loops of raw aiosmtplib, each over one connection kept
+    open, as the worker's mailer keeps its connections."""
 
     async def sender(numbers: range) -> None:
-        for n in numbers:
-            message = EmailMessage()
-            message["From"] = "Le guichet des données <guichet@example.invalid>"
-            message["To"] = f"brut-{n}@exemple.invalid"
-            message["Subject"] = "Votre lien de connexion au guichet des données"
-            message.set_content("Bonjour,\n\nVoici votre lien : http://127.0.0.1/connexion/x\n" * 8)
-            await aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=20)
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=20) as smtp:
+            for n in numbers:
+                message = EmailMessage()
+                message["From"] = "Le guichet des données <guichet@example.invalid>"
+                message["To"] = f"brut-{n}@exemple.invalid"
+                message["Subject"] = "Votre lien de connexion au guichet des données"
+                message.set_content(
+                    "Bonjour,\n\nVoici votre lien : http://127.0.0.1/connexion/x\n" * 8
+                )
+                await smtp.send_message(message)
 
     async def run() -> float:
         started = time.monotonic()
