@@ -284,7 +284,10 @@ ROUTES: dict[str, str] = {
     "/franceconnect/deconnexion": "the return after logging out at the provider",
     "/deconnexion": "POST: log out",
     "/deconnexion/partout": ("POST: log out of every device (ends all the resident's sessions)"),
-    "/mon-espace": "the resident's dashboard: who holds my data, my requests",
+    "/mon-espace": (
+        "the resident's dashboard: who holds my data, my most recent requests (its cost does "
+        "not grow with the resident's history)"
+    ),
     "/mon-espace/fermer": (
         "close the account: what is deleted, what is kept and how long; POST (checked box): "
         "withdraw open requests, erase as for an inactive account, mail a confirmation"
@@ -292,7 +295,10 @@ ROUTES: dict[str, str] = {
     "/compte-ferme": "after closing: the account is closed, what remains and until when",
     "/mon-espace/connexions": ("the resident's active sessions (device, login, last activity)"),
     "/mon-espace/connexions/fermer": "POST: end one of them",
-    "/mon-espace/demandes": "POST: file a request (discovery, access, erasure, objection)",
+    "/mon-espace/demandes": (
+        "every request of the resident, newest first, 20 a page (`?page=`); POST: file a "
+        "request (discovery, access, erasure, objection)"
+    ),
     "/mon-espace/supprimer": (
         "confirmation page before an erasure (one signatory or all that hold data)"
     ),
