@@ -122,6 +122,11 @@ def host_permitted(host: str, allowed: Iterable[Network] = ()) -> bool:
 
 async def resolve(host: str, port: int) -> list[Address]:
     """Every address `host` resolves to (an address literal resolves to itself)."""
+    literal = literal_address(host)
+    if literal is not None:
+        # No lookup for an address: getaddrinfo in a thread was 6 % of a webhook delivery's
+        # time (bench/fanout.py). Names are still looked up at every call (DNS rebinding).
+        return [literal]
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses: list[Address] = []
