@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -142,7 +142,7 @@ async def prepare(
             await file_request(
                 resident_id=resident_id,
                 kind=RequestKind.ACCESS,
-                signatory_ids=[int(i) for i in holders],
+                signatory_ids=[cast(int, i) for i in holders],
             )
         return resident_id
 
