@@ -102,8 +102,22 @@ class Lanes:
                 w.trouble(None)
             self._dispatch(jobs)
             if len(jobs) < wanted:
-                # None due (or fewer than wanted): until a job is written, or the next poll.
-                await w.wakeup.wait(w.poll_interval)
+                # None due (or fewer than wanted): until a job is written, the next job's
+                # due time (a poll of a partner, a retry), or the next poll.
+                await w.wakeup.wait(await self._idle_seconds())
+
+    async def _idle_seconds(self) -> float:
+        w = self.worker
+        try:
+            due_in = await services.seconds_until_due()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return w.poll_interval  # the claim says so if the database is away
+        if due_in is None:
+            return w.poll_interval
+        # Not a busy loop: a job due now that the claim did not get is another worker's.
+        return min(w.poll_interval, max(0.05, due_in))
 
     def _dispatch(self, jobs: list[OutboxJob]) -> None:
         leaders: dict[str, list[OutboxJob]] = {}

@@ -154,6 +154,22 @@ async def claim_batch(
     return jobs
 
 
+async def seconds_until_due() -> float | None:
+    """Seconds until the earliest pending job is due (0 when one is due now), None when none
+    is pending: an idle worker sleeps until then rather than a whole poll interval."""
+    earliest = (
+        await OutboxJob.filter(state=JobState.PENDING)
+        .order_by("run_after")
+        .limit(1)
+        .values_list("run_after", flat=True)
+    )
+    if not earliest:
+        return None
+    moment = earliest[0]
+    assert isinstance(moment, datetime)
+    return max(0.0, (moment - clock.now()).total_seconds())
+
+
 def _held(job: OutboxJob) -> Q:
     """The job as this worker claimed it: not reclaimed by another since (its lease lapsed)."""
     return Q(id=job.id, state=JobState.RUNNING, locked_by=job.locked_by, attempts=job.attempts)
