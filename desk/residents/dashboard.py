@@ -212,14 +212,20 @@ def _standing_sql(resident_id: int) -> str:
     )
 
 
-async def _standing_deliveries(resident_id: int) -> list[Delivery]:
-    """The deliveries `standing` needs, at most three per signatory, each with its request.
+async def _standing_deliveries(resident_id: int, in_hand: dict[int, Delivery]) -> list[Delivery]:
+    """The deliveries `standing` needs, at most three per signatory, each with its request;
+    those already read (`in_hand`: the recent requests', the latest discovery's) are not read
+    again, so the page builds each delivery once.
 
     `standing` keeps, per signatory, the newest of each of three sorts of delivery: given just
     those, it says what it says given all of them."""
     rows = await Delivery._meta.db.execute_query_dict(_standing_sql(resident_id))
     ids = [int(row["id"]) for row in rows]
-    return list(await Delivery.filter(id__in=ids).prefetch_related("request"))
+    missing = [i for i in ids if i not in in_hand]
+    loaded = (
+        list(await Delivery.filter(id__in=missing).prefetch_related("request")) if missing else []
+    )
+    return [in_hand[i] for i in ids if i in in_hand] + loaded
 
 
 async def _open_requests(resident_id: int) -> tuple[set[int], bool]:
@@ -249,13 +255,20 @@ async def _recent_requests(resident_id: int, *, offset: int, limit: int) -> list
     return requests
 
 
-async def _latest_discovery(resident_id: int) -> DiscoveryProgress | None:
+async def _latest_discovery(resident_id: int) -> RightsRequest | None:
     discovery = (
         await RightsRequest.filter(resident_id=resident_id, kind=RequestKind.DISCOVERY)
         .order_by("-created_at", "-id")
         .prefetch_related(Prefetch("deliveries", queryset=Delivery.all()))
         .first()
     )
+    if discovery is not None:
+        for d in discovery.deliveries:
+            d.request = discovery
+    return discovery
+
+
+def _discovery_progress(discovery: RightsRequest | None) -> DiscoveryProgress | None:
     if discovery is None:
         return None
     deliveries = [d for d in discovery.deliveries if d.state != DeliveryState.WITHDRAWN]
@@ -279,8 +292,12 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
     requests = await _recent_requests(resident_id, offset=0, limit=RECENT)
     total = await RightsRequest.filter(resident_id=resident_id).count()
     open_ids, waiting = await _open_requests(resident_id)
-    latest = await _standing_deliveries(resident_id)
+    discovery = await _latest_discovery(resident_id)
     listed = [d for r in requests for d in r.deliveries]
+    in_hand = {d.id: d for d in listed}
+    if discovery is not None:
+        in_hand.update((d.id, d) for d in discovery.deliveries)
+    latest = await _standing_deliveries(resident_id, in_hand)
     receipts = await queries.receipts_for(delivery_ids=sorted({d.id for d in [*latest, *listed]}))
     known = standings(latest)
     rows = [
@@ -297,7 +314,7 @@ async def build_dashboard(*, resident_id: int, secret_key: str | None = None) ->
         rows=rows,
         requests=requests,
         receipts=receipts,
-        discovery=await _latest_discovery(resident_id),
+        discovery=_discovery_progress(discovery),
         waiting=waiting,
         transparency=transparency,
         filed_by=await filed_by(request_ids=request_ids),
