@@ -6,7 +6,7 @@ Run: .venv/bin/python bench/fanout.py [--deliveries 4000] [--mails 1000] [--post
 Processes, all on loopback: `desk partner-sim` (the reference partner, not answering, so only
 the desk's side is measured), an aiosmtpd sink (`python -m aiosmtpd`, its own process),
 one `desk worker`. The queue is filled before the worker starts (discovery requests to 40
-webhook signatories; login links to distinct addresses), then the worker drains it: the rate
+webhook signatories, then login links to distinct addresses), then the worker drains it: the rate
 is taken between 10% and 90% of the queue, read from the database.
 
 Emails, yardstick: the same number of messages sent by raw aiosmtplib in as many concurrent
@@ -180,6 +180,9 @@ def main() -> None:
         deliveries = asyncio.run(
             fill_deliveries(database_url, partner_url=partner, secret=secret, total=args.deliveries)
         )
+        # Both queues before the worker starts (the mails due after the deliveries): filled
+        # while the worker ran, the mails' rate was the filling's (one login request at a time).
+        asyncio.run(fill_mails(database_url, total=args.mails))
         sink_cmd = [PYTHON, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink"]
         with (
             process(sink_cmd + ["-l", f"127.0.0.1:{smtp_port}"], log=work / "smtp.log"),
@@ -205,7 +208,6 @@ def main() -> None:
                     webhook_rate, sent, webhook_cpu = drain_rate(
                         database_url, "delivery.dispatch", deliveries, pid=worker.pid
                     )
-                asyncio.run(fill_mails(database_url, total=args.mails))
                 mail_rate, mailed, mail_cpu = drain_rate(
                     database_url, "mail.login", args.mails, pid=worker.pid
                 )
