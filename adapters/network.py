@@ -22,6 +22,7 @@ import asyncio
 import ipaddress
 import socket
 import ssl
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -121,6 +122,11 @@ def host_permitted(host: str, allowed: Iterable[Network] = ()) -> bool:
 
 async def resolve(host: str, port: int) -> list[Address]:
     """Every address `host` resolves to (an address literal resolves to itself)."""
+    literal = literal_address(host)
+    if literal is not None:
+        # No lookup for an address: getaddrinfo in a thread was 6 % of a webhook delivery's
+        # time (bench/fanout.py). Names are still looked up at every call (DNS rebinding).
+        return [literal]
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses: list[Address] = []
@@ -168,13 +174,22 @@ async def config_time_check(host: str, allowed: Iterable[Network]) -> bool:
 
 class GuardedTransport(httpx.AsyncBaseTransport):
     """An httpx transport that connects only to permitted addresses, to the very address it
-    checked. One per partner call (`guarded_client`): its connections are never shared between
-    two partners' names that happen to resolve to one address."""
+    checked. One per partner call (`guarded_client`) or per partner origin (`pooled_client`):
+    its connections are never shared between two partners' names that happen to resolve to
+    one address (the TLS session was opened, and its certificate checked, for one name)."""
 
-    def __init__(self, *, allowed: Iterable[Network], verify: ssl.SSLContext | bool) -> None:
+    def __init__(
+        self,
+        *,
+        allowed: Iterable[Network],
+        verify: ssl.SSLContext | bool,
+        limits: httpx.Limits | None = None,
+    ) -> None:
         self.allowed = tuple(allowed)
         # retries=0: a retry is the outbox's decision, with its backoff.
-        self._inner = httpx.AsyncHTTPTransport(verify=verify, retries=0)
+        self._inner = httpx.AsyncHTTPTransport(
+            verify=verify, retries=0, limits=limits or httpx.Limits()
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -188,7 +203,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         request.extensions = extensions
         failure = httpx.ConnectError(f"no address of {host} accepted the connection")
         # In the resolver's order, as a connection by name would (IPv6 unreachable: IPv4 next);
-        # only a refused connection moves on, before any byte of the request was sent.
+        # only a refused connection moves on, before any byte of the request was sent. A pooled
+        # transport keys its kept-alive connections by that checked address: a connection is
+        # reused only by a request just checked to go to the same address.
         for address in addresses:
             # The Host header was set from the original URL when the request was built.
             request.url = url.copy_with(host=str(address))
@@ -213,3 +230,40 @@ def guarded_client(
         timeout=timeout,
         trust_env=False,
     )
+
+
+# Kept-alive connections per partner origin: enough for a worker's lanes, closed when idle.
+POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30)
+_pools: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[Any, ...], httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
+
+
+def pooled_client(
+    url: str, *, allowed: Iterable[Network], verify: ssl.SSLContext | bool
+) -> httpx.AsyncClient:
+    """A long-lived guarded client for one partner origin (scheme, host, port), so calls to it
+    reuse kept-alive connections instead of a TCP (and TLS) handshake each. Every request is
+    still resolved and checked (`GuardedTransport`): pooling changes where the bytes go for no
+    request. One per event loop; the caller passes each call's timeout. `close_pools` closes
+    them (the worker, when it stops)."""
+    parsed = httpx.URL(url)
+    networks = tuple(allowed)
+    key = (parsed.scheme, parsed.host, parsed.port, networks, id(verify))
+    pools = _pools.setdefault(asyncio.get_running_loop(), {})
+    client = pools.get(key)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(
+            transport=GuardedTransport(allowed=networks, verify=verify, limits=POOL_LIMITS),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        pools[key] = client
+    return client
+
+
+async def close_pools() -> None:
+    """Close this event loop's partner connection pools."""
+    pools = _pools.pop(asyncio.get_running_loop(), {})
+    for client in pools.values():
+        await client.aclose()

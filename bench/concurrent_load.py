@@ -104,6 +104,11 @@ def report(db: str, result: LoadResult, bare_rps: float, bare_p99: float, reques
         f"({filed} requests, {result.deliveries} deliveries in {result.completed_seconds:.1f} s)"
     )
     print(f"bare Starlette through the same client: {bare_rps:,.0f} req/s, p99 {bare_p99:.0f} ms")
+    print(
+        f"CPU: desk serve {1000 * result.web_cpu_filing / max(1, filed):.1f} ms per filing; "
+        f"desk worker {1000 * result.worker_cpu / max(1, result.deliveries):.1f} ms per delivery "
+        f"(all its jobs, from the first filing to the last request completed)"
+    )
     for line in (result.server_errors + result.receipt_problems)[:10]:
         print("  !", line)
 

@@ -16,7 +16,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import desk_setup  # noqa: E402
-from bench.harness import bare_baseline, machine_facts, print_facts, profiled, ratio, wrk  # noqa: E402
+from bench.harness import (  # noqa: E402
+    bare_baseline,
+    cpu_seconds,
+    machine_facts,
+    print_facts,
+    profiled,
+    ratio,
+    wrk,
+)
 
 
 def main() -> None:
@@ -28,6 +36,7 @@ def main() -> None:
         # A short warm-up (first queries, template compilation), then the measure.
         wrk(url, connections=args.connections, seconds=2, script="get_with_cookie.lua",
             variables=variables)  # fmt: skip
+        cpu_before = cpu_seconds(desk_run.server.pid)
         with profiled(desk_run.server.pid, args.profile, seconds=args.seconds):
             desk = wrk(
                 url,
@@ -36,14 +45,20 @@ def main() -> None:
                 script="get_with_cookie.lua",
                 variables=variables,
             )
+        cpu_ms = 1000 * (cpu_seconds(desk_run.server.pid) - cpu_before) / max(1, desk.requests)
         desk_run.stop()
         bare = bare_baseline(desk_run.work, connections=args.connections, seconds=args.seconds)
     db = "PostgreSQL" if args.postgres else "SQLite"
     print(bare.line(f"bare Starlette plaintext, {args.connections} connections"))
-    print(desk.line(f"dashboard /mon-espace ({db}, {args.signatories} signatories)"))
+    print(
+        desk.line(
+            f"dashboard /mon-espace ({db}, {args.signatories} signatories, "
+            f"{args.requests} requests)"
+        )
+    )
     print(
         f"dashboard = {ratio(desk.rps, bare.rps)} of bare requests/s (target >= 25%), "
-        f"p99 {desk.p99_ms:.1f} ms (target < 50 ms)"
+        f"p99 {desk.p99_ms:.1f} ms (target < 50 ms); server CPU {cpu_ms:.2f} ms/page"
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -127,13 +127,24 @@ async def resident_with_history(settings: Settings, email: str = RESIDENT_EMAIL)
     return resident.id
 
 
-async def prepare(env: dict[str, str], *, signatories: int, adapter: str = "email") -> int:
-    """Migrate, seed and give the bench resident a history; returns the resident's id."""
+async def prepare(
+    env: dict[str, str], *, signatories: int, adapter: str = "email", requests: int = 3
+) -> int:
+    """Migrate, seed and give the bench resident a history of `requests` requests (at least
+    the three of `resident_with_history`, then copy requests); returns the resident's id."""
     migrate(env)
     settings = settings_from(env)
     async with connected(settings.database_url):
         await add_signatories(signatories, adapter=adapter)
-        return await resident_with_history(settings)
+        resident_id = await resident_with_history(settings)
+        holders = await Signatory.all().order_by("id").limit(3).values_list("id", flat=True)
+        for _ in range(max(0, requests - 3)):
+            await file_request(
+                resident_id=resident_id,
+                kind=RequestKind.ACCESS,
+                signatory_ids=[cast(int, i) for i in holders],
+            )
+        return resident_id
 
 
 async def seed_only(database_url: str, *, signatories: int, adapter: str = "email") -> None:
@@ -203,6 +214,9 @@ def web_arguments(doc: str, *, signatories: int) -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--signatories", type=int, default=signatories)
+    parser.add_argument(
+        "--requests", type=int, default=3, help="the resident's requests (3 at least)"
+    )
     parser.add_argument("--postgres", help="an EMPTY PostgreSQL database URL (default: SQLite)")
     parser.add_argument("--profile", help="write py-spy's collapsed stacks of the server here")
     return parser
@@ -245,7 +259,9 @@ def served_desk(args: argparse.Namespace) -> Iterator[ServedDesk]:
                 smtp_port=smtp.port,
                 base_url=base,
             )
-            asyncio.run(prepare(env, signatories=args.signatories))
+            asyncio.run(
+                prepare(env, signatories=args.signatories, requests=getattr(args, "requests", 3))
+            )
             settings = settings_from(env)
             with process(
                 desk_command("serve", "--port", str(port)),

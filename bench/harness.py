@@ -220,6 +220,13 @@ def ratio(value: float, reference: float) -> str:
     return f"{100 * value / reference:.0f}%" if reference else "n/a"
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # utime and stime are the 14th and 15th fields of the line, counted from the pid.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sqlite_url(directory: Path) -> str:
     return f"sqlite://{directory / 'desk.sqlite3'}"
 

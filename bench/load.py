@@ -27,7 +27,7 @@ from joserfc.jwk import KeySet
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bench.desk_setup import migrate, settings_env
-from bench.harness import ROOT, desk_command, desk_env, free_port, process
+from bench.harness import ROOT, cpu_seconds, desk_command, desk_env, free_port, process
 from desk.core import merkle
 from desk.db import connected
 from desk.demo.seed import seed_demo
@@ -59,6 +59,10 @@ class LoadResult:
     partner_retries: int = 0
     audit_exit: int | None = None
     audit_output: str = ""
+    # CPU seconds of `desk serve` while the filings ran, and of `desk worker` from the first
+    # filing to the last request completed (machine-independent costs, bench/README.md).
+    web_cpu_filing: float = 0.0
+    worker_cpu: float = 0.0
 
     @property
     def completed_per_second(self) -> float:
@@ -285,7 +289,11 @@ async def run_load(
             env=desk_env(env), log=logs / "serve.log", ready_url=base + "/",
         )  # fmt: skip
         worker = process(desk_command("worker"), env=desk_env(env), log=logs / "worker.log")
-        with serve, worker, _partners(env, slugs[:webhook_partners], base, logs):
+        with (
+            serve as web,
+            worker as work_proc,
+            _partners(env, slugs[:webhook_partners], base, logs),
+        ):
             limits = httpx.Limits(max_connections=concurrency)
             clients = [
                 httpx.AsyncClient(base_url=base, timeout=60, limits=limits)
@@ -299,11 +307,14 @@ async def run_load(
                     )
                 )
                 started = time.perf_counter()
+                web_cpu, worker_cpu = cpu_seconds(web.pid), cpu_seconds(work_proc.pid)
                 await _file_all(clients, slugs, requests, concurrency, result)
                 result.filing_seconds = time.perf_counter() - started
+                result.web_cpu_filing = cpu_seconds(web.pid) - web_cpu
                 result.requests_filed = result.filing_statuses.get(303, 0)
                 result.open_requests = await _wait_final(database_url, settle_timeout)
                 result.completed_seconds = time.perf_counter() - started
+                result.worker_cpu = cpu_seconds(work_proc.pid) - worker_cpu
                 await _check_receipts(clients[0], database_url, result)
             finally:
                 for client in clients:

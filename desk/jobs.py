@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters import network
 from desk.charter import complaints as charter_complaints
 from desk.charter import jobs as charter_jobs
 from desk.identity import sessions
@@ -51,6 +52,9 @@ def job_registry() -> JobRegistry:
             "delivery.dispatch": dispatch.dispatch_dead,
             "delivery.poll": dispatch.dispatch_dead,
         },
+        # One sequencer run appends every receipt not yet logged: a batch of them runs it once.
+        coalesce=frozenset({receipt_log.APPEND_JOB}),
+        closing=[close_connections],
         periodic=[
             receipt_log.append_periodically,
             purge_expired_personal_data,
@@ -59,6 +63,12 @@ def job_registry() -> JobRegistry:
             sessions.purge_expired_sessions,
         ],
     )
+
+
+async def close_connections(runtime: Runtime) -> None:
+    """The connections the worker kept open: partners' (webhooks) and the mail server's."""
+    await network.close_pools()
+    await runtime.mailer.close()
 
 
 async def purge_expired_personal_data(runtime: Runtime) -> None:
@@ -77,4 +87,6 @@ def build_worker(runtime: Runtime) -> Worker:
         poll_interval=s.worker_poll_interval,
         lease_seconds=s.outbox_lease_seconds,
         concurrency=s.worker_concurrency,
+        claim_batch=s.worker_claim_batch,
+        database_url=s.database_url,
     )

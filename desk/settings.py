@@ -74,7 +74,9 @@ class Settings:
     outbox_max_delay: float = 3600.0
     worker_poll_interval: float = 1.0
     # Jobs one worker process runs at once (they mostly wait on the database, partners, SMTP).
-    worker_concurrency: int = 1
+    worker_concurrency: int = 16
+    # Most jobs one worker claims in one transaction (never more than it has lanes free).
+    worker_claim_batch: int = 32
     # A running job's lease; its worker extends it every third while the job runs, so a job
     # whose worker was killed is taken up by another this long after at most.
     outbox_lease_seconds: float = 60.0

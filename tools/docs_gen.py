@@ -125,10 +125,16 @@ SETTINGS: dict[str, Setting] = {
         "[operations.md](operations.md#workers-and-the-outbox)"
     ),
     "outbox_max_delay": Setting("retry backoff's cap (seconds)"),
-    "worker_poll_interval": Setting("seconds the worker sleeps when nothing is due"),
+    "worker_poll_interval": Setting(
+        "seconds the worker waits when nothing is due (on PostgreSQL a new job wakes it at "
+        "once: LISTEN/NOTIFY; polling is the fallback)"
+    ),
     "worker_concurrency": Setting(
-        "jobs one worker runs at once (each claims its own); worth 4–8 on PostgreSQL, no gain "
-        "on SQLite (one connection) — see [bench/README.md](../bench/README.md)"
+        "jobs one worker runs at once (lanes fed by batched claims); they mostly wait on "
+        "partners, the mail server and the database — see [bench/README.md](../bench/README.md)"
+    ),
+    "worker_claim_batch": Setting(
+        "most jobs one worker claims in one transaction (never more than its free lanes)"
     ),
     "outbox_lease_seconds": Setting(
         "how long a running job stays its worker's without a heartbeat (extended every third of it)"
@@ -325,7 +331,10 @@ ROUTES: dict[str, str] = {
     "/franceconnect/deconnexion": "the return after logging out at the provider",
     "/deconnexion": "POST: log out",
     "/deconnexion/partout": ("POST: log out of every device (ends all the resident's sessions)"),
-    "/mon-espace": "the resident's dashboard: who holds my data, my requests",
+    "/mon-espace": (
+        "the resident's dashboard: who holds my data, my most recent requests (its cost does "
+        "not grow with the resident's history)"
+    ),
     "/mon-espace/fermer": (
         "close the account: what is deleted, what is kept and how long; POST (checked box): "
         "withdraw open requests, erase as for an inactive account, mail a confirmation"
@@ -333,7 +342,10 @@ ROUTES: dict[str, str] = {
     "/compte-ferme": "after closing: the account is closed, what remains and until when",
     "/mon-espace/connexions": ("the resident's active sessions (device, login, last activity)"),
     "/mon-espace/connexions/fermer": "POST: end one of them",
-    "/mon-espace/demandes": "POST: file a request (discovery, access, erasure, objection)",
+    "/mon-espace/demandes": (
+        "every request of the resident, newest first, 20 a page (`?page=`); POST: file a "
+        "request (discovery, access, erasure, objection)"
+    ),
     "/mon-espace/supprimer": (
         "confirmation page before an erasure (one signatory or all that hold data)"
     ),

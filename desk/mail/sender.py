@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from email.message import EmailMessage
@@ -38,9 +39,80 @@ def _describe(exc: Exception) -> str:
     return ADDRESS.sub("<address>", f"{type(exc).__name__}: {exc}")
 
 
+# Connections kept open between mails: as many as a worker's lanes send at once, each closed
+# after this long unused (servers drop idle clients after minutes).
+MAX_IDLE_CONNECTIONS = 32
+IDLE_SECONDS = 30.0
+# Failures of a kept connection the server had closed meanwhile: worth one fresh connection.
+_STALE = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
+
+
 class SmtpMailer:
+    """Sends over connections kept open from one mail to the next (a connection, its greeting,
+    STARTTLS and login cost more than a message: bench/fanout.py), one mail per connection at
+    a time. A kept connection the server has closed is replaced once, at once."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._idle: list[tuple[aiosmtplib.SMTP, float, asyncio.AbstractEventLoop]] = []
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        smtp = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or None,
+            password=s.smtp_password or None,
+            start_tls=s.smtp_starttls,
+            timeout=min(s.smtp_timeout, s.smtp_deadline),
+        )
+        await smtp.connect()
+        return smtp
+
+    def _kept(self) -> aiosmtplib.SMTP | None:
+        """An open connection of this event loop unused for less than IDLE_SECONDS."""
+        loop = asyncio.get_running_loop()
+        while self._idle:
+            smtp, since, owner = self._idle.pop()
+            if owner is loop and smtp.is_connected and loop.time() - since < IDLE_SECONDS:
+                return smtp
+            if owner is loop:
+                smtp.close()
+        return None
+
+    async def _deliver(self, message: EmailMessage) -> None:
+        smtp = self._kept()
+        try:
+            if smtp is None:
+                smtp = await self._connect()
+                await smtp.send_message(message)
+            else:
+                try:
+                    await smtp.send_message(message)
+                except _STALE:
+                    smtp.close()
+                    smtp = await self._connect()
+                    await smtp.send_message(message)
+        except BaseException:
+            # Refused, timed out or cancelled mid-conversation: its state is unknown, not kept.
+            if smtp is not None:
+                smtp.close()
+            raise
+        loop = asyncio.get_running_loop()
+        if len(self._idle) < MAX_IDLE_CONNECTIONS:
+            self._idle.append((smtp, loop.time(), loop))
+        else:
+            smtp.close()
+
+    async def close(self) -> None:
+        """Say goodbye on every kept connection (the worker, when it stops)."""
+        loop = asyncio.get_running_loop()
+        idle, self._idle = self._idle, []
+        for smtp, _since, owner in idle:
+            if owner is loop and smtp.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                    await asyncio.wait_for(smtp.quit(), timeout=2)
+            smtp.close()
 
     async def send(
         self,
@@ -71,15 +143,7 @@ class SmtpMailer:
         try:
             # aiosmtplib's timeout bounds each read; this bounds the whole conversation.
             async with asyncio.timeout(s.smtp_deadline):
-                await aiosmtplib.send(
-                    message,
-                    hostname=s.smtp_host,
-                    port=s.smtp_port,
-                    username=s.smtp_username or None,
-                    password=s.smtp_password or None,
-                    start_tls=s.smtp_starttls,
-                    timeout=min(s.smtp_timeout, s.smtp_deadline),
-                )
+                await self._deliver(message)
         except (aiosmtplib.SMTPException, OSError) as exc:
             if isinstance(exc, TimeoutError) and not isinstance(exc, aiosmtplib.SMTPException):
                 raise MailError(f"mail server not done within {s.smtp_deadline:g} s") from exc

@@ -8,13 +8,15 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from desk.logs import job_context
 from desk.outbox import services
+from desk.outbox.lanes import Lanes
 from desk.outbox.models import OutboxJob
+from desk.outbox.wakeup import Wakeup
 
 log = logging.getLogger("desk.worker")
 
@@ -34,6 +36,11 @@ class JobRegistry:
     on_dead: dict[str, DeadHandler] = field(default_factory=dict)
     # Housekeeping run every `maintenance_interval` seconds (purges of expired personal data).
     periodic: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
+    # Kinds whose one run does the work of every job of that kind claimed with it (appending
+    # every receipt not yet logged, say): a batch of them runs the handler once.
+    coalesce: frozenset[str] = frozenset()
+    # Run once when run_forever ends: connections kept open to partners and the mail server.
+    closing: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
 
 
 class Worker:
@@ -49,6 +56,8 @@ class Worker:
         maintenance_interval: float = 300.0,
         lease_seconds: float = services.DEFAULT_LEASE_SECONDS,
         concurrency: int = 1,
+        claim_batch: int = 32,
+        database_url: str = "",
     ) -> None:
         self.registry = registry
         # Jobs run at once by run_forever: a job mostly waits (database, partner, SMTP).
@@ -63,9 +72,13 @@ class Worker:
         self.maintenance_interval = maintenance_interval
         self._next_maintenance = 0.0
         self.lease_seconds = lease_seconds
+        # Jobs claimed at once by run_forever (at most as many as lanes are free).
+        self.claim_batch = max(1, claim_batch)
+        self.wakeup = Wakeup(database_url)
 
     def stop(self) -> None:
         self._stopping.set()
+        self.wakeup.poke()
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -108,6 +121,18 @@ class Worker:
                 return
 
     async def _run(self, job: OutboxJob) -> None:
+        if await self._handle(job):
+            if await services.complete(job=job):
+                log.info("job %s (%s) done", job.id, job.kind)
+            else:
+                log.warning(
+                    "job %s (%s) done, but another worker had taken it over", job.id, job.kind
+                )
+
+    async def _handle(self, job: OutboxJob, riders: Sequence[OutboxJob] = ()) -> bool:
+        """Run the job's handler; True when it succeeded (for the caller to record), False
+        when the failure is recorded here (retry later, or dead). `riders`: jobs of the same
+        coalesced kind whose work this run does, sharing its outcome."""
         handler = self.registry.handlers.get(job.kind)
         try:
             if handler is None:
@@ -118,27 +143,26 @@ class Worker:
             raise
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            dead = await services.fail(
-                job=job,
-                error=error,
-                base_delay=self.base_delay,
-                max_delay=self.max_delay,
-                not_before=float(getattr(exc, "retry_after", 0.0) or 0.0),
-                permanent=isinstance(exc, PermanentJobError),
-            )
-            log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, error)
-            if dead:
-                log.error("job %s (%s) is dead after %s attempts", job.id, job.kind, job.attempts)
-                on_dead = self.registry.on_dead.get(job.kind)
-                if on_dead is not None:
-                    await on_dead(job, self.context, error)
-        else:
-            if await services.complete(job=job):
-                log.info("job %s (%s) done", job.id, job.kind)
-            else:
-                log.warning(
-                    "job %s (%s) done, but another worker had taken it over", job.id, job.kind
-                )
+            for failed in (job, *riders):
+                await self._record_failure(failed, exc, error)
+            return False
+        return True
+
+    async def _record_failure(self, job: OutboxJob, exc: Exception, error: str) -> None:
+        dead = await services.fail(
+            job=job,
+            error=error,
+            base_delay=self.base_delay,
+            max_delay=self.max_delay,
+            not_before=float(getattr(exc, "retry_after", 0.0) or 0.0),
+            permanent=isinstance(exc, PermanentJobError),
+        )
+        log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, error)
+        if dead:
+            log.error("job %s (%s) is dead after %s attempts", job.id, job.kind, job.attempts)
+            on_dead = self.registry.on_dead.get(job.kind)
+            if on_dead is not None:
+                await on_dead(job, self.context, error)
 
     async def run_until_idle(self, max_jobs: int = 10_000) -> int:
         """Run due jobs until none is due; returns how many ran (tests and `desk worker --once`)."""
@@ -155,38 +179,41 @@ class Worker:
                 log.exception("maintenance task %s failed", getattr(task, "__name__", task))
 
     async def run_forever(self) -> None:
+        """Claim due jobs in batches and run up to `concurrency` of them at once until stopped
+        (desk.outbox.lanes)."""
         log.info("worker %s started", self.worker_id)
-        # One job at a time left the worker waiting on the database or the partner most of
-        # the time (bench/fanout.py): `concurrency` lanes each claim and run jobs. Claims are
-        # atomic, so lanes never share a job, as separate workers never do.
-        await asyncio.gather(*(self._lane(n) for n in range(self.concurrency)))
+        try:
+            await Lanes(self).run()
+        finally:
+            await self.wakeup.close()
+            for close in self.registry.closing:
+                try:
+                    await close(self.context)
+                except Exception:
+                    log.warning("closing %s failed", getattr(close, "__name__", close))
         log.info("worker %s stopped", self.worker_id)
 
-    async def _lane(self, number: int) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stopping.is_set():
-            if number == 0 and loop.time() >= self._next_maintenance:
-                self._next_maintenance = loop.time() + self.maintenance_interval
-                await self.maintain()
-            try:
-                ran = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # The database went away, say: wait and try again rather than die, and say
-                # so once rather than with a traceback at every poll until it is back.
-                if not self._in_trouble:
-                    self._in_trouble = True
-                    log.warning("worker cannot reach its jobs (%s): retrying", type(exc).__name__)
-                else:
-                    log.debug("worker still cannot reach its jobs", exc_info=True)
-                ran = False
+    async def _claim(self, limit: int) -> list[OutboxJob]:
+        return await services.claim_batch(
+            worker_id=self.worker_id, limit=limit, lease_seconds=self.lease_seconds
+        )
+
+    def trouble(self, exc: BaseException | None) -> None:
+        """Say once that the jobs are out of reach (the database went away), and once that they
+        are back, rather than a traceback at every poll."""
+        if exc is not None:
+            if not self._in_trouble:
+                self._in_trouble = True
+                log.warning("worker cannot reach its jobs (%s): retrying", type(exc).__name__)
             else:
-                if self._in_trouble:
-                    self._in_trouble = False
-                    log.info("worker reaches its jobs again")
-            if not ran:
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
-                except TimeoutError:
-                    pass
+                log.debug("worker still cannot reach its jobs", exc_info=exc)
+        elif self._in_trouble:
+            self._in_trouble = False
+            log.info("worker reaches its jobs again")
+
+    def maintenance_due(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        if now < self._next_maintenance:
+            return False
+        self._next_maintenance = now + self.maintenance_interval
+        return True

@@ -23,6 +23,7 @@ from desk.mediation.filings import copies_taken
 from desk.requests import pause, queries, transitions
 from desk.requests.states import FINAL_STATES, OPEN_STATES
 from desk.residents import copies, copy_routes, franceconnect, login, services, views
+from desk.residents import dashboard as dashboard_model
 from desk.residents.auth import require_resident
 from desk.retention import closing
 from desk.web.limits import digits
@@ -31,6 +32,10 @@ from desk.web.templating import render
 log = logging.getLogger("desk.residents")
 
 FLASH = "flash"
+MSG_NO_SUCH_PAGE = N_(
+    "Cette page de vos demandes n'existe pas : la liste commence à la page 1, "
+    "et vos demandes les plus récentes sont en premier."
+)
 
 
 def _render(
@@ -96,7 +101,7 @@ def _refresh(request: Request, *, waiting: bool, here: str) -> dict[str, Any]:
 
 async def dashboard(request: Request) -> Response:
     resident = await require_resident(request)
-    model = await views.build_dashboard(
+    model = await dashboard_model.build_dashboard(
         resident_id=resident.id, secret_key=request.app.state.settings.secret_key
     )
     return _render(
@@ -109,6 +114,23 @@ async def dashboard(request: Request) -> Response:
             "state_label": views.state_label,
             "kind_label": views.kind_label,
         },
+    )
+
+
+async def requests_list(request: Request) -> Response:
+    """Every request of the resident, `dashboard_model.PAGE_SIZE` a page, newest first."""
+    resident = await require_resident(request)
+    raw = request.query_params.get("page", "1")
+    page = int(raw) if digits(raw) and len(raw) <= 5 else 0
+    listing = (
+        await dashboard_model.requests_page(resident_id=resident.id, page=page) if page else None
+    )
+    if listing is None:
+        raise DeskError(MSG_NO_SUCH_PAGE, code="not_found")
+    return _render(
+        request,
+        "resident/requests.html",
+        {"p": listing, "kind_label": views.kind_label},
     )
 
 
@@ -340,6 +362,7 @@ routes: list[BaseRoute] = [
     Route("/mon-espace/fermer", closing_page, methods=["GET"], name="close_account_page"),
     Route("/mon-espace/fermer", close_account, methods=["POST"], name="close_account"),
     Route("/compte-ferme", closed_page, methods=["GET"], name="account_closed"),
+    Route("/mon-espace/demandes", requests_list, methods=["GET"], name="resident_requests"),
     Route("/mon-espace/demandes", file_request, methods=["POST"], name="file_request"),
     Route("/mon-espace/supprimer", erasure_confirm, methods=["GET"], name="erasure_confirm"),
     Route(

@@ -1,29 +1,18 @@
-"""What the resident's pages show, in plain French: labels, answers, the dashboard's model."""
+"""What the resident's pages show, in plain French: labels, answers, a request's progress (the
+dashboard's model is desk.residents.dashboard)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from desk.core.i18n import Message
 from desk.core.translatable import N_
-from desk.holdings.api import Transparency, resident_transparency
-from desk.mediation.filings import (
-    AskingMediator,
-    FiledBy,
-    LiveMandate,
-    TakenBy,
-    asking,
-    copies_taken_by_request,
-    filed_by,
-    live_mandates,
-)
 from desk.registry.services import LEGAL_BASIS_LABELS
 from desk.requests import queries
-from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
-from desk.requests.states import FINAL_STATES, OPEN_STATES
-from desk.residents.standing import MAY_HOLD, Standing, Status, standings
+from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
+from desk.requests.states import FINAL_STATES
 
 STATE_LABELS: dict[DeliveryState, str] = {
     DeliveryState.PENDING: N_("en attente d'envoi"),
@@ -210,27 +199,7 @@ def answer_lines(
     return lines
 
 
-# --- dashboard -------------------------------------------------------------------------------
-
-
-@dataclass
-class SignatoryRow:
-    """One signatory on the dashboard, with what it last said about the resident."""
-
-    signatory: queries.SignatoryRef
-    # A standing.Status value: holds | erased | partly_erased | nothing | erasing | waiting |
-    # refused | failed | not_asked
-    status: str
-    lines: list[str] = field(default_factory=list)
-    due_at: datetime | None = None
-    state: str = ""
-    # When it said so (erased, nothing held), and the receipt proving it.
-    since: datetime | None = None
-    receipt_id: str | None = None
-
-    @property
-    def may_hold(self) -> bool:
-        return self.status in MAY_HOLD
+# --- a request's progress (the dashboard, the request page) ----------------------------
 
 
 @dataclass
@@ -259,142 +228,6 @@ def progress_of(deliveries: list[Delivery]) -> Progress:
         awaited=len(awaited),
         due_by=max((d.due_at for d in awaited), default=None),
         questions=sum(1 for d in awaited if d.state == DeliveryState.AWAITING_INFO),
-    )
-
-
-@dataclass
-class DiscoveryProgress:
-    request: RightsRequest
-    answered: int
-    total: int
-    holders: int
-
-    @property
-    def pending(self) -> bool:
-        return self.answered < self.total
-
-
-@dataclass
-class Dashboard:
-    rows: list[SignatoryRow]
-    requests: list[RightsRequest]
-    receipts: dict[int, queries.ReceiptInfo]
-    discovery: DiscoveryProgress | None
-    # Something is moving (a partner may answer any minute): the page offers to refresh itself.
-    waiting: bool
-    # What signatories declared by keyed hash (holdings, lineage); None when not looked up.
-    transparency: Transparency | None = None
-    # request id → the mediator who filed it with the resident (requests filed in person).
-    filed_by: dict[int, FiledBy] = field(default_factory=dict)
-    # signatory id → name, for the deliveries listed (their signatories are not loaded).
-    signatory_names: dict[int, str] = field(default_factory=dict)
-    # request id → copies of its answers a mediator downloaded for the resident.
-    copies_taken: dict[int, list[TakenBy]] = field(default_factory=dict)
-    # Mediators waiting, today, for the resident's consent to join their account.
-    asking: list[AskingMediator] = field(default_factory=list)
-    # Mandates in effect, each revocable from here (the printed mandate promises it).
-    mandates: list[LiveMandate] = field(default_factory=list)
-    # request id → its progress, for the one-line summary of each request.
-    progress: dict[int, Progress] = field(default_factory=dict)
-
-    @property
-    def holders(self) -> list[queries.SignatoryRef]:
-        return [r.signatory for r in self.rows if r.status == Status.HOLDS]
-
-    @property
-    def erasable(self) -> int:
-        """How many signatories "erase everywhere" would ask (they hold or may hold data)."""
-        return sum(1 for r in self.rows if r.may_hold)
-
-    def group(self, *statuses: str) -> list[SignatoryRow]:
-        return [r for r in self.rows if r.status in statuses]
-
-    @property
-    def open_requests(self) -> list[RightsRequest]:
-        return [r for r in self.requests if self.progress[r.id].pending]
-
-    @property
-    def closed_requests(self) -> list[RightsRequest]:
-        return [r for r in self.requests if not self.progress[r.id].pending]
-
-
-def _row(
-    signatory: queries.SignatoryRef,
-    standing: Standing,
-    titles: dict[str, str],
-    receipts: dict[int, queries.ReceiptInfo],
-) -> SignatoryRow:
-    row = SignatoryRow(signatory=signatory, status=standing.status.value)
-    delivery = standing.delivery
-    if delivery is None:
-        return row
-    row.state = delivery.state.value
-    row.due_at = delivery.due_at
-    row.since = delivery.completed_at
-    receipt = receipts.get(delivery.id)
-    row.receipt_id = receipt.id if receipt else None
-    if RequestKind(delivery.request.kind) == RequestKind.DISCOVERY:
-        # What it holds, in its own declarations' words (or why it refused).
-        if standing.status in (Status.HOLDS, Status.REFUSED):
-            row.lines = answer_lines(RequestKind.DISCOVERY, delivery, titles, signatory.name)
-    return row
-
-
-async def build_dashboard(*, resident_id: int, secret_key: str | None = None) -> Dashboard:
-    """The dashboard's model; with `secret_key` (to decrypt hashing keys), what signatories
-    declared holding about the resident and their lineage events."""
-    data = await queries.dashboard_data(resident_id=resident_id)
-    requests = data.requests
-    for r in requests:
-        for d in r.deliveries:
-            # The standing reads each delivery's kind; the request is already in hand.
-            d.request = r
-    discovery = next((r for r in requests if r.kind == RequestKind.DISCOVERY), None)
-    progress = None
-    if discovery is not None:
-        deliveries = [d for d in discovery.deliveries if d.state != DeliveryState.WITHDRAWN]
-        progress = DiscoveryProgress(
-            request=discovery,
-            answered=sum(1 for d in deliveries if d.state in FINAL_STATES),
-            total=len(deliveries),
-            holders=sum(
-                1
-                for d in deliveries
-                if d.state == DeliveryState.FULFILLED
-                and (d.outcome or {}).get("holds_data") is True
-            ),
-        )
-    all_deliveries = [d for r in requests for d in r.deliveries]
-    receipts = await queries.receipts_for(delivery_ids=[d.id for d in all_deliveries])
-    known = standings(all_deliveries)
-    rows = [
-        _row(
-            s,
-            known.get(s.id, Standing(Status.NOT_ASKED)),
-            data.declaration_titles.get(s.id, {}),
-            receipts,
-        )
-        for s in data.signatories
-    ]
-    waiting = any(d.state in OPEN_STATES for d in all_deliveries)
-    transparency = (
-        await resident_transparency(resident_id=resident_id, secret_key=secret_key)
-        if secret_key
-        else None
-    )
-    return Dashboard(
-        rows=rows,
-        requests=requests,
-        receipts=receipts,
-        discovery=progress,
-        waiting=waiting,
-        transparency=transparency,
-        filed_by=await filed_by(request_ids=[r.id for r in requests]),
-        signatory_names=data.names,
-        copies_taken=await copies_taken_by_request(request_ids=[r.id for r in requests]),
-        asking=await asking(resident_id=resident_id),
-        mandates=await live_mandates(resident_id=resident_id),
-        progress={r.id: progress_of(list(r.deliveries)) for r in requests},
     )
 
 

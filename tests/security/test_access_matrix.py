@@ -161,7 +161,10 @@ TABLE: dict[str, dict[str, Rule]] = {
     "/franceconnect/deconnexion": {"GET": Rule(everyone(400))},
     # --- the resident's space ---------------------------------------------------------------
     "/mon-espace": {"GET": Rule(resident(own=False))},
-    "/mon-espace/demandes": {"POST": write(resident(own=False), body=lambda w: {"kind": "x"})},
+    "/mon-espace/demandes": {
+        "GET": Rule(resident(own=False)),
+        "POST": write(resident(own=False), body=lambda w: {"kind": "x"}),
+    },
     "/mon-espace/supprimer": {
         "GET": Rule(resident(own=False), query="signataire=bus-matrice"),
     },

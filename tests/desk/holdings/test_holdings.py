@@ -19,7 +19,7 @@ from desk.holdings.hashing import keyed_hash
 from desk.holdings.models import Holding, LineageEvent
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
-from desk.residents import views
+from desk.residents import dashboard, views
 from desk.residents.models import Resident
 from desk.settings import Settings
 from tests.desk.residents.helpers import log_in, page_text
@@ -376,7 +376,7 @@ async def _declare_for(client: httpx.AsyncClient, email: str) -> None:
 
 async def _dashboard_html(app: Starlette, resident: Resident) -> str:
     """The real dashboard template, rendered from the real model (no request: no session)."""
-    model = await views.build_dashboard(
+    model = await dashboard.build_dashboard(
         resident_id=resident.id, secret_key=app.state.settings.secret_key
     )
     template = app.state.templates.env.get_template("resident/dashboard.html")
@@ -462,7 +462,7 @@ async def test_dashboard_queries_do_not_grow_with_signatories(
     async def queries() -> int:
         caplog.clear()
         with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
-            model = await views.build_dashboard(
+            model = await dashboard.build_dashboard(
                 resident_id=camille.id, secret_key=app.state.settings.secret_key
             )
         assert model.transparency is not None
@@ -473,7 +473,7 @@ async def test_dashboard_queries_do_not_grow_with_signatories(
     for n in range(4):
         await add_declaring_signatory(f"signataire-{n}")
     with_five = await queries()
-    model = await views.build_dashboard(
+    model = await dashboard.build_dashboard(
         resident_id=camille.id, secret_key=app.state.settings.secret_key
     )
     assert model.transparency is not None and len(model.transparency.holdings) == 5

@@ -202,16 +202,16 @@ async def test_a_database_outage_is_logged_once_then_its_end(
     )
     polls = 0
 
-    async def run_once() -> bool:
+    async def claim(limit: int) -> list[OutboxJob]:
         nonlocal polls
         polls += 1
         if polls <= 5:
             raise ConnectionRefusedError("database away")
         if polls >= 8:
             worker.stop()
-        return False
+        return []
 
-    monkeypatch.setattr(worker, "run_once", run_once)
+    monkeypatch.setattr(worker, "_claim", claim)
     monkeypatch.setattr(worker, "maintain", lambda: asyncio.sleep(0))
     caplog.set_level("INFO", logger="desk.worker")
     await asyncio.wait_for(worker.run_forever(), timeout=10)

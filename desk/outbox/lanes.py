@@ -1,0 +1,235 @@
+"""One worker running many jobs at once: the loop behind `Worker.run_forever`.
+
+- A feeder claims due jobs in batches, as many as lanes are free (never more: a worker does
+  not hoard jobs other workers could run), and waits, when none is due, for a notification
+  (PostgreSQL, desk.outbox.wakeup) or the next poll.
+- `concurrency` lanes each run one job at a time: a job mostly waits (a partner, the mail
+  server, the database), so N lanes keep N jobs in flight.
+- A recorder marks finished jobs done in batches (one statement for all the jobs finished
+  while the previous batch was written); failures are recorded at once, one by one.
+- One heartbeat extends the lease of every job held, in one statement per beat.
+- Kinds the registry coalesces (`JobRegistry.coalesce`) claimed together run once.
+
+A job's handler ran before its DONE is written, exactly as one at a time: a worker killed in
+between leaves the job RUNNING, its lease lapses, and it runs again (handlers are idempotent;
+partners get the same idempotency key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from desk.logs import job_context
+from desk.outbox import services
+from desk.outbox.models import OutboxJob
+
+if TYPE_CHECKING:
+    from desk.outbox.worker import Worker
+
+log = logging.getLogger("desk.worker")
+
+# A job and the jobs of the same coalesced kind its run stands for.
+Item = tuple[OutboxJob, list[OutboxJob]]
+
+
+class Lanes:
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.queue: asyncio.Queue[Item | None] = asyncio.Queue()
+        # Claimed and not yet recorded: the heartbeat keeps their leases.
+        self.held: dict[int, OutboxJob] = {}
+        # Claimed and not yet finished by a lane (a coalesced batch counts once).
+        self.busy = 0
+        self.slot_free = asyncio.Event()
+        self.done: list[OutboxJob] = []
+        self.done_event = asyncio.Event()
+        self.closing = False
+
+    async def run(self) -> None:
+        w = self.worker
+        lanes = [asyncio.create_task(self._lane()) for _ in range(w.concurrency)]
+        recorder = asyncio.create_task(self._recorder())
+        heartbeat = asyncio.create_task(self._heartbeat())
+        maintenance = asyncio.create_task(self._maintenance())
+        try:
+            await self._feed()
+        finally:
+            # Stopping: jobs not started go back at once, started ones finish and are recorded.
+            unstarted: list[OutboxJob] = []
+            while not self.queue.empty():
+                item = self.queue.get_nowait()
+                if item is not None:
+                    unstarted.extend((item[0], *item[1]))
+            for _ in lanes:
+                self.queue.put_nowait(None)
+            await asyncio.gather(*lanes, return_exceptions=True)
+            if unstarted:
+                try:
+                    await services.release(jobs=unstarted)
+                except Exception:
+                    log.warning(
+                        "%s unstarted jobs not given back: their leases will lapse", len(unstarted)
+                    )
+                for job in unstarted:
+                    self.held.pop(job.id, None)
+            self.closing = True
+            self.done_event.set()
+            await asyncio.gather(recorder, maintenance, return_exceptions=True)
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _feed(self) -> None:
+        w = self.worker
+        while not w.stopping.is_set():
+            free = w.concurrency - self.busy
+            if free <= 0:
+                self.slot_free.clear()
+                await _first_of(self.slot_free, w.stopping)
+                continue
+            wanted = min(free, w.claim_batch)
+            try:
+                jobs = await w._claim(wanted)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                w.trouble(exc)
+                jobs = []
+            else:
+                w.trouble(None)
+            self._dispatch(jobs)
+            if len(jobs) < wanted:
+                # None due (or fewer than wanted): until a job is written, the next job's
+                # due time (a poll of a partner, a retry), or the next poll.
+                await w.wakeup.wait(await self._idle_seconds())
+
+    async def _idle_seconds(self) -> float:
+        w = self.worker
+        try:
+            due_in = await services.seconds_until_due()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return w.poll_interval  # the claim says so if the database is away
+        if due_in is None:
+            return w.poll_interval
+        # Not a busy loop: a job due now that the claim did not get is another worker's.
+        return min(w.poll_interval, max(0.05, due_in))
+
+    def _dispatch(self, jobs: list[OutboxJob]) -> None:
+        leaders: dict[str, list[OutboxJob]] = {}
+        for job in jobs:
+            self.held[job.id] = job
+            if job.kind in self.worker.registry.coalesce:
+                riders = leaders.get(job.kind)
+                if riders is not None:
+                    riders.append(job)
+                    continue
+                leaders[job.kind] = riders = []
+            else:
+                riders = []
+            self.busy += 1
+            self.queue.put_nowait((job, riders))
+
+    async def _lane(self) -> None:
+        w = self.worker
+        while (item := await self.queue.get()) is not None:
+            job, riders = item
+            try:
+                # Every line the handler logs carries the job's id and kind (desk.logs).
+                with job_context(job.id, job.kind):
+                    succeeded = await w._handle(job, riders)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Its failure could not be recorded (the database went away): its lease
+                # lapses and it runs again.
+                w.trouble(exc)
+                succeeded = False
+            if succeeded:
+                self.done.extend((job, *riders))
+                self.done_event.set()
+            else:
+                for finished in (job, *riders):
+                    self.held.pop(finished.id, None)
+            self.busy -= 1
+            self.slot_free.set()
+
+    async def _recorder(self) -> None:
+        w = self.worker
+        while True:
+            await self.done_event.wait()
+            self.done_event.clear()
+            batch, self.done = self.done, []
+            if batch:
+                try:
+                    recorded = await services.complete_many(jobs=batch)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    w.trouble(exc)
+                    if not self.closing:
+                        # Kept for the next try; their leases are still extended meanwhile.
+                        self.done[:0] = batch
+                        await asyncio.sleep(min(w.poll_interval, 1.0))
+                        self.done_event.set()
+                        continue
+                    recorded = len(batch)  # given up: the leases lapse, the jobs run again
+                for job in batch:
+                    self.held.pop(job.id, None)
+                _log_done(batch)
+                if recorded < len(batch):
+                    log.warning(
+                        "%s done jobs had been taken over by another worker meanwhile",
+                        len(batch) - recorded,
+                    )
+            if self.closing and not self.done:
+                return
+
+    async def _heartbeat(self) -> None:
+        """Extend every held job's lease every third of it, in one statement. Should a lease
+        still lapse (the database out of reach for a whole lease), another worker may take the
+        job, and this worker's outcome is not recorded (services.complete_many, fail)."""
+        w = self.worker
+        while True:
+            await asyncio.sleep(w.lease_seconds / 3)
+            jobs = list(self.held.values())
+            try:
+                extended = await services.extend_leases(jobs=jobs, lease_seconds=w.lease_seconds)
+            except Exception:
+                log.warning("leases of %s jobs not extended this time", len(jobs), exc_info=True)
+                continue
+            still = sum(1 for job in jobs if job.id in self.held)
+            if extended < still:
+                log.warning(
+                    "%s jobs: lease lost, another worker has taken them over", still - extended
+                )
+
+    async def _maintenance(self) -> None:
+        w = self.worker
+        while not w.stopping.is_set():
+            if w.maintenance_due():
+                await w.maintain()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(w.stopping.wait(), timeout=min(w.maintenance_interval, 5.0))
+
+
+def _log_done(batch: list[OutboxJob]) -> None:
+    """One line per kind: "3 jobs (delivery.dispatch) done: 17, 18, 19"."""
+    by_kind: dict[str, list[str]] = {}
+    for job in batch:
+        by_kind.setdefault(job.kind, []).append(str(job.id))
+    for kind, ids in by_kind.items():
+        log.info("%s jobs (%s) done: %s", len(ids), kind, ", ".join(ids))
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
