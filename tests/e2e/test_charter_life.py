@@ -141,7 +141,7 @@ async def test_the_charter_runs_itself_from_application_to_the_committees_decisi
             history = await client.get(
                 f"/signataires/{slug}/declarations/{DECLARATION['code']}/historique"
             )
-            assert history.status_code == 200 and DECLARATION["title"] in text(history)
+            assert history.status_code == 200 and str(DECLARATION["title"]) in text(history)
             charter = text(await client.get("/charte"))
             assert f"{APPLICATION['name']}</a></td><td>{CURRENT.number}</td>" in charter
             steps = [

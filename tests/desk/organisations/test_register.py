@@ -175,4 +175,4 @@ async def post_form_files(
     files = {"dpia_pdf": ("etude.pdf", content or b"", "application/pdf")}
     if content is None:
         files = {"dpia_pdf": ("", b"", "application/octet-stream")}
-    return await client.post(path, data={"csrftoken": token, **data}, files=files)  # type: ignore[arg-type]
+    return await client.post(path, data={"csrftoken": token, **data}, files=files)

@@ -19,7 +19,8 @@ from tests.helpers import column, csrf_token
 
 DPO = "dpo@ports-iroise.exemple.invalid"
 EDITOR = "redaction@ports-iroise.exemple.invalid"
-DECLARATION = {
+# A form field is one value or, for checkboxes, several.
+DECLARATION: dict[str, str | list[str]] = {
     "code": "badges-portuaires",
     "title": "Badges d'accès au port",
     "purposes": "Délivrer les badges d'accès aux quais.",
