@@ -76,6 +76,8 @@ async def send_notification(job: OutboxJob, rt: Runtime) -> None:
     elif template == "info_requested":
         if delivery.state != DeliveryState.AWAITING_INFO:
             return  # answered or closed meanwhile: nothing left to ask
+        # About identity, the deadline is paused until the answer (desk.requests.pause).
+        context["identity"] = delivery.info_identity
     elif template == "discovery_complete":
         deliveries = await Delivery.filter(request_id=request.id)
         holders, asked = discovery_summary(deliveries)

@@ -192,9 +192,21 @@ async def test_copy_download_links_forged_replayed_or_expired(
         assert response.status_code == 404, forged
     first = await client.get(f"/mon-espace/copies/{copies[0].id}")
     assert first.status_code == 200 and first.content == b"a;b\n1;2\n"
-    replayed = await client.get(f"/mon-espace/copies/{copies[0].id}")
+    # Replayed from another browser, even the same resident's: refused. The browser that
+    # took it may take it again for 15 minutes (an interrupted download), not after.
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        await log_in(other, worker, mail_sink, EMAIL)
+        replayed = await other.get(f"/mon-espace/copies/{copies[0].id}")
     assert replayed.status_code == 410
-    assert "déjà été téléchargée" in page_text(replayed)
+    assert "déjà été ouverte depuis un autre navigateur" in page_text(replayed)
+    assert (await client.get(f"/mon-espace/copies/{copies[0].id}")).status_code == 200
+    await AccessCopy.filter(id=copies[0].id).update(
+        downloaded_at=clock.now() - timedelta(minutes=15, seconds=1)
+    )
+    late = await client.get(f"/mon-espace/copies/{copies[0].id}")
+    assert late.status_code == 410
+    assert (await AccessCopy.get(id=copies[0].id)).content is None
 
     await AccessCopy.filter(id=copies[1].id).update(expires_at=clock.now() - timedelta(hours=1))
     expired = await client.get(f"/mon-espace/copies/{copies[1].id}")

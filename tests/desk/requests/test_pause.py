@@ -68,6 +68,8 @@ async def test_an_identity_question_pauses_the_deadline_until_the_answer(
     assert await deadlines.remind_partners(now=due - timedelta(days=1)) == 0
 
     await worker.run_until_idle()
+    (asking,) = [m for m in mail_sink.to(EMAIL) if "question" in m.subject]
+    assert "le délai de réponse de l'organisme est suspendu jusqu'à votre réponse" in asking.text
     mail_sink.clear()
     await log_in(client, worker, mail_sink, EMAIL)
     reference = asked.json()["request_reference"]
@@ -120,6 +122,8 @@ async def test_another_question_does_not_pause_the_deadline(
     assert await _late_counts(signatory.id, now) == (1, 1, 1, 1)
 
     await worker.run_until_idle()
+    (asking,) = [m for m in mail_sink.to(EMAIL) if "question" in m.subject]
+    assert "suspendu" not in asking.text
     mail_sink.clear()
     await log_in(client, worker, mail_sink, EMAIL)
     reference = asked.json()["request_reference"]
