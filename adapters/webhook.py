@@ -171,6 +171,21 @@ def partner_client(url: str, allowed: tuple[Network, ...] = ()) -> httpx.AsyncCl
     return pooled_client(url, allowed=allowed, verify=tls_context())
 
 
+# A partner's reply body is read (and dropped) up to this size, so its kept-alive connection
+# can carry the next message; a longer one is cut, and that connection closed.
+MAX_REPLY_BYTES = 64 * 1024
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read the rest of the reply: a response left unread closes its connection (httpcore),
+    and every message paid a new TCP connection (bench/fanout.py)."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > MAX_REPLY_BYTES:
+            return
+
+
 class WebhookAdapter:
     kind: ClassVar[str] = "webhook"
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("secrets",)
@@ -230,7 +245,7 @@ class WebhookAdapter:
         client = partner_client(settings["url"], self.context.allowed_networks)
         try:
             async with asyncio.timeout(deadline):
-                # Streamed: a partner's reply body is never read, only its status counts.
+                # Streamed: only the status counts; the body is read (bounded) and dropped.
                 async with client.stream(
                     "POST",
                     settings["url"],
@@ -240,6 +255,7 @@ class WebhookAdapter:
                 ) as response:
                     raise_for_status(response, what=what)
                     status = response.status_code
+                    await _drain(response)
         except TimeoutError as exc:
             raise AdapterError(f"{what}: no answer within {deadline:g} s") from exc
         except httpx.HTTPError as exc:

@@ -20,16 +20,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from desk.logs import job_context
 from desk.outbox import services
 from desk.outbox.models import OutboxJob
-
-if TYPE_CHECKING:
-    from desk.outbox.worker import Worker
+from desk.outbox.wakeup import Wakeup
 
 log = logging.getLogger("desk.worker")
+
+
+class _Coalescing(Protocol):
+    @property
+    def coalesce(self) -> frozenset[str]: ...
+
+
+class Worker(Protocol):
+    """What the lanes need of desk.outbox.worker.Worker (which imports this module)."""
+
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def claim_batch(self) -> int: ...
+    @property
+    def poll_interval(self) -> float: ...
+    @property
+    def lease_seconds(self) -> float: ...
+    @property
+    def maintenance_interval(self) -> float: ...
+    @property
+    def stopping(self) -> asyncio.Event: ...
+    @property
+    def wakeup(self) -> Wakeup: ...
+    @property
+    def registry(self) -> _Coalescing: ...
+
+    async def _claim(self, limit: int) -> list[OutboxJob]: ...
+    async def _handle(self, job: OutboxJob, riders: Sequence[OutboxJob] = ()) -> bool: ...
+    def trouble(self, exc: BaseException | None) -> None: ...
+    def maintenance_due(self) -> bool: ...
+    async def maintain(self) -> None: ...
+
 
 # A job and the jobs of the same coalesced kind its run stands for.
 Item = tuple[OutboxJob, list[OutboxJob]]

@@ -1,0 +1,134 @@
+"""One worker running many jobs at once: batched claims, lanes, coalesced kinds, wake-up."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from starlette.applications import Starlette
+from tortoise.transactions import in_transaction
+
+from desk.outbox import services
+from desk.outbox.models import JobState, OutboxJob
+from desk.outbox.worker import JobRegistry, Worker
+from desk.settings import Settings
+
+GUARD = 30
+
+
+async def _enqueue(kind: str, count: int) -> None:
+    for n in range(count):
+        await services.enqueue(kind=kind, payload={"n": n}, idempotency_key=f"{kind}-{n}")
+
+
+async def test_two_batch_claims_never_share_a_job(app: Starlette) -> None:
+    await _enqueue("ok", 10)
+    first = await services.claim_batch(worker_id="w1", limit=6)
+    second = await services.claim_batch(worker_id="w2", limit=6)
+    assert len(first) == 6 and len(second) == 4
+    assert not {j.id for j in first} & {j.id for j in second}
+    rows = await OutboxJob.all()
+    assert all(r.state == JobState.RUNNING and r.attempts == 1 for r in rows)
+    assert {r.locked_by for r in rows} == {"w1", "w2"}
+    assert await services.claim_batch(worker_id="w3", limit=6) == []
+    # Done in one statement; a job another worker holds is not this one's to finish.
+    assert await services.complete_many(jobs=[*first, second[0]]) == 7
+    assert await OutboxJob.filter(state=JobState.DONE).count() == 7
+
+
+async def test_jobs_run_at_once_in_lanes_and_are_all_recorded_done(app: Starlette) -> None:
+    lanes = 4
+    running = 0
+    most = 0
+    all_in = asyncio.Event()
+
+    async def waits(job: OutboxJob, ctx: object) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        if running == lanes:
+            all_in.set()
+        await asyncio.wait_for(all_in.wait(), timeout=GUARD)
+        running -= 1
+
+    await _enqueue("wait", lanes * 3)
+    worker = Worker(
+        registry=JobRegistry(handlers={"wait": waits}),
+        context=None,
+        base_delay=0,
+        max_delay=0,
+        poll_interval=0.05,
+        concurrency=lanes,
+    )
+    task = asyncio.create_task(worker.run_forever())
+    for _ in range(GUARD * 20):
+        if await OutboxJob.filter(state=JobState.DONE).count() == lanes * 3:
+            break
+        await asyncio.sleep(0.05)
+    worker.stop()
+    await asyncio.wait_for(task, timeout=GUARD)
+    assert most == lanes  # four at once, never more
+    assert await OutboxJob.filter(state=JobState.DONE).count() == lanes * 3
+
+
+async def test_jobs_of_a_coalesced_kind_claimed_together_run_once(app: Starlette) -> None:
+    calls: list[int] = []
+
+    async def append_all(job: OutboxJob, ctx: object) -> None:
+        calls.append(job.id)
+
+    await _enqueue("log", 5)
+    worker = Worker(
+        registry=JobRegistry(handlers={"log": append_all}, coalesce=frozenset({"log"})),
+        context=None,
+        base_delay=0,
+        max_delay=0,
+        poll_interval=0.05,
+        concurrency=8,
+    )
+    task = asyncio.create_task(worker.run_forever())
+    for _ in range(GUARD * 20):
+        if await OutboxJob.filter(state=JobState.DONE).count() == 5:
+            break
+        await asyncio.sleep(0.05)
+    worker.stop()
+    await asyncio.wait_for(task, timeout=GUARD)
+    assert len(calls) == 1
+    assert await OutboxJob.filter(state=JobState.DONE).count() == 5
+
+
+async def test_a_job_written_wakes_a_worker_that_would_not_poll_for_an_hour(
+    app: Starlette, settings: Settings
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("SQLite has no notifications: workers poll")
+    ran = asyncio.Event()
+
+    async def mark(job: OutboxJob, ctx: object) -> None:
+        ran.set()
+
+    worker = Worker(
+        registry=JobRegistry(handlers={"mark": mark}),
+        context=None,
+        base_delay=0,
+        max_delay=0,
+        poll_interval=3600,
+        maintenance_interval=3600,
+        database_url=settings.database_url,
+    )
+    task = asyncio.create_task(worker.run_forever())
+    try:
+        for _ in range(GUARD * 20):  # until it listens (it claims once when it starts)
+            if worker.wakeup.listening:
+                break
+            await asyncio.sleep(0.05)
+        assert worker.wakeup.listening
+        async with in_transaction() as conn:
+            await services.enqueue(
+                kind="mark", payload={}, idempotency_key="mark-1", connection=conn
+            )
+        await asyncio.wait_for(ran.wait(), timeout=GUARD)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, timeout=GUARD)
+    assert worker.wakeup.dsn is not None
