@@ -30,11 +30,12 @@ from desk.partners import services as answers
 from desk.partners.channels import ChannelError, configure_channel
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration
-from desk.requests import queries, transitions
+from desk.requests import partner_answer, queries
 from desk.requests.audit import record_event
+from desk.requests.effects import UploadedFile
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.states import FINAL_STATES
-from desk.requests.transitions import AlreadyAnswered, UploadedFile
+from desk.requests.transitions import AlreadyAnswered
 from desk.residents.views import answer_lines
 
 log = logging.getLogger("desk.backoffice")
@@ -206,13 +207,13 @@ async def record_paper_answer(
     answers.ensure_allowed(
         action, delivery.state, received_at=delivery.received_at, now=clock.now()
     )
-    answer: transitions.PartnerAnswer = transitions.Acknowledge()
+    answer: partner_answer.PartnerAnswer = partner_answer.Acknowledge()
     if action == "extend":
         reason, months = answers.parse_extension(fields)
-        answer = transitions.Extend(reason=reason, extra_months=months)
+        answer = partner_answer.Extend(reason=reason, extra_months=months)
     elif action == "deny":
         reason, detail = answers.parse_denial(fields)
-        answer = transitions.Deny(reason=reason, detail=detail)
+        answer = partner_answer.Deny(reason=reason, detail=detail)
     elif action == "fulfil":
         kind = delivery.request.kind.value
         outcome = answers.parse_outcome(kind, fields)
@@ -223,8 +224,8 @@ async def record_paper_answer(
                 "fichier : choisissez l'un ou l'autre.",
                 status=422,
             )
-        answer = transitions.Fulfil(outcome=outcome, file=file)
-    return await transitions.answer(
+        answer = partner_answer.Fulfil(outcome=outcome, file=file)
+    return await partner_answer.answer(
         delivery_id=delivery.id,
         answer=answer,
         actor=actor_for(staff_id),

@@ -17,9 +17,9 @@ from desk.audit.log import record_action
 from desk.core import clock
 from desk.organisations.models import OrganisationMember
 from desk.partners import services as answers
+from desk.requests.effects import UploadedFile
 from desk.requests.models import Delivery, DeliveryState, RequestKind
 from desk.requests.states import OPEN_STATES
-from desk.requests.transitions import UploadedFile
 from desk.runtime import Runtime
 
 # "Due soon": the deadline falls within this many days.

@@ -50,10 +50,12 @@ from desk.partners.services import (
     parse_extension,
 )
 from desk.partners.tokens import PartnerPrincipal
-from desk.requests import transitions
+from desk.requests import partner_answer
+from desk.requests.effects import UploadedFile
 from desk.requests.models import Delivery, RequestKind
+from desk.requests.partner_answer import PartnerAnswer
 from desk.requests.states import FINAL_STATES, TransitionNotAllowed, check
-from desk.requests.transitions import AlreadyAnswered, PartnerAnswer, UploadedFile
+from desk.requests.transitions import AlreadyAnswered
 from desk.runtime import Runtime
 from desk.web.errors import ApiProblem
 from desk.web.inputguard import MESSAGE as NUL_MESSAGE
@@ -164,7 +166,7 @@ async def answer_once(request: Request, parse: Parser) -> Response:
                     received_at=delivery.received_at,
                     now=clock.now(),
                 )
-            await transitions.answer(
+            await partner_answer.answer(
                 delivery_id=delivery.id,
                 answer=answer,
                 actor=partner_actor(principal),
@@ -186,7 +188,7 @@ async def answer_once(request: Request, parse: Parser) -> Response:
 
 async def parse_acknowledge(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
     json_body(media_type_of(request), body, B.AcknowledgeBody, MSG_WANT_JSON)
-    return transitions.Acknowledge()
+    return partner_answer.Acknowledge()
 
 
 async def parse_extend(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
@@ -195,18 +197,18 @@ async def parse_extend(request: Request, body: bytes, delivery: Delivery) -> Par
     reason, months = parse_extension(
         {"reason": [data.reason], "extra_months": [str(data.extra_months)]}
     )
-    return transitions.Extend(reason=reason, extra_months=months)
+    return partner_answer.Extend(reason=reason, extra_months=months)
 
 
 async def parse_deny(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
     data = json_body(media_type_of(request), body, B.DenyBody, MSG_WANT_JSON)
     reason, detail = parse_denial({"reason": [data.reason], "detail": [data.detail or ""]})
-    return transitions.Deny(reason=reason, detail=detail)
+    return partner_answer.Deny(reason=reason, detail=detail)
 
 
 async def parse_need_info(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
     data = json_body(media_type_of(request), body, B.NeedInfoBody, MSG_WANT_JSON)
-    return transitions.NeedInfo(question=data.message.strip(), identity=data.identity)
+    return partner_answer.NeedInfo(question=data.message.strip(), identity=data.identity)
 
 
 async def parse_fulfil(request: Request, body: bytes, delivery: Delivery) -> PartnerAnswer:
@@ -223,7 +225,7 @@ async def parse_fulfil(request: Request, body: bytes, delivery: Delivery) -> Par
             raise ApiProblem(422, MSG_FILE_AND_NOTHING)
     # What a request kind needs is checked by the state machine's outcomes.validate, which
     # reads the fields as sent (and returns the typed outcome it stores).
-    return transitions.Fulfil(outcome=outcome.sent(), file=file)
+    return partner_answer.Fulfil(outcome=outcome.sent(), file=file)
 
 
 async def _fulfil_form(request: Request, body: bytes) -> tuple[B.OutcomeBody, UploadedFile | None]:

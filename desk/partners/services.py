@@ -21,11 +21,12 @@ from desk.core.i18n import Message
 from desk.core.translatable import N_
 from desk.receipts.keys import Keyring
 from desk.registry.models import Declaration
-from desk.requests import assurance, pause, transitions
+from desk.requests import assurance, partner_answer, pause
 from desk.requests.dispatch import build_envelope
+from desk.requests.effects import UploadedFile
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.states import DENIAL_REASONS, FINAL_STATES, TransitionNotAllowed, check
-from desk.requests.transitions import AlreadyAnswered, DeliveryNotFound, UploadedFile
+from desk.requests.transitions import AlreadyAnswered, DeliveryNotFound
 from desk.runtime import Runtime
 from desk.web.forms import read_upload
 
@@ -372,16 +373,16 @@ async def submit_answer(
     if delivery.state in FINAL_STATES:
         raise AlreadyAnswered(delivery.state)
     ensure_allowed(action, delivery.state, received_at=delivery.received_at, now=clock.now())
-    answer: transitions.PartnerAnswer = transitions.Acknowledge()
+    answer: partner_answer.PartnerAnswer = partner_answer.Acknowledge()
     if action == "extend":
         reason, months = parse_extension(fields)
-        answer = transitions.Extend(reason=reason, extra_months=months)
+        answer = partner_answer.Extend(reason=reason, extra_months=months)
     elif action == "need_info":
         question, identity = parse_question(fields)
-        answer = transitions.NeedInfo(question=question, identity=identity)
+        answer = partner_answer.NeedInfo(question=question, identity=identity)
     elif action == "deny":
         reason, detail = parse_denial(fields)
-        answer = transitions.Deny(reason=reason, detail=detail)
+        answer = partner_answer.Deny(reason=reason, detail=detail)
     elif action == "fulfil":
         kind = delivery.request.kind.value
         outcome = parse_outcome(kind, fields)
@@ -392,8 +393,8 @@ async def submit_answer(
                 "choisissez l'un ou l'autre.",
                 status=422,
             )
-        answer = transitions.Fulfil(outcome=outcome, file=file)
-    return await transitions.answer(
+        answer = partner_answer.Fulfil(outcome=outcome, file=file)
+    return await partner_answer.answer(
         delivery_id=delivery_id,
         answer=answer,
         actor=ACTOR,

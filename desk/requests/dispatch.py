@@ -18,11 +18,12 @@ from desk.core import clock, crypto
 from desk.core.errors import DeskError
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
-from desk.requests import assurance, transitions
+from desk.requests import assurance, partner_answer, transitions
+from desk.requests.effects import UploadedFile
 from desk.requests.identifiers import known_identifiers
 from desk.requests.links import answer_path, answer_token
 from desk.requests.models import Delivery, DeliveryState, RightsRequest
-from desk.requests.transitions import JobSpec, UploadedFile, enqueue_spec
+from desk.requests.transitions import JobSpec, enqueue_spec
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.dispatch")
@@ -161,19 +162,19 @@ def _poll_job(delivery_id: int, attempt: int, after: float) -> JobSpec:
     )
 
 
-def polled_answer(answer: Answer, upload: UploadedFile | None) -> transitions.PartnerAnswer:
+def polled_answer(answer: Answer, upload: UploadedFile | None) -> partner_answer.PartnerAnswer:
     """An adapter's answer (an action name and its fields) as a typed partner answer."""
     match answer.action:
         case "acknowledge":
-            return transitions.Acknowledge()
+            return partner_answer.Acknowledge()
         case "extend":
-            return transitions.Extend(reason=answer.reason)
+            return partner_answer.Extend(reason=answer.reason)
         case "need_info":
-            return transitions.NeedInfo(question=answer.detail)
+            return partner_answer.NeedInfo(question=answer.detail)
         case "fulfil":
-            return transitions.Fulfil(outcome=answer.outcome, file=upload)
+            return partner_answer.Fulfil(outcome=answer.outcome, file=upload)
         case "deny":
-            return transitions.Deny(reason=answer.reason, detail=answer.detail)
+            return partner_answer.Deny(reason=answer.reason, detail=answer.detail)
     raise DeskError(transitions.MSG_NOT_NOW, code="conflict")
 
 
@@ -214,7 +215,7 @@ async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
         else None
     )
     try:
-        await transitions.answer(
+        await partner_answer.answer(
             delivery_id=delivery.id,
             answer=polled_answer(answer, upload),
             actor=f"adapter:{channel_of(delivery)}",

@@ -2,18 +2,17 @@
 
 Each one locks the delivery, checks the arrow, writes the new state and its audit event, and
 enqueues what must happen outside the database — all in one transaction, through `_transition`.
-Each takes, keyword-only, just what its arrow needs. A partner's answer arriving as data (the
-API, the answer page, a polled adapter, a letter typed in) is one of the `PartnerAnswer` types,
-and `answer` routes it to its transition.
+Each takes, keyword-only, just what its arrow needs. A partner's answer arriving as data is
+routed here by desk.requests.partner_answer; what a transition enqueues beside its state (the
+access copy, the resident's mails) is desk.requests.effects.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,9 +25,10 @@ from desk.core.translatable import N_
 from desk.outbox.services import enqueue
 from desk.receipts.keys import Keyring
 from desk.receipts.services import issue_receipt
-from desk.requests import outcomes, pause
+from desk.requests import effects, outcomes, pause
 from desk.requests.audit import record_event
-from desk.requests.models import AccessCopy, Delivery, DeliveryState, RequestKind
+from desk.requests.effects import UploadedFile
+from desk.requests.models import Delivery, DeliveryState, RequestKind
 from desk.requests.states import FINAL_STATES, TransitionNotAllowed, check
 
 # How long a resident's download link for an access copy lives, unless the settings say.
@@ -73,13 +73,6 @@ async def enqueue_spec(spec: JobSpec, *, connection: BaseDBAsyncClient | None = 
         run_after=spec.run_after,
         connection=connection,
     )
-
-
-@dataclass(frozen=True)
-class UploadedFile:
-    filename: str
-    content_type: str
-    content: bytes
 
 
 # --- the one helper: lock, record, enqueue --------------------------------------------------
@@ -207,7 +200,7 @@ async def extend(
         return {"reason": delivery.extension_reason, "due_at": delivery.due_at.isoformat()}
 
     async def after(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
-        await _notify(conn, delivery, "delivery_extended", {})
+        await effects.notify_resident(conn, delivery, "delivery_extended", {})
 
     return await _transition(
         delivery_id=delivery_id,
@@ -244,7 +237,7 @@ async def need_info(
         return {"question": delivery.info_request, "identity": identity}
 
     async def after(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
-        await _notify(
+        await effects.notify_resident(
             conn,
             delivery,
             "info_requested",
@@ -314,15 +307,15 @@ async def fulfil(
     async def after(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
         kind = delivery.request.kind
         if kind == RequestKind.ACCESS and file is not None:
-            copy = await _store_copy(conn, delivery, file, download_max_age)
-            await _notify(conn, delivery, "copy_ready", {"copy_id": copy.id})
+            copy = await effects.store_copy(conn, delivery, file, download_max_age)
+            await effects.notify_resident(conn, delivery, "copy_ready", {"copy_id": copy.id})
         receipt = await issue_receipt(
             delivery=delivery, keyring=keyring, issuer=issuer, connection=conn
         )
         if kind in (RequestKind.ERASURE, RequestKind.OBJECTION):
-            await _notify(conn, delivery, "receipt", {"receipt_id": receipt.id})
+            await effects.notify_resident(conn, delivery, "receipt", {"receipt_id": receipt.id})
         if kind == RequestKind.DISCOVERY:
-            await _notify_if_request_complete(conn, delivery)
+            await effects.notify_if_request_complete(conn, delivery)
 
     return await _transition(
         delivery_id=delivery_id,
@@ -359,9 +352,9 @@ async def deny(
         receipt = await issue_receipt(
             delivery=delivery, keyring=keyring, issuer=issuer, connection=conn
         )
-        await _notify(conn, delivery, "receipt", {"receipt_id": receipt.id})
+        await effects.notify_resident(conn, delivery, "receipt", {"receipt_id": receipt.id})
         if delivery.request.kind == RequestKind.DISCOVERY:
-            await _notify_if_request_complete(conn, delivery)
+            await effects.notify_if_request_complete(conn, delivery)
 
     return await _transition(
         delivery_id=delivery_id,
@@ -400,139 +393,3 @@ async def retry(*, delivery_id: int, actor: str) -> Delivery:
 async def withdraw(*, delivery_id: int, actor: str) -> Delivery:
     """The resident withdraws the delivery before it is answered."""
     return await _transition(delivery_id=delivery_id, action="withdraw", actor=actor)
-
-
-# --- a partner's answer as data ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Acknowledge:
-    action = "acknowledge"
-
-
-@dataclass(frozen=True)
-class Extend:
-    reason: str | None
-    extra_months: int = 2
-    action = "extend"
-
-
-@dataclass(frozen=True)
-class NeedInfo:
-    question: str | None
-    # The question is about the resident's identity: the deadline pauses until the answer.
-    identity: bool = False
-    action = "need_info"
-
-
-@dataclass(frozen=True)
-class Fulfil:
-    outcome: Mapping[str, Any]
-    file: UploadedFile | None = None
-    action = "fulfil"
-
-
-@dataclass(frozen=True)
-class Deny:
-    reason: str | None
-    detail: str | None = None
-    action = "deny"
-
-
-PartnerAnswer = Acknowledge | Extend | NeedInfo | Fulfil | Deny
-
-
-async def answer(
-    *,
-    delivery_id: int,
-    answer: PartnerAnswer,
-    actor: str,
-    keyring: Keyring,
-    issuer: str,
-    download_max_age: int = DEFAULT_DOWNLOAD_MAX_AGE,
-    signatory_id: int | None = None,
-    jobs: Sequence[JobSpec] = (),
-) -> Delivery:
-    """Apply a partner's answer through its transition."""
-    common: dict[str, Any] = {
-        "delivery_id": delivery_id,
-        "actor": actor,
-        "signatory_id": signatory_id,
-        "jobs": jobs,
-    }
-    match answer:
-        case Acknowledge():
-            return await acknowledge(**common)
-        case Extend(reason=reason, extra_months=months):
-            return await extend(**common, reason=reason, extra_months=months)
-        case NeedInfo(question=question, identity=identity):
-            return await need_info(**common, question=question, identity=identity)
-        case Fulfil(outcome=outcome, file=file):
-            return await fulfil(
-                **common,
-                outcome=outcome,
-                file=file,
-                keyring=keyring,
-                issuer=issuer,
-                download_max_age=download_max_age,
-            )
-        case Deny(reason=reason, detail=detail):
-            return await deny(
-                **common, reason=reason, detail=detail, keyring=keyring, issuer=issuer
-            )
-
-
-# --- what the transitions enqueue -------------------------------------------------------------
-
-
-async def _store_copy(
-    conn: BaseDBAsyncClient, delivery: Delivery, file: UploadedFile, max_age: int
-) -> AccessCopy:
-    return await AccessCopy.create(
-        id=secrets.token_urlsafe(24),
-        delivery=delivery,
-        filename=file.filename,
-        content_type=file.content_type,
-        size=len(file.content),
-        sha256=hashlib.sha256(file.content).hexdigest(),
-        content=file.content,
-        expires_at=clock.now() + timedelta(seconds=max_age),
-        using_db=conn,
-    )
-
-
-async def _notify(
-    conn: BaseDBAsyncClient,
-    delivery: Delivery,
-    template: str,
-    context: dict[str, Any],
-    key: str | None = None,
-) -> None:
-    await enqueue(
-        kind="mail.resident",
-        payload={
-            "resident_id": delivery.request.resident_id,  # type: ignore[attr-defined]
-            "template": template,
-            "delivery_id": delivery.id,
-            "context": context,
-        },
-        idempotency_key=key or f"mail-{template}-{delivery.id}",
-        connection=conn,
-    )
-
-
-async def _notify_if_request_complete(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
-    open_left = (
-        await Delivery.filter(request_id=delivery.request_id)  # type: ignore[attr-defined]
-        .using_db(conn)
-        .exclude(state__in=list(FINAL_STATES))
-        .count()
-    )
-    if open_left == 0:
-        await _notify(
-            conn,
-            delivery,
-            "discovery_complete",
-            {"request_reference": delivery.request.reference},
-            key=f"mail-discovery_complete-request-{delivery.request.id}",
-        )

@@ -25,9 +25,9 @@ from desk.outbox.worker import Worker
 from desk.partners import tokens
 from desk.receipts.models import Receipt
 from desk.requests import links, transitions
+from desk.requests.effects import UploadedFile
 from desk.requests.models import AccessCopy, Delivery, RequestKind
 from desk.requests.services import file_request
-from desk.requests.transitions import UploadedFile
 from desk.residents.auth import resident_next
 from desk.residents.models import Resident
 from tests.desk.partners.token_support import real_secret

@@ -24,10 +24,10 @@ from desk.outbox.worker import Worker
 from desk.receipts.models import Receipt
 from desk.registry.models import Signatory
 from desk.requests import transitions
+from desk.requests.effects import UploadedFile
 from desk.requests.links import answer_token
 from desk.requests.models import AccessCopy, Delivery, DeliveryEvent, RequestKind
 from desk.requests.services import file_request
-from desk.requests.transitions import UploadedFile
 from desk.residents.models import Resident
 from desk.staff.models import StaffMember
 from tests.desk.residents.helpers import log_in

@@ -19,9 +19,9 @@ from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.registry.models import Declaration
 from desk.requests import transitions
+from desk.requests.effects import UploadedFile
 from desk.requests.models import AccessCopy, Delivery, RequestKind, RightsRequest
 from desk.requests.services import file_request
-from desk.requests.transitions import UploadedFile
 from desk.residents.models import Resident
 from desk.retention.rules import purge_access_copies
 from tests.desk.residents.helpers import log_in, page_text, post_form

@@ -13,8 +13,8 @@ from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
 from desk.requests import transitions
+from desk.requests.effects import UploadedFile
 from desk.requests.models import AccessCopy, Delivery, DeliveryState, RequestKind, RightsRequest
-from desk.requests.transitions import UploadedFile
 from desk.residents.services import purge_expired
 from tests.desk.residents.helpers import log_in, page_text, post_form
 from tests.factories import make_signatory

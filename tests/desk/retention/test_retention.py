@@ -23,9 +23,9 @@ from desk.receipts.audit import audit
 from desk.receipts.models import Receipt
 from desk.requests import transitions
 from desk.requests.audit import verify_events
+from desk.requests.effects import UploadedFile
 from desk.requests.models import AccessCopy, Delivery, DeliveryEvent, RequestKind, RightsRequest
 from desk.requests.services import file_request
-from desk.requests.transitions import UploadedFile
 from desk.residents.models import Resident
 from desk.retention.jobs import run_retention
 from tests.desk.residents.helpers import log_in, page_text

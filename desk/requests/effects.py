@@ -1,0 +1,77 @@
+"""What the delivery transitions put beside their state change, in the same transaction: the
+access copy a fulfilment carries, and the resident's mails (through the outbox)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from desk.core import clock
+from desk.outbox.services import enqueue
+from desk.requests.models import AccessCopy, Delivery
+from desk.requests.states import FINAL_STATES
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+async def store_copy(
+    conn: BaseDBAsyncClient, delivery: Delivery, file: UploadedFile, max_age: int
+) -> AccessCopy:
+    return await AccessCopy.create(
+        id=secrets.token_urlsafe(24),
+        delivery=delivery,
+        filename=file.filename,
+        content_type=file.content_type,
+        size=len(file.content),
+        sha256=hashlib.sha256(file.content).hexdigest(),
+        content=file.content,
+        expires_at=clock.now() + timedelta(seconds=max_age),
+        using_db=conn,
+    )
+
+
+async def notify_resident(
+    conn: BaseDBAsyncClient,
+    delivery: Delivery,
+    template: str,
+    context: dict[str, Any],
+    key: str | None = None,
+) -> None:
+    await enqueue(
+        kind="mail.resident",
+        payload={
+            "resident_id": delivery.request.resident_id,  # type: ignore[attr-defined]
+            "template": template,
+            "delivery_id": delivery.id,
+            "context": context,
+        },
+        idempotency_key=key or f"mail-{template}-{delivery.id}",
+        connection=conn,
+    )
+
+
+async def notify_if_request_complete(conn: BaseDBAsyncClient, delivery: Delivery) -> None:
+    open_left = (
+        await Delivery.filter(request_id=delivery.request_id)  # type: ignore[attr-defined]
+        .using_db(conn)
+        .exclude(state__in=list(FINAL_STATES))
+        .count()
+    )
+    if open_left == 0:
+        await notify_resident(
+            conn,
+            delivery,
+            "discovery_complete",
+            {"request_reference": delivery.request.reference},
+            key=f"mail-discovery_complete-request-{delivery.request.id}",
+        )
