@@ -1,7 +1,7 @@
 """The organisation's inbox: every delivery addressed to it, and its answers.
 
 Answers go through the very function the emailed answer page uses
-(desk.partners.services.submit_answer, which calls desk.requests.transitions), so an answer given
+(desk.partners.answer_page.submit_answer, which calls desk.requests.transitions), so an answer given
 here is the same, with the same checks, receipts and notices, as one given from the mail or the
 partner API. Every call into the state machine made by the organisation's space is in this one
 module.
@@ -16,6 +16,7 @@ from typing import Any
 from desk.audit.log import record_action
 from desk.core import clock
 from desk.organisations.models import OrganisationMember
+from desk.partners import answer_page as answering
 from desk.partners import services as answers
 from desk.requests.effects import UploadedFile
 from desk.requests.models import Delivery, DeliveryState, RequestKind
@@ -72,7 +73,7 @@ async def list_inbox(*, signatory_id: int, filters: InboxFilters) -> list[Delive
 
 async def answer_page(*, member: OrganisationMember, delivery_id: int, runtime: Runtime) -> Any:
     """The answer page's content for one of the member's organisation's deliveries (404 else)."""
-    return await answers.load_answer_page(
+    return await answering.load_answer_page(
         delivery_id=delivery_id,
         signatory_id=member.signatory_id,  # type: ignore[attr-defined]
         runtime=runtime,
@@ -89,7 +90,7 @@ async def answer(
     download_max_age: int,
 ) -> Delivery:
     """Answer a delivery as the emailed page does; the audit log names who in the organisation."""
-    delivery = await answers.submit_answer(
+    delivery = await answering.submit_answer(
         delivery_id=delivery_id,
         signatory_id=member.signatory_id,  # type: ignore[attr-defined]
         fields=fields,

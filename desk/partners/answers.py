@@ -19,6 +19,7 @@ from starlette.types import Message
 from desk.core import clock
 from desk.core.errors import DeskError, status_of
 from desk.partners import bodies as B
+from desk.partners.answer_page import delivery_for
 from desk.partners.auth import require_partner
 from desk.partners.deliveries import (
     ACTOR_MAX,
@@ -43,7 +44,6 @@ from desk.partners.services import (
     AnswerRefused,
     UploadTooLarge,
     accept_upload,
-    delivery_for,
     ensure_allowed,
     human_size,
     parse_denial,

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError
 from desk.partners import bodies as B
+from desk.partners.answer_page import delivery_for
 from desk.partners.answers import (
     answer_once,
     json_response,
@@ -46,7 +47,6 @@ from desk.partners.deliveries import (
     summary,
 )
 from desk.partners.openapi import json_answer, json_request, operation, problem, schema_ref
-from desk.partners.services import delivery_for
 from desk.requests.models import DeliveryState, RequestKind
 from desk.web.errors import ApiProblem
 from desk.web.limits import digits

@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError, status_of
+from desk.partners import answer_page as answering
 from desk.partners import services
 from desk.requests.links import LinkInvalid, answer_path, read_answer_token
 from desk.requests.states import DENIAL_REASONS
@@ -40,7 +41,7 @@ def _token_ids(request: Request) -> tuple[int, int] | Response:
 
 def _render(
     request: Request,
-    page: services.AnswerPage,
+    page: answering.AnswerPage,
     *,
     status: int = 200,
     error: str | None = None,
@@ -69,8 +70,8 @@ def _render(
     )
 
 
-async def _load(request: Request, ids: tuple[int, int]) -> services.AnswerPage:
-    return await services.load_answer_page(
+async def _load(request: Request, ids: tuple[int, int]) -> answering.AnswerPage:
+    return await answering.load_answer_page(
         delivery_id=ids[0], signatory_id=ids[1], runtime=request.app.state.runtime
     )
 
@@ -103,7 +104,7 @@ async def submit_answer(request: Request) -> Response:
             raise AlreadyAnswered(page.delivery.state)
         uploaded = await services.accept_upload(upload, max_bytes=max_bytes)
         runtime = request.app.state.runtime
-        await services.submit_answer(
+        await answering.submit_answer(
             delivery_id=ids[0],
             signatory_id=ids[1],
             fields=fields,
