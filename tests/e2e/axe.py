@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,15 +99,29 @@ def audit_walk(walk: Callable[[Any, Demo], dict[str, dict[str, Any]]]) -> Iterat
             browser.close()
 
 
-def mailbox_link(base: str, contains: str, *, to: str | None = None, seconds: float = 20) -> str:
-    """The newest link containing `contains` in the demo's captured mail (waits for it)."""
+def mailbox_links(base: str, contains: str, *, to: str | None = None) -> list[str]:
+    """Every link containing `contains` in the demo's captured mail, oldest first."""
+    params = {"to": to} if to else {}
+    mails = httpx.get(base + "/dev/mailbox.json", params=params, timeout=5).json()
+    return [str(u) for m in mails for u in m["links"] if contains in u]
+
+
+def mailbox_link(
+    base: str,
+    contains: str,
+    *,
+    to: str | None = None,
+    seconds: float = 20,
+    besides: Collection[str] = (),
+) -> str:
+    """The newest link containing `contains` in the demo's captured mail (waits for it). The
+    demo is shared by several modules: `besides` are the links already there before the mail
+    awaited, so an older link to the same address is never taken for the new one."""
     deadline = time.monotonic() + seconds
     while True:
-        params = {"to": to} if to else {}
-        mails = httpx.get(base + "/dev/mailbox.json", params=params, timeout=5).json()
-        links = [u for m in mails for u in m["links"] if contains in u]
+        links = [u for u in mailbox_links(base, contains, to=to) if u not in besides]
         if links:
-            return str(links[-1])
+            return links[-1]
         assert time.monotonic() < deadline, f"no link with {contains!r} arrived in the mailbox"
         time.sleep(0.2)
 
