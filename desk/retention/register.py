@@ -113,6 +113,25 @@ PROCESSINGS: tuple[Processing, ...] = (
         recipients=Message("Tout le monde (données ouvertes)."),
     ),
     Processing(
+        key="charter",
+        name=Message("Vie de la charte"),
+        purpose=Message(
+            "Tenir le registre public des signataires, recevoir les propositions d'amélioration "
+            "de la charte et publier les réponses du comité d'éthique."
+        ),
+        legal_basis=Message(
+            "Mission d'intérêt public (RGPD, art. 6-1-e) ; consultation des habitants sur "
+            "l'évolution de la charte (principe 5)."
+        ),
+        data=Message(
+            "Le texte des propositions et, si la personne la donne, une adresse électronique "
+            "pour la prévenir de la réponse ; les documents publics des signataires."
+        ),
+        recipients=Message(
+            "Le comité d'éthique pour les propositions ; tout le monde pour ce qui est publié."
+        ),
+    ),
+    Processing(
         key="audit",
         name=Message("Journal des actions"),
         purpose=Message(

@@ -162,6 +162,31 @@ RULES: tuple[RetentionRule, ...] = (
         why=Message("Charte éthique de la donnée : accusé de réception après suppression."),
         kept=Message("Le reçu entier ; il ne porte jamais d'adresse ni de nom."),
     ),
+    RetentionRule(
+        key="charter_suggestion",
+        processing="charter",
+        what=Message(
+            "Proposition d'amélioration de la charte : son texte et, si vous l'avez donnée, "
+            "votre adresse électronique"
+        ),
+        duration=Message(
+            "Adresse effacée dès que le courriel annonçant la réponse du comité est parti, et au "
+            "plus tard {days} jours après la proposition si le comité n'a pas répondu",
+            days=365,
+        ),
+        why=Message("Vous prévenir de la réponse publique du comité, et rien d'autre."),
+        kept=Message("Le texte, tel que le comité le publie (sans donnée personnelle)."),
+    ),
+    RetentionRule(
+        key="impact_study",
+        processing="charter",
+        what=Message("Étude d'impact déposée en PDF par un signataire pour une déclaration"),
+        duration=Message("Aussi longtemps que la déclaration, comme ses versions successives"),
+        why=Message(
+            "Transparence de la charte : chacun peut relire l'étude qui a justifié un traitement."
+        ),
+        kept=Message("Le document public entier."),
+    ),
 )
 
 
