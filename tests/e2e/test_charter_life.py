@@ -27,7 +27,7 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 
-from desk.charter import alerts, selfeval
+from desk.charter import selfeval
 from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox.worker import Worker
@@ -91,6 +91,15 @@ async def test_the_charter_runs_itself_from_application_to_the_committees_decisi
         signatory = await Signatory.get(siret="44306184100047")
         slug = signatory.slug
         assert "Candidat" in text(await client.get(f"/signataires/{slug}"))
+        # The bodies its declarations share data with enter the register of organisations.
+        for name, kind in (
+            ("Préfecture du Finistère", "public_body"),
+            ("CAF du Finistère", "public_operator"),
+        ):
+            added = await post_form(
+                team, "/back-office/organisations", {"name": name, "kind": kind}
+            )
+            assert added.status_code == 303, text(added)
 
         # 3. Its DPO logs in, invites an editor, files two declarations and a self-evaluation.
         async with _actor(app) as dpo:
@@ -110,14 +119,10 @@ async def test_the_charter_runs_itself_from_application_to_the_committees_decisi
             ):
                 filed = await post_form(dpo, "/organisation/declarations/nouvelle", declaration)
                 assert filed.status_code == 303, text(filed)
-            # The self-evaluation through the signatory's signed link (the one the charter's
-            # mails carry; the space has no self-evaluation form of its own yet).
-            link = alerts.signatory_path(
-                alerts.signatory_token(app.state.settings.secret_key, signatory_id=signatory.id)
-            )
+            # The self-evaluation from the space (the same function as the mailed link's).
             answers = {key: "yes" for key, _ in selfeval.QUESTIONS}
-            evaluated = await post_form(dpo, f"{link}/auto-evaluation", answers)
-            assert evaluated.status_code == 303
+            evaluated = await post_form(dpo, "/organisation/auto-evaluations", answers)
+            assert evaluated.status_code == 303, text(evaluated)
             year = clock.local(clock.now()).year
             assert (
                 await client.get(f"/signataires/{slug}/auto-evaluation/{year}")
