@@ -22,6 +22,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from desk.demo.committee import seed_committee
 from desk.demo.seed_data import ORGANISATIONS, SIGNATORIES
 from desk.helppoints.demo import seed_help_points
 from desk.organisations import services as organisation_services
@@ -58,6 +59,7 @@ async def seed_demo() -> int:
     if not await Resident.exists(email=DEMO_RESIDENT_EMAIL):
         await Resident.create(email=DEMO_RESIDENT_EMAIL, pseudonym=secrets.token_hex(16))
     await seed_help_points()
+    await seed_committee()
     total = await Signatory.all().count()
     log.info("demo register seeded: %d signatories created, %d in total", created, total)
     return total
