@@ -15,6 +15,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
     # Imported when this command runs: `desk --help` and the other commands start fast.
     from desk.core.errors import DeskError
     from desk.db import connected
+    from desk.helppoints import assignment
     from desk.staff import services
 
     async def run() -> int:
@@ -29,6 +30,13 @@ def cmd_staff(args: argparse.Namespace) -> int:
                     )
                 except DeskError as exc:
                     print(exc.message, file=sys.stderr)
+                    if exc.message == assignment.UNKNOWN:
+                        # Say what may be typed, and how to add the place that is missing.
+                        names = await assignment.published_names()
+                        print("Points d'aide publiés :", file=sys.stderr)
+                        for name in names or ["(aucun : l'annuaire est vide)"]:
+                            print(f"  - {name}", file=sys.stderr)
+                        print(assignment.HOW_TO_ADD, file=sys.stderr)
                     return 1
                 print(f"Compte {member.id} actif : rôle {member.role.value}.")
                 return 0
@@ -47,5 +55,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("email")
     p.add_argument("--name", help="display name")
     p.add_argument("--role", default="back_office", choices=[r.value for r in StaffRole])
-    p.add_argument("--help-point", help="digital-help point of a mediator")
+    p.add_argument(
+        "--help-point",
+        help="digital-help point of a mediator: the exact name of a published entry of the "
+        "directory (/points-d-aide)",
+    )
     p.set_defaults(func=cmd_staff)
