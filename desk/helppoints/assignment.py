@@ -30,6 +30,9 @@ from desk.helppoints.models import HelpPoint
 from desk.mediation.models import Mandate
 from desk.staff.models import StaffMember, StaffRole
 
+# The directory's and the accounts' column width (desk.helppoints.models, desk.staff.models).
+NAME_MAX = 200
+
 UNKNOWN = N_(
     "Ce point d'aide n'est pas dans l'annuaire : choisissez un point d'aide publié dans la "
     "liste, ou ajoutez-le d'abord à l'annuaire (back office, « Annuaire des points d'aide »)."
@@ -53,7 +56,8 @@ async def checked_name(raw: str) -> str:
     name = " ".join(raw.split())
     if not name:
         return ""
-    if not await HelpPoint.filter(name=name, published=True).exists():
+    # No entry's name is longer than the column (and the ORM refuses to compare a longer one).
+    if len(name) > NAME_MAX or not await HelpPoint.filter(name=name, published=True).exists():
         raise DeskError(UNKNOWN, code="invalid")
     return name
 
@@ -92,4 +96,6 @@ async def accounts() -> list[MediatorPlace]:
 
 async def is_listed(name: str) -> bool:
     """Whether a help point's name is a published entry of the directory."""
-    return bool(name) and await HelpPoint.filter(name=name, published=True).exists()
+    if not name or len(name) > NAME_MAX:
+        return False
+    return await HelpPoint.filter(name=name, published=True).exists()

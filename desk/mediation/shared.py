@@ -3,9 +3,12 @@
 The mandate rules do not change: a person is listed only while a live mandate given AT THIS HELP
 POINT covers them (not revoked, not expired, consent given when needed). A revoked or expired
 mandate drops the person from the view; a mediator of another help point sees nothing of them;
-a mediator whose account names no help point shares nothing. The view reads: who the person is,
-who holds the mandate until when, their requests' progress and the news still to tell. Filing,
-letters and copies stay with the mediator who holds the mandate (desk.mediation.access).
+a mediator whose account names no help point shares nothing. The account's help point is a
+directory entry's name (desk.helppoints.assignment keeps accounts and live mandates in step
+when the entry is renamed), so mandates given there pair with it exactly. The view reads: who
+the person is, who holds the mandate until when, their requests' progress and the news still to
+tell. Filing, letters and copies stay with the mediator who holds the mandate
+(desk.mediation.access).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from desk.core import clock
+from desk.helppoints.assignment import is_listed
 from desk.mediation.access import audit
 from desk.mediation.followup import FollowedResident, changes_of
 from desk.mediation.models import EFFECTIVE_CONSENTS, Mandate, ResidentContact
@@ -32,6 +36,9 @@ class SharedResident:
 @dataclass
 class HelpPointView:
     help_point: str
+    # False when the account's help point (old free text) names no published directory entry:
+    # the view still works, the page asks for an administrator to choose the entry.
+    listed: bool = True
     residents: list[SharedResident] = field(default_factory=list)
 
     @property
@@ -42,7 +49,7 @@ class HelpPointView:
 async def help_point_view(*, mediator: StaffMember) -> HelpPointView:
     """Everyone followed at this mediator's help point, under a live mandate given there."""
     place = mediator.help_point.strip()
-    view = HelpPointView(help_point=place)
+    view = HelpPointView(help_point=place, listed=await is_listed(place))
     if not place:
         await audit(mediator, "view_help_point", outcome="refused", detail={"code": "no_place"})
         return view
