@@ -26,7 +26,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
                         email=args.email,
                         display_name=args.name or args.email,
                         role=StaffRole(args.role),
-                        help_point=args.help_point or "",
+                        # Only a published entry of the directory: the shared view pairs by name.
+                        help_point=await assignment.checked_name(args.help_point or ""),
                     )
                 except DeskError as exc:
                     print(exc.message, file=sys.stderr)

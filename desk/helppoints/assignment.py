@@ -10,8 +10,9 @@ ids, two rules keep the names exact:
 - an account's help point can only be set to the name of a PUBLISHED entry (`checked_name`);
 - renaming an entry (desk.helppoints.services.update_help_point) carries the new name over to
   the staff accounts and the LIVE mandates (not revoked, not expired) that named the old one, in
-  the same transaction (`carry_rename`). Revoked or expired mandates, filings, copies and the
-  contacts' "file created at" keep the old name: they record what was true that day.
+  the same transaction (`carry_rename`; the mandates' part is registered by
+  desk.mediation.shared through `follow_renames`). Revoked or expired mandates, filings, copies
+  and the contacts' "file created at" keep the old name: they record what was true that day.
 
 An old free-text value that names no published entry keeps working (the shared view still pairs
 the account with the mandates given under it); `accounts` flags it for the staff's list.
@@ -19,20 +20,32 @@ the account with the mandates given under it); `accounts` flags it for the staff
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
+from desk.audit.log import record_action
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.helppoints.models import HelpPoint
-from desk.mediation.models import Mandate
 from desk.staff.models import StaffMember, StaffRole
+
+log = logging.getLogger("desk.helppoints")
+
+# Who else names a help point and follows its renames: (old, new, now, connection) → rows
+# changed. desk.mediation.shared registers the live mandates' (mediation sits above the
+# directory: importing it from here would close a cycle between the two packages).
+RenameFollower = Callable[[str, str, datetime, BaseDBAsyncClient], Awaitable[int]]
+RENAME_FOLLOWERS: dict[str, RenameFollower] = {}
 
 # The directory's and the accounts' column width (desk.helppoints.models, desk.staff.models).
 NAME_MAX = 200
 
+STAFF_NOT_FOUND = N_("Ce compte de l'équipe est introuvable.")
 UNKNOWN = N_(
     "Ce point d'aide n'est pas dans l'annuaire : choisissez un point d'aide publié dans la "
     "liste, ou ajoutez-le d'abord à l'annuaire (back office, « Annuaire des points d'aide »)."
@@ -62,19 +75,41 @@ async def checked_name(raw: str) -> str:
     return name
 
 
+def follow_renames(name: str, follower: RenameFollower) -> None:
+    """Register `follower` (once per `name`) to run inside every rename's transaction."""
+    RENAME_FOLLOWERS[name] = follower
+
+
 async def carry_rename(
     *, old: str, new: str, now: datetime, connection: BaseDBAsyncClient
 ) -> dict[str, int]:
-    """Give the new name to the accounts and live mandates that named the old one."""
+    """Give the new name to the accounts, and to what followers keep, that named the old one."""
     if not old or old == new:
-        return {"staff": 0, "mandates": 0}
-    staff = await StaffMember.filter(help_point=old).using_db(connection).update(help_point=new)
-    mandates = (
-        await Mandate.filter(help_point=old, revoked_at__isnull=True, valid_until__gt=now)
+        return {}
+    carried = {
+        "staff": await StaffMember.filter(help_point=old)
         .using_db(connection)
         .update(help_point=new)
-    )
-    return {"staff": staff, "mandates": mandates}
+    }
+    for name, follower in sorted(RENAME_FOLLOWERS.items()):
+        carried[name] = await follower(old, new, now, connection)
+    return carried
+
+
+async def set_help_point(*, staff_id: int, help_point: str, actor: str) -> StaffMember:
+    """An administrator chooses a mediator's help point from the directory ("" for none)."""
+    name = await checked_name(help_point)
+    async with in_transaction() as conn:
+        updated = await StaffMember.filter(id=staff_id).using_db(conn).update(help_point=name)
+        member = await StaffMember.filter(id=staff_id).using_db(conn).first()
+        if not updated or member is None:
+            raise DeskError(STAFF_NOT_FOUND, code="not_found")
+        await record_action(
+            action="staff.help_point", actor=actor, subject=f"staff:{member.id}",
+            detail={"listed": bool(name)}, connection=conn,
+        )  # fmt: skip
+    log.info("staff %s help point set by %s", member.id, actor)
+    return member
 
 
 @dataclass(frozen=True)

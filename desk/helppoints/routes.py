@@ -13,7 +13,6 @@ from desk.core.errors import DeskError, status_of
 from desk.core.translatable import N_
 from desk.helppoints import assignment, opendata, services
 from desk.helppoints.services import HelpPointForm
-from desk.staff import services as staff_services
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
 from desk.staff.pages import staff_page
@@ -145,10 +144,10 @@ async def assign(request: Request) -> Response:
     staff = await require_staff(request, StaffRole.ADMIN)
     found = ascii_id(str(request.path_params.get("sid", "")), max_digits=9)
     if found is None:
-        raise DeskError(staff_services.STAFF_NOT_FOUND, code="not_found")
+        raise DeskError(assignment.STAFF_NOT_FOUND, code="not_found")
     chosen = _field(await request.form(), "help_point")
     try:
-        await staff_services.set_help_point(
+        await assignment.set_help_point(
             staff_id=found, help_point=chosen, actor=f"staff:{staff.id}"
         )
     except DeskError as exc:

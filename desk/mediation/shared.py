@@ -14,15 +14,34 @@ tell. Filing, letters and copies stay with the mediator who holds the mandate
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from desk.core import clock
-from desk.helppoints.assignment import is_listed
+from desk.helppoints.assignment import follow_renames, is_listed
 from desk.mediation.access import audit
 from desk.mediation.followup import FollowedResident, changes_of
 from desk.mediation.models import EFFECTIVE_CONSENTS, Mandate, ResidentContact
 from desk.requests import queries
 from desk.residents.models import Resident
 from desk.staff.models import StaffMember
+
+
+async def _carry_to_live_mandates(
+    old: str, new: str, now: datetime, connection: BaseDBAsyncClient
+) -> int:
+    """A renamed help point: live mandates given there take the new name, so the view still
+    pairs them with the accounts (renamed in the same transaction). Ended ones keep theirs."""
+    return (
+        await Mandate.filter(help_point=old, revoked_at__isnull=True, valid_until__gt=now)
+        .using_db(connection)
+        .update(help_point=new)
+    )
+
+
+# The directory sits below mediation: it calls this in every rename's transaction.
+follow_renames("mandates", _carry_to_live_mandates)
 
 
 @dataclass

@@ -14,13 +14,10 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
 from desk.core.emails import normalise_email
 from desk.core.errors import DeskError
-from desk.core.translatable import N_
-from desk.helppoints.assignment import checked_name
 from desk.identity import login_links
 from desk.identity.login import Audience, mail_handler
 from desk.identity.models import LoginChallenge
@@ -30,7 +27,6 @@ from desk.staff.models import StaffMember, StaffRole
 log = logging.getLogger("desk.staff")
 
 MAIL_TEMPLATE = "staff_login_link"
-STAFF_NOT_FOUND = N_("Ce compte de l'équipe est introuvable.")
 
 
 def staff_login_path(token: str) -> str:
@@ -94,8 +90,8 @@ async def add_staff(
 ) -> StaffMember:
     """Create a staff account, or reactivate and update the one with this address.
 
-    `help_point` must be the exact name of a published entry of the directory (or ""): the
-    shared view and the letters find the place by that name (desk.helppoints.assignment).
+    `help_point` is a published directory entry's exact name, checked by the caller with
+    desk.helppoints.assignment.checked_name (the directory sits above the staff accounts).
     """
     address = normalise_email(email)
     name = display_name.strip()
@@ -105,7 +101,7 @@ async def add_staff(
     values: dict[str, Any] = {
         "display_name": name[:200],
         "role": staff_role,
-        "help_point": await checked_name(help_point[:1000]),
+        "help_point": help_point.strip()[:200],
         "active": True,
     }
     existing = await StaffMember.filter(email=address).first()
@@ -138,22 +134,6 @@ async def add_staff(
     return staff
 
 
-async def set_help_point(*, staff_id: int, help_point: str, actor: str) -> StaffMember:
-    """An administrator chooses a mediator's help point from the directory ("" for none)."""
-    name = await checked_name(help_point[:1000])
-    async with in_transaction() as conn:
-        updated = await StaffMember.filter(id=staff_id).using_db(conn).update(help_point=name)
-        member = await StaffMember.filter(id=staff_id).using_db(conn).first()
-        if not updated or member is None:
-            raise DeskError(STAFF_NOT_FOUND, code="not_found")
-        await record_action(
-            action="staff.help_point", actor=actor, subject=f"staff:{member.id}",
-            detail={"listed": bool(name)}, connection=conn,
-        )  # fmt: skip
-    log.info("staff %s help point set by %s", member.id, actor)
-    return member
-
-
 async def deactivate_staff(*, email: str) -> bool:
     """Close a staff account (kept for the audit trail); False when no active account matched."""
     address = normalise_email(email)
@@ -183,7 +163,6 @@ __all__ = [
     "deactivate_staff",
     "get_active_staff",
     "parse_role",
-    "set_help_point",
     "send_staff_login_link",
     "staff_login_path",
 ]

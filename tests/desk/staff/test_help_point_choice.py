@@ -1,4 +1,4 @@
-"""A mediator's help point is the name of a published directory entry: the service and the
+"""A mediator's help point is the name of a published directory entry: the check and the
 `desk staff` command refuse any other, in French, and say how to add the missing place."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from desk.core.errors import DeskError, status_of
-from desk.staff.models import StaffMember
+from desk.helppoints.assignment import checked_name
 from desk.staff.services import add_staff
 from tests.desk.helppoints.support import directory_entry
 
@@ -22,20 +22,19 @@ async def test_only_a_published_entry_of_the_directory_is_accepted(app: object) 
     await directory_entry("Ancien point fermé", published=False)
     for wrong in ("Kérinou", "maison de quartier de kérinou", "Ancien point fermé", "x" * 5000):
         with pytest.raises(DeskError) as refused:
-            await add_staff(
-                email="m@exemple.invalid", display_name="M", role="mediator", help_point=wrong
-            )
+            await checked_name(wrong)
         assert status_of(refused.value) == 422
         assert "n'est pas dans l'annuaire" in refused.value.message
-    assert not await StaffMember.exists()
 
     # Spaces as people type them are forgiven; the stored name is the entry's, exactly.
+    name = await checked_name("  Maison de quartier   de Kérinou ")
+    assert name == "Maison de quartier de Kérinou"
     member = await add_staff(
-        email="m@exemple.invalid", display_name="M", role="mediator",
-        help_point="  Maison de quartier   de Kérinou ",
-    )  # fmt: skip
+        email="m@exemple.invalid", display_name="M", role="mediator", help_point=name
+    )
     assert member.help_point == "Maison de quartier de Kérinou"
     # No help point at all stays possible (back office, committee, a mediator not yet placed).
+    assert await checked_name("  ") == ""
     none = await add_staff(email="bo@exemple.invalid", display_name="B", role="back_office")
     assert none.help_point == ""
 

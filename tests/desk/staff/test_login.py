@@ -13,7 +13,6 @@ from desk.staff import auth
 from desk.staff.auth import STAFF_SESSION_SECONDS
 from desk.staff.models import StaffMember, StaffRole
 from desk.staff.services import add_staff, deactivate_staff
-from tests.desk.helppoints.support import directory_entry
 from tests.desk.residents.helpers import log_in as resident_log_in
 from tests.desk.staff.support import ask_staff_link, staff_link, staff_log_in, text
 
@@ -177,7 +176,6 @@ async def test_after_login_the_page_asked_for_opens(
 
 
 async def test_add_staff_updates_and_deactivate_staff_reports(app: object) -> None:
-    await directory_entry("Bellevue")
     first = await add_staff(
         email="Med@Exemple.Invalid",
         display_name="Médiatrice",
