@@ -411,6 +411,9 @@ ROUTES: dict[str, str] = {
     "/back-office/points-d-aide": "the directory of help points, as staff keep it",
     "/back-office/points-d-aide/nouveau": "add a help point (GET form, POST saves)",
     "/back-office/points-d-aide/{hid}": "edit or unpublish a help point (GET form, POST saves)",
+    "/back-office/points-d-aide/mediateurs/{sid}": (
+        "an administrator chooses a mediator's help point from the directory (POST)"
+    ),
     # The organisation's space
     "/organisation": (
         "the organisation's space (its DPO and editors): status, declarations, people"

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from desk.core.errors import DeskError, status_of
 from desk.core.translatable import N_
-from desk.helppoints import opendata, services
+from desk.helppoints import assignment, opendata, services
 from desk.helppoints.services import HelpPointForm
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
@@ -24,6 +24,7 @@ ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)
 OPEN_DATA_HEADERS = {"access-control-allow-origin": "*", "cache-control": "public, max-age=300"}
 FLASH_CREATED = N_("Le point d'aide est ajouté à l'annuaire.")
 FLASH_SAVED = N_("La fiche du point d'aide est enregistrée.")
+FLASH_ASSIGNED = N_("Le point d'aide du médiateur est enregistré.")
 LIMITS = {
     "name": services.NAME_MAX,
     "street": services.STREET_MAX,
@@ -115,10 +116,48 @@ def _hid(request: Request) -> int:
     return found
 
 
+async def _list_page(
+    request: Request,
+    staff: StaffMember,
+    *,
+    error: str | None = None,
+    failed_id: int | None = None,
+    status: int = 200,
+) -> Response:
+    context = {
+        "points": await services.all_help_points(),
+        "mediators": await assignment.accounts(),
+        "names": await assignment.published_names(),
+        "may_assign": staff.role == StaffRole.ADMIN,
+        "error": error,
+        "failed_id": failed_id,
+    }
+    return _page(request, "helppoints/staff_list.html", staff, context, status_code=status)
+
+
 async def staff_list(request: Request) -> Response:
-    staff = await _staff(request)
-    points = await services.all_help_points()
-    return _page(request, "helppoints/staff_list.html", staff, {"points": points})
+    return await _list_page(request, await _staff(request))
+
+
+async def assign(request: Request) -> Response:
+    """An administrator chooses a mediator's help point from the directory's published names."""
+    staff = await require_staff(request, StaffRole.ADMIN)
+    found = ascii_id(str(request.path_params.get("sid", "")), max_digits=9)
+    if found is None:
+        raise DeskError(assignment.STAFF_NOT_FOUND, code="not_found")
+    chosen = _field(await request.form(), "help_point")
+    try:
+        await assignment.set_help_point(
+            staff_id=found, help_point=chosen, actor=f"staff:{staff.id}"
+        )
+    except DeskError as exc:
+        if exc.code == "not_found":
+            raise
+        return await _list_page(
+            request, staff, error=exc.message, failed_id=found, status=status_of(exc, default=422)
+        )
+    request.session["flash"] = FLASH_ASSIGNED
+    return RedirectResponse("/back-office/points-d-aide#mediateurs", status_code=303)
 
 
 def _form_page(
@@ -214,6 +253,12 @@ routes: list[BaseRoute] = [
         create,
         methods=["POST"],
         name="helppoints:create",
+    ),
+    Route(
+        "/back-office/points-d-aide/mediateurs/{sid}",
+        assign,
+        methods=["POST"],
+        name="helppoints:assign",
     ),
     Route("/back-office/points-d-aide/{hid}", edit_form, methods=["GET"], name="helppoints:edit"),
     Route("/back-office/points-d-aide/{hid}", update, methods=["POST"], name="helppoints:update"),

@@ -13,8 +13,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from desk.audit.log import record_action
+from desk.core import clock
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
+from desk.helppoints.assignment import carry_rename
 from desk.helppoints.models import HelpPoint
 
 log = logging.getLogger("desk.helppoints")
@@ -227,11 +229,15 @@ async def update_help_point(*, help_point_id: int, form: HelpPointForm, actor: s
         if point is None:
             raise DeskError(NOT_FOUND, code="not_found")
         changed = sorted(k for k, v in _values(checked).items() if getattr(point, k) != v)
+        # Accounts and live mandates name their point: a rename reaches them in this transaction.
+        carried = await carry_rename(
+            old=point.name, new=checked.name, now=clock.now(), connection=conn
+        )
         point.update_from_dict(_values(checked))
         await point.save(using_db=conn)
         await record_action(
             action="helppoint.updated", actor=actor, subject=f"help_point:{point.id}",
-            detail={"fields": changed}, connection=conn,
+            detail={"fields": changed, "renamed_in": carried}, connection=conn,
         )  # fmt: skip
     log.info("help point %s updated by %s", point.id, actor)
     return point

@@ -3,22 +3,45 @@
 The mandate rules do not change: a person is listed only while a live mandate given AT THIS HELP
 POINT covers them (not revoked, not expired, consent given when needed). A revoked or expired
 mandate drops the person from the view; a mediator of another help point sees nothing of them;
-a mediator whose account names no help point shares nothing. The view reads: who the person is,
-who holds the mandate until when, their requests' progress and the news still to tell. Filing,
-letters and copies stay with the mediator who holds the mandate (desk.mediation.access).
+a mediator whose account names no help point shares nothing. The account's help point is a
+directory entry's name (desk.helppoints.assignment keeps accounts and live mandates in step
+when the entry is renamed), so mandates given there pair with it exactly. The view reads: who
+the person is, who holds the mandate until when, their requests' progress and the news still to
+tell. Filing, letters and copies stay with the mediator who holds the mandate
+(desk.mediation.access).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from desk.core import clock
+from desk.helppoints.assignment import follow_renames, is_listed
 from desk.mediation.access import audit
 from desk.mediation.followup import FollowedResident, changes_of
 from desk.mediation.models import EFFECTIVE_CONSENTS, Mandate, ResidentContact
 from desk.requests import queries
 from desk.residents.models import Resident
 from desk.staff.models import StaffMember
+
+
+async def _carry_to_live_mandates(
+    old: str, new: str, now: datetime, connection: BaseDBAsyncClient
+) -> int:
+    """A renamed help point: live mandates given there take the new name, so the view still
+    pairs them with the accounts (renamed in the same transaction). Ended ones keep theirs."""
+    return (
+        await Mandate.filter(help_point=old, revoked_at__isnull=True, valid_until__gt=now)
+        .using_db(connection)
+        .update(help_point=new)
+    )
+
+
+# The directory sits below mediation: it calls this in every rename's transaction.
+follow_renames("mandates", _carry_to_live_mandates)
 
 
 @dataclass
@@ -32,6 +55,9 @@ class SharedResident:
 @dataclass
 class HelpPointView:
     help_point: str
+    # False when the account's help point (old free text) names no published directory entry:
+    # the view still works, the page asks for an administrator to choose the entry.
+    listed: bool = True
     residents: list[SharedResident] = field(default_factory=list)
 
     @property
@@ -42,7 +68,7 @@ class HelpPointView:
 async def help_point_view(*, mediator: StaffMember) -> HelpPointView:
     """Everyone followed at this mediator's help point, under a live mandate given there."""
     place = mediator.help_point.strip()
-    view = HelpPointView(help_point=place)
+    view = HelpPointView(help_point=place, listed=await is_listed(place))
     if not place:
         await audit(mediator, "view_help_point", outcome="refused", detail={"code": "no_place"})
         return view

@@ -88,7 +88,11 @@ def parse_role(raw: str | StaffRole) -> StaffRole:
 async def add_staff(
     *, email: str, display_name: str, role: str | StaffRole, help_point: str = ""
 ) -> StaffMember:
-    """Create a staff account, or reactivate and update the one with this address."""
+    """Create a staff account, or reactivate and update the one with this address.
+
+    `help_point` is a published directory entry's exact name, checked by the caller with
+    desk.helppoints.assignment.checked_name (the directory sits above the staff accounts).
+    """
     address = normalise_email(email)
     name = display_name.strip()
     if not name:

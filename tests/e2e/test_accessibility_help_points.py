@@ -24,6 +24,7 @@ pytestmark = [
 ]
 
 MEDIATOR = "mediateur.points@exemple.invalid"
+ADMIN = "admin.points@exemple.invalid"
 HELP_POINT = "Point d'aide numérique de Bellevue (démo)"
 PAGES = [
     "help_points",
@@ -32,6 +33,8 @@ PAGES = [
     "backoffice_help_point_new",
     "backoffice_help_point_edit",
     "backoffice_help_point_refused",
+    "admin_help_points",
+    "admin_help_point_chosen",
     "mediation_help_point",
     "mediation_holders",
     "mediation_letter",
@@ -59,6 +62,7 @@ def _walk(browser: Any, demo: axe.Demo) -> dict[str, dict[str, Any]]:
     audits: dict[str, dict[str, Any]] = {}
     demo.staff_ready()  # one writer at a time on the demo's SQLite file
     add_staff(demo, MEDIATOR, "mediator", "--help-point", HELP_POINT)
+    add_staff(demo, ADMIN, "admin")
 
     def context() -> tuple[Any, Any]:
         ctx = browser.new_context(bypass_csp=True, locale="fr-FR")
@@ -93,6 +97,19 @@ def _walk(browser: Any, demo: axe.Demo) -> dict[str, dict[str, Any]]:
     page.wait_for_load_state("load")
     assert "10 chiffres" in page.content()
     audit("backoffice_help_point_refused")
+    ctx.close()
+
+    # An administrator sees a select per mediator, and chooses the help point from it.
+    ctx, page = context()
+    staff_login(page, base, ADMIN)
+    audit("admin_help_points", "/back-office/points-d-aide")
+    select = page.get_by_label("Point d'aide de " + MEDIATOR)
+    assert select.input_value() == HELP_POINT
+    select.select_option(HELP_POINT)
+    page.get_by_role("button", name="Enregistrer le point d'aide de " + MEDIATOR).click()
+    page.wait_for_load_state("load")
+    assert "Le point d'aide du médiateur est enregistré." in page.content()
+    audit("admin_help_point_chosen")
     ctx.close()
 
     ctx, page = context()

@@ -31,7 +31,8 @@ pytestmark = [
 
 MEDIATOR = "mediatrice.a11y@exemple.invalid"
 COMMITTEE = "comite.a11y@exemple.invalid"
-HELP_POINT = "France Services Bellevue"
+# A mediator's help point is a published entry of the directory (`desk demo` seeds this one).
+HELP_POINT = "Point d'aide numérique de Bellevue (démo)"
 PAGES = [
     "mediation_home",
     "mediation_session_form",

@@ -24,7 +24,8 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 
 EMAIL = "maelle.mediatrice@guichet.exemple.invalid"
-HELP_POINT = "Espace numérique de Bellevue"
+# A mediator's help point is a published entry of the directory (`desk demo` seeds this one).
+HELP_POINT = "Point d'aide numérique de Bellevue (démo)"
 
 
 @pytest.fixture

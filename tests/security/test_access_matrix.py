@@ -356,6 +356,10 @@ TABLE: dict[str, dict[str, Rule]] = {
         "GET": Rule({**staff(*BO), BACK: 404, ADMIN: 404}, params={"hid": bogus_id}),
         "POST": write({**staff(*BO), BACK: 404, ADMIN: 404}, params={"hid": bogus_id}),
     },
+    # A mediator's help point, chosen by an administrator; an account that does not exist: 404.
+    "/back-office/points-d-aide/mediateurs/{sid}": {
+        "POST": write({**staff("admin"), ADMIN: 404}, params={"sid": bogus_id}),
+    },
     "/back-office/courriers/{delivery_id}": {
         "GET": Rule(staff(*BO), params={"delivery_id": "postal_delivery"})
     },

@@ -14,6 +14,7 @@ from desk.requests.models import Delivery
 from desk.requests.states import FINAL_STATES
 from desk.staff.models import StaffMember
 from desk.staff.services import add_staff
+from tests.desk.helppoints.support import directory_entry
 from tests.desk.staff.support import post_form, staff_link
 from tests.factories import make_signatory
 from tests.helpers import form_token
@@ -31,6 +32,8 @@ async def log_in_staff(
     role: str = "mediator",
     help_point: str = HELP_POINT,
 ) -> StaffMember:
+    if help_point:  # a mediator's help point is a published entry of the directory
+        await directory_entry(help_point)
     staff = await add_staff(email=email, display_name=name, role=role, help_point=help_point)
     path = await staff_link(client, worker, mail_sink, email)
     assert (await client.get(path)).status_code == 200

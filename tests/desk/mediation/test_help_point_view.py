@@ -10,6 +10,8 @@ import pytest
 from starlette.applications import Starlette
 
 from desk.core import clock
+from desk.helppoints.models import HelpPoint
+from desk.helppoints.services import form_of, update_help_point
 from desk.mail.sink import MailSink
 from desk.mediation.models import Mandate, MediationEvent
 from desk.outbox.worker import Worker
@@ -133,3 +135,53 @@ async def test_a_mediator_without_a_help_point_shares_nothing(
     assert "Yvonne" not in text(page)
     english = text(await team["erwan"].get("/mediation/point-d-aide?lang=en"))
     assert "Votre compte" not in english
+
+
+async def test_renaming_the_help_point_keeps_its_people_together(
+    team: dict[str, httpx.AsyncClient],
+) -> None:
+    maelle, yann, nolwenn = team["maelle"], team["yann"], team["nolwenn"]
+    yvonne = resident_id_of(await open_session(maelle))
+    jean = resident_id_of(await open_session(maelle, full_name="Jean Kervella"))
+    resident_id_of(await open_session(nolwenn, full_name="Goulven Ailleurs"))
+    # Jean's mandate ended before the rename: its dated record keeps the old name.
+    await Mandate.filter(resident_id=jean).update(valid_until=clock.now() - timedelta(minutes=1))
+    point = await HelpPoint.get(name=HELP_POINT)
+    form = form_of(point)
+    form.name = "Espace numérique de Bellevue — Médiathèque"
+    await update_help_point(help_point_id=point.id, form=form, actor="system")
+
+    places = dict(await StaffMember.all().values_list("email", "help_point"))
+    assert places["mediatrice@guichet.exemple.invalid"] == form.name
+    assert places["yann@guichet.exemple.invalid"] == form.name
+    assert places["nolwenn@guichet.exemple.invalid"] == OTHER_POINT
+    assert (await Mandate.get(resident_id=yvonne)).help_point == form.name
+    assert (await Mandate.get(resident_id=jean)).help_point == HELP_POINT
+
+    shared = text(await yann.get("/mediation/point-d-aide"))
+    assert form.name in shared
+    assert "Yvonne Le Gall" in shared
+    assert "Jean Kervella" not in shared and "Goulven" not in shared
+    assert "absent de l'annuaire" not in shared
+    # A mandate given after the rename carries the new name and joins the same view.
+    anne = resident_id_of(await open_session(maelle, full_name="Anne Quéré"))
+    assert (await Mandate.get(resident_id=anne)).help_point == form.name
+    after = text(await yann.get("/mediation/point-d-aide"))
+    assert "Yvonne Le Gall" in after and "Anne Quéré" in after and "Goulven" not in after
+
+
+async def test_an_old_free_text_help_point_keeps_working_and_is_flagged(
+    team: dict[str, httpx.AsyncClient],
+) -> None:
+    # Written before the directory existed: no entry bears this name.
+    old = "Cyber-base de Pontanézen"
+    await StaffMember.filter(help_point=HELP_POINT).update(help_point=old)
+    yvonne = resident_id_of(await open_session(team["maelle"]))
+    assert (await Mandate.get(resident_id=yvonne)).help_point == old
+    shared = text(await team["yann"].get("/mediation/point-d-aide"))
+    assert "Yvonne Le Gall" in shared
+    assert "point d'aide absent de l'annuaire" in shared
+    assert "Yvonne" not in text(await team["nolwenn"].get("/mediation/point-d-aide"))
+    english = text(await team["yann"].get("/mediation/point-d-aide?lang=en"))
+    assert "help point missing from the directory" in english
+    assert "absent de l'annuaire" not in english

@@ -22,6 +22,7 @@ from desk.requests.models import DeliveryEvent, RequestKind
 from desk.residents.models import Resident
 from desk.staff.models import StaffMember
 from desk.staff.services import add_staff
+from tests.desk.helppoints.support import directory_entry
 from tests.desk.mediation.support import HELP_POINT, run_until_final, two_simulated
 
 YVONNE = services.ContactInput(
@@ -30,6 +31,7 @@ YVONNE = services.ContactInput(
 
 
 async def _mediator(email: str = "m@guichet.exemple.invalid") -> StaffMember:
+    await directory_entry(HELP_POINT)
     return await add_staff(
         email=email, display_name="Maëlle", role="mediator", help_point=HELP_POINT
     )
