@@ -19,11 +19,10 @@ from desk.core.errors import DeskError
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.requests import assurance, partner_answer, transitions
-from desk.requests.effects import UploadedFile
+from desk.requests.effects import JobSpec, UploadedFile, enqueue_spec
 from desk.requests.identifiers import known_identifiers
 from desk.requests.links import answer_path, answer_token
 from desk.requests.models import Delivery, DeliveryState, RightsRequest
-from desk.requests.transitions import JobSpec, enqueue_spec
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.dispatch")
