@@ -26,7 +26,7 @@ async def test_each_delivery_comes_with_its_own_request_resident_and_signatory(
     await make_signatory("bus")
     await file_request(resident_id=first.id, kind=RequestKind.DISCOVERY)
     await file_request(resident_id=second.id, kind=RequestKind.ERASURE)
-    ids = sorted(await Delivery.all().values_list("id", flat=True))
+    ids = sorted(d.id for d in await Delivery.all())
     assert len(ids) == 4
     for delivery_id in ids:
         loaded = await dispatch._load(delivery_id)
