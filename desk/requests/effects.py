@@ -1,12 +1,13 @@
 """What the delivery transitions put beside their state change, in the same transaction: the
-access copy a fulfilment carries, and the resident's mails (through the outbox)."""
+access copy a fulfilment carries, the resident's mails and the follow-up jobs (through the
+outbox)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -15,6 +16,26 @@ from desk.core import clock
 from desk.outbox.services import enqueue
 from desk.requests.models import AccessCopy, Delivery
 from desk.requests.states import FINAL_STATES
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A follow-up job written in the same transaction as a transition."""
+
+    kind: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    run_after: datetime | None = None
+
+
+async def enqueue_spec(spec: JobSpec, *, connection: BaseDBAsyncClient | None = None) -> None:
+    await enqueue(
+        kind=spec.kind,
+        payload=spec.payload,
+        idempotency_key=spec.idempotency_key,
+        run_after=spec.run_after,
+        connection=connection,
+    )
 
 
 @dataclass(frozen=True)

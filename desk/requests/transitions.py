@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +26,8 @@ from desk.receipts.keys import Keyring
 from desk.receipts.services import issue_receipt
 from desk.requests import effects, outcomes, pause
 from desk.requests.audit import record_event
-from desk.requests.effects import UploadedFile
+from desk.requests.effects import JobSpec as JobSpec  # re-exported: partner_answer names it here
+from desk.requests.effects import UploadedFile, enqueue_spec
 from desk.requests.models import Delivery, DeliveryState, RequestKind
 from desk.requests.states import FINAL_STATES, TransitionNotAllowed, check
 
@@ -55,25 +55,8 @@ class AlreadyAnswered(DeskError):
 MSG_NOT_NOW = N_("Cette action n'est pas possible dans l'état actuel de la demande.")
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    """A follow-up job written in the same transaction as a transition."""
-
-    kind: str
-    payload: dict[str, Any]
-    idempotency_key: str
-    run_after: datetime | None = None
-
-
-async def enqueue_spec(spec: JobSpec, *, connection: BaseDBAsyncClient | None = None) -> None:
-    await enqueue(
-        kind=spec.kind,
-        payload=spec.payload,
-        idempotency_key=spec.idempotency_key,
-        run_after=spec.run_after,
-        connection=connection,
-    )
-
+# What `_transition` itself changes: the state, a paused deadline (desk.requests.pause).
+LOCKED_FIELDS = ("state", "due_at", "paused_since", "updated_at")
 
 # --- the one helper: lock, record, enqueue --------------------------------------------------
 
@@ -93,19 +76,20 @@ async def _transition(
     change: Change | None = None,
     after: Enqueue | None = None,
     jobs: Sequence[JobSpec] = (),
+    related: bool = True,
+    fields: Sequence[str] | None = None,
 ) -> Delivery:
     """Select the delivery FOR UPDATE, check the arrow, write state + event + outbox jobs.
 
     `signatory_id`, when given, must be the delivery's signatory (a partner answering).
+    `related=False`: the row alone, without request, resident and signatory; `fields`: the
+    only columns `change` sets, written beside `LOCKED_FIELDS` (None: every column).
     """
     async with in_transaction() as conn:
-        delivery = (
-            await Delivery.filter(id=delivery_id)
-            .using_db(conn)
-            .select_for_update(of=("delivery",))
-            .select_related("request__resident", "signatory")
-            .first()
-        )
+        query = Delivery.filter(id=delivery_id).using_db(conn).select_for_update(of=("delivery",))
+        if related:
+            query = query.select_related("request__resident", "signatory")
+        delivery = await query.first()
         if delivery is None or (signatory_id is not None and delivery.signatory_id != signatory_id):  # type: ignore[attr-defined]
             raise DeliveryNotFound()
         previous = delivery.state
@@ -123,7 +107,10 @@ async def _transition(
             resumed = pause.resume(delivery, now)
             if resumed is not None:
                 event_detail = {**event_detail, "due_at": resumed.isoformat()}
-        await delivery.save(using_db=conn)
+        if fields is None:
+            await delivery.save(using_db=conn)
+        else:
+            await delivery.save(using_db=conn, update_fields=[*LOCKED_FIELDS, *fields])
         await record_event(
             delivery_id=delivery.id,
             action=action,
@@ -146,14 +133,22 @@ async def _transition(
 async def send(
     *, delivery_id: int, actor: str, dispatch_ref: str | None, jobs: Sequence[JobSpec] = ()
 ) -> Delivery:
-    """The channel handed the delivery over; `dispatch_ref` is its reference there."""
+    """The channel handed the delivery over; `dispatch_ref` is its reference there.
+
+    The worker's hot path: the row alone (request and signatory not loaded), one column."""
 
     def change(delivery: Delivery, now: datetime) -> dict[str, Any]:
         delivery.dispatch_ref = dispatch_ref
         return {}
 
     return await _transition(
-        delivery_id=delivery_id, action="send", actor=actor, change=change, jobs=jobs
+        delivery_id=delivery_id,
+        action="send",
+        actor=actor,
+        change=change,
+        jobs=jobs,
+        related=False,
+        fields=("dispatch_ref",),
     )
 
 
