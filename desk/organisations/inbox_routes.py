@@ -17,7 +17,7 @@ from desk.organisations.auth import require_member
 from desk.organisations.models import OrganisationMember
 from desk.partners import services as answer_forms
 from desk.requests.models import DeliveryState, RequestKind
-from desk.requests.states import DENIAL_REASONS, OPEN_STATES
+from desk.requests.states import OPEN_STATES
 from desk.residents.views import kind_label, state_label
 from desk.web.bodies import BodyTooLarge
 from desk.web.forms import read_form_with_file
@@ -65,23 +65,19 @@ def _answer(
     failed_action: str | None = None,
 ) -> Response:
     ok = request.query_params.get("ok") if status == 200 else None
-    fields = fields or {}
+    context = answer_forms.answer_form_context(
+        page=page,
+        ok=ok,
+        error=error,
+        failed_action=failed_action,
+        fields=fields,
+        upload_max_bytes=request.app.state.settings.upload_max_bytes,
+        action_url=f"/organisation/demandes/{page.delivery.id}",
+    )
     return pages.page(
         request,
         "partner/answer.html",
-        {
-            "in_space": True,
-            "page": page,
-            "ok": ok if ok in answer_forms.PARTNER_ACTIONS else None,
-            "error": error,
-            "failed_action": failed_action,
-            "values": {name: values[0] for name, values in fields.items() if values},
-            "multi": fields,
-            "denial_reasons": DENIAL_REASONS,
-            "kept_rows": range(1, answer_forms.KEPT_ROWS_SHOWN + 1),
-            "max_upload": answer_forms.human_size(request.app.state.settings.upload_max_bytes),
-            "action_url": f"/organisation/demandes/{page.delivery.id}",
-        },
+        {"in_space": True, **context},
         member=member,
         status_code=status,
     )

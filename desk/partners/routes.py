@@ -12,7 +12,6 @@ from desk.core.errors import DeskError, status_of
 from desk.partners import answer_page as answering
 from desk.partners import services
 from desk.requests.links import LinkInvalid, answer_path, read_answer_token
-from desk.requests.states import DENIAL_REASONS
 from desk.requests.transitions import AlreadyAnswered
 from desk.web.bodies import BodyTooLarge
 from desk.web.forms import read_form_with_file
@@ -49,22 +48,18 @@ def _render(
     failed_action: str | None = None,
 ) -> Response:
     ok = request.query_params.get("ok") if status == 200 else None
-    fields = fields or {}
     return render(
         request,
         "partner/answer.html",
-        {
-            "page": page,
-            "ok": ok if ok in services.PARTNER_ACTIONS else None,
-            "error": error,
-            "failed_action": failed_action,
-            "values": {name: values[0] for name, values in fields.items() if values},
-            "multi": fields,
-            "denial_reasons": DENIAL_REASONS,
-            "kept_rows": range(1, services.KEPT_ROWS_SHOWN + 1),
-            "max_upload": services.human_size(request.app.state.settings.upload_max_bytes),
-            "action_url": answer_path(request.path_params["token"]),
-        },
+        services.answer_form_context(
+            page=page,
+            ok=ok,
+            error=error,
+            failed_action=failed_action,
+            fields=fields,
+            upload_max_bytes=request.app.state.settings.upload_max_bytes,
+            action_url=answer_path(request.path_params["token"]),
+        ),
         status_code=status,
         headers=PRIVATE_HEADERS,
     )

@@ -276,3 +276,30 @@ def ensure_allowed(
         raise AnswerRefused(
             NOT_ALLOWED.get(action, NOT_ALLOWED_FALLBACK), status=409, code="conflict"
         )
+
+
+def answer_form_context(
+    *,
+    page: object,
+    ok: str | None,
+    error: str | None,
+    failed_action: str | None,
+    fields: dict[str, list[str]] | None,
+    upload_max_bytes: int,
+    action_url: str,
+) -> dict[str, Any]:
+    """What `partner/answer.html` needs, whether it is reached by the mailed link or from the
+    organisation's inbox: one page, one set of answers."""
+    fields = fields or {}
+    return {
+        "page": page,
+        "ok": ok if ok in PARTNER_ACTIONS else None,
+        "error": error,
+        "failed_action": failed_action,
+        "values": {name: values[0] for name, values in fields.items() if values},
+        "multi": fields,
+        "denial_reasons": DENIAL_REASONS,
+        "kept_rows": range(1, KEPT_ROWS_SHOWN + 1),
+        "max_upload": human_size(upload_max_bytes),
+        "action_url": action_url,
+    }
