@@ -123,6 +123,7 @@ LOGIN: LoginPages[OrganisationMember] = LoginPages(
     signed_in=_signed_in,
     frame=lambda request: {"member": None},
     headers=PRIVATE_HEADERS,
+    rate_limit="organisation_login",
 )
 
 

@@ -68,6 +68,12 @@ RULES = (
         (("rate_limit_login_per_email", "email"), ("rate_limit_login_per_ip", "ip")),
     ),
     Rule(
+        "organisation_login",
+        "POST",
+        re.compile(r"^/organisation/connexion$"),
+        (("rate_limit_login_per_email", "email"), ("rate_limit_login_per_ip", "ip")),
+    ),
+    Rule(
         "oauth_token",
         "POST",
         re.compile(r"^/oauth/token$"),

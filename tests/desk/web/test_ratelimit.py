@@ -16,6 +16,7 @@ from desk.settings import Settings
 from tests.desk.identity.sessions_support import browser, running_app
 from tests.desk.residents.helpers import ask_link, log_in, page_text, post_form
 from tests.desk.staff.support import ask_staff_link
+from tests.helpers import csrf_token
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -75,6 +76,34 @@ async def test_too_many_staff_links_from_one_network_address(
         assert refused.status_code == 429
         _retry_after(refused)
         assert "Trop de demandes" in page_text(refused)
+
+
+async def test_too_many_organisation_links_for_one_address_or_network(
+    settings: Settings, mail_sink: MailSink
+) -> None:
+    async with (
+        running_app(
+            settings, mail_sink, rate_limit_login_per_email="2 per hour",
+            rate_limit_login_per_ip="4 per hour",
+        ) as app,
+        browser(app) as client,
+    ):  # fmt: skip
+        for _ in range(2):
+            assert (await _ask_member_link(client, "dpo@eau.exemple.invalid")).status_code == 200
+        refused = await _ask_member_link(client, "DPO@eau.exemple.invalid")
+        assert refused.status_code == 429
+        _retry_after(refused)
+        assert "Trop de demandes" in page_text(refused)
+        for n in range(2):
+            sent = await _ask_member_link(client, f"redaction{n}@eau.exemple.invalid")
+            assert sent.status_code == 200
+        # Five asked from one network address: the fifth is held back whatever the address.
+        assert (await _ask_member_link(client, "autre@eau.exemple.invalid")).status_code == 429
+
+
+async def _ask_member_link(client: httpx.AsyncClient, email: str) -> httpx.Response:
+    token = await csrf_token(client, "/organisation/connexion")
+    return await client.post("/organisation/connexion", data={"csrftoken": token, "email": email})
 
 
 async def test_the_token_endpoint_answers_problem_json_when_a_client_insists(
