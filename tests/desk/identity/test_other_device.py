@@ -68,6 +68,8 @@ async def test_the_phone_logs_in_with_the_code_the_pc_shows_and_the_pc_does_not(
         assert opened.headers["referrer-policy"] == "no-referrer"
         assert f'action="{link}/code"' in opened.text
         assert f'action="{link}/autre-appareil"' in opened.text
+        # Or a new link asked from this browser, at the audience's own login form.
+        assert f'action="{area.prefix}"' in opened.text
         assert "Tapez le code affiché sur l'appareil qui a demandé le lien" in words(opened)
         # Typed as people type it: lower case, a space instead of the dash.
         typed = code.lower().replace("-", " ")
