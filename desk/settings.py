@@ -58,6 +58,9 @@ class Settings:
     rate_limit_token_per_ip: str = "60 per 10 minutes"
     rate_limit_answer_per_link: str = "20 per 10 minutes"
     rate_limit_answer_per_ip: str = "60 per 10 minutes"
+    # Forms anyone can send (joining the charter, suggesting an improvement, a complaint): each
+    # stores text for people to read, so one network address cannot fill the committee's desk.
+    rate_limit_public_form_per_ip: str = "30 per hour"
     https_only: bool = False
     login_link_max_age: int = 600
     # FranceConnect (OpenID Connect) for residents; the button shows only when all three are

@@ -94,6 +94,10 @@ SETTINGS: dict[str, Setting] = {
         "answer forms (partner answer page, resident's answer to a question) per link or resident"
     ),
     "rate_limit_answer_per_ip": Setting("answer forms per network address"),
+    "rate_limit_public_form_per_ip": Setting(
+        "forms that store text for people to read (`POST /charte/rejoindre`, "
+        "`/charte/ameliorations`, `/mon-espace/reclamations/{id}`) per network address"
+    ),
     "https_only": Setting(
         "behind HTTPS: `__Host-` secure cookies and HSTS (set `true` in production)"
     ),

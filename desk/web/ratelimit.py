@@ -74,6 +74,12 @@ RULES = (
         (("rate_limit_login_per_email", "email"), ("rate_limit_login_per_ip", "ip")),
     ),
     Rule(
+        "public_form",
+        "POST",
+        re.compile(r"^/(charte/rejoindre|charte/ameliorations|mon-espace/reclamations/[^/]+)$"),
+        (("rate_limit_public_form_per_ip", "ip"),),
+    ),
+    Rule(
         "oauth_token",
         "POST",
         re.compile(r"^/oauth/token$"),

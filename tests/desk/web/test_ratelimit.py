@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from desk.app import create_app
+from desk.charter.models import CharterSuggestion
 from desk.mail.sink import MailSink
 from desk.settings import Settings
 from tests.desk.identity.sessions_support import browser, running_app
@@ -99,6 +100,36 @@ async def test_too_many_organisation_links_for_one_address_or_network(
             assert sent.status_code == 200
         # Five asked from one network address: the fifth is held back whatever the address.
         assert (await _ask_member_link(client, "autre@eau.exemple.invalid")).status_code == 429
+
+
+async def test_forms_anyone_can_fill_are_limited_per_network_address(
+    settings: Settings, mail_sink: MailSink
+) -> None:
+    async with (
+        running_app(settings, mail_sink, rate_limit_public_form_per_ip="2 per hour") as app,
+        browser(app) as client,
+    ):
+        for n in range(2):
+            token = await csrf_token(client, "/charte/ameliorations")
+            sent = await client.post(
+                "/charte/ameliorations",
+                data={"csrftoken": token, "text": f"Idée {n}", "principle": "", "email": ""},
+            )
+            assert sent.status_code == 303
+        token = await csrf_token(client, "/charte/ameliorations")
+        refused = await client.post(
+            "/charte/ameliorations",
+            data={"csrftoken": token, "text": "Idée 3", "principle": "", "email": ""},
+        )
+        assert refused.status_code == 429
+        _retry_after(refused)
+        assert "Trop de demandes" in page_text(refused)
+        # Reading is never held back; joining the charter shares the same counter.
+        assert (await client.get("/charte/ameliorations")).status_code == 200
+        token = await csrf_token(client, "/charte/rejoindre")
+        joined = await client.post("/charte/rejoindre", data={"csrftoken": token})
+        assert joined.status_code == 429
+        assert await CharterSuggestion.all().count() == 2
 
 
 async def _ask_member_link(client: httpx.AsyncClient, email: str) -> httpx.Response:
