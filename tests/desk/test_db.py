@@ -1,0 +1,65 @@
+"""The PostgreSQL pool gives connections back without asyncpg's reset query, which is safe only
+while the desk leaves no session state on a pooled connection (desk.db.keep_session)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from desk.db import connected, connection_config, keep_session
+from desk.settings import PROJECT_ROOT
+
+
+def test_postgres_pool_skips_the_reset_query_and_sqlite_keeps_its_client() -> None:
+    postgres = connection_config("postgres://desk@127.0.0.1:5432/desk")
+    assert isinstance(postgres, dict)
+    assert postgres["credentials"]["reset"] is keep_session
+    sqlite = connection_config("sqlite:///tmp/desk.sqlite3")
+    assert isinstance(sqlite, dict)
+    assert sqlite["engine"] == "desk.db_sqlite"
+    assert "reset" not in sqlite["credentials"]
+
+
+# Session state that would outlive a statement on a pooled connection, and the one module allowed
+# to hold it (the worker's own listening connection, outside the pool).
+_SESSION_STATE = re.compile(
+    r"pg_advisory_lock\(|pg_try_advisory_lock\(|[\"']\s*LISTEN\b|[\"']\s*SET\s+(SESSION\s+)?\w+\s*(=|TO)\b"
+    r"|DECLARE\s+\w+\s+CURSOR\s+WITH\s+HOLD|\bPREPARE\s+\w+\s+AS",
+    re.IGNORECASE,
+)
+
+
+def test_no_module_leaves_session_state_on_a_pooled_connection() -> None:
+    offenders = [
+        str(path.relative_to(PROJECT_ROOT))
+        for path in sorted((PROJECT_ROOT / "desk").rglob("*.py"))
+        if "migrations" not in path.parts
+        and path != PROJECT_ROOT / "desk" / "outbox" / "wakeup.py"
+        and _SESSION_STATE.search(Path(path).read_text())
+    ]
+    assert offenders == []
+
+
+async def test_a_failed_transaction_leaves_nothing_for_the_next_user(database_url: str) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("the pool's reset is PostgreSQL's")
+    async with connected(database_url):
+        with pytest.raises(RuntimeError):
+            async with in_transaction() as conn:
+                await conn.execute_query("SELECT pg_advisory_xact_lock(424242)")
+                await conn.execute_query("CREATE TEMP TABLE left_behind (x int) ON COMMIT DROP")
+                raise RuntimeError("the route failed")
+        conn = connections.get("default")
+        # Every pooled connection in turn: none is still in a transaction or holds the lock.
+        for _ in range(6):
+            _, rows = await conn.execute_query(
+                "SELECT count(*) AS held FROM pg_locks WHERE locktype = 'advisory' "
+                "AND objid = 424242"
+            )
+            assert rows[0]["held"] == 0
+            _, rows = await conn.execute_query("SELECT to_regclass('left_behind') IS NULL AS gone")
+            assert rows[0]["gone"] is True
