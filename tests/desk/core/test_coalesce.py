@@ -39,7 +39,7 @@ async def test_callers_arriving_during_a_batch_go_in_the_next_one() -> None:
         return await double(n)
 
     results = await asyncio.gather(double(1), double(2), late(3), late(4))
-    assert results == [2, 4, 6, 8]
+    assert list(results) == [2, 4, 6, 8]
     assert work.batches == [[1, 2], [3, 4]]
 
 
