@@ -164,6 +164,9 @@ def main() -> None:
     )
     parser.add_argument("--postgres", help="an EMPTY PostgreSQL database URL (default: SQLite)")
     parser.add_argument("--profile", help="write py-spy's collapsed stacks of the worker here")
+    parser.add_argument(
+        "--profile-mails", help="the same, while the worker sends the mails (its own file)"
+    )
     args = parser.parse_args()
     print_facts(machine_facts())
     with tempfile.TemporaryDirectory(prefix="desk-bench-") as tmp:
@@ -212,9 +215,10 @@ def main() -> None:
                     webhook_rate, sent, webhook_cpu = drain_rate(
                         database_url, "delivery.dispatch", deliveries, pid=worker.pid
                     )
-                mail_rate, mailed, mail_cpu = drain_rate(
-                    database_url, "mail.login", args.mails, pid=worker.pid
-                )
+                with profiled(worker.pid, args.profile_mails, seconds=10):
+                    mail_rate, mailed, mail_cpu = drain_rate(
+                        database_url, "mail.login", args.mails, pid=worker.pid
+                    )
             raw_rate = raw_smtp_rate(smtp_port, args.mails, args.concurrency)
         bare = bare_baseline(work)
     db = "PostgreSQL" if args.postgres else "SQLite"

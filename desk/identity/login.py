@@ -29,7 +29,7 @@ from tortoise.transactions import in_transaction
 from desk.audit.log import record_action
 from desk.core import clock
 from desk.core.emails import normalise_email
-from desk.identity import login_links, other_device
+from desk.identity import login_links, login_mail, other_device
 from desk.identity.login_links import LinkKind, LoginLinkError
 from desk.identity.models import LoginChallenge
 from desk.outbox.models import OutboxJob
@@ -160,7 +160,7 @@ def mail_handler(audience: Audience[Any]) -> MailJob:
 
     async def send_login_link(job: OutboxJob, rt: Runtime) -> None:
         settings = rt.settings
-        mailed = await login_links.link_to_mail(
+        mailed = await login_mail.link_to_mail(
             job,
             kind=audience.link,
             secret_key=settings.secret_key,
@@ -172,7 +172,7 @@ def mail_handler(audience: Audience[Any]) -> MailJob:
         if extra is None:
             # Nobody active at that address: no mail, and the job forgets the token. The
             # challenge (and its address) goes with the other old ones (`purge_challenges`).
-            await login_links.forget_mailed_token(job)
+            await login_mail.forget_mailed_token(job)
             log.info("%s login link not sent: nobody active (job %s)", audience.name, job.id)
             return
         await rt.send_mail(
@@ -186,7 +186,7 @@ def mail_handler(audience: Audience[Any]) -> MailJob:
             idempotency_key=job.idempotency_key,
             locale=mailed.locale if audience.mail_in_reader_locale else "fr",
         )
-        await login_links.forget_mailed_token(job)
+        await login_mail.forget_mailed_token(job)
         log.info("%s login link sent (job %s)", audience.name, job.id)
 
     return send_login_link

@@ -2,7 +2,7 @@
 
 - The link carries a random token (`secrets.token_urlsafe(32)`, 256 bits). The database keeps
   only its SHA-256 (`LoginChallenge.id`); the mail job carries the token encrypted with a key
-  derived from DESK_SECRET_KEY and forgets it once the mail is sent.
+  derived from DESK_SECRET_KEY and forgets it once the mail is sent (desk.identity.login_mail).
 - A link works once, for `login_link_max_age` seconds (10 minutes by default).
 - A link works by itself only in the browser that asked for it: asking sets a short-lived
   HttpOnly cookie holding a random nonce whose SHA-256 is `LoginChallenge.browser_digest`. A
@@ -37,7 +37,6 @@ from desk.core import clock, crypto
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.identity.models import LoginChallenge
-from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue
 
 log = logging.getLogger("desk.identity.login_links")
@@ -292,46 +291,6 @@ async def use_link(challenge: LoginChallenge, *, conn: BaseDBAsyncClient) -> str
     if not won or not email:
         raise LoginLinkError("used")
     return email
-
-
-# --- the mail job --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MailedLink:
-    email: str
-    url_path: str
-    locale: str
-
-
-async def link_to_mail(
-    job: OutboxJob, *, kind: LinkKind, secret_key: str, max_age: int
-) -> MailedLink | None:
-    """What a mail job must send, or None when the link is dead (used, expired, purged)."""
-    challenge = await LoginChallenge.filter(
-        id=str(job.payload.get("challenge_id", "")), audience=kind.audience
-    ).first()
-    if challenge is None or challenge.used_at is not None or not challenge.email:
-        return None
-    if challenge.created_at < clock.now() - timedelta(seconds=max_age):
-        return None  # the worker was late: a dead link helps nobody
-    sealed = job.payload.get("token")
-    if not isinstance(sealed, str):
-        return None  # already sent: the token was forgotten
-    token = crypto.decrypt(secret_key, sealed)
-    if not hmac.compare_digest(digest(token), challenge.id):
-        return None
-    return MailedLink(
-        email=challenge.email,
-        url_path=link_path(kind, token),
-        locale=str(job.payload.get("locale", "fr")),
-    )
-
-
-async def forget_mailed_token(job: OutboxJob) -> None:
-    """Once the mail is out, the job keeps no trace of the token, even encrypted."""
-    payload = {k: v for k, v in job.payload.items() if k != "token"}
-    await OutboxJob.filter(id=job.id).update(payload=payload)
 
 
 async def purge_challenges(*, now: datetime, max_age: int) -> int:

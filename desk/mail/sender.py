@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 import re
+from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 import aiosmtplib
 
+from desk.mail import compose
 from desk.outbox.worker import PermanentJobError
 from desk.settings import Settings
 
@@ -47,6 +49,31 @@ IDLE_SECONDS = 30.0
 _STALE = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
 
 
+@dataclass(frozen=True)
+class Composed:
+    """A message written by desk.mail.compose, sent as it is."""
+
+    sender: str
+    to: str
+    raw: bytes
+
+    async def send(self, smtp: aiosmtplib.SMTP) -> None:
+        await smtp.sendmail(self.sender, [self.to], self.raw)
+
+
+@dataclass(frozen=True)
+class Packaged:
+    """A message the email package writes (and aiosmtplib sends, with SMTPUTF8 if need be)."""
+
+    message: EmailMessage
+
+    async def send(self, smtp: aiosmtplib.SMTP) -> None:
+        await smtp.send_message(self.message)
+
+
+Outgoing = Composed | Packaged
+
+
 class SmtpMailer:
     """Sends over connections kept open from one mail to the next (a connection, its greeting,
     STARTTLS and login cost more than a message: bench/fanout.py), one mail per connection at
@@ -80,19 +107,19 @@ class SmtpMailer:
                 smtp.close()
         return None
 
-    async def _deliver(self, message: EmailMessage) -> None:
+    async def _deliver(self, message: Outgoing) -> None:
         smtp = self._kept()
         try:
             if smtp is None:
                 smtp = await self._connect()
-                await smtp.send_message(message)
+                await message.send(smtp)
             else:
                 try:
-                    await smtp.send_message(message)
+                    await message.send(smtp)
                 except _STALE:
                     smtp.close()
                     smtp = await self._connect()
-                    await smtp.send_message(message)
+                    await message.send(smtp)
         except BaseException:
             # Refused, timed out or cancelled mid-conversation: its state is unknown, not kept.
             if smtp is not None:
@@ -103,6 +130,31 @@ class SmtpMailer:
             self._idle.append((smtp, loop.time(), loop))
         else:
             smtp.close()
+
+    def _message(
+        self,
+        *,
+        to: str,
+        subject: str,
+        text: str,
+        html: str | None,
+        message_id: str,
+        reply_to: str | None,
+    ) -> EmailMessage:
+        """The email package's message, for what `compose` leaves to it (addresses that need
+        quoting or SMTPUTF8)."""
+        message = EmailMessage()
+        message["From"] = self.settings.mail_from
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = message_id
+        if reply_to:
+            message["Reply-To"] = reply_to
+        message.set_content(text)
+        if html:
+            message.add_alternative(html, subtype="html")
+        return message
 
     async def close(self) -> None:
         """Say goodbye on every kept connection (the worker, when it stops)."""
@@ -124,26 +176,36 @@ class SmtpMailer:
         idempotency_key: str | None = None,
         reply_to: str | None = None,
     ) -> str:
-        message = EmailMessage()
-        message["From"] = self.settings.mail_from
-        message["To"] = to
-        message["Subject"] = subject
-        message["Date"] = formatdate(localtime=False)
-        domain = "desk.invalid"
-        message_id = (
-            f"<{idempotency_key}@{domain}>" if idempotency_key else make_msgid(domain=domain)
+        message_id = compose.message_id(idempotency_key)
+        raw = compose.compose(
+            mail_from=self.settings.mail_from,
+            to=to,
+            subject=subject,
+            text=text,
+            html=html or None,
+            message_id=message_id,
+            reply_to=reply_to,
         )
-        message["Message-ID"] = message_id
-        if reply_to:
-            message["Reply-To"] = reply_to
-        message.set_content(text)
-        if html:
-            message.add_alternative(html, subtype="html")
+        sender = compose.envelope_sender(self.settings.mail_from)
+        outgoing: Outgoing
+        if raw is not None and sender is not None:
+            outgoing = Composed(sender=sender, to=to, raw=raw)
+        else:
+            outgoing = Packaged(
+                self._message(
+                    to=to,
+                    subject=subject,
+                    text=text,
+                    html=html,
+                    message_id=message_id,
+                    reply_to=reply_to,
+                )
+            )
         s = self.settings
         try:
             # aiosmtplib's timeout bounds each read; this bounds the whole conversation.
             async with asyncio.timeout(s.smtp_deadline):
-                await self._deliver(message)
+                await self._deliver(outgoing)
         except (aiosmtplib.SMTPException, OSError) as exc:
             if isinstance(exc, TimeoutError) and not isinstance(exc, aiosmtplib.SMTPException):
                 raise MailError(f"mail server not done within {s.smtp_deadline:g} s") from exc

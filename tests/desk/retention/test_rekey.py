@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from desk.audit.models import AuditRecord
 from desk.core import crypto
-from desk.identity import login_links
+from desk.identity import login_links, login_mail
 from desk.outbox.models import OutboxJob
 from desk.partners import clients
 from desk.partners.channels import configure_channel
@@ -66,7 +66,7 @@ async def test_every_stored_secret_opens_with_the_new_key_and_no_longer_with_the
     assert await clients.hashing_key(signatory=bibus, secret_key=NEW) == hashing_key
     # The login link waiting for its mail is sent with a working token.
     job = await OutboxJob.get(kind=login_links.RESIDENT.mail_job)
-    mailed = await login_links.link_to_mail(
+    mailed = await login_mail.link_to_mail(
         job, kind=login_links.RESIDENT, secret_key=NEW, max_age=600
     )
     assert mailed is not None and mailed.url_path.startswith("/connexion/")
