@@ -17,12 +17,11 @@ again with the same idempotency key (`webhook-id`), which tells them it is the o
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from tortoise import Tortoise
 
 from adapters.base import Envelope, PermanentAdapterError
 from desk.outbox.models import OutboxJob
@@ -34,7 +33,8 @@ from desk.requests.identifiers import known_identifiers
 from desk.requests.models import Delivery, DeliveryState, RightsRequest
 from desk.runtime import Runtime
 
-# (column, model, field): what a batch reads of each delivery, in the query's order.
+# (column, model, field): what a batch reads of each delivery, in the query's order; a column
+# is converted as its model's field converts it (dates, enums, JSON, booleans per dialect).
 _COLUMNS: tuple[tuple[str, type[Any], str], ...] = (
     ("d.id", Delivery, "id"),
     ("d.state", Delivery, "state"),
@@ -42,15 +42,15 @@ _COLUMNS: tuple[tuple[str, type[Any], str], ...] = (
     ("d.due_at", Delivery, "due_at"),
     ("d.dispatch_ref", Delivery, "dispatch_ref"),
     ("d.channel", Delivery, "channel"),
-    ("d.signatory_id", Signatory, "id"),
+    ("d.signatory_id", Delivery, "id"),
     ("r.reference", RightsRequest, "reference"),
     ("r.kind", RightsRequest, "kind"),
     ("r.assurance", RightsRequest, "assurance"),
     ("r.filed_via", RightsRequest, "filed_via"),
     ("r.scope", RightsRequest, "scope"),
     ("r.consent_withdrawal", RightsRequest, "consent_withdrawal"),
-    ("r.resident_id", Signatory, "id"),
-    ("p.email", Delivery, "channel"),  # the resident's email: nullable text, as this one
+    ("r.resident_id", RightsRequest, "id"),
+    ("p.email", RightsRequest, "submission_key"),  # nullable text, as the resident's email
     ("s.slug", Signatory, "slug"),
     ("s.name", Signatory, "name"),
     ("s.accepted_identifiers", Signatory, "accepted_identifiers"),
@@ -100,7 +100,7 @@ async def read_rows(ids: Sequence[int]) -> dict[int, Row]:
     """The deliveries `ids` (those that exist), in one query."""
     if not ids:
         return {}
-    db = Tortoise.get_connection("default")
+    db = Delivery._choose_db()
     dialect = db.capabilities.dialect
     columns = ", ".join([c for c, _, _ in _COLUMNS] + [_SETTINGS_COLUMN])
     marks = ", ".join(_mark(dialect, n) for n in range(1, len(ids) + 1))
@@ -138,26 +138,29 @@ async def declarations_of(signatory_ids: set[int]) -> dict[int, list[dict[str, A
     return found
 
 
-# Adapters kept between batches, by (runtime, channel, signatory, DPO mailbox, raw settings):
-# settings changed in the back office give another key, hence a new adapter.
-_ADAPTERS: dict[tuple[Any, ...], object] = {}
+# Adapters kept between batches, per runtime, by (channel, signatory, DPO mailbox, raw
+# settings): settings changed in the back office give another key, hence a new adapter.
+_ADAPTERS: dict[int, tuple[weakref.ref[Runtime], dict[tuple[Any, ...], object]]] = {}
 _MAX_ADAPTERS = 512
 
 
 def adapter_for(row: Row, rt: Runtime) -> object:
-    key = (id(rt), row.used_channel, row.signatory_id, row.dpo_email, str(row.adapter_settings))
-    adapter = _ADAPTERS.get(key)
+    kept = _ADAPTERS.get(id(rt))
+    if kept is None or kept[0]() is not rt or len(kept[1]) >= _MAX_ADAPTERS:
+        for gone in [k for k, (ref, _) in _ADAPTERS.items() if ref() is None]:
+            del _ADAPTERS[gone]
+        kept = _ADAPTERS[id(rt)] = (weakref.ref(rt), {})
+    adapters = kept[1]
+    key = (row.used_channel, row.signatory_id, row.dpo_email, str(row.adapter_settings))
+    adapter = adapters.get(key)
     if adapter is None:
-        if len(_ADAPTERS) >= _MAX_ADAPTERS:
-            _ADAPTERS.clear()
         settings_field = Signatory._meta.fields_map["adapter_settings"]
-        adapter = new_adapter(
+        adapter = adapters[key] = new_adapter(
             channel=row.used_channel,
             dpo_email=row.dpo_email,
             raw_settings=settings_field.to_python_value(row.adapter_settings) or {},
             rt=rt,
         )
-        _ADAPTERS[key] = adapter
     return adapter
 
 

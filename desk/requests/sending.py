@@ -100,9 +100,8 @@ def _event_row(sent: Sent, prev: str, at: datetime, detail: dict[str, Any]) -> l
     )
     values = (sent.delivery_id, at, actor, ACTION, _FROM, _TO, detail, prev, digest)
     fields = DeliveryEvent._meta.fields_map
-    by_column = {"delivery_id": "delivery_id"}
     return [
-        fields[by_column.get(column, column)].to_db_value(value, DeliveryEvent)
+        fields[column].to_db_value(value, DeliveryEvent)
         for column, value in zip(_EVENT_COLUMNS, values, strict=True)
     ]
 
