@@ -35,8 +35,9 @@ MAX_HEAD_BYTES = 64 * 1024
 _NO_BODY = frozenset({204, 304})
 
 
-class ProtocolError(AdapterError):
-    """The partner's reply is not HTTP/1.1 as expected, or the connection broke."""
+# The partner's reply is not HTTP/1.1 as expected, or it closed the connection before it: the
+# names httpx gives them, so a job's recorded error reads as it did (the back office shows it).
+ProtocolError = httpx.RemoteProtocolError
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ class Pool:
         except ConnectionError as exc:
             if isinstance(exc, _Stale):
                 raise
-            raise ProtocolError(f"connection lost: {type(exc).__name__}") from exc
+            raise httpx.ReadError(f"connection lost: {type(exc).__name__}") from exc
         finally:
             if keep:
                 self._give_back(address, connection)

@@ -260,8 +260,6 @@ class WebhookAdapter:
                 )
         except TimeoutError as exc:
             raise AdapterError(f"{what}: no answer within {deadline:g} s") from exc
-        except http1.ProtocolError as exc:
-            raise AdapterError(f"{what}: {exc}") from exc
         except httpx.HTTPError as exc:
             raise AdapterError(f"{what}: {type(exc).__name__}") from exc
         raise_for_status(response, what=what)
