@@ -24,12 +24,14 @@ import json
 import logging
 import ssl
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
+from adapters import http1
 from adapters.base import (
     AdapterContext,
     AdapterError,
@@ -39,7 +41,7 @@ from adapters.base import (
     PermanentAdapterError,
     RetryLater,
 )
-from adapters.network import Network, guarded_client, pooled_client
+from adapters.network import Network, guarded_client
 from adapters.settings import SettingsError, check_seconds, check_secrets, check_url
 from desk.adapters_sdk import N_, sign
 
@@ -125,7 +127,16 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     return max(0.0, min(seconds, MAX_RETRY_AFTER))
 
 
-def raise_for_status(response: httpx.Response, *, what: str) -> None:
+class _Status(Protocol):
+    """What `raise_for_status` reads of a reply (httpx's, or adapters.http1's)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+def raise_for_status(response: _Status, *, what: str) -> None:
     """Sort a partner's HTTP status: fine (2xx), retry later, or give up."""
     status = response.status_code
     if 200 <= status < 300:
@@ -164,26 +175,9 @@ def http_client(deadline: float, allowed: tuple[Network, ...] = ()) -> httpx.Asy
     return guarded_client(allowed=allowed, timeout=http_timeout(deadline), verify=tls_context())
 
 
-def partner_client(url: str, allowed: tuple[Network, ...] = ()) -> httpx.AsyncClient:
-    """The kept-alive client of the partner at `url` (adapters.network.pooled_client): the same
-    guard as `http_client`, without a new connection per message (bench/fanout.py: the TCP
-    handshake and the client's set-up were a third of a delivery's time)."""
-    return pooled_client(url, allowed=allowed, verify=tls_context())
-
-
 # A partner's reply body is read (and dropped) up to this size, so its kept-alive connection
 # can carry the next message; a longer one is cut, and that connection closed.
 MAX_REPLY_BYTES = 64 * 1024
-
-
-async def _drain(response: httpx.Response) -> None:
-    """Read the rest of the reply: a response left unread closes its connection (httpcore),
-    and every message paid a new TCP connection (bench/fanout.py)."""
-    read = 0
-    async for chunk in response.aiter_raw():
-        read += len(chunk)
-        if read > MAX_REPLY_BYTES:
-            return
 
 
 class WebhookAdapter:
@@ -192,6 +186,9 @@ class WebhookAdapter:
 
     def __init__(self, context: AdapterContext) -> None:
         self.context = context
+        # The settings as checked, once per adapter (the worker keeps one per signatory's
+        # settings): checking them again at each message was a tenth of a delivery's time.
+        self._checked: dict[str, Any] | None = None
 
     @classmethod
     def validate_settings(
@@ -213,6 +210,11 @@ class WebhookAdapter:
         }
 
     def _settings(self) -> dict[str, Any]:
+        if self._checked is None:
+            self._checked = self._check_settings()
+        return self._checked
+
+    def _check_settings(self) -> dict[str, Any]:
         raw = self.context.settings
         secrets = raw.get("secrets")
         if isinstance(secrets, list) and any(
@@ -242,24 +244,26 @@ class WebhookAdapter:
         }
         deadline = float(settings["timeout"])
         what = f"webhook for delivery {envelope.delivery_id}"
-        client = partner_client(settings["url"], self.context.allowed_networks)
+        pool = http1.pool_for(
+            settings["url"], allowed=self.context.allowed_networks, verify=tls_context()
+        )
         try:
             async with asyncio.timeout(deadline):
-                # Streamed: only the status counts; the body is read (bounded) and dropped.
-                async with client.stream(
-                    "POST",
+                # Only the status counts; the reply's body is read (bounded) and dropped, so
+                # the kept connection can carry the next message.
+                response = await pool.post(
                     settings["url"],
-                    content=body,
+                    body=body,
                     headers=headers,
-                    timeout=http_timeout(deadline),
-                ) as response:
-                    raise_for_status(response, what=what)
-                    status = response.status_code
-                    await _drain(response)
+                    connect_timeout=min(CONNECT_TIMEOUT, deadline),
+                    max_body=MAX_REPLY_BYTES,
+                )
         except TimeoutError as exc:
             raise AdapterError(f"{what}: no answer within {deadline:g} s") from exc
         except httpx.HTTPError as exc:
             raise AdapterError(f"{what}: {type(exc).__name__}") from exc
+        raise_for_status(response, what=what)
+        status = response.status_code
         log.info(
             "delivery %s posted to signatory %s (%s)",
             envelope.delivery_id,

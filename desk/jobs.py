@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters import network
+from adapters import http1, network
 from desk.charter import complaints as charter_complaints
 from desk.charter import jobs as charter_jobs
 from desk.identity import sessions
@@ -14,7 +14,7 @@ from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
 from desk.receipts import log as receipt_log
 from desk.registry import joining
-from desk.requests import dispatch, identifiers
+from desk.requests import batch, dispatch, identifiers
 from desk.residents import digest, identities
 from desk.residents import jobs as resident_jobs
 from desk.retention import closing, reduction
@@ -30,7 +30,7 @@ identifiers.register(mediation_services.contact_identifiers)
 def job_registry() -> JobRegistry:
     return JobRegistry(
         handlers={
-            "delivery.dispatch": dispatch.dispatch_delivery,
+            "delivery.dispatch": batch.dispatch_delivery,
             "delivery.poll": dispatch.poll_delivery,
             "mail.login": resident_jobs.send_login_link,
             "mail.resident": resident_jobs.send_notification,
@@ -54,6 +54,8 @@ def job_registry() -> JobRegistry:
         },
         # One sequencer run appends every receipt not yet logged: a batch of them runs it once.
         coalesce=frozenset({receipt_log.APPEND_JOB}),
+        # Dispatches claimed together are read, sent and recorded together.
+        batches={"delivery.dispatch": batch.dispatch_deliveries},
         closing=[close_connections],
         periodic=[
             receipt_log.append_periodically,
@@ -68,6 +70,7 @@ def job_registry() -> JobRegistry:
 async def close_connections(runtime: Runtime) -> None:
     """The connections the worker kept open: partners' (webhooks) and the mail server's."""
     await network.close_pools()
+    await http1.close_pools()
     await runtime.mailer.close()
 
 

@@ -9,6 +9,9 @@
   while the previous batch was written); failures are recorded at once, one by one.
 - One heartbeat extends the lease of every job held, in one statement per beat.
 - Kinds the registry coalesces (`JobRegistry.coalesce`) claimed together run once.
+- Kinds the registry batches (`JobRegistry.batches`) claimed together run as one batch in one
+  lane (a webhook's deliveries: read, sent and recorded together), each job with its own
+  outcome; a batch holds as many of the `concurrency` places as it has jobs.
 
 A job's handler ran before its DONE is written, exactly as one at a time: a worker killed in
 between leaves the job RUNNING, its lease lapses, and it runs again (handlers are idempotent;
@@ -20,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from desk.logs import job_context
@@ -34,6 +37,8 @@ log = logging.getLogger("desk.worker")
 class _Coalescing(Protocol):
     @property
     def coalesce(self) -> frozenset[str]: ...
+    @property
+    def batches(self) -> Mapping[str, object]: ...
 
 
 class Worker(Protocol):
@@ -58,12 +63,14 @@ class Worker(Protocol):
 
     async def _claim(self, limit: int) -> list[OutboxJob]: ...
     async def _handle(self, job: OutboxJob, riders: Sequence[OutboxJob] = ()) -> bool: ...
+    async def _handle_batch(self, jobs: Sequence[OutboxJob]) -> list[OutboxJob]: ...
     def trouble(self, exc: BaseException | None) -> None: ...
     def maintenance_due(self) -> bool: ...
     async def maintain(self) -> None: ...
 
 
-# A job and the jobs of the same coalesced kind its run stands for.
+# A job and the jobs of the same coalesced kind its run stands for, or of the same batched
+# kind run with it.
 Item = tuple[OutboxJob, list[OutboxJob]]
 
 
@@ -152,13 +159,16 @@ class Lanes:
         return min(w.poll_interval, max(0.05, due_in))
 
     def _dispatch(self, jobs: list[OutboxJob]) -> None:
+        registry = self.worker.registry
         leaders: dict[str, list[OutboxJob]] = {}
         for job in jobs:
             self.held[job.id] = job
-            if job.kind in self.worker.registry.coalesce:
+            batched = job.kind in registry.batches
+            if batched or job.kind in registry.coalesce:
                 riders = leaders.get(job.kind)
                 if riders is not None:
                     riders.append(job)
+                    self.busy += 1 if batched else 0
                     continue
                 leaders[job.kind] = riders = []
             else:
@@ -166,28 +176,37 @@ class Lanes:
             self.busy += 1
             self.queue.put_nowait((job, riders))
 
+    def _places(self, job: OutboxJob, riders: list[OutboxJob]) -> int:
+        """How many of the `concurrency` places an item holds (a batch: one per job)."""
+        return 1 + len(riders) if job.kind in self.worker.registry.batches else 1
+
     async def _lane(self) -> None:
         w = self.worker
         while (item := await self.queue.get()) is not None:
             job, riders = item
+            jobs = [job, *riders]
             try:
                 # Every line the handler logs carries the job's id and kind (desk.logs).
                 with job_context(job.id, job.kind):
-                    succeeded = await w._handle(job, riders)
+                    if job.kind in w.registry.batches:
+                        succeeded = await w._handle_batch(jobs)
+                    else:
+                        succeeded = jobs if await w._handle(job, riders) else []
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                # Its failure could not be recorded (the database went away): its lease
-                # lapses and it runs again.
+                # Their failures could not be recorded (the database went away): their leases
+                # lapse and they run again.
                 w.trouble(exc)
-                succeeded = False
+                succeeded = []
             if succeeded:
-                self.done.extend((job, *riders))
+                self.done.extend(succeeded)
                 self.done_event.set()
-            else:
-                for finished in (job, *riders):
+            recorded = {finished.id for finished in succeeded}
+            for finished in jobs:
+                if finished.id not in recorded:
                     self.held.pop(finished.id, None)
-            self.busy -= 1
+            self.busy -= self._places(job, riders)
             self.slot_free.set()
 
     async def _recorder(self) -> None:

@@ -27,6 +27,9 @@ class PermanentJobError(Exception):
 
 Handler = Callable[[OutboxJob, Any], Awaitable[None]]
 DeadHandler = Callable[[OutboxJob, Any, str], Awaitable[None]]
+# Runs several jobs of one kind at once; for each job, None (done) or the error its retry or
+# parking is decided by, in the jobs' order.
+BatchHandler = Callable[[Sequence[OutboxJob], Any], Awaitable[Sequence[Exception | None]]]
 
 
 @dataclass
@@ -41,6 +44,9 @@ class JobRegistry:
     coalesce: frozenset[str] = frozenset()
     # Run once when run_forever ends: connections kept open to partners and the mail server.
     closing: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
+    # Kinds whose jobs claimed together run as one batch (run_forever), each with its own
+    # outcome; `handlers` still runs them one at a time (run_once).
+    batches: dict[str, BatchHandler] = field(default_factory=dict)
 
 
 class Worker:
@@ -147,6 +153,24 @@ class Worker:
                 await self._record_failure(failed, exc, error)
             return False
         return True
+
+    async def _handle_batch(self, jobs: Sequence[OutboxJob]) -> list[OutboxJob]:
+        """Run jobs of one batched kind together; the ones that succeeded (for the caller to
+        record). Each failure is recorded here, job by job, as `_handle` records one."""
+        handler = self.registry.batches[jobs[0].kind]
+        try:
+            outcomes: Sequence[Exception | None] = await handler(jobs, self.context)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            outcomes = [exc] * len(jobs)
+        succeeded: list[OutboxJob] = []
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if outcome is None:
+                succeeded.append(job)
+            else:
+                await self._record_failure(job, outcome, f"{type(outcome).__name__}: {outcome}")
+        return succeeded
 
     async def _record_failure(self, job: OutboxJob, exc: Exception, error: str) -> None:
         dead = await services.fail(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from itsdangerous import URLSafeTimedSerializer
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySetSingle
 
 from adapters.base import (
     AdapterContext,
-    AdapterError,
     Answer,
     Envelope,
     PermanentAdapterError,
@@ -21,10 +22,11 @@ from desk.core import clock, crypto
 from desk.core.errors import DeskError
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
-from desk.requests import assurance, partner_answer, transitions
+from desk.requests import partner_answer, transitions
+from desk.requests.assurance import of_request as assurance_of
 from desk.requests.effects import JobSpec, UploadedFile, enqueue_spec
 from desk.requests.identifiers import known_identifiers
-from desk.requests.links import answer_path, answer_token
+from desk.requests.links import SALT, answer_path
 from desk.requests.models import Delivery, DeliveryState, RightsRequest
 from desk.runtime import Runtime
 
@@ -78,13 +80,7 @@ async def _load(delivery_id: int) -> Delivery | None:
 async def build_envelope(delivery: Delivery, rt: Runtime) -> Envelope:
     signatory = delivery.signatory
     resident = delivery.request.resident
-    accepted = set(signatory.accepted_identifiers or [])
-    known = await known_identifiers(resident.id)
-    if resident.email:
-        known["email"] = resident.email
-    # Only what the signatory accepts to find a person, and nothing else.
-    identifiers = {kind: value for kind, value in known.items() if kind in accepted}
-    token = answer_token(rt.settings.secret_key, delivery_id=delivery.id, signatory_id=signatory.id)
+    request = delivery.request
     declarations = [
         {
             "code": d.code,
@@ -94,37 +90,96 @@ async def build_envelope(delivery: Delivery, rt: Runtime) -> Envelope:
         }
         for d in await signatory.declarations.all()
     ]
-    return Envelope(
+    return envelope_of(
+        rt,
         delivery_id=delivery.id,
-        request_reference=delivery.request.reference,
-        kind=delivery.request.kind.value,
-        signatory_slug=signatory.slug,
-        signatory_name=signatory.name,
-        identifiers=identifiers,
+        signatory_id=signatory.id,
+        state=delivery.state.value,
         received_at=delivery.received_at,
         due_at=delivery.due_at,
-        answer_url=rt.settings.url(answer_path(token)),
-        idempotency_key=f"delivery-{delivery.id}",
-        state=delivery.state.value,
-        dispatch_reference=delivery.dispatch_ref,
+        dispatch_ref=delivery.dispatch_ref,
+        reference=request.reference,
+        kind=request.kind.value,
+        assurance=request.assurance,
+        filed_via=request.filed_via,
+        scope=scope_of(request),
+        slug=signatory.slug,
+        name=signatory.name,
+        accepted=signatory.accepted_identifiers,
+        known=await known_identifiers(resident.id),
+        email=resident.email,
         declarations=declarations,
-        assurance=assurance.of_request(
-            assurance=delivery.request.assurance, filed_via=delivery.request.filed_via
-        ),
-        scope=scope_of(delivery.request),
+    )
+
+
+@functools.cache
+def _token_serializer(secret: str) -> URLSafeTimedSerializer:
+    # desk.requests.links.answer_token's serializer, made once per key rather than per link.
+    return URLSafeTimedSerializer(secret, salt=SALT)
+
+
+def envelope_of(
+    rt: Runtime,
+    *,
+    delivery_id: int,
+    signatory_id: int,
+    state: str,
+    received_at: datetime,
+    due_at: datetime,
+    dispatch_ref: str | None,
+    reference: str,
+    kind: str,
+    assurance: str,
+    filed_via: str,
+    scope: dict[str, str] | None,
+    slug: str,
+    name: str,
+    accepted: list[str] | None,
+    known: dict[str, str],
+    email: str | None,
+    declarations: list[dict[str, Any]],
+) -> Envelope:
+    """The envelope of one delivery, from its columns (a model's or a batch's row)."""
+    known = dict(known)
+    if email:
+        known["email"] = email
+    # Only what the signatory accepts to find a person, and nothing else.
+    allowed = set(accepted or [])
+    identifiers = {k: value for k, value in known.items() if k in allowed}
+    token = _token_serializer(rt.settings.secret_key).dumps({"d": delivery_id, "s": signatory_id})
+    return Envelope(
+        delivery_id=delivery_id,
+        request_reference=reference,
+        kind=kind,
+        signatory_slug=slug,
+        signatory_name=name,
+        identifiers=identifiers,
+        received_at=received_at,
+        due_at=due_at,
+        answer_url=rt.settings.url(answer_path(token)),
+        idempotency_key=f"delivery-{delivery_id}",
+        state=state,
+        dispatch_reference=dispatch_ref,
+        declarations=declarations,
+        assurance=assurance_of(assurance=assurance, filed_via=filed_via),
+        scope=scope,
     )
 
 
 def scope_of(request: RightsRequest) -> dict[str, str] | None:
     """The one declaration an objection or a consent withdrawal names, as filed (None: all)."""
-    if not request.scope:
+    return scope_from(request.scope, consent_withdrawal=request.consent_withdrawal)
+
+
+def scope_from(scope: dict[str, Any] | None, *, consent_withdrawal: bool) -> dict[str, str] | None:
+    if not scope:
         return None
     return {
-        "declaration": str(request.scope.get("declaration", "")),
-        "title": str(request.scope.get("title", "")),
-        "purposes": str(request.scope.get("purposes", "")),
-        "legal_basis": str(request.scope.get("legal_basis", "")),
-        "ground": "consent_withdrawal" if request.consent_withdrawal else "objection",
+        "declaration": str(scope.get("declaration", "")),
+        "title": str(scope.get("title", "")),
+        "purposes": str(scope.get("purposes", "")),
+        "legal_basis": str(scope.get("legal_basis", "")),
+        "ground": "consent_withdrawal" if consent_withdrawal else "objection",
     }
 
 
@@ -135,10 +190,18 @@ def channel_of(delivery: Delivery) -> str:
 
 def adapter_settings(delivery: Delivery, secret_key: str) -> dict[str, Any]:
     """The signatory's adapter settings with secrets decrypted, for the adapter only."""
+    return decrypted_settings(
+        delivery.signatory.dpo_email, delivery.signatory.adapter_settings, secret_key
+    )
+
+
+def decrypted_settings(
+    dpo_email: str, raw: dict[str, Any] | None, secret_key: str
+) -> dict[str, Any]:
     settings: dict[str, Any] = {
         # Every signatory has a DPO mailbox; an adapter's own settings may name another.
-        "mailbox": delivery.signatory.dpo_email,
-        **(delivery.signatory.adapter_settings or {}),
+        "mailbox": dpo_email,
+        **(raw or {}),
     }
     for name, value in settings.items():
         if crypto.is_encrypted(value):
@@ -151,9 +214,20 @@ def adapter_settings(delivery: Delivery, secret_key: str) -> dict[str, Any]:
 
 
 def make_adapter(delivery: Delivery, rt: Runtime) -> object:
-    adapter_class = load_adapter(channel_of(delivery))
+    return new_adapter(
+        channel=channel_of(delivery),
+        dpo_email=delivery.signatory.dpo_email,
+        raw_settings=delivery.signatory.adapter_settings,
+        rt=rt,
+    )
+
+
+def new_adapter(
+    *, channel: str, dpo_email: str, raw_settings: dict[str, Any] | None, rt: Runtime
+) -> object:
+    adapter_class = load_adapter(channel)
     context = AdapterContext(
-        settings=adapter_settings(delivery, rt.settings.secret_key),
+        settings=decrypted_settings(dpo_email, raw_settings, rt.settings.secret_key),
         send_mail=rt.send_mail,
         base_url=rt.settings.base_url,
         options={"simulated_delay": rt.settings.simulated_delay, "env": rt.env},
@@ -162,34 +236,7 @@ def make_adapter(delivery: Delivery, rt: Runtime) -> object:
     return adapter_class(context)
 
 
-async def dispatch_delivery(job: OutboxJob, rt: Runtime) -> None:
-    delivery = await _load(int(job.payload["delivery_id"]))
-    if delivery is None or delivery.state != DeliveryState.PENDING:
-        return  # withdrawn, answered early, or already sent by an earlier attempt
-    envelope = await build_envelope(delivery, rt)
-    adapter = make_adapter(delivery, rt)
-    try:
-        dispatch = await adapter.deliver(envelope)  # type: ignore[attr-defined]
-    except PermanentAdapterError as exc:
-        raise PermanentJobError(str(exc)) from exc
-    except AdapterError:
-        raise
-    follow_up: list[JobSpec] = []
-    if dispatch.poll_after is not None:
-        follow_up.append(_poll_job(delivery.id, 1, dispatch.poll_after))
-    try:
-        await transitions.send(
-            delivery_id=delivery.id,
-            actor=f"adapter:{channel_of(delivery)}",
-            dispatch_ref=dispatch.reference[:200],
-            jobs=follow_up,
-        )
-    except DeskError:
-        # The partner answered (or the resident withdrew) while we were handing it over.
-        log.info("delivery %s moved on before send was recorded", delivery.id)
-
-
-def _poll_job(delivery_id: int, attempt: int, after: float) -> JobSpec:
+def poll_job(delivery_id: int, attempt: int, after: float) -> JobSpec:
     return JobSpec(
         kind="delivery.poll",
         payload={"delivery_id": delivery_id, "attempt": attempt},
@@ -240,7 +287,7 @@ async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
     except PermanentAdapterError as exc:
         raise PermanentJobError(str(exc)) from exc
     delay = poll_interval(delivery, rt)
-    next_poll = [_poll_job(delivery.id, attempt + 1, delay)] if attempt < MAX_POLLS else []
+    next_poll = [poll_job(delivery.id, attempt + 1, delay)] if attempt < MAX_POLLS else []
     if answer is None:
         for spec in next_poll:
             await enqueue_spec(spec)

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.base import AdapterContext, Envelope, PermanentAdapterError
-from adapters.network import close_pools
+from adapters.http1 import close_pools
 from adapters.webhook import WebhookAdapter
 from desk.demo.reference_partner import serve_in_thread
 from desk.partners.webhooks import new_secret

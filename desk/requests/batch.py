@@ -1,0 +1,259 @@
+"""The worker's dispatch of several deliveries at once (one batch of `delivery.dispatch` jobs).
+
+- The deliveries are read in one query, as rows (with their request, resident and signatory
+  columns), the declarations of every signatory of the batch in one more.
+- Each channel's adapter is made once per signatory's settings (decrypted, and checked by the
+  adapter, once) and kept for the next batches while those settings do not change.
+- The partners' HTTP requests go out together over their kept connections.
+- The `send` transitions of every delivery handed over are recorded in one transaction
+  (desk.requests.sending); a delivery whose channel failed gets its own error, so its job is
+  retried or parked as dead exactly as when it ran alone.
+
+A worker stopped between the hand-overs and their recording leaves the deliveries pending and
+the jobs running: the leases lapse, the jobs run again and the partners get the same message
+again with the same idempotency key (`webhook-id`), which tells them it is the one they have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from adapters.base import Envelope, PermanentAdapterError
+from desk.outbox.models import OutboxJob
+from desk.outbox.worker import PermanentJobError
+from desk.registry.models import Declaration, Signatory
+from desk.requests import sending
+from desk.requests.dispatch import envelope_of, new_adapter, poll_job, scope_from
+from desk.requests.identifiers import known_identifiers
+from desk.requests.models import Delivery, DeliveryState, RightsRequest
+from desk.runtime import Runtime
+
+# (column, model, field): what a batch reads of each delivery, in the query's order; a column
+# is converted as its model's field converts it (dates, enums, JSON, booleans per dialect).
+_COLUMNS: tuple[tuple[str, type[Any], str], ...] = (
+    ("d.id", Delivery, "id"),
+    ("d.state", Delivery, "state"),
+    ("d.received_at", Delivery, "received_at"),
+    ("d.due_at", Delivery, "due_at"),
+    ("d.dispatch_ref", Delivery, "dispatch_ref"),
+    ("d.channel", Delivery, "channel"),
+    ("d.signatory_id", Delivery, "id"),
+    ("r.reference", RightsRequest, "reference"),
+    ("r.kind", RightsRequest, "kind"),
+    ("r.assurance", RightsRequest, "assurance"),
+    ("r.filed_via", RightsRequest, "filed_via"),
+    ("r.scope", RightsRequest, "scope"),
+    ("r.consent_withdrawal", RightsRequest, "consent_withdrawal"),
+    ("r.resident_id", RightsRequest, "id"),
+    ("p.email", RightsRequest, "submission_key"),  # nullable text, as the resident's email
+    ("s.slug", Signatory, "slug"),
+    ("s.name", Signatory, "name"),
+    ("s.accepted_identifiers", Signatory, "accepted_identifiers"),
+    ("s.adapter", Signatory, "adapter"),
+    ("s.dpo_email", Signatory, "dpo_email"),
+)
+# Read raw: the adapter's key (decoded only when the signatory's adapter is made).
+_SETTINGS_COLUMN = "s.adapter_settings"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A delivery as its dispatch needs it."""
+
+    id: int
+    state: DeliveryState
+    received_at: datetime
+    due_at: datetime
+    dispatch_ref: str | None
+    channel: str | None
+    signatory_id: int
+    reference: str
+    kind: Any
+    assurance: str
+    filed_via: str
+    scope: dict[str, Any] | None
+    consent_withdrawal: bool
+    resident_id: int
+    email: str | None
+    slug: str
+    name: str
+    accepted_identifiers: list[str] | None
+    adapter: str
+    dpo_email: str
+    adapter_settings: Any
+
+    @property
+    def used_channel(self) -> str:
+        return self.channel or self.adapter
+
+
+def _mark(dialect: str, n: int) -> str:
+    return f"${n}" if dialect == "postgres" else "?"
+
+
+async def read_rows(ids: Sequence[int]) -> dict[int, Row]:
+    """The deliveries `ids` (those that exist), in one query."""
+    if not ids:
+        return {}
+    db = Delivery._choose_db()
+    dialect = db.capabilities.dialect
+    columns = ", ".join([c for c, _, _ in _COLUMNS] + [_SETTINGS_COLUMN])
+    marks = ", ".join(_mark(dialect, n) for n in range(1, len(ids) + 1))
+    _, rows = await db.execute_query(
+        f"SELECT {columns} FROM delivery d "  # noqa: S608
+        "JOIN rights_request r ON r.id = d.request_id "
+        "JOIN resident p ON p.id = r.resident_id "
+        "JOIN signatory s ON s.id = d.signatory_id "
+        f"WHERE d.id IN ({marks})",
+        list(ids),
+    )
+    converters = [model._meta.fields_map[name].to_python_value for _, model, name in _COLUMNS]
+    found: dict[int, Row] = {}
+    for raw in rows:
+        values = [convert(raw[n]) for n, convert in enumerate(converters)]
+        row = Row(*[*values, raw[len(_COLUMNS)]])
+        found[row.id] = row
+    return found
+
+
+async def declarations_of(signatory_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each signatory's declarations as the envelope carries them, in one query."""
+    found: dict[int, list[dict[str, Any]]] = {sid: [] for sid in signatory_ids}
+    if not signatory_ids:
+        return found
+    rows = (
+        await Declaration.filter(signatory_id__in=sorted(signatory_ids))
+        .order_by("id")
+        .values_list("signatory_id", "code", "title", "data_categories", "recipients")
+    )
+    for sid, code, title, categories, recipients in rows:
+        found[int(sid)].append(
+            {"code": code, "title": title, "data_categories": categories, "recipients": recipients}
+        )
+    return found
+
+
+# Adapters kept between batches, per runtime, by (channel, signatory, DPO mailbox, raw
+# settings): settings changed in the back office give another key, hence a new adapter.
+_ADAPTERS: dict[int, tuple[weakref.ref[Runtime], dict[tuple[Any, ...], object]]] = {}
+_MAX_ADAPTERS = 512
+
+
+def adapter_for(row: Row, rt: Runtime) -> object:
+    kept = _ADAPTERS.get(id(rt))
+    if kept is None or kept[0]() is not rt or len(kept[1]) >= _MAX_ADAPTERS:
+        for gone in [k for k, (ref, _) in _ADAPTERS.items() if ref() is None]:
+            del _ADAPTERS[gone]
+        kept = _ADAPTERS[id(rt)] = (weakref.ref(rt), {})
+    adapters = kept[1]
+    key = (row.used_channel, row.signatory_id, row.dpo_email, str(row.adapter_settings))
+    adapter = adapters.get(key)
+    if adapter is None:
+        settings_field = Signatory._meta.fields_map["adapter_settings"]
+        adapter = adapters[key] = new_adapter(
+            channel=row.used_channel,
+            dpo_email=row.dpo_email,
+            raw_settings=settings_field.to_python_value(row.adapter_settings) or {},
+            rt=rt,
+        )
+    return adapter
+
+
+async def _envelopes(rows: list[Row], rt: Runtime) -> list[Envelope]:
+    declarations = await declarations_of({row.signatory_id for row in rows})
+    known: dict[int, dict[str, str]] = {}
+    for row in rows:
+        if row.resident_id not in known:
+            known[row.resident_id] = await known_identifiers(row.resident_id)
+    return [
+        envelope_of(
+            rt,
+            delivery_id=row.id,
+            signatory_id=row.signatory_id,
+            state=row.state.value,
+            received_at=row.received_at,
+            due_at=row.due_at,
+            dispatch_ref=row.dispatch_ref,
+            reference=row.reference,
+            kind=row.kind.value,
+            assurance=row.assurance,
+            filed_via=row.filed_via,
+            scope=scope_from(row.scope, consent_withdrawal=row.consent_withdrawal),
+            slug=row.slug,
+            name=row.name,
+            accepted=row.accepted_identifiers,
+            known=known[row.resident_id],
+            email=row.email,
+            declarations=declarations[row.signatory_id],
+        )
+        for row in rows
+    ]
+
+
+def _job_error(exc: BaseException) -> Exception:
+    if isinstance(exc, PermanentAdapterError):
+        permanent = PermanentJobError(str(exc))
+        permanent.__cause__ = exc
+        return permanent
+    if isinstance(exc, Exception):
+        return exc
+    raise exc  # cancelled, or the process is stopping
+
+
+async def dispatch_deliveries(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Exception | None]:
+    """Hand a batch's deliveries over to their channels and record their `send`s; for each job,
+    None (done) or the error its retry or parking is decided by."""
+    delivery_of = [int(job.payload["delivery_id"]) for job in jobs]
+    rows = await read_rows(sorted(set(delivery_of)))
+    # Withdrawn, answered early, or sent by an earlier attempt: nothing to do.
+    todo = [rows[i] for i in dict.fromkeys(delivery_of) if i in rows]
+    todo = [row for row in todo if row.state == DeliveryState.PENDING]
+    errors: dict[int, Exception] = {}
+    if todo:
+        envelopes = await _envelopes(todo, rt)
+        adapters = [adapter_for(row, rt) for row in todo]
+        results = await asyncio.gather(
+            *(
+                _deliver(adapter, envelope)
+                for adapter, envelope in zip(adapters, envelopes, strict=True)
+            ),
+            return_exceptions=True,
+        )
+        sends: list[sending.Sent] = []
+        for row, result in zip(todo, results, strict=True):
+            if isinstance(result, BaseException):
+                errors[row.id] = _job_error(result)
+                continue
+            reference, poll_after = result
+            sends.append(
+                sending.Sent(
+                    delivery_id=row.id,
+                    actor=f"adapter:{row.used_channel}",
+                    dispatch_ref=reference[:200],
+                    jobs=[poll_job(row.id, 1, poll_after)] if poll_after is not None else [],
+                )
+            )
+        try:
+            await sending.send_many(sends=sends)
+        except Exception as exc:
+            # Nothing recorded: these jobs run again, and their partners get the same keys.
+            errors.update(dict.fromkeys((s.delivery_id for s in sends), exc))
+    return [errors.get(delivery_id) for delivery_id in delivery_of]
+
+
+async def _deliver(adapter: object, envelope: Envelope) -> tuple[str, float | None]:
+    dispatch = await adapter.deliver(envelope)  # type: ignore[attr-defined]
+    return str(dispatch.reference), dispatch.poll_after
+
+
+async def dispatch_delivery(job: OutboxJob, rt: Runtime) -> None:
+    """One dispatch job alone (`desk worker --once`, tests): a batch of one; the worker's
+    lanes run them in batches (JobRegistry.batches)."""
+    [error] = await dispatch_deliveries([job], rt)
+    if error is not None:
+        raise error
