@@ -1,6 +1,6 @@
 """Long values in every field of every form and every partner API operation, up to the body
 limits, while a probe asks /healthz all along: no answer is a server error, and the probe is
-always answered within a second (one resident's input never holds the event loop).
+always answered within seconds (one resident's input never holds the event loop).
 
 The forms are the ones tests/security/test_fuzz_forms.py finds on every role's pages; each is
 sent with the values its page gives (hidden fields, the first choice of each radio group), so
@@ -46,7 +46,7 @@ FORM_LENGTHS = (9_000, 30_000, 250_000)
 JSON_LENGTHS = (5_000, 60_000)
 QUERY_LENGTHS = (2_000, 12_000)
 PAUSE = 0.05  # seconds between two questions of the probe
-PROBE_BOUND = 1.0  # seconds: generous; a stalled loop took 9 s for 30,000 characters
+PROBE_BOUND = 3.0  # seconds: generous (a loaded 2-core box answered in 1.4 s); a stalled loop took 9 s
 
 
 @dataclass
