@@ -46,7 +46,8 @@ FORM_LENGTHS = (9_000, 30_000, 250_000)
 JSON_LENGTHS = (5_000, 60_000)
 QUERY_LENGTHS = (2_000, 12_000)
 PAUSE = 0.05  # seconds between two questions of the probe
-PROBE_BOUND = 3.0  # seconds: generous (a loaded 2-core box answered in 1.4 s); a stalled loop took 9 s
+# Seconds: generous (a loaded 2-core box answered in 1.4 s); a stalled loop took 9 s.
+PROBE_BOUND = 3.0
 
 
 @dataclass
