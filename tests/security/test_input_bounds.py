@@ -39,7 +39,7 @@ async def test_a_signatory_longer_than_its_column_is_a_clear_422_not_a_500(
     await make_signatory("eau-du-ponant")
     await log_in(client, worker, mail_sink, EMAIL)
     for length in (65, 200, 30_000, 200_000):
-        started = time.perf_counter()
+        started = time.process_time()
         response = await post_form(
             client,
             "/mon-espace/demandes",
@@ -53,7 +53,8 @@ async def test_a_signatory_longer_than_its_column_is_a_clear_422_not_a_500(
         assert response.headers["content-type"].startswith("text/html")
         text = page_text(response)
         assert "trop long" in text, length  # by the guard, or by the ORM's own length check
-        assert time.perf_counter() - started < 2, length
+        # CPU seconds, not wall time: a loaded box makes the answer late, not the work long.
+        assert time.process_time() - started < 2, length
     # Nothing was filed, and the service still answers.
     assert not await Delivery.all().count()
     assert (await client.get("/healthz")).status_code == 200
