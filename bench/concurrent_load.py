@@ -104,6 +104,7 @@ async def _run(database_url: str, args: argparse.Namespace, mode: str, work: Pat
         mode=mode,
         signatories=args.signatories or signatories,
         profile=profile if args.profile else None,
+        worker_during_filing=not args.worker_after,
     )
 
 
@@ -113,9 +114,10 @@ def report(db: str, mode: str, result: LoadResult, bare_rps: float, bare_p99: fl
     lost = requests - filed + len(result.open_requests) + len(result.filing_problems)
     rate = filed / result.filing_seconds if result.filing_seconds else 0.0
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    worker = "worker during the filings" if result.worker_during_filing else "worker after"
     print(
         f"\n== {db}, {mode}: {requests} erasure filings, "
-        f"{result.signatories_per_filing:.1f} signatories each; load average now {load}"
+        f"{result.signatories_per_filing:.1f} signatories each, {worker}; load average now {load}"
     )
     print(f"filing answers: {result.filing_statuses}; deliveries: {result.deliveries}")
     print(
@@ -163,6 +165,11 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=900.0, help="seconds to wait at most")
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a database is created)")
     parser.add_argument("--sqlite", action="store_true", help="SQLite too when --postgres")
+    parser.add_argument(
+        "--worker-after",
+        action="store_true",
+        help="the worker stops during the filings (starts again after the last one)",
+    )
     parser.add_argument(
         "--profile",
         help="py-spy's collapsed stacks to PREFIX.<mode>.<db>.serve.txt (filings), "

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import Popen
 
 import httpx
 from tortoise.backends.base.executor import EXECUTOR_CACHE
@@ -67,6 +68,7 @@ class LoadResult:
     worker_cpu: float = 0.0
     partner_cpu: float = 0.0
     signatories_per_filing: float = 0.0
+    worker_during_filing: bool = True
 
     @property
     def completed_per_second(self) -> float:
@@ -180,6 +182,29 @@ def _cpu(procs: list[subprocess.Popen[bytes]]) -> float:
     return sum(cpu_seconds(p.pid) for p in procs)
 
 
+def _worker(env: dict[str, str], logs: Path) -> contextlib.AbstractContextManager[Popen[bytes]]:
+    return process(desk_command("worker"), env=desk_env(env), log=logs / "worker.log")
+
+
+def _stop(proc: Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def _starts(log: Path) -> int:
+    return log.read_text(errors="replace").count(" started\n")
+
+
+async def _started(proc: Popen[bytes], log: Path, before: int) -> float:
+    """The worker's CPU seconds once it has logged that it started (after `before` starts)."""
+    deadline = time.monotonic() + 60
+    while _starts(log) == before:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("the worker did not start")
+        await asyncio.sleep(0.05)
+    return cpu_seconds(proc.pid)
+
+
 async def run_load(
     *,
     work: Path,
@@ -193,19 +218,23 @@ async def run_load(
     mode: str = "mixed",
     signatories: int | None = None,
     profile: str | None = None,
+    worker_during_filing: bool = True,
 ) -> LoadResult:
     """The whole workload; `database_url` must name an empty database.
 
     `profile`: py-spy's collapsed stacks written to `<profile>.serve.txt` (during the
-    filings), `<profile>.worker.txt` and `<profile>.partner.txt` (first filing to last
-    request completed).
+    filings), `<profile>.serve-all.txt`, `<profile>.worker.txt` and `<profile>.partner.txt`
+    (first filing to last request completed).
+    `worker_during_filing=False`: the worker stops once the residents are logged in and
+    starts again after the last filing, so the filings have the machine to themselves (and
+    the end-to-end time includes the worker's backlog).
     """
     if mode not in MODES:
         raise ValueError(f"mode {mode!r}: one of {', '.join(MODES)}")
     # Tortoise caches each model's SQL without the dialect in the key: a run on PostgreSQL
     # after one on SQLite, in one process, would reuse SQLite's placeholders.
     EXECUTOR_CACHE.clear()
-    result = LoadResult()
+    result = LoadResult(worker_during_filing=worker_during_filing)
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     sink = MailSink(limit=1_000_000)
@@ -237,12 +266,12 @@ async def run_load(
             desk_command("serve", "--port", str(port)),
             env=desk_env(env), log=logs / "serve.log", ready_url=base + "/",
         )  # fmt: skip
-        worker = process(desk_command("worker"), env=desk_env(env), log=logs / "worker.log")
         with (
             serve as web,
-            worker as work_proc,
             _partners(env, webhook_slugs, base, logs) as partners,
+            contextlib.ExitStack() as stack,
         ):
+            work_proc = stack.enter_context(_worker(env, logs))
             limits = httpx.Limits(max_connections=concurrency)
             clients = [
                 httpx.AsyncClient(base_url=base, timeout=60, limits=limits)
@@ -252,19 +281,32 @@ async def run_load(
                 await asyncio.gather(
                     *(log_in(c, sink, f"charge-{n}@exemple.invalid") for n, c in enumerate(clients))
                 )
+                if not worker_during_filing:
+                    _stop(work_proc)
                 with contextlib.ExitStack() as spies:
                     if profile:
-                        spies.enter_context(spying(work_proc.pid, f"{profile}.worker.txt"))
+                        spies.enter_context(spying(web.pid, f"{profile}.serve-all.txt"))
                         for p in partners[:1]:
                             spies.enter_context(spying(p.pid, f"{profile}.partner.txt"))
                     started = time.perf_counter()
-                    web_cpu, worker_cpu = cpu_seconds(web.pid), cpu_seconds(work_proc.pid)
+                    web_cpu = cpu_seconds(web.pid)
+                    worker_cpu = cpu_seconds(work_proc.pid) if worker_during_filing else 0.0
                     partner_cpu = _cpu(partners)
+                    if worker_during_filing and profile:
+                        spies.enter_context(spying(work_proc.pid, f"{profile}.worker.txt"))
                     with spying(web.pid, f"{profile}.serve.txt" if profile else None):
                         asked = await _file_all(clients, targets, concurrency, result)
                     result.filing_seconds = time.perf_counter() - started
                     result.web_cpu_filing = cpu_seconds(web.pid) - web_cpu
                     result.requests_filed = result.filing_statuses.get(303, 0)
+                    if not worker_during_filing:
+                        # The worker's own start (imports, first maintenance pass) is not
+                        # counted: its CPU from the moment it says it started.
+                        starts = _starts(logs / "worker.log")
+                        work_proc = stack.enter_context(_worker(env, logs))
+                        worker_cpu = await _started(work_proc, logs / "worker.log", starts)
+                        if profile:
+                            spies.enter_context(spying(work_proc.pid, f"{profile}.worker.txt"))
                     result.open_requests = await wait_final(database_url, settle_timeout)
                     result.completed_seconds = time.perf_counter() - started
                     result.web_cpu = cpu_seconds(web.pid) - web_cpu
