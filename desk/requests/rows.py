@@ -62,3 +62,19 @@ async def insert_rows(
             row_values[position] = fields[name].to_db_value(row[name], model)
         values.append(row_values)
     await connection.execute_many(executor.insert_query, values)
+
+
+def placeholder(connection: BaseDBAsyncClient, position: int) -> str:
+    """The dialect's parameter marker: `?` (SQLite), `$n` (PostgreSQL, from 1)."""
+    return f"${position}" if connection.capabilities.dialect == "postgres" else "?"
+
+
+async def ids_where(
+    model: type[Model], column: str, value: Any, *, connection: BaseDBAsyncClient
+) -> list[int]:
+    """Ids of `model`'s rows whose `column` is `value`, in id order: one hand-written SELECT
+    (the query set built it again with pypika at every call, a tenth of a filing's time)."""
+    table = model._meta.db_table
+    sql = f'SELECT "id" FROM "{table}" WHERE "{column}"={placeholder(connection, 1)} ORDER BY "id"'
+    _, rows = await connection.execute_query(sql, [value])
+    return [int(row[0]) for row in rows]

@@ -24,7 +24,7 @@ from desk.requests.models import (
     RequestKind,
     RightsRequest,
 )
-from desk.requests.rows import insert_rows
+from desk.requests.rows import ids_where, insert_rows
 
 MAX_UPLOAD_TYPES = {
     "application/json": ".json",
@@ -108,13 +108,7 @@ async def file_request(
                 rows=[{"signatory_id": sid} for sid in targets],
                 connection=conn,
             )
-            created = (
-                await Delivery.filter(request_id=request.id)
-                .using_db(conn)
-                .order_by("id")
-                .values_list("id", flat=True)
-            )
-            delivery_ids = [cast(int, i) for i in created]
+            delivery_ids = await ids_where(Delivery, "request_id", request.id, connection=conn)
             await record_first_events(
                 delivery_ids=delivery_ids,
                 action="file",
