@@ -26,7 +26,6 @@ from desk.receipts.keys import Keyring
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests import queries, transitions
 from desk.requests.models import Delivery, RequestKind, RightsRequest
-from desk.requests.rows import placeholder
 from desk.requests.services import file_request
 from desk.requests.transitions import AlreadyAnswered
 from desk.residents import copies
@@ -119,15 +118,10 @@ async def signatory_ids_for(slugs: list[str]) -> list[int] | None:
     wanted = sorted({s.strip() for s in slugs if s.strip()})
     if not wanted:
         return None
-    # Hand-written: the query set was built again with pypika at every filing.
-    db = Signatory._meta.db
-    marks = ", ".join(placeholder(db, n) for n in range(2, len(wanted) + 2))
-    sql = (
-        f'SELECT "slug", "id" FROM "{Signatory._meta.db_table}" '
-        f'WHERE "charter_status"={placeholder(db, 1)} AND "slug" IN ({marks})'
-    )
-    _, found = await db.execute_query(sql, [CharterStatus.SIGNED.value, *wanted])
-    by_slug = {str(row[0]): int(row[1]) for row in found}
+    found = await Signatory.filter(
+        slug__in=wanted, charter_status=CharterStatus.SIGNED
+    ).values_list("slug", "id")
+    by_slug = {slug: sid for slug, sid in found}
     if len(by_slug) != len(wanted):
         raise DeskError(
             "Un des organismes choisis n'est pas (ou plus) signataire de la charte. "

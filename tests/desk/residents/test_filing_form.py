@@ -1,4 +1,4 @@
-"""The resident's filing form names signatories by their slugs: read in one hand-written query,
+"""The resident's filing form names signatories by their slugs, read once (not by the service):
 only signed signatories count, and a name that is not (or no longer) one is refused in French
 with nothing filed; a double click files one request."""
 
