@@ -1,14 +1,24 @@
-"""Issue 13's workload at full size: nothing lost under concurrent load, and how fast.
+"""Issue 18's intake and end-to-end figures (and issue 13's mixed workload): nothing lost, how fast.
 
-Run: .venv/bin/python bench/concurrent_load.py [--requests 500] [--residents 50]
-     [--concurrency 10] [--webhook-partners 1] [--postgres URL_OF_A_SERVER]
+Run: .venv/bin/python bench/concurrent_load.py [--mode intake,everywhere,e2e] [--requests N]
+     [--residents 50] [--concurrency 10] [--postgres URL_OF_A_SERVER [--sqlite]]
+     [--profile PREFIX]
 
 `desk serve`, one `desk worker` and `desk partner-sim` processes (one per webhook signatory,
-answering through the partner API), the 11 demo signatories (the others simulated). Residents
-log in through the mailed link, then file erasures through one httpx client at the given
-concurrency, half of them "erase everywhere". Printed: requests lost or in error, filings/s
-and their p50/p99, requests completed per second end to end (filing to the last receipt
-logged), and the bare Starlette app through the same client in the same run as yardstick.
+answering through the partner API), the other signatories simulated. Residents log in through
+the mailed link, then file erasures through one httpx client at the given concurrency:
+
+- intake: one signatory each (500 filings, the 11 demo signatories in turn);
+- everywhere: "erase everywhere" to 40 signatories (100 filings);
+- e2e: one signatory each, the reference partner answering by API (500 filings);
+- mixed: issue 13's workload, half of them "erase everywhere" to 11 signatories, one webhook
+  partner answering meanwhile (300 filings).
+
+Printed per mode: filings/s beside the bare Starlette app through the same client in the same
+run, their p50/p99, CPU ms per filing of `desk serve`; requests completed per second end to
+end (first filing to the last receipt logged), CPU ms per delivery of the worker and of the
+partner simulator; nothing lost: every filing answered 303 and whole in the database, every
+request in a final state, every erasure's receipt verified, `desk audit verify`.
 With --postgres, a throwaway database is created on that server and dropped afterwards.
 """
 
@@ -16,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import statistics
 import sys
@@ -30,7 +41,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import bare_app, machine_facts, print_facts  # noqa: E402
-from bench.load import LoadResult, run_load  # noqa: E402
+from bench.load import MODES, LoadResult, run_load  # noqa: E402
 
 
 async def bare_through_client(url: str, *, requests: int, concurrency: int) -> tuple[float, float]:
@@ -58,85 +69,141 @@ def _p(values: list[float], pct: int) -> float:
     return 1000 * statistics.quantiles(values, n=100)[pct - 1]
 
 
-async def on_postgres(server: str, args: argparse.Namespace, work: Path) -> LoadResult:
+# Per mode: filings, signatories in all (None: the 11 of the demo), webhook partners.
+DEFAULTS: dict[str, tuple[int, int | None, int]] = {
+    "intake": (500, None, 0),
+    "everywhere": (100, 40, 0),
+    "e2e": (500, None, 1),
+    "mixed": (300, None, 1),
+}
+
+
+async def on_postgres(server: str, args: argparse.Namespace, mode: str, work: Path) -> LoadResult:
     name = f"desk_bench_load_{secrets.token_hex(4)}"
     parts = urlsplit(server)
     admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        return await _run(urlunsplit(parts._replace(path=f"/{name}")), args, work)
+        return await _run(urlunsplit(parts._replace(path=f"/{name}")), args, mode, work)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
 
-async def _run(database_url: str, args: argparse.Namespace, work: Path) -> LoadResult:
+async def _run(database_url: str, args: argparse.Namespace, mode: str, work: Path) -> LoadResult:
+    requests, signatories, partners = DEFAULTS[mode]
+    profile = f"{args.profile}.{mode}.{'pg' if 'postgres' in database_url else 'sqlite'}"
     return await run_load(
         work=work,
         database_url=database_url,
-        requests=args.requests,
+        requests=args.requests or requests,
         residents=args.residents,
         concurrency=args.concurrency,
-        webhook_partners=args.webhook_partners,
+        webhook_partners=partners if args.webhook_partners is None else args.webhook_partners,
         settle_timeout=args.settle,
+        mode=mode,
+        signatories=args.signatories or signatories,
+        profile=profile if args.profile else None,
+        worker_during_filing=not args.worker_after,
     )
 
 
-def report(db: str, result: LoadResult, bare_rps: float, bare_p99: float, requests: int) -> None:
+def report(db: str, mode: str, result: LoadResult, bare_rps: float, bare_p99: float) -> None:
     filed = result.requests_filed
-    lost = requests - filed + len(result.open_requests)
+    requests = sum(result.filing_statuses.values())
+    lost = requests - filed + len(result.open_requests) + len(result.filing_problems)
     rate = filed / result.filing_seconds if result.filing_seconds else 0.0
-    print(f"\n== {db}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    worker = "worker during the filings" if result.worker_during_filing else "worker after"
+    print(
+        f"\n== {db}, {mode}: {requests} erasure filings, "
+        f"{result.signatories_per_filing:.1f} signatories each, {worker}; load average now {load}"
+    )
     print(f"filing answers: {result.filing_statuses}; deliveries: {result.deliveries}")
     print(
-        f"lost or in error: {lost} of {requests} (never completed: {len(result.open_requests)}); "
+        f"lost or in error: {lost} of {requests} (never completed: {len(result.open_requests)}, "
+        f"not whole: {len(result.filing_problems)}); "
         f"5xx / locked lines in logs: {len(result.server_errors)}; "
-        f"receipt problems: {len(result.receipt_problems)}; partner retries: "
+        f"receipts {result.receipts}, problems: {len(result.receipt_problems)}; partner retries: "
         f"{result.partner_retries}; desk audit verify exit {result.audit_exit}"
     )
     p50, p99 = _p(result.filing_latencies, 50), _p(result.filing_latencies, 99)
     print(
         f"filings: {rate:,.1f}/s = {rate / bare_rps:.3f}x bare through the same client, "
-        f"p50 {p50:.0f} ms, p99 {p99:.0f} ms"
+        f"p50 {p50:.0f} ms, p99 {p99:.0f} ms; "
+        f"desk serve {1000 * result.web_cpu_filing / max(1, filed):.2f} ms CPU per filing"
     )
     print(
         f"completed end to end: {result.completed_per_second:,.1f} requests/s "
         f"({filed} requests, {result.deliveries} deliveries in {result.completed_seconds:.1f} s)"
     )
-    print(f"bare Starlette through the same client: {bare_rps:,.0f} req/s, p99 {bare_p99:.0f} ms")
+    deliveries = max(1, result.deliveries)
     print(
-        f"CPU: desk serve {1000 * result.web_cpu_filing / max(1, filed):.1f} ms per filing; "
-        f"desk worker {1000 * result.worker_cpu / max(1, result.deliveries):.1f} ms per delivery "
-        f"(all its jobs, from the first filing to the last request completed)"
+        f"CPU, first filing to last completed: desk worker "
+        f"{1000 * result.worker_cpu / deliveries:.2f} ms per delivery (all its jobs); "
+        f"desk serve {1000 * result.web_cpu / max(1, filed):.2f} ms per request (filing, "
+        f"API answers); partner-sim {1000 * result.partner_cpu / deliveries:.2f} ms per delivery"
     )
-    for line in (result.server_errors + result.receipt_problems)[:10]:
+    print(f"bare Starlette through the same client: {bare_rps:,.0f} req/s, p99 {bare_p99:.0f} ms")
+    problems = result.server_errors + result.receipt_problems + result.filing_problems
+    for line in (problems + result.partner_errors)[:10]:
         print("  !", line)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument(
+        "--mode",
+        default="intake,everywhere,e2e",
+        help=f"comma-separated, in order, among {', '.join(MODES)}",
+    )
+    parser.add_argument("--requests", type=int, help="filings per mode (default: per mode)")
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--webhook-partners", type=int, default=1)
+    parser.add_argument("--signatories", type=int, help="signatories in all (default: per mode)")
+    parser.add_argument("--webhook-partners", type=int, help="default: per mode")
     parser.add_argument("--settle", type=float, default=900.0, help="seconds to wait at most")
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a database is created)")
     parser.add_argument("--sqlite", action="store_true", help="SQLite too when --postgres")
+    parser.add_argument(
+        "--worker-after",
+        action="store_true",
+        help="the worker stops during the filings (starts again after the last one)",
+    )
+    parser.add_argument(
+        "--profile",
+        help="py-spy's collapsed stacks to PREFIX.<mode>.<db>.serve.txt (filings), "
+        ".worker.txt and .partner.txt (first filing to last completed)",
+    )
     args = parser.parse_args()
+    modes = [m.strip() for m in args.mode.split(",") if m.strip()]
+    if unknown := [m for m in modes if m not in MODES]:
+        parser.error(f"unknown mode {unknown[0]!r}: one of {', '.join(MODES)}")
     print_facts(machine_facts(args.postgres))
     with tempfile.TemporaryDirectory(prefix="desk-load-") as tmp:
         work = Path(tmp)
-        # The yardstick first, on a quiet machine, then each database, reported as it ends.
-        with bare_app(work) as url:
-            bare_rps, bare_p99 = asyncio.run(
-                bare_through_client(url, requests=3000, concurrency=args.concurrency)
-            )
-        if not args.postgres or args.sqlite:
-            result = asyncio.run(_run(f"sqlite://{work}/load.sqlite3", args, work / "s"))
-            report("SQLite", result, bare_rps, bare_p99, args.requests)
-        if args.postgres:
-            result = asyncio.run(on_postgres(args.postgres, args, work / "p"))
-            report("PostgreSQL", result, bare_rps, bare_p99, args.requests)
+
+        # The yardstick just before each mode on each database (the box's load moves by the
+        # minute when it is shared), then the mode, reported as it ends.
+        def bare() -> tuple[float, float]:
+            with bare_app(work) as url:
+                rps, p99 = asyncio.run(
+                    bare_through_client(url, requests=3000, concurrency=args.concurrency)
+                )
+            print(f"bare Starlette through httpx at {args.concurrency}: {rps:,.0f} req/s")
+            return rps, p99
+
+        for mode in modes:
+            if not args.postgres or args.sqlite:
+                bare_rps, bare_p99 = bare()
+                result = asyncio.run(
+                    _run(f"sqlite://{work}/{mode}.sqlite3", args, mode, work / f"s-{mode}")
+                )
+                report("SQLite", mode, result, bare_rps, bare_p99)
+            if args.postgres:
+                bare_rps, bare_p99 = bare()
+                result = asyncio.run(on_postgres(args.postgres, args, mode, work / f"p-{mode}"))
+                report("PostgreSQL", mode, result, bare_rps, bare_p99)
 
 
 if __name__ == "__main__":

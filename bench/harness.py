@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -269,3 +270,38 @@ def wait_port(port: int, timeout: float = 30) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError(f"nothing listens on port {port}")
+
+
+@contextlib.contextmanager
+def spying(pid: int, output: str | None) -> Iterator[None]:
+    """py-spy on a process for as long as the block runs, however long that is (raw collapsed
+    stacks): stopped by SIGINT, on which py-spy writes what it sampled."""
+    if not output:
+        yield
+        return
+    spy = subprocess.Popen(
+        [
+            str(Path(PYTHON).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            output,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        try:
+            spy.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            spy.wait()

@@ -1,18 +1,23 @@
 """Many residents at once against real processes: `desk serve`, `desk worker`, reference
 partners (`desk partner-sim`) answering through the partner API, on SQLite or PostgreSQL.
 
-The workload of issue 13: residents log in through the mailed link, then file erasure
-requests concurrently, half of them "erase everywhere"; webhook partners answer by API at the
-same moments, the other signatories answer through the simulated adapter. `run_load` returns
-what happened; the concurrency test (tests/e2e/test_concurrent_load.py) asserts on it and
-bench/concurrent_load.py prints it beside the bare app.
+Residents log in through the mailed link, then file erasure requests concurrently. What each
+filing names depends on the mode (issue 18's definitions):
+
+- "mixed" (issue 13's workload): half of them "erase everywhere", the others one signatory;
+  webhook partners answer by API at the same moments, the others through the simulated adapter;
+- "intake": one signatory each, every signatory in turn (simulated unless webhook partners);
+- "everywhere": "erase everywhere", to every signatory (`signatories` of them in all);
+- "e2e": one signatory each, a reference partner (webhook) answering through the partner API.
+
+`run_load` returns what happened; the concurrency test (tests/e2e/test_concurrent_load.py)
+asserts on it and bench/concurrent_load.py prints it beside the bare app.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import secrets
 import subprocess
@@ -20,26 +25,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import Popen
 
 import httpx
-from joserfc import jws
-from joserfc.jwk import KeySet
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from bench.desk_setup import migrate, settings_env
-from bench.harness import ROOT, cpu_seconds, desk_command, desk_env, free_port, process
-from desk.core import merkle
+from bench.desk_setup import add_signatories, migrate, settings_env
+from bench.harness import ROOT, cpu_seconds, desk_command, desk_env, free_port, process, spying
+from bench.load_checks import check_receipts, half_written, log_in, scan_logs, wait_final
 from desk.db import connected
-from desk.demo.seed import seed_demo
 from desk.mail.sink import MailSink, SmtpSinkServer
-from desk.receipts.keys import signing_input
-from desk.receipts.models import Receipt
 from desk.registry.models import CharterStatus, Signatory
-from desk.requests.models import Delivery, DeliveryState, RequestKind, RightsRequest
-from desk.requests.states import FINAL_STATES
+from desk.requests.models import Delivery
 
-# Access-log lines: "<method> <route> <status> <ms>ms".
-_STATUS = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD) \S+ (\d{3}) [\d.]+ms")
+MODES = ("mixed", "intake", "everywhere", "e2e")
 
 
 @dataclass
@@ -54,15 +53,22 @@ class LoadResult:
     receipts: int = 0
     # Fulfilled erasures whose receipt is missing, unlogged, or whose proof fails.
     receipt_problems: list[str] = field(default_factory=list)
+    # Answered filings whose deliveries, first events or dispatch jobs are not all there.
+    filing_problems: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
     partner_errors: list[str] = field(default_factory=list)
     partner_retries: int = 0
     audit_exit: int | None = None
     audit_output: str = ""
-    # CPU seconds of `desk serve` while the filings ran, and of `desk worker` from the first
-    # filing to the last request completed (machine-independent costs, bench/README.md).
+    # CPU seconds of `desk serve` while the filings ran, and of `desk serve`, `desk worker`
+    # and the partner simulators from the first filing to the last request completed
+    # (machine-independent costs, bench/README.md).
     web_cpu_filing: float = 0.0
+    web_cpu: float = 0.0
     worker_cpu: float = 0.0
+    partner_cpu: float = 0.0
+    signatories_per_filing: float = 0.0
+    worker_during_filing: bool = True
 
     @property
     def completed_per_second(self) -> float:
@@ -86,19 +92,23 @@ def _printed(output: str, name: str) -> str:
     return match.group(1)
 
 
-async def _register(database_url: str) -> list[str]:
-    """The demo register, every signatory answering by itself (simulated) to begin with."""
+async def _register(database_url: str, signatories: int | None) -> list[str]:
+    """The demo register (made-up signatories up to `signatories`), every signatory answering
+    by itself (simulated) to begin with."""
     async with connected(database_url):
-        await seed_demo()
+        await add_signatories(signatories or 0, adapter="simulated")
         await Signatory.all().update(adapter="simulated", adapter_settings={})
         slugs = await Signatory.filter(charter_status=CharterStatus.SIGNED).order_by("id")
         return [s.slug for s in slugs]
 
 
 @contextlib.contextmanager
-def _partners(env: dict[str, str], slugs: list[str], desk_url: str, logs: Path) -> Iterator[None]:
+def _partners(
+    env: dict[str, str], slugs: list[str], desk_url: str, logs: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     """One `desk partner-sim` per slug, configured as an operator would (webhook + client)."""
     with contextlib.ExitStack() as stack:
+        procs = []
         for slug in slugs:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
@@ -107,60 +117,45 @@ def _partners(env: dict[str, str], slugs: list[str], desk_url: str, logs: Path) 
                 env, "partners", "configure", slug, "--adapter", "webhook",
                 "--set", f"url={url}/webhooks/desk",
             )  # fmt: skip
-            stack.enter_context(
-                process(
-                    desk_command(
-                        "partner-sim",
-                        "--port",
-                        str(port),
-                        "--desk-url",
-                        desk_url,
-                        "--client-id",
-                        _printed(client, "client_id"),
-                        "--client-secret",
-                        _printed(client, "client_secret"),
-                        "--webhook-secret",
-                        _printed(hook, "Nouveau secret de signature"),
-                    ),
-                    env=desk_env(env),
-                    log=logs / f"partner-{slug}.log",
-                    ready_url=url + "/",
-                )  # fmt: skip
+            command = desk_command(
+                "partner-sim", "--port", str(port), "--desk-url", desk_url,
+                "--client-id", _printed(client, "client_id"),
+                "--client-secret", _printed(client, "client_secret"),
+                "--webhook-secret", _printed(hook, "Nouveau secret de signature"),
+            )  # fmt: skip
+            procs.append(
+                stack.enter_context(
+                    process(
+                        command,
+                        env=desk_env(env),
+                        log=logs / f"partner-{slug}.log",
+                        ready_url=url + "/",
+                    )
+                )
             )
-        yield
+        yield procs
 
 
-async def _log_in(client: httpx.AsyncClient, sink: MailSink, email: str) -> None:
-    """The real flow: form, link mailed by the worker process, confirmation."""
-    await client.get("/connexion")
-    csrf = client.cookies.get("csrftoken") or ""
-    sent = await client.post("/connexion", data={"csrftoken": csrf, "email": email})
-    sent.raise_for_status()
-    deadline = time.monotonic() + 60
-    link = ""
-    while not link:
-        links = [x for m in sink.to(email) for x in m.links if "/connexion/" in x]
-        link = links[-1] if links else ""
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no login link for {email}")
-        await asyncio.sleep(0.1)
-    path = "/" + link.split("/", 3)[3]
-    (await client.get(path)).raise_for_status()
-    csrf = client.cookies.get("csrftoken") or csrf
-    done = await client.post(path, data={"csrftoken": csrf})
-    if done.status_code != 303:
-        raise RuntimeError(f"login confirmation answered {done.status_code}")
+def targets_of(mode: str, n: int, slugs: list[str], webhook_slugs: list[str]) -> list[str]:
+    """The signatories the n-th filing names."""
+    if mode == "everywhere" or (mode == "mixed" and n % 2 == 0):
+        return slugs
+    if mode == "e2e":
+        return [webhook_slugs[n % len(webhook_slugs)]]
+    return [slugs[n % len(slugs)]]
 
 
 async def _file_all(
-    clients: list[httpx.AsyncClient], slugs: list[str], requests: int, concurrency: int,
+    clients: list[httpx.AsyncClient], targets: list[list[str]], concurrency: int,
     result: LoadResult,
-) -> None:  # fmt: skip
+) -> int:  # fmt: skip
+    """File every request; returns the deliveries the answered filings asked for."""
     gate = asyncio.Semaphore(concurrency)
+    asked = 0
 
     async def one(n: int) -> None:
+        nonlocal asked
         client = clients[n % len(clients)]
-        targets = slugs if n % 2 == 0 else [slugs[n % len(slugs)]]
         async with gate:
             started = time.perf_counter()
             answer = await client.post(
@@ -169,81 +164,45 @@ async def _file_all(
                     "csrftoken": client.cookies.get("csrftoken") or "",
                     "submission_key": secrets.token_urlsafe(16),
                     "kind": "erasure",
-                    "signatory": targets,
+                    "signatory": targets[n],
                 },
             )
             result.filing_latencies.append(time.perf_counter() - started)
         result.filing_statuses[answer.status_code] = (
             result.filing_statuses.get(answer.status_code, 0) + 1
         )
+        if answer.status_code == 303:
+            asked += len(targets[n])
 
-    await asyncio.gather(*(one(n) for n in range(requests)))
-
-
-async def _wait_final(database_url: str, within: float) -> list[str]:
-    """References of the requests still open when everything settled or time ran out."""
-    deadline = time.monotonic() + within
-    async with connected(database_url):
-        while True:
-            open_ids = set(
-                await Delivery.exclude(state__in=list(FINAL_STATES)).values_list(
-                    "request_id", flat=True
-                )
-            )
-            unlogged = await Receipt.filter(leaf_index__isnull=True).count()
-            if (not open_ids and not unlogged) or time.monotonic() > deadline:
-                refs = await RightsRequest.filter(id__in=list(open_ids)).values_list(
-                    "reference", flat=True
-                )
-                return [str(r) for r in refs]
-            await asyncio.sleep(0.5)
+    await asyncio.gather(*(one(n) for n in range(len(targets))))
+    return asked
 
 
-async def _check_receipts(client: httpx.AsyncClient, database_url: str, result: LoadResult) -> None:
-    """Every fulfilled erasure has a receipt whose inclusion proof verifies under a signed
-    head, checked as an outsider would: over HTTP, with only the published keys."""
-    keys = KeySet.import_key_set((await client.get("/.well-known/jwks.json")).json())
-    async with connected(database_url):
-        fulfilled = await Delivery.filter(
-            state=DeliveryState.FULFILLED, request__kind=RequestKind.ERASURE
-        ).values_list("id", flat=True)
-        receipts = {r.delivery_id: r for r in await Receipt.all()}  # type: ignore[attr-defined]
-    result.receipts = len(receipts)
-    for delivery_id in fulfilled:
-        receipt = receipts.get(delivery_id)
-        if receipt is None:
-            result.receipt_problems.append(f"delivery {delivery_id}: no receipt")
-            continue
-        answer = await client.get(f"/recus/{receipt.id}/inclusion.json")
-        if answer.status_code != 200:
-            result.receipt_problems.append(f"receipt {receipt.id}: {answer.status_code}")
-            continue
-        proof = answer.json()
-        head = json.loads(jws.deserialize_compact(proof["tree_head"], keys).payload)
-        ok = head["size"] == proof["tree_size"] and merkle.verify_inclusion(
-            leaf=merkle.leaf_hash(signing_input(receipt.jws)),
-            index=proof["leaf_index"],
-            size=head["size"],
-            proof=[bytes.fromhex(h) for h in proof["audit_path"]],
-            root=bytes.fromhex(head["root_hash"]),
-        )
-        if not ok:
-            result.receipt_problems.append(f"receipt {receipt.id}: proof does not verify")
+def _cpu(procs: list[subprocess.Popen[bytes]]) -> float:
+    return sum(cpu_seconds(p.pid) for p in procs)
 
 
-def _scan_logs(logs: Path, result: LoadResult) -> None:
-    for path in sorted(logs.glob("*.log")):
-        text = path.read_text(errors="replace")
-        for line in text.splitlines():
-            status = _STATUS.search(line)
-            if (status and status.group(1).startswith("5")) or "database is locked" in line:
-                result.server_errors.append(f"{path.name}: {line[:300]}")
-            elif "Traceback" in line:
-                result.server_errors.append(f"{path.name}: {line[:300]}")
-        if path.name.startswith("partner-"):
-            result.partner_errors += [
-                f"{path.name}: {line[:300]}" for line in text.splitlines() if "ERROR" in line
-            ]
+def _worker(env: dict[str, str], logs: Path) -> contextlib.AbstractContextManager[Popen[bytes]]:
+    return process(desk_command("worker"), env=desk_env(env), log=logs / "worker.log")
+
+
+def _stop(proc: Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def _starts(log: Path) -> int:
+    return log.read_text(errors="replace").count(" started\n")
+
+
+async def _started(proc: Popen[bytes], log: Path, before: int) -> float:
+    """The worker's CPU seconds once it has logged that it started (after `before` starts)."""
+    deadline = time.monotonic() + 60
+    while _starts(log) == before:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("the worker did not start")
+        await asyncio.sleep(0.05)
+    return cpu_seconds(proc.pid)
 
 
 async def run_load(
@@ -256,12 +215,26 @@ async def run_load(
     webhook_partners: int = 2,
     settle_timeout: float = 240.0,
     worker_concurrency: int = 8,
+    mode: str = "mixed",
+    signatories: int | None = None,
+    profile: str | None = None,
+    worker_during_filing: bool = True,
 ) -> LoadResult:
-    """The whole workload; `database_url` must name an empty database."""
+    """The whole workload; `database_url` must name an empty database.
+
+    `profile`: py-spy's collapsed stacks written to `<profile>.serve.txt` (during the
+    filings), `<profile>.serve-all.txt`, `<profile>.worker.txt` and `<profile>.partner.txt`
+    (first filing to last request completed).
+    `worker_during_filing=False`: the worker stops once the residents are logged in and
+    starts again after the last filing, so the filings have the machine to themselves (and
+    the end-to-end time includes the worker's backlog).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}: one of {', '.join(MODES)}")
     # Tortoise caches each model's SQL without the dialect in the key: a run on PostgreSQL
     # after one on SQLite, in one process, would reuse SQLite's placeholders.
     EXECUTOR_CACHE.clear()
-    result = LoadResult()
+    result = LoadResult(worker_during_filing=worker_during_filing)
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     sink = MailSink(limit=1_000_000)
@@ -283,17 +256,22 @@ async def run_load(
             DESK_LOG_FORMAT="text",
         )
         migrate(env)
-        slugs = await _register(database_url)
+        slugs = await _register(database_url, signatories)
+        webhook_slugs = slugs[:webhook_partners]
+        if mode == "e2e" and not webhook_slugs:
+            raise ValueError("mode e2e needs at least one webhook partner")
+        targets = [targets_of(mode, n, slugs, webhook_slugs) for n in range(requests)]
+        result.signatories_per_filing = sum(map(len, targets)) / max(1, requests)
         serve = process(
             desk_command("serve", "--port", str(port)),
             env=desk_env(env), log=logs / "serve.log", ready_url=base + "/",
         )  # fmt: skip
-        worker = process(desk_command("worker"), env=desk_env(env), log=logs / "worker.log")
         with (
             serve as web,
-            worker as work_proc,
-            _partners(env, slugs[:webhook_partners], base, logs),
+            _partners(env, webhook_slugs, base, logs) as partners,
+            contextlib.ExitStack() as stack,
         ):
+            work_proc = stack.enter_context(_worker(env, logs))
             limits = httpx.Limits(max_connections=concurrency)
             clients = [
                 httpx.AsyncClient(base_url=base, timeout=60, limits=limits)
@@ -301,21 +279,41 @@ async def run_load(
             ]
             try:
                 await asyncio.gather(
-                    *(
-                        _log_in(c, sink, f"charge-{n}@exemple.invalid")
-                        for n, c in enumerate(clients)
-                    )
+                    *(log_in(c, sink, f"charge-{n}@exemple.invalid") for n, c in enumerate(clients))
                 )
-                started = time.perf_counter()
-                web_cpu, worker_cpu = cpu_seconds(web.pid), cpu_seconds(work_proc.pid)
-                await _file_all(clients, slugs, requests, concurrency, result)
-                result.filing_seconds = time.perf_counter() - started
-                result.web_cpu_filing = cpu_seconds(web.pid) - web_cpu
-                result.requests_filed = result.filing_statuses.get(303, 0)
-                result.open_requests = await _wait_final(database_url, settle_timeout)
-                result.completed_seconds = time.perf_counter() - started
-                result.worker_cpu = cpu_seconds(work_proc.pid) - worker_cpu
-                await _check_receipts(clients[0], database_url, result)
+                if not worker_during_filing:
+                    _stop(work_proc)
+                with contextlib.ExitStack() as spies:
+                    if profile:
+                        spies.enter_context(spying(web.pid, f"{profile}.serve-all.txt"))
+                        for p in partners[:1]:
+                            spies.enter_context(spying(p.pid, f"{profile}.partner.txt"))
+                    started = time.perf_counter()
+                    web_cpu = cpu_seconds(web.pid)
+                    worker_cpu = cpu_seconds(work_proc.pid) if worker_during_filing else 0.0
+                    partner_cpu = _cpu(partners)
+                    if worker_during_filing and profile:
+                        spies.enter_context(spying(work_proc.pid, f"{profile}.worker.txt"))
+                    with spying(web.pid, f"{profile}.serve.txt" if profile else None):
+                        asked = await _file_all(clients, targets, concurrency, result)
+                    result.filing_seconds = time.perf_counter() - started
+                    result.web_cpu_filing = cpu_seconds(web.pid) - web_cpu
+                    result.requests_filed = result.filing_statuses.get(303, 0)
+                    if not worker_during_filing:
+                        # The worker's own start (imports, first maintenance pass) is not
+                        # counted: its CPU from the moment it says it started.
+                        starts = _starts(logs / "worker.log")
+                        work_proc = stack.enter_context(_worker(env, logs))
+                        worker_cpu = await _started(work_proc, logs / "worker.log", starts)
+                        if profile:
+                            spies.enter_context(spying(work_proc.pid, f"{profile}.worker.txt"))
+                    result.open_requests = await wait_final(database_url, settle_timeout)
+                    result.completed_seconds = time.perf_counter() - started
+                    result.web_cpu = cpu_seconds(web.pid) - web_cpu
+                    result.worker_cpu = cpu_seconds(work_proc.pid) - worker_cpu
+                    result.partner_cpu = _cpu(partners) - partner_cpu
+                await check_receipts(clients[0], database_url, result)
+                result.filing_problems = await half_written(database_url, asked)
             finally:
                 for client in clients:
                     await client.aclose()
@@ -327,7 +325,7 @@ async def run_load(
             text=True, timeout=600, check=False,
         )  # fmt: skip
         result.audit_exit, result.audit_output = audit.returncode, audit.stdout + audit.stderr
-        _scan_logs(logs, result)
+        scan_logs(logs, result)
         result.partner_retries = sum(
             p.read_text(errors="replace").count("retrying") for p in logs.glob("partner-*")
         )

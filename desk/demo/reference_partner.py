@@ -20,7 +20,8 @@ Run it alone with `python -m desk.demo.reference_partner --port 8100 --desk-url 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
@@ -28,7 +29,7 @@ from starlette.routing import Route
 
 from desk.demo.reference_drp import create_request, request_status
 from desk.demo.reference_state import PartnerState
-from desk.demo.reference_webhooks import answer_delivery, receive_webhook
+from desk.demo.reference_webhooks import answer_delivery, desk_client, receive_webhook
 from desk.demo.serving import serve_in_thread, serving
 from desk.partners.webhooks import new_secret
 
@@ -43,6 +44,19 @@ __all__ = [
 ]
 
 
+@contextlib.asynccontextmanager
+async def _kept_client(app: Starlette) -> AsyncIterator[None]:
+    """While the app runs, its answers share one kept-alive client to the desk: a client and
+    a TCP connection per answer were a third of the simulator's time (bench/concurrent_load.py)."""
+    state: PartnerState = app.state.partner
+    async with desk_client(state) as client:
+        state.desk_client = client
+        try:
+            yield
+        finally:
+            state.desk_client = None
+
+
 def create_reference_partner(
     *,
     desk_base_url: str,
@@ -55,11 +69,12 @@ def create_reference_partner(
 ) -> Starlette:
     """The reference partner app; its record of what happened is `app.state.partner`."""
     app = Starlette(
+        lifespan=_kept_client,
         routes=[
             Route("/webhooks/desk", receive_webhook, methods=["POST"]),
             Route("/v1/data-rights-request", create_request, methods=["POST"]),
             Route("/v1/data-rights-request/{request_id}", request_status, methods=["GET"]),
-        ]
+        ],
     )
     app.state.partner = PartnerState(
         desk_base_url=desk_base_url.rstrip("/"),

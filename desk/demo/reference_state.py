@@ -5,10 +5,12 @@ fictional export it hands out (see desk.demo.reference_partner).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -58,6 +60,12 @@ class PartnerState:
     requests: dict[str, DrpRequest] = field(default_factory=dict)
     token: str | None = None
     token_expires: float = 0.0
+    # One token request at a time: answers arriving together share the token it brings (each
+    # request costs the desk two scrypt runs).
+    token_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The kept-alive client to the desk, open while the app runs (its lifespan); without it,
+    # each answer opens its own.
+    desk_client: httpx.AsyncClient | None = None
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:

@@ -6,6 +6,7 @@ that API asks (Retry-After, backoff with jitter, the same Idempotency-Key).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -136,24 +137,29 @@ def retry_wait(response: httpx.Response, attempt: int) -> float | None:
 
 
 async def _token(state: PartnerState, client: httpx.AsyncClient, *, fresh: bool = False) -> str:
-    if state.token and not fresh and time.time() < state.token_expires - 30:
+    stale = state.token
+    if stale and not fresh and time.time() < state.token_expires - 30:
+        return stale
+    async with state.token_lock:
+        # Another answer may have brought a new token while this one waited.
+        if state.token and state.token != stale and time.time() < state.token_expires - 30:
+            return state.token
+        response = await client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": state.client_id,
+                "client_secret": state.client_secret,
+            },
+        )
+        wait = retry_wait(response, 0)
+        if wait is not None:
+            raise _RetryLater(response.status_code, wait)
+        response.raise_for_status()
+        data = response.json()
+        state.token = str(data["access_token"])
+        state.token_expires = time.time() + float(data.get("expires_in", 300))
         return state.token
-    response = await client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": state.client_id,
-            "client_secret": state.client_secret,
-        },
-    )
-    wait = retry_wait(response, 0)
-    if wait is not None:
-        raise _RetryLater(response.status_code, wait)
-    response.raise_for_status()
-    data = response.json()
-    state.token = str(data["access_token"])
-    state.token_expires = time.time() + float(data.get("expires_in", 300))
-    return state.token
 
 
 async def _post_answer(
@@ -207,6 +213,10 @@ async def _post_answer(
     raise RuntimeError("the desk kept asking to retry later")
 
 
+def desk_client(state: PartnerState) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=state.desk_base_url, timeout=15, verify=tls_context())
+
+
 async def answer_delivery(state: PartnerState, msg_id: str, data: dict[str, Any]) -> None:
     """Fulfil a delivery through the desk's partner API; never raises (a background task)."""
     try:
@@ -218,9 +228,10 @@ async def answer_delivery(state: PartnerState, msg_id: str, data: dict[str, Any]
         copy = None
         if kind == "access" and known:
             copy = export_for(identifiers or {}, str(data.get("reference") or ""))
-        async with httpx.AsyncClient(
-            base_url=state.desk_base_url, timeout=15, verify=tls_context()
-        ) as client:
+        async with contextlib.AsyncExitStack() as stack:
+            client = state.desk_client
+            if client is None:
+                client = await stack.enter_async_context(desk_client(state))
             response = await _post_answer(
                 state, client, msg_id=msg_id, delivery_id=delivery_id, outcome=outcome, copy=copy
             )

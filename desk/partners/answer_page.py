@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.queryset import QuerySet
+
 from desk.core import clock
 from desk.partners.services import (
     ACTOR,
@@ -26,6 +28,7 @@ from desk.requests import assurance, partner_answer, pause
 from desk.requests.dispatch import build_envelope
 from desk.requests.effects import UploadedFile
 from desk.requests.models import Delivery, DeliveryEvent, RequestKind
+from desk.requests.rows import BuiltSelect
 from desk.requests.states import FINAL_STATES
 from desk.requests.transitions import AlreadyAnswered, DeliveryNotFound
 from desk.runtime import Runtime
@@ -55,16 +58,22 @@ class AnswerPage:
     paused: bool = False
 
 
+def _delivery_query(delivery_id: int, signatory_id: int) -> QuerySet[Delivery]:
+    return Delivery.filter(id=delivery_id, signatory_id=signatory_id).select_related(
+        "request__resident", "signatory"
+    )
+
+
+# Read at every API answer and answer page: built once per dialect (desk.requests.rows).
+_DELIVERY = BuiltSelect(Delivery, _delivery_query, markers=2)
+
+
 async def delivery_for(*, delivery_id: int, signatory_id: int) -> Delivery:
     """One of this signatory's deliveries; another signatory's is "not found" (no hint)."""
-    delivery = (
-        await Delivery.filter(id=delivery_id, signatory_id=signatory_id)
-        .select_related("request__resident", "signatory")
-        .first()
-    )
-    if delivery is None:
+    found = await _DELIVERY.run(delivery_id, signatory_id)
+    if not found:
         raise DeliveryNotFound()
-    return delivery
+    return found[0]
 
 
 async def load_answer_page(*, delivery_id: int, signatory_id: int, runtime: Runtime) -> AnswerPage:

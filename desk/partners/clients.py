@@ -15,6 +15,7 @@ from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.partners.models import ClientSecret, PartnerClient
 from desk.registry.models import CharterStatus, Signatory
+from desk.requests.rows import placeholder
 
 MAX_ACTIVE_SECRETS = 2
 LABEL_MAX = 200
@@ -234,15 +235,22 @@ async def authenticate(*, client_id: str, client_secret: str) -> Authenticated |
 
 async def secret_still_active(*, secret_id: int, client_id: str, signatory_id: int) -> bool:
     """Whether a token issued with this secret may still be used: the secret and its client not
-    revoked, the signatory not excluded. One query, joined on primary keys."""
-    return await ClientSecret.filter(
-        id=secret_id,
-        revoked_at=None,
-        client__client_id=client_id,
-        client__revoked_at=None,
-        client__signatory_id=signatory_id,
-        client__signatory__charter_status__not=CharterStatus.EXCLUDED,
-    ).exists()
+    revoked, the signatory not excluded. One query, joined on primary keys, written by hand:
+    built by the query set at every API call, it was a sixth of an answer's time
+    (bench/concurrent_load.py --mode e2e)."""
+    db = ClientSecret._meta.db
+    p = [placeholder(db, n) for n in range(1, 5)]
+    sql = (
+        f'SELECT 1 FROM "{ClientSecret._meta.db_table}" s '
+        f'JOIN "{PartnerClient._meta.db_table}" c ON c."id" = s."client_id" '
+        f'JOIN "{Signatory._meta.db_table}" g ON g."id" = c."signatory_id" '
+        f'WHERE s."id" = {p[0]} AND s."revoked_at" IS NULL AND c."client_id" = {p[1]} '
+        f'AND c."revoked_at" IS NULL AND c."signatory_id" = {p[2]} '
+        f'AND g."charter_status" <> {p[3]} LIMIT 1'
+    )
+    values = [secret_id, client_id, signatory_id, CharterStatus.EXCLUDED.value]
+    _, rows = await db.execute_query(sql, values)
+    return bool(rows)
 
 
 async def hashing_key(*, signatory: Signatory, secret_key: str, create: bool = True) -> str | None:

@@ -6,6 +6,7 @@ or excluding the signatory) closes the tokens already issued at once."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ class InvalidToken(Exception):
     pass
 
 
+@functools.lru_cache(maxsize=4)
 def _key(secret_key: str) -> OctKey:
+    # Derived once per secret key, not at every API call.
     derived = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=b"desk.partner-tokens", info=b"hs256"
     ).derive(secret_key.encode())

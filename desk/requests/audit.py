@@ -24,6 +24,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from desk.core import clock
 from desk.core.chain import CONTENT, GENESIS, LINK, Verifier, link_digest, moment, rows_by_id
 from desk.requests.models import Delivery, DeliveryEvent
+from desk.requests.rows import insert_rows
 
 # Where each action's event keeps free text someone typed: (key, nested key, ...).
 FREE_TEXT: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -170,20 +171,16 @@ async def record_first_events(
             to_state=state,
             detail=stored,
         )
-        events.append(
-            DeliveryEvent(
-                delivery_id=delivery_id,
-                at=at,
-                actor=actor,
-                action=action,
-                from_state=state,
-                to_state=state,
-                detail=stored,
-                prev_digest=GENESIS,
-                digest=digest,
-            )
-        )
-    await DeliveryEvent.bulk_create(events, using_db=connection)
+        events.append({"delivery_id": delivery_id, "detail": stored, "digest": digest})
+    shared = {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "from_state": state,
+        "to_state": state,
+        "prev_digest": GENESIS,
+    }
+    await insert_rows(DeliveryEvent, shared=shared, rows=events, connection=connection)
 
 
 def digest_matches(event: DeliveryEvent, *, legacy: bool = True) -> bool:

@@ -24,6 +24,7 @@ from desk.requests.models import (
     RequestKind,
     RightsRequest,
 )
+from desk.requests.rows import ids_where, insert_rows
 
 MAX_UPLOAD_TYPES = {
     "application/json": ".json",
@@ -49,6 +50,7 @@ async def file_request(
     declaration_id: int | None = None,
     scope: dict[str, Any] | None = None,
     consent_withdrawal: bool = False,
+    signatories_checked: bool = False,
 ) -> RightsRequest:
     """One request, one delivery per signatory; a repeated submission key returns the first.
 
@@ -57,24 +59,25 @@ async def file_request(
     "email" (login link), "franceconnect", or "in_person" (a mediator checked it).
     `declaration_id` and `scope` name the one declaration (purpose) an objection is about, and
     `consent_withdrawal` says it withdraws a consent given for it (desk.residents.purposes).
+    `signatories_checked`: the caller has just read `signatory_ids` as signed signatories
+    (desk.residents.services.signatory_ids_for), so they are not read again.
     """
     if assurance not in assurance_levels.LEVELS:
         raise ValueError(f"unknown assurance level {assurance!r}")
-    if submission_key:
-        existing = await RightsRequest.filter(submission_key=submission_key).first()
-        if existing is not None:
-            if existing.resident_id != resident_id:  # type: ignore[attr-defined]
-                raise DeskError("Cette demande a déjà été envoyée.", code="conflict")
-            return existing
-    signatories = Signatory.filter(charter_status=CharterStatus.SIGNED)
-    if signatory_ids is not None:
-        signatories = signatories.filter(id__in=signatory_ids)
-    # Ids only: the deliveries need nothing else, and a model per signatory was a tenth of
-    # the filing's time (bench/erasure.py).
-    targets = [cast(int, sid) for sid in await signatories.values_list("id", flat=True)]
+    if signatory_ids is not None and signatories_checked:
+        targets = sorted(set(signatory_ids))
+    else:
+        signatories = Signatory.filter(charter_status=CharterStatus.SIGNED)
+        if signatory_ids is not None:
+            signatories = signatories.filter(id__in=signatory_ids)
+        # Ids only: the deliveries need nothing else, and a model per signatory was a tenth
+        # of the filing's time (bench/erasure.py).
+        targets = [cast(int, sid) for sid in await signatories.values_list("id", flat=True)]
     if not targets:
         raise DeskError("Choisissez au moins un signataire de la charte.")
     received = clock.now()
+    # A repeated submission key is found by its unique index, not looked up first: the
+    # INSERT fails, the transaction is undone, and the first request is returned (below).
     try:
         async with in_transaction() as conn:
             request = await RightsRequest.create(
@@ -89,24 +92,23 @@ async def file_request(
                 consent_withdrawal=consent_withdrawal,
                 using_db=conn,
             )
-            # Three statements for the deliveries, their first events and their dispatch
+            # Four statements for the deliveries, their first events and their dispatch
             # jobs, whatever the number of signatories: one by one, filing to 32 signatories
-            # took 160 statements (bench/erasure.py).
-            due = clock.add_months(received, 1)
-            await Delivery.bulk_create(
-                [
-                    Delivery(request=request, signatory_id=sid, received_at=received, due_at=due)
-                    for sid in targets
-                ],
-                using_db=conn,
+            # took 160 statements (bench/erasure.py); rows as tuples, not models
+            # (desk.requests.rows).
+            await insert_rows(
+                Delivery,
+                shared={
+                    "request_id": request.id,
+                    "state": DeliveryState.PENDING,
+                    "received_at": received,
+                    "due_at": clock.add_months(received, 1),
+                    "updated_at": received,
+                },
+                rows=[{"signatory_id": sid} for sid in targets],
+                connection=conn,
             )
-            created = (
-                await Delivery.filter(request_id=request.id)
-                .using_db(conn)
-                .order_by("id")
-                .values_list("id", flat=True)
-            )
-            delivery_ids = [cast(int, i) for i in created]
+            delivery_ids = await ids_where(Delivery, "request_id", request.id, connection=conn)
             await record_first_events(
                 delivery_ids=delivery_ids,
                 action="file",
@@ -121,10 +123,12 @@ async def file_request(
                 connection=conn,
             )
     except IntegrityError:
-        # A concurrent double submission with the same key: the other one won.
+        # The same key filed before, or a concurrent double submission that won.
         if submission_key:
             existing = await RightsRequest.filter(submission_key=submission_key).first()
             if existing is not None:
+                if existing.resident_id != resident_id:  # type: ignore[attr-defined]
+                    raise DeskError("Cette demande a déjà été envoyée.", code="conflict") from None
                 return existing
         raise
     return request

@@ -7,10 +7,13 @@ import time
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from desk.requests.rows import BuiltSelect
 from desk.residents.models import Resident
 from desk.web.errors import wants_json
 
 _UNSET = object()
+# Read at every page of the resident's space: built once per dialect (desk.requests.rows).
+_RESIDENT = BuiltSelect(Resident, lambda resident_id: Resident.filter(id=resident_id), markers=1)
 
 
 async def current_resident(request: Request) -> Resident | None:
@@ -27,7 +30,8 @@ async def current_resident(request: Request) -> Resident | None:
         and time.time() - auth_at < request.app.state.settings.session_max_age
     )
     if isinstance(raw, int) and not isinstance(raw, bool) and fresh:
-        resident = await Resident.filter(id=raw).first()
+        found = await _RESIDENT.run(raw)
+        resident = found[0] if found else None
     request.state.resident = resident
     return resident
 

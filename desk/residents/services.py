@@ -147,6 +147,7 @@ async def file_for_resident(
         signatory_ids=ids,
         submission_key=submission_key,
         assurance=assurance,
+        signatories_checked=ids is not None,
     )
     log.info("resident %s filed request %s (%s)", resident_id, request.id, kind.value)
     return request

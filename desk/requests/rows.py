@@ -1,0 +1,129 @@
+"""Many new rows of one table in one statement, without a model instance per row.
+
+A filing writes one delivery and one first audit event per signatory; built as Tortoise
+models and written with `bulk_create`, the instances and their per-row conversions were over
+half of a filing's time to 40 signatories (bench/concurrent_load.py --mode everywhere). Here
+each value still goes through its field's own `to_db_value` (validation, JSON, time zone) and
+the statement is the one `bulk_create` runs (Tortoise's INSERT for the model, per dialect);
+the values every row shares are converted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.fields.base import Field
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+M = TypeVar("M", bound=Model)
+
+
+def _default(field: Field[Any]) -> Any:
+    default = field.default
+    if callable(default):
+        return default()
+    if default is None and not field.null and not field.generated:
+        raise ValueError(f"{field.model_field_name}: no value and no default")
+    return default
+
+
+async def insert_rows(
+    model: type[Model],
+    *,
+    shared: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    connection: BaseDBAsyncClient,
+) -> None:
+    """Insert `rows` of `model`: each maps field names to values; `shared` gives the values of
+    every row; any other field takes its default (auto_now fields must be given)."""
+    if not rows:
+        return
+    executor = connection.executor_class(model=model, db=connection)
+    fields = model._meta.fields_map
+    template: list[Any] = []
+    varying: list[tuple[int, str]] = []
+    for position, name in enumerate(executor.regular_columns):
+        field = fields[name]
+        if name in rows[0]:
+            varying.append((position, name))
+            template.append(None)
+            continue
+        if name in shared:
+            value = shared[name]
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            raise ValueError(f"{name}: give the time it records")
+        else:
+            value = _default(field)
+        template.append(field.to_db_value(value, model))
+    values = []
+    for row in rows:
+        row_values = list(template)
+        for position, name in varying:
+            row_values[position] = fields[name].to_db_value(row[name], model)
+        values.append(row_values)
+    await connection.execute_many(executor.insert_query, values)
+
+
+def placeholder(connection: BaseDBAsyncClient, position: int) -> str:
+    """The dialect's parameter marker: `?` (SQLite), `$n` (PostgreSQL, from 1)."""
+    return f"${position}" if connection.capabilities.dialect == "postgres" else "?"
+
+
+async def ids_where(
+    model: type[Model], column: str, value: Any, *, connection: BaseDBAsyncClient
+) -> list[int]:
+    """Ids of `model`'s rows whose `column` is `value`, in id order: one hand-written SELECT
+    (the query set built it again with pypika at every call, a tenth of a filing's time)."""
+    table = model._meta.db_table
+    sql = f'SELECT "id" FROM "{table}" WHERE "{column}"={placeholder(connection, 1)} ORDER BY "id"'
+    _, rows = await connection.execute_query(sql, [value])
+    return [int(row[0]) for row in rows]
+
+
+class BuiltSelect(Generic[M]):
+    """A query set's SELECT (joins and all) built once per database dialect, then run with new
+    values through Tortoise's own executor, the one the query set calls, so the models are
+    those the query set returns. Tortoise built the statement again with pypika at every
+    query (desk.requests.dispatch does the same for the worker's read of a delivery).
+
+    `build` takes the markers (distinct negative ints, each used once as a filter value) and
+    returns the query set; a shape where a marker is not one parameter is run as a query set.
+    """
+
+    def __init__(self, model: type[M], build: Callable[..., QuerySet[M]], markers: int) -> None:
+        self.model = model
+        self.build = build
+        self.markers = [-48_200 - n for n in range(markers)]
+        self.built: dict[str, tuple[str, list[Any], list[int], Any] | None] = {}
+
+    def _built(self, db: BaseDBAsyncClient) -> tuple[str, list[Any], list[int], Any] | None:
+        dialect = db.capabilities.dialect
+        if dialect not in self.built:
+            query = self.build(*self.markers)
+            query._db = db  # what awaiting it does first
+            query._make_query()
+            sql, params = query.query.get_parameterized_sql()
+            if any(params.count(m) != 1 for m in self.markers):
+                self.built[dialect] = None
+            else:
+                at = [params.index(m) for m in self.markers]
+                self.built[dialect] = (sql, list(params), at, query._select_related_idx)
+        return self.built[dialect]
+
+    async def run(self, *values: Any) -> list[M]:
+        db = self.model._choose_db()
+        built = self._built(db)
+        if built is None:
+            return list(await self.build(*values))
+        sql, params, at, related = built
+        given = list(params)
+        for position, value in zip(at, values, strict=True):
+            given[position] = value
+        found: list[M] = await db.executor_class(
+            model=self.model, db=db, prefetch_map={}, prefetch_queries={},
+            select_related_idx=related,
+        ).execute_select(sql, given, custom_fields=[])  # fmt: skip
+        return found

@@ -1,0 +1,103 @@
+"""Filing writes its rows as tuples (desk.requests.rows) and finds a repeated submission key by
+its unique index: the rows must be the ones the ORM wrote, a double submission still gives one
+request, and a filing that fails half-way leaves nothing behind."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+
+from desk.core import clock
+from desk.core.errors import DeskError
+from desk.outbox.models import JobState, OutboxJob
+from desk.requests import services
+from desk.requests.audit import verify_events
+from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
+from desk.requests.services import file_request
+from tests.factories import make_resident, make_signatory
+
+
+async def test_a_filing_to_many_signatories_writes_whole_rows_that_verify(app: Starlette) -> None:
+    resident = await make_resident()
+    signatories = [await make_signatory(f"organisme-{n:02d}") for n in range(12)]
+    before = clock.now()
+    request = await file_request(
+        resident_id=resident.id,
+        kind=RequestKind.ERASURE,
+        signatory_ids=[s.id for s in signatories],
+        signatories_checked=True,
+    )
+    deliveries = await Delivery.filter(request=request).order_by("id")
+    assert sorted(d.signatory_id for d in deliveries) == sorted(s.id for s in signatories)  # type: ignore[attr-defined]
+    for d in deliveries:
+        assert d.state == DeliveryState.PENDING
+        assert before <= d.received_at <= clock.now()
+        assert d.due_at == clock.add_months(d.received_at, 1)
+        assert d.updated_at == d.received_at
+        assert d.info_identity is False
+        assert (d.outcome, d.completed_at, d.dispatch_ref, d.paused_since) == (None,) * 4
+    events = await DeliveryEvent.filter(delivery__request=request).order_by("delivery_id")
+    assert [e.delivery_id for e in events] == [d.id for d in deliveries]  # type: ignore[attr-defined]
+    assert {(e.action, e.actor, e.from_state, e.to_state) for e in events} == {
+        ("file", "resident", "pending", "pending")
+    }
+    assert all(e.detail == {} and e.at == events[0].at for e in events)
+    checked, problems = await verify_events()
+    assert checked == len(deliveries) and problems == []
+    jobs = await OutboxJob.filter(kind="delivery.dispatch").order_by("id")
+    assert [(j.idempotency_key, j.payload, j.state) for j in jobs] == [
+        (f"dispatch-{d.id}", {"delivery_id": d.id}, JobState.PENDING) for d in deliveries
+    ]
+
+
+async def test_a_double_submission_at_the_same_moment_files_one_request(app: Starlette) -> None:
+    resident = await make_resident()
+    await make_signatory("eau")
+    await make_signatory("bus")
+    filed = await asyncio.gather(
+        *(
+            file_request(resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k2")
+            for _ in range(3)
+        )
+    )
+    assert len({r.id for r in filed}) == 1
+    assert await RightsRequest.all().count() == 1
+    assert await Delivery.all().count() == 2
+    assert await DeliveryEvent.all().count() == 2
+    assert await OutboxJob.filter(kind="delivery.dispatch").count() == 2
+
+
+async def test_another_residents_submission_key_is_refused_in_french(app: Starlette) -> None:
+    first, other = await make_resident(), await make_resident("dominique@exemple.invalid")
+    await make_signatory("eau")
+    await file_request(resident_id=first.id, kind=RequestKind.ERASURE, submission_key="k3")
+    with pytest.raises(DeskError) as refused:
+        await file_request(resident_id=other.id, kind=RequestKind.ERASURE, submission_key="k3")
+    assert refused.value.message == "Cette demande a déjà été envoyée."
+    assert await RightsRequest.filter(resident_id=other.id).count() == 0
+    assert await Delivery.all().count() == 1
+
+
+async def test_a_filing_that_fails_half_way_leaves_nothing(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resident = await make_resident()
+    await make_signatory("eau")
+
+    async def broken(**kw: Any) -> None:
+        raise RuntimeError("the outbox is unreachable")
+
+    monkeypatch.setattr(services, "enqueue_new", broken)
+    with pytest.raises(RuntimeError):
+        await file_request(resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k4")
+    assert await RightsRequest.all().count() == 0
+    assert await Delivery.all().count() == 0
+    assert await DeliveryEvent.all().count() == 0
+    monkeypatch.undo()
+    again = await file_request(
+        resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k4"
+    )
+    assert await Delivery.filter(request=again).count() == 1
