@@ -44,7 +44,7 @@ _PG_REVISION = (
     "AND resident_id IN ($1, 0))"
 )
 _PRUNE = {
-    "sqlite": "DELETE FROM dash_change WHERE changed_at < datetime('now', '-{m} minutes')",
+    "sqlite": "DELETE FROM dash_change WHERE changed_at < datetime('now', '{back:+d} minutes')",
     "postgres": "DELETE FROM dash_change WHERE changed_at < now() - interval '{m} minutes'",
 }
 
@@ -89,7 +89,7 @@ async def delete_old_changes(*, minutes: int = KEEP_CHANGES_MINUTES) -> int:
     """Delete change rows older than `minutes` (no copy lives that long); how many."""
     client = connections.get("default")
     dialect = "sqlite" if client.capabilities.dialect == "sqlite" else "postgres"
-    count, _ = await client.execute_query(_PRUNE[dialect].format(m=int(minutes)))
+    count, _ = await client.execute_query(_PRUNE[dialect].format(m=int(minutes), back=-int(minutes)))
     return int(count or 0)
 
 
