@@ -89,7 +89,9 @@ async def delete_old_changes(*, minutes: int = KEEP_CHANGES_MINUTES) -> int:
     """Delete change rows older than `minutes` (no copy lives that long); how many."""
     client = connections.get("default")
     dialect = "sqlite" if client.capabilities.dialect == "sqlite" else "postgres"
-    count, _ = await client.execute_query(_PRUNE[dialect].format(m=int(minutes), back=-int(minutes)))
+    count, _ = await client.execute_query(
+        _PRUNE[dialect].format(m=int(minutes), back=-int(minutes))
+    )
     return int(count or 0)
 
 

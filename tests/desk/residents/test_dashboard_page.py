@@ -237,7 +237,7 @@ async def test_a_change_committed_late_on_postgresql_is_on_the_page(
     before = await _kept(app, client)
     slow = await _delivery(resident, "eau-du-ponant", RequestKind.DISCOVERY)
     quick = await _delivery(resident, "bibus", RequestKind.DISCOVERY)
-    pool = connections.get("default")._pool  # type: ignore[attr-defined]
+    pool = connections.get("default")._pool
     async with pool.acquire() as conn:
         late = conn.transaction()
         await late.start()
