@@ -21,18 +21,19 @@ import logging
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk.core import clock
+from desk.db_rows import by_id
 from desk.identity.devices import device_of
 from desk.identity.models import WebSession
 from desk.runtime import Runtime
 from desk.settings import Settings
 from desk.staff.auth import NOTICE_KEY
+from desk.web.cookies import cookies_of
 from desk.web.csrf import SCOPE_BINDING
 
 log = logging.getLogger("desk.security")
@@ -129,24 +130,13 @@ class ServerSessionMiddleware:
         self.idle = timedelta(seconds=settings.session_idle_timeout)
 
     def _raw_cookie(self, scope: Scope) -> str | None:
-        for name, value in scope.get("headers") or []:
-            if name != b"cookie":
-                continue
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                continue
-            morsel = jar.get(self.cookie)
-            if morsel is not None:
-                return morsel.value
-        return None
+        return cookies_of(scope).get(self.cookie)
 
     async def _load(self, raw: str | None, now: datetime) -> tuple[WebSession | None, bool]:
         """The live row the cookie names; and True when it named a staff session that timed out."""
         if raw is None or not _COOKIE_VALUE.match(raw):
             return None, False
-        row = await WebSession.filter(id=session_digest(raw)).first()
+        row = await by_id(WebSession, session_digest(raw))
         if row is None:
             return None, False
         if row.expires_at <= now or row.last_seen_at + self.idle <= now:

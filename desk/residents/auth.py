@@ -7,6 +7,7 @@ import time
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from desk.db_rows import by_id
 from desk.residents.models import Resident
 from desk.web.errors import wants_json
 
@@ -27,7 +28,7 @@ async def current_resident(request: Request) -> Resident | None:
         and time.time() - auth_at < request.app.state.settings.session_max_age
     )
     if isinstance(raw, int) and not isinstance(raw, bool) and fresh:
-        resident = await Resident.filter(id=raw).first()
+        resident = await by_id(Resident, raw)
     request.state.resident = resident
     return resident
 
