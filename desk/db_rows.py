@@ -11,25 +11,24 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from tortoise import fields
 from tortoise.models import Model
 
 M = TypeVar("M", bound=Model)
 
-_INT_MARKER = -48_277
-_STR_MARKER = "~desk-row-marker~"
-_statements: dict[tuple[type[Model], str], tuple[str, list[Any], int] | None] = {}
+# Fits an integer key and, as its text, a character key (the field converts it).
+_MARKER = -48_277
+_statements: dict[tuple[type[Model], str], tuple[str, list[Any], int, Any] | None] = {}
 
 
-def _build(model: type[Model], db: Any) -> tuple[str, list[Any], int] | None:
-    marker: object = _STR_MARKER if isinstance(model._meta.pk, fields.CharField) else _INT_MARKER
-    query: Any = model.filter(pk=marker).first()
+def _build(model: type[Model], db: Any) -> tuple[str, list[Any], int, Any] | None:
+    query: Any = model.filter(pk=_MARKER).first()
     query._db = db  # what awaiting it does first
     query._make_query()
     sql, params = query.query.get_parameterized_sql()
-    if params.count(marker) != 1 or query._select_related_idx:
+    places = [n for n, p in enumerate(params) if p in (_MARKER, str(_MARKER))]
+    if len(places) != 1:
         return None  # another shape than expected: the query set every time
-    return sql, list(params), params.index(marker)
+    return sql, list(params), places[0], query._select_related_idx
 
 
 async def by_id(model: type[M], pk: object) -> M | None:
@@ -41,10 +40,10 @@ async def by_id(model: type[M], pk: object) -> M | None:
     built = _statements[key]
     if built is None:
         return await model.filter(pk=pk).first()
-    sql, params, at = built
+    sql, params, at, related = built
     values = [*params]
     values[at] = pk
     found: list[M] = await db.executor_class(
-        model=model, db=db, prefetch_map={}, prefetch_queries={}, select_related_idx=[]
+        model=model, db=db, prefetch_map={}, prefetch_queries={}, select_related_idx=related
     ).execute_select(sql, values, custom_fields=[])
     return found[0] if found else None
