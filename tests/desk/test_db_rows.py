@@ -38,4 +38,3 @@ async def test_a_row_by_its_key_is_the_query_sets_model(app: Starlette) -> None:
         assert await by_id(model, key) is not None
     assert await by_id(Resident, resident.id + 1000) is None
     assert await by_id(WebSession, "b" * 64) is None
-
