@@ -14,21 +14,26 @@ from desk.web.errors import wants_json
 _UNSET = object()
 
 
-async def current_resident(request: Request) -> Resident | None:
-    """The logged-in resident, or None (no session, or the account no longer exists)."""
-    cached = getattr(request.state, "resident", _UNSET)
-    if cached is not _UNSET:
-        return cached  # type: ignore[return-value]
+def session_resident_id(request: Request) -> int | None:
+    """The resident the session names, if its login is still fresh; no database read (whether
+    the account still exists is the caller's to check)."""
     raw = request.session.get("resident_id")
     auth_at = request.session.get("auth_at")
-    resident = None
     # The cookie's own expiry slides with each visit; a login still lasts session_max_age at most.
     fresh = (
         isinstance(auth_at, int)
         and time.time() - auth_at < request.app.state.settings.session_max_age
     )
-    if isinstance(raw, int) and not isinstance(raw, bool) and fresh:
-        resident = await by_id(Resident, raw)
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and fresh else None
+
+
+async def current_resident(request: Request) -> Resident | None:
+    """The logged-in resident, or None (no session, or the account no longer exists)."""
+    cached = getattr(request.state, "resident", _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    rid = session_resident_id(request)
+    resident = await by_id(Resident, rid) if rid is not None else None
     request.state.resident = resident
     return resident
 

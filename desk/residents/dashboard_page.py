@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from desk.core import clock
 from desk.residents import dashboard as dashboard_model
 from desk.residents import pagecache, services, views
-from desk.residents.auth import require_resident
+from desk.residents.auth import require_resident, session_resident_id
 from desk.web.templating import render
 
 FLASH = "flash"
@@ -72,19 +72,23 @@ def _page(parts: Iterable[bytes]) -> Response:
 
 
 async def dashboard(request: Request) -> Response:
-    resident = await require_resident(request)
+    rid = session_resident_id(request)
+    if rid is None:
+        rid = (await require_resident(request)).id  # nobody logged in: it answers with a 303
     pages: pagecache.PageCache | None = getattr(request.app.state, "dashboard_pages", None)
-    key = _key(request, resident.id) if pages is not None else None
+    key = _key(request, rid) if pages is not None else None
     entry = pages.get(key) if pages is not None and key is not None else None
     # Before the page's data: a change made meanwhile makes this copy obsolete, not wrong.
-    revision, landed = await pagecache.read_revision(
-        resident_id=resident.id, running=entry.revision.running if entry else ()
+    revision, landed, exists = await pagecache.read_revision(
+        resident_id=rid, running=entry.revision.running if entry else ()
     )
+    if not exists:
+        await require_resident(request)  # the account is gone: to the login page
     if entry is not None and pages is not None:
         if pages.usable(entry, revision, landed=landed, now=clock.now()):
             return _page(entry.parts)
     model = await dashboard_model.build_dashboard(
-        resident_id=resident.id, secret_key=request.app.state.settings.secret_key
+        resident_id=rid, secret_key=request.app.state.settings.secret_key
     )
     rendered = render(
         request,

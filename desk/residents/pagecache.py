@@ -33,15 +33,17 @@ KEEP_CHANGES_MINUTES = 60
 SHARED = 0
 
 _SQLITE_REVISION = (
-    "SELECT (SELECT max(id) FROM dash_change WHERE resident_id = ?), "
-    "(SELECT max(id) FROM dash_change WHERE resident_id = 0)"
+    "SELECT (SELECT max(id) FROM dash_change WHERE resident_id = ?1), "
+    "(SELECT max(id) FROM dash_change WHERE resident_id = 0), "
+    "EXISTS(SELECT 1 FROM resident WHERE id = ?1)"
 )
 _PG_REVISION = (
     "SELECT (SELECT max(id) FROM dash_change WHERE resident_id = $1), "
     "(SELECT max(id) FROM dash_change WHERE resident_id = 0), "
     "ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) x), "
     "EXISTS(SELECT 1 FROM dash_change WHERE xid = ANY($2::text[]::xid8[]) "
-    "AND resident_id IN ($1, 0))"
+    "AND resident_id IN ($1, 0)), "
+    "EXISTS(SELECT 1 FROM resident WHERE id = $1)"
 )
 _PRUNE = {
     "sqlite": "DELETE FROM dash_change WHERE changed_at < datetime('now', '{back:+d} minutes')",
@@ -71,18 +73,20 @@ class Entry:
 
 async def read_revision(
     *, resident_id: int, running: tuple[str, ...] = ()
-) -> tuple[Revision, bool]:
-    """The page's revision now; and whether any of `running` (an earlier read's transactions
-    in progress) has since committed a change to this page."""
+) -> tuple[Revision, bool, bool]:
+    """The page's revision now; whether any of `running` (an earlier read's transactions in
+    progress) has since committed a change to this page; and whether the resident's account
+    exists (the same query: a page served from memory needs no other read)."""
     client = connections.get("default")
     rid = int(resident_id)
     if client.capabilities.dialect == "sqlite":
         _, rows = await client.execute_query(_SQLITE_REVISION, [rid])
-        mine, shared = tuple(rows[0])
-        return Revision(mine=mine, shared=shared), False
+        mine, shared, exists = tuple(rows[0])
+        return Revision(mine=mine, shared=shared), False, bool(exists)
     _, rows = await client.execute_query(_PG_REVISION, [rid, list(running)])
-    mine, shared, now_running, landed = tuple(rows[0])
-    return Revision(mine=mine, shared=shared, running=tuple(now_running)), bool(landed)
+    mine, shared, now_running, landed, exists = tuple(rows[0])
+    revision = Revision(mine=mine, shared=shared, running=tuple(now_running))
+    return revision, bool(landed), bool(exists)
 
 
 async def delete_old_changes(*, minutes: int = KEEP_CHANGES_MINUTES) -> int:

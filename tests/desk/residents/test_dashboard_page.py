@@ -279,6 +279,17 @@ async def test_old_changes_are_pruned_and_pages_stay_right(
     await _assert_shown(app, client, before, "Détiennent des données sur vous (1)")
 
 
+async def test_a_closed_account_sees_the_login_page_not_its_copy(
+    app: Starlette, client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
+) -> None:
+    resident, _ = await _resident(client, worker, mail_sink)
+    await _kept(app, client)
+    await Resident.filter(id=resident.id).delete()
+    gone = await client.get("/mon-espace")
+    assert gone.status_code == 303
+    assert gone.headers["location"] == "/connexion"
+
+
 async def _python(script: str) -> subprocess.CompletedProcess[str]:
     """Run `script` in another Python process (another connection to the same database)."""
     return await asyncio.to_thread(
