@@ -42,6 +42,8 @@ COOKIE = "desk_session"
 # The __Host- prefix makes the browser refuse the cookie unless Secure, Path=/ and no Domain.
 SECURE_COOKIE = "__Host-desk_session"
 TOUCH_INTERVAL = timedelta(minutes=1)
+# Sessions whose last touch a process remembers (forgotten all at once beyond this).
+MAX_TOUCHED = 10_000
 # Not worth a database query: static files never read the session.
 SKIPPED_PREFIXES = ("/static/",)
 # secrets.token_urlsafe(32): 43 URL-safe base64 characters.
@@ -128,6 +130,9 @@ class ServerSessionMiddleware:
         self.settings = settings
         self.cookie = cookie_name(settings)
         self.idle = timedelta(seconds=settings.session_idle_timeout)
+        # Session id → when this process last wrote its last_seen_at: requests of one session
+        # arriving together write it once, not once each (each write waits for SQLite's lock).
+        self._touched: dict[str, datetime] = {}
 
     def _raw_cookie(self, scope: Scope) -> str | None:
         return cookies_of(scope).get(self.cookie)
@@ -233,7 +238,12 @@ class ServerSessionMiddleware:
             stored = {**data, DEVICE_KEY: device} if device is not None else data
             # update(), not save(): a row ended meanwhile (log out everywhere) stays ended.
             await WebSession.filter(id=row.id).update(data=stored, last_seen_at=now)
-        elif now - row.last_seen_at >= TOUCH_INTERVAL:
+        elif now - max(row.last_seen_at, self._touched.get(row.id, row.last_seen_at)) >= (
+            TOUCH_INTERVAL
+        ):
+            if len(self._touched) >= MAX_TOUCHED:
+                self._touched.clear()
+            self._touched[row.id] = now
             await WebSession.filter(id=row.id).update(last_seen_at=now)
         return None
 
