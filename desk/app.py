@@ -43,6 +43,7 @@ from desk.registry import join_routes
 from desk.registry import routes as registry_routes
 from desk.residents import deeplinks, franceconnect_routes
 from desk.residents import routes as resident_routes
+from desk.residents.pagecache import PageCache
 from desk.runtime import Runtime
 from desk.settings import PROJECT_ROOT, Settings
 from desk.staff import routes as staff_routes
@@ -151,6 +152,8 @@ def create_app(
     app.state.runtime = runtime
     app.state.rate_limiter = rate_limiter
     app.state.templates = build_templates(runtime.env)
+    # Rendered dashboards, valid while their revision holds (desk.residents.pagecache).
+    app.state.dashboard_pages = PageCache()
     app.state.mail_sink = mail_sink
     return app
 

@@ -6,11 +6,16 @@ snapshot, and the busy timeout does not apply to that case. `BEGIN IMMEDIATE` as
 write lock before the first read, so a second process waits (up to the busy timeout) instead
 of failing, and web and worker processes share one file. Reads outside transactions stay
 lock-free (WAL).
+
+A statement's count of changed rows is its own (`sqlite3_changes`), as on PostgreSQL: Tortoise
+counts the connection's total changes, which include the rows triggers write (the dashboard's
+change log, migration 0020_dash), so an UPDATE of one row said it changed two.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise.backends.base.client import TransactionContext
@@ -18,6 +23,7 @@ from tortoise.backends.sqlite.client import (
     SqliteClient,
     SqliteTransactionContext,
     SqliteTransactionWrapper,
+    translate_exceptions,
 )
 from tortoise.exceptions import TransactionManagementError
 
@@ -26,7 +32,34 @@ from tortoise.exceptions import TransactionManagementError
 DEFAULT_BUSY_TIMEOUT_MS = 15_000
 
 
+def _fetch_counting(
+    conn: sqlite3.Connection, sql: str, parameters: Sequence[Any]
+) -> tuple[int, list[Any]]:
+    """In the connection's thread: the rows, and how many the statement itself changed."""
+    cursor = conn.execute(sql, parameters)
+    rows = cursor.fetchall()
+    return max(cursor.rowcount, 0), rows
+
+
+async def _execute_query(
+    client: SqliteClient, query: str, values: list[Any] | None
+) -> tuple[int, Sequence[dict[str, Any]]]:
+    query = query.replace("\x00", "'||CHAR(0)||'")
+    async with client.acquire_connection() as connection:
+        client.log.debug("%s: %s", query, values)
+        changed, rows = await connection._execute(
+            _fetch_counting, connection._conn, query, values or []
+        )
+        return changed or len(rows), rows
+
+
 class ImmediateTransactionWrapper(SqliteTransactionWrapper):
+    @translate_exceptions
+    async def execute_query(
+        self, query: str, values: list[Any] | None = None
+    ) -> tuple[int, Sequence[dict[str, Any]]]:
+        return await _execute_query(self, query, values)
+
     async def begin(self) -> None:
         try:
             await self._connection.commit()
@@ -42,6 +75,12 @@ class ImmediateSqliteClient(SqliteClient):
 
     def _in_transaction(self) -> TransactionContext:
         return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+
+    @translate_exceptions
+    async def execute_query(
+        self, query: str, values: list[Any] | None = None
+    ) -> tuple[int, Sequence[dict[str, Any]]]:
+        return await _execute_query(self, query, values)
 
 
 client_class = ImmediateSqliteClient

@@ -15,7 +15,7 @@ from desk.partners import notify as partner_notify
 from desk.receipts import log as receipt_log
 from desk.registry import joining
 from desk.requests import batch, dispatch, identifiers
-from desk.residents import digest, identities
+from desk.residents import digest, identities, pagecache
 from desk.residents import jobs as resident_jobs
 from desk.retention import closing, reduction
 from desk.retention import jobs as retention
@@ -63,6 +63,7 @@ def job_registry() -> JobRegistry:
             charter_jobs.charter_maintenance,
             statistics_snapshot.refresh_statistics,
             sessions.purge_expired_sessions,
+            pagecache.prune_changes,
         ],
     )
 

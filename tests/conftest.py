@@ -62,7 +62,7 @@ TABLES = [
     "mediation_contact", "resident_identity", "web_session", "audit_record",
     "statistics_snapshot", "receipt_log_node", "receipt_tree_head", "mediation_consent_code",
     "mediation_copy_taken", "committee_seat", "charter_suggestion",
-    "register_organisation", "help_point",
+    "register_organisation", "help_point", "dash_change",
 ]  # fmt: skip
 
 

@@ -21,18 +21,19 @@ import logging
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk.core import clock
+from desk.db_rows import by_id
 from desk.identity.devices import device_of
 from desk.identity.models import WebSession
 from desk.runtime import Runtime
 from desk.settings import Settings
 from desk.staff.auth import NOTICE_KEY
+from desk.web.cookies import cookies_of
 from desk.web.csrf import SCOPE_BINDING
 
 log = logging.getLogger("desk.security")
@@ -41,6 +42,8 @@ COOKIE = "desk_session"
 # The __Host- prefix makes the browser refuse the cookie unless Secure, Path=/ and no Domain.
 SECURE_COOKIE = "__Host-desk_session"
 TOUCH_INTERVAL = timedelta(minutes=1)
+# Sessions whose last touch a process remembers (forgotten all at once beyond this).
+MAX_TOUCHED = 10_000
 # Not worth a database query: static files never read the session.
 SKIPPED_PREFIXES = ("/static/",)
 # secrets.token_urlsafe(32): 43 URL-safe base64 characters.
@@ -127,26 +130,18 @@ class ServerSessionMiddleware:
         self.settings = settings
         self.cookie = cookie_name(settings)
         self.idle = timedelta(seconds=settings.session_idle_timeout)
+        # Session id → when this process last wrote its last_seen_at: requests of one session
+        # arriving together write it once, not once each (each write waits for SQLite's lock).
+        self._touched: dict[str, datetime] = {}
 
     def _raw_cookie(self, scope: Scope) -> str | None:
-        for name, value in scope.get("headers") or []:
-            if name != b"cookie":
-                continue
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                continue
-            morsel = jar.get(self.cookie)
-            if morsel is not None:
-                return morsel.value
-        return None
+        return cookies_of(scope).get(self.cookie)
 
     async def _load(self, raw: str | None, now: datetime) -> tuple[WebSession | None, bool]:
         """The live row the cookie names; and True when it named a staff session that timed out."""
         if raw is None or not _COOKIE_VALUE.match(raw):
             return None, False
-        row = await WebSession.filter(id=session_digest(raw)).first()
+        row = await by_id(WebSession, session_digest(raw))
         if row is None:
             return None, False
         if row.expires_at <= now or row.last_seen_at + self.idle <= now:
@@ -243,7 +238,12 @@ class ServerSessionMiddleware:
             stored = {**data, DEVICE_KEY: device} if device is not None else data
             # update(), not save(): a row ended meanwhile (log out everywhere) stays ended.
             await WebSession.filter(id=row.id).update(data=stored, last_seen_at=now)
-        elif now - row.last_seen_at >= TOUCH_INTERVAL:
+        elif now - max(row.last_seen_at, self._touched.get(row.id, row.last_seen_at)) >= (
+            TOUCH_INTERVAL
+        ):
+            if len(self._touched) >= MAX_TOUCHED:
+                self._touched.clear()
+            self._touched[row.id] = now
             await WebSession.filter(id=row.id).update(last_seen_at=now)
         return None
 

@@ -81,6 +81,8 @@ class AskingMediator:
     mediator_name: str
     help_point: str
     opened_at: datetime
+    # When the request lapses (the dashboard stops showing it then).
+    closes_at: datetime | None = None
 
 
 async def asking(*, resident_id: int) -> list[AskingMediator]:
@@ -94,6 +96,7 @@ async def asking(*, resident_id: int) -> list[AskingMediator]:
             mediator_name=s.mediator.display_name,
             help_point=s.mediator.help_point,
             opened_at=s.opened_at,
+            closes_at=s.closes_at,
         )
         for s in rows
     ]

@@ -10,6 +10,7 @@ from datetime import datetime
 from tortoise.queryset import QuerySet
 
 from desk.core import clock
+from desk.db_rows import BuiltSelect
 from desk.partners.services import (
     ACTOR,
     AnswerRefused,
@@ -28,7 +29,6 @@ from desk.requests import assurance, partner_answer, pause
 from desk.requests.dispatch import build_envelope
 from desk.requests.effects import UploadedFile
 from desk.requests.models import Delivery, DeliveryEvent, RequestKind
-from desk.requests.rows import BuiltSelect
 from desk.requests.states import FINAL_STATES
 from desk.requests.transitions import AlreadyAnswered, DeliveryNotFound
 from desk.runtime import Runtime
@@ -64,7 +64,7 @@ def _delivery_query(delivery_id: int, signatory_id: int) -> QuerySet[Delivery]:
     )
 
 
-# Read at every API answer and answer page: built once per dialect (desk.requests.rows).
+# Read at every API answer and answer page: built once per dialect (desk.db_rows).
 _DELIVERY = BuiltSelect(Delivery, _delivery_query, markers=2)
 
 

@@ -13,9 +13,9 @@ from desk.audit.log import record_action
 from desk.core import clock, crypto
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
+from desk.db_rows import placeholder
 from desk.partners.models import ClientSecret, PartnerClient
 from desk.registry.models import CharterStatus, Signatory
-from desk.requests.rows import placeholder
 
 MAX_ACTIVE_SECRETS = 2
 LABEL_MAX = 200

@@ -23,8 +23,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from desk.core import clock
 from desk.core.chain import CONTENT, GENESIS, LINK, Verifier, link_digest, moment, rows_by_id
+from desk.db_rows import insert_rows
 from desk.requests.models import Delivery, DeliveryEvent
-from desk.requests.rows import insert_rows
 
 # Where each action's event keeps free text someone typed: (key, nested key, ...).
 FREE_TEXT: dict[str, tuple[tuple[str, ...], ...]] = {

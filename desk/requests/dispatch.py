@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import URLSafeTimedSerializer
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.queryset import QuerySetSingle
 
 from adapters.base import (
     AdapterContext,
@@ -20,6 +18,7 @@ from adapters.base import (
 )
 from desk.core import clock, crypto
 from desk.core.errors import DeskError
+from desk.db_rows import BuiltSelect
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.requests import partner_answer, transitions
@@ -35,45 +34,20 @@ log = logging.getLogger("desk.dispatch")
 MAX_POLLS = 200
 
 
-# A delivery with its request, resident and signatory, read by each dispatch and poll. Tortoise
-# builds the joined statement again (pypika) at every query: 0.58 of the 0.83 ms a load cost on
-# SQLite, the query itself 0.25 ms. `_load` builds it once per database dialect, with a marker
-# in the id's place, and runs it with each id through Tortoise's own executor, the one the
-# query set calls, so the models are exactly those the query set returns
-# (tests/desk/requests/test_dispatch_load.py compares them).
-_MARKER_ID = -48_271
-_statements: dict[str, tuple[str, list[Any], int, Any]] = {}
-
-
-def _load_query(delivery_id: int) -> QuerySetSingle[Delivery | None]:
-    return Delivery.filter(id=delivery_id).select_related("request__resident", "signatory").first()
-
-
-def _built(db: BaseDBAsyncClient) -> tuple[str, list[Any], int, Any] | None:
-    dialect = db.capabilities.dialect
-    if dialect not in _statements:
-        query = _load_query(_MARKER_ID)
-        query._db = db  # type: ignore[attr-defined]  # what awaiting it does first
-        query._make_query()  # type: ignore[attr-defined]
-        sql, params = query.query.get_parameterized_sql()  # type: ignore[attr-defined]
-        if params.count(_MARKER_ID) != 1:
-            return None  # another shape than expected: the query set every time
-        related = query._select_related_idx  # type: ignore[attr-defined]
-        _statements[dialect] = (sql, list(params), params.index(_MARKER_ID), related)
-    return _statements[dialect]
+# A delivery with its request, resident and signatory, read by each poll: the joined statement
+# built once per database dialect (Tortoise built it again at every query, 0.58 of the 0.83 ms a
+# load cost on SQLite; tests/desk/requests/test_dispatch_load.py compares the models).
+_WITH_PARTIES = BuiltSelect(
+    Delivery,
+    lambda delivery_id: Delivery.filter(id=delivery_id).select_related(
+        "request__resident", "signatory"
+    ),
+    markers=1,
+)
 
 
 async def _load(delivery_id: int) -> Delivery | None:
-    db = Delivery._choose_db()
-    built = _built(db)
-    if built is None:
-        return await _load_query(delivery_id)
-    sql, params, at, related = built
-    values = [*params]
-    values[at] = delivery_id
-    found: list[Delivery] = await db.executor_class(
-        model=Delivery, db=db, prefetch_map={}, prefetch_queries={}, select_related_idx=related
-    ).execute_select(sql, values, custom_fields=[])
+    found = await _WITH_PARTIES.run(delivery_id)
     return found[0] if found else None
 
 

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from desk.core import clock
 from desk.core.errors import DeskError
+from desk.db_rows import ids_where, insert_rows
 from desk.outbox.services import enqueue_new
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests import assurance as assurance_levels
@@ -24,7 +25,6 @@ from desk.requests.models import (
     RequestKind,
     RightsRequest,
 )
-from desk.requests.rows import ids_where, insert_rows
 
 MAX_UPLOAD_TYPES = {
     "application/json": ".json",
@@ -95,7 +95,7 @@ async def file_request(
             # Four statements for the deliveries, their first events and their dispatch
             # jobs, whatever the number of signatories: one by one, filing to 32 signatories
             # took 160 statements (bench/erasure.py); rows as tuples, not models
-            # (desk.requests.rows).
+            # (desk.db_rows).
             await insert_rows(
                 Delivery,
                 shared={

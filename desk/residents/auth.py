@@ -7,13 +7,24 @@ import time
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from desk.requests.rows import BuiltSelect
+from desk.db_rows import by_id
 from desk.residents.models import Resident
 from desk.web.errors import wants_json
 
 _UNSET = object()
-# Read at every page of the resident's space: built once per dialect (desk.requests.rows).
-_RESIDENT = BuiltSelect(Resident, lambda resident_id: Resident.filter(id=resident_id), markers=1)
+
+
+def session_resident_id(request: Request) -> int | None:
+    """The resident the session names, if its login is still fresh; no database read (whether
+    the account still exists is the caller's to check)."""
+    raw = request.session.get("resident_id")
+    auth_at = request.session.get("auth_at")
+    # The cookie's own expiry slides with each visit; a login still lasts session_max_age at most.
+    fresh = (
+        isinstance(auth_at, int)
+        and time.time() - auth_at < request.app.state.settings.session_max_age
+    )
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and fresh else None
 
 
 async def current_resident(request: Request) -> Resident | None:
@@ -21,17 +32,8 @@ async def current_resident(request: Request) -> Resident | None:
     cached = getattr(request.state, "resident", _UNSET)
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
-    raw = request.session.get("resident_id")
-    auth_at = request.session.get("auth_at")
-    resident = None
-    # The cookie's own expiry slides with each visit; a login still lasts session_max_age at most.
-    fresh = (
-        isinstance(auth_at, int)
-        and time.time() - auth_at < request.app.state.settings.session_max_age
-    )
-    if isinstance(raw, int) and not isinstance(raw, bool) and fresh:
-        found = await _RESIDENT.run(raw)
-        resident = found[0] if found else None
+    rid = session_resident_id(request)
+    resident = await by_id(Resident, rid) if rid is not None else None
     request.state.resident = resident
     return resident
 

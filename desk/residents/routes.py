@@ -25,6 +25,8 @@ from desk.requests.states import FINAL_STATES, OPEN_STATES
 from desk.residents import copies, copy_routes, franceconnect, login, services, views
 from desk.residents import dashboard as dashboard_model
 from desk.residents.auth import require_resident
+from desk.residents.dashboard_page import dashboard
+from desk.residents.dashboard_page import refresh_context as _refresh
 from desk.retention import closing
 from desk.web.limits import digits
 from desk.web.templating import render
@@ -87,34 +89,6 @@ async def logout_everywhere(request: Request) -> Response:
 
 
 # --- dashboard and requests ---------------------------------------------------------------------
-
-
-def _refresh(request: Request, *, waiting: bool, here: str) -> dict[str, Any]:
-    """Refreshing by itself is the resident's choice (?actualiser=oui), never the default: a
-    page that reloads under a screen reader or a slow connection loses the reader's place."""
-    return {
-        "refresh": waiting and request.query_params.get("actualiser") == "oui",
-        "can_refresh": waiting,
-        "here": here,
-    }
-
-
-async def dashboard(request: Request) -> Response:
-    resident = await require_resident(request)
-    model = await dashboard_model.build_dashboard(
-        resident_id=resident.id, secret_key=request.app.state.settings.secret_key
-    )
-    return _render(
-        request,
-        "resident/dashboard.html",
-        {
-            "d": model,
-            **_refresh(request, waiting=model.waiting, here="/mon-espace"),
-            "new_key": services.new_submission_key,
-            "state_label": views.state_label,
-            "kind_label": views.kind_label,
-        },
-    )
 
 
 async def requests_list(request: Request) -> Response:

@@ -28,7 +28,6 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -36,6 +35,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk.web.bodies import BodyTooLarge, buffer_body, limited_receive, replay
+from desk.web.cookies import cookies_of
 
 COOKIE = "csrftoken"
 # Over https: the browser accepts a __Host- cookie only if Secure, Path=/ and without Domain.
@@ -95,18 +95,7 @@ class CSRFMiddleware:
         self.cookie = SECURE_COOKIE if cookie_secure else COOKIE
 
     def _cookie_value(self, scope: Scope) -> str | None:
-        for name, value in scope.get("headers") or []:
-            if name != b"cookie":
-                continue
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                continue
-            morsel = jar.get(self.cookie)
-            if morsel is not None:
-                return morsel.value
-        return None
+        return cookies_of(scope).get(self.cookie)
 
     def _anonymous(self, value: str | None) -> str | None:
         """The cookie's value if it is a pre-session token signed with our key."""

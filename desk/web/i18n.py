@@ -10,7 +10,11 @@ import json
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
+from starlette.datastructures import QueryParams
+from starlette.types import Scope
+
 from desk.core.i18n import DEFAULT_LOCALE, LOCALES
+from desk.web.cookies import cookies_of
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
@@ -56,6 +60,23 @@ def locale_of(conn: HTTPConnection) -> str:
         if asked in LOCALES:
             return str(asked)
     return negotiate(conn.headers.get("accept-language"))
+
+
+def locale_of_scope(scope: Scope) -> tuple[str, str | None]:
+    """`locale_of` for a middleware, without building a connection: the locale, and the
+    `?lang=` asked for, if any (most requests have none: their query is not parsed)."""
+    query: bytes = scope.get("query_string", b"")
+    # A percent-encoded name ("l%61ng") still counts, as it did through the parsed query.
+    asked = QueryParams(query).get("lang") if b"lang" in query or b"%" in query else None
+    if asked in LOCALES:
+        return str(asked), asked
+    cookie = cookies_of(scope).get("lang")
+    if cookie in LOCALES:
+        return str(cookie), asked
+    for name, value in scope.get("headers") or []:
+        if name == b"accept-language":
+            return negotiate(value.decode("latin-1")), asked
+    return DEFAULT_LOCALE, asked
 
 
 # Keys of a JSON document whose text people read (the open-data Table Schemas' title and

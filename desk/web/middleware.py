@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from desk.web.i18n import locale_of
+from desk.web.i18n import locale_of_scope
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -49,10 +48,9 @@ class LocaleAndHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
-        conn = HTTPConnection(scope)
-        locale = locale_of(conn)
+        locale, asked = locale_of_scope(scope)
         scope.setdefault("state", {})["locale"] = locale
-        set_cookie = "lang" in conn.query_params and conn.query_params["lang"] == locale
+        set_cookie = asked == locale
         settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
         https_only = bool(getattr(settings, "https_only", False))
         personal = is_personal(scope["path"])

@@ -1,4 +1,4 @@
-"""Filing writes its rows as tuples (desk.requests.rows) and finds a repeated submission key by
+"""Filing writes its rows as tuples (desk.db_rows) and finds a repeated submission key by
 its unique index: the rows must be the ones the ORM wrote, a double submission still gives one
 request, and a filing that fails half-way leaves nothing behind."""
 

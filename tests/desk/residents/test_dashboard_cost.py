@@ -133,3 +133,21 @@ async def test_the_list_of_requests_needs_a_login(
 ) -> None:
     response = await client.get("/mon-espace/demandes")
     assert response.status_code in (302, 303)
+
+
+async def test_a_page_shown_again_unchanged_reads_only_its_revision(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    worker: Worker,
+    mail_sink: MailSink,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await make_signatory("eau-du-ponant")
+    await log_in(client, worker, mail_sink, "camille@exemple.fr")
+    camille = await Resident.get(email="camille@exemple.fr")
+    await _file(camille, 2, first=RequestKind.DISCOVERY)
+    built, page = await _queries_of_dashboard(client, caplog)
+    again, same = await _queries_of_dashboard(client, caplog)
+    # The session, then the revision with the account's existence: nothing else is read.
+    assert again <= 2 < built
+    assert re.sub(r'value="[^"]+"', "", same) == re.sub(r'value="[^"]+"', "", page)

@@ -1,11 +1,11 @@
-"""Many new rows of one table in one statement, without a model instance per row.
+"""Rows read and written without Tortoise building the statement again at each call.
 
-A filing writes one delivery and one first audit event per signatory; built as Tortoise
-models and written with `bulk_create`, the instances and their per-row conversions were over
-half of a filing's time to 40 signatories (bench/concurrent_load.py --mode everywhere). Here
-each value still goes through its field's own `to_db_value` (validation, JSON, time zone) and
-the statement is the one `bulk_create` runs (Tortoise's INSERT for the model, per dialect);
-the values every row shares are converted once.
+Tortoise builds a query set's SQL with pypika at every await, several times the cost of running
+it on a warm connection; the desk's hottest reads (a session, its person, a partner's delivery)
+and writes (a filing's deliveries and first events) pay that at every request. Here a SELECT is
+built once per database dialect and run with new values through Tortoise's own executor (so the
+models are the query set's), and many rows are inserted with the statement `bulk_create` runs,
+each value still converted by its field.
 """
 
 from __future__ import annotations
@@ -89,8 +89,9 @@ class BuiltSelect(Generic[M]):
     those the query set returns. Tortoise built the statement again with pypika at every
     query (desk.requests.dispatch does the same for the worker's read of a delivery).
 
-    `build` takes the markers (distinct negative ints, each used once as a filter value) and
-    returns the query set; a shape where a marker is not one parameter is run as a query set.
+    `build` takes the markers (distinct negative ints, each used once as a filter value, an
+    integer or its text) and returns the query set; a shape where a marker is not one parameter
+    is run as a query set (tests/desk/test_db_rows.py compares both).
     """
 
     def __init__(self, model: type[M], build: Callable[..., QuerySet[M]], markers: int) -> None:
@@ -106,11 +107,14 @@ class BuiltSelect(Generic[M]):
             query._db = db  # what awaiting it does first
             query._make_query()
             sql, params = query.query.get_parameterized_sql()
-            if any(params.count(m) != 1 for m in self.markers):
+            # A character key's field gives the marker as its text.
+            at = [[n for n, p in enumerate(params) if p in (m, str(m))] for m in self.markers]
+            if any(len(places) != 1 for places in at):
                 self.built[dialect] = None
             else:
-                at = [params.index(m) for m in self.markers]
-                self.built[dialect] = (sql, list(params), at, query._select_related_idx)
+                self.built[dialect] = (
+                    sql, list(params), [p[0] for p in at], query._select_related_idx
+                )  # fmt: skip
         return self.built[dialect]
 
     async def run(self, *values: Any) -> list[M]:
@@ -127,3 +131,15 @@ class BuiltSelect(Generic[M]):
             select_related_idx=related,
         ).execute_select(sql, given, custom_fields=[])  # fmt: skip
         return found
+
+
+_BY_ID: dict[type[Model], BuiltSelect[Any]] = {}
+
+
+async def by_id(model: type[M], pk: object) -> M | None:
+    """`await model.filter(pk=pk).first()`, without building the statement again."""
+    select = _BY_ID.get(model)
+    if select is None:
+        select = _BY_ID[model] = BuiltSelect(model, lambda key: model.filter(pk=key), markers=1)
+    found: list[M] = await select.run(pk)
+    return found[0] if found else None

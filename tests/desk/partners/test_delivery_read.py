@@ -1,5 +1,5 @@
-"""desk.requests.rows: a SELECT built once per dialect gives the models the query set gives,
-for the values it is run with, and nothing for values that match no row."""
+"""A partner's delivery read by a SELECT built once per dialect (desk.db_rows.BuiltSelect) gives
+the models the query set gives, and nothing for values that match no row."""
 
 from __future__ import annotations
 
