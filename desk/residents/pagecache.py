@@ -26,10 +26,13 @@ from datetime import datetime
 
 from tortoise import connections
 
-# How long a copy may be served at most, in seconds (the deadline's wording is keyed by day).
-LIFETIME = 120.0
-# Change rows older than this are deleted by the maintenance pass: far longer than LIFETIME.
-KEEP_CHANGES_MINUTES = 60
+from desk.retention.rules import PAGE_CHANGE_MINUTES, PAGE_COPY_SECONDS
+
+# How long a copy may be served at most, in seconds (the deadline's wording is keyed by day);
+# change rows older than KEEP_CHANGES_MINUTES are deleted by the maintenance pass: far longer.
+# Both are in the register of what the desk keeps (desk.retention.rules).
+LIFETIME = float(PAGE_COPY_SECONDS)
+KEEP_CHANGES_MINUTES = PAGE_CHANGE_MINUTES
 SHARED = 0
 
 _SQLITE_REVISION = (

@@ -27,6 +27,10 @@ CLOSED_REQUEST_MONTHS = 12
 INACTIVE_ACCOUNT_MONTHS = 24
 DELETION_NOTICE = timedelta(days=30)
 ASSISTED_CONTACT_MONTHS = 6
+# The resident's page kept in a server's memory (desk.residents.pagecache), and the marks that
+# say when it changed (kept far longer than a copy, so no copy outlives its marks).
+PAGE_COPY_SECONDS = 120
+PAGE_CHANGE_MINUTES = 60
 # Session lengths are settings (desk.identity.sessions): the register shows their defaults.
 _DEFAULTS = Settings()
 # Rows changed per transaction: a run never holds locks for long, and a crash loses one batch.
@@ -91,6 +95,22 @@ RULES: tuple[RetentionRule, ...] = (
             "Le pseudonyme aléatoire que portent les reçus, et les demandes closes réduites "
             "comme ci-dessous."
         ),
+    ),
+    RetentionRule(
+        key="page_copy",
+        processing="requests",
+        what=Message(
+            "Copie de votre page « Mon espace » dans la mémoire du serveur, et marques de "
+            "changement de votre espace (numéro de compte, heure)"
+        ),
+        duration=Message(
+            "Copie gardée {seconds} secondes au plus, jamais écrite sur disque ; marques "
+            "supprimées après {minutes} minutes",
+            seconds=PAGE_COPY_SECONDS,
+            minutes=PAGE_CHANGE_MINUTES,
+        ),
+        why=Message("Afficher votre espace vite, et à jour dès qu'une demande change."),
+        kept=Message("Rien."),
     ),
     RetentionRule(
         key="access_copy",
