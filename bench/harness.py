@@ -232,31 +232,26 @@ def sqlite_url(directory: Path) -> str:
     return f"sqlite://{directory / 'desk.sqlite3'}"
 
 
-@contextlib.contextmanager
-def profiled(pid: int, output: str | None, *, seconds: int) -> Iterator[None]:
-    """py-spy on a server process while the block runs (raw collapsed stacks, for reading)."""
-    if not output:
-        yield
-        return
-    spy = subprocess.Popen(
+def _py_spy(pid: int, output: str, seconds: int | None) -> subprocess.Popen[bytes]:
+    """py-spy recording a process as raw collapsed stacks (for reading, or a flame graph)."""
+    duration = ["--duration", str(seconds)] if seconds is not None else []
+    return subprocess.Popen(
         [
-            str(Path(PYTHON).parent / "py-spy"),
-            "record",
-            "--pid",
-            str(pid),
-            "--duration",
-            str(seconds),
-            "--rate",
-            "200",
-            "--format",
-            "raw",
-            "--nonblocking",
-            "--output",
-            output,
+            str(Path(PYTHON).parent / "py-spy"), "record", "--pid", str(pid), *duration,
+            "--rate", "200", "--format", "raw", "--nonblocking", "--output", output,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def profiled(pid: int, output: str | None, *, seconds: int) -> Iterator[None]:
+    """py-spy on a server process while the block runs, for `seconds` at most."""
+    if not output:
+        yield
+        return
+    spy = _py_spy(pid, output, seconds)
     try:
         yield
     finally:
@@ -274,28 +269,12 @@ def wait_port(port: int, timeout: float = 30) -> None:
 
 @contextlib.contextmanager
 def spying(pid: int, output: str | None) -> Iterator[None]:
-    """py-spy on a process for as long as the block runs, however long that is (raw collapsed
-    stacks): stopped by SIGINT, on which py-spy writes what it sampled."""
+    """py-spy on a process for as long as the block runs, however long that is: stopped by
+    SIGINT, on which py-spy writes what it sampled."""
     if not output:
         yield
         return
-    spy = subprocess.Popen(
-        [
-            str(Path(PYTHON).parent / "py-spy"),
-            "record",
-            "--pid",
-            str(pid),
-            "--rate",
-            "200",
-            "--format",
-            "raw",
-            "--nonblocking",
-            "--output",
-            output,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    spy = _py_spy(pid, output, None)
     try:
         yield
     finally:
@@ -304,4 +283,3 @@ def spying(pid: int, output: str | None) -> Iterator[None]:
             spy.wait(timeout=60)
         except subprocess.TimeoutExpired:
             spy.kill()
-            spy.wait()
