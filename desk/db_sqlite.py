@@ -7,6 +7,14 @@ write lock before the first read, so a second process waits (up to the busy time
 of failing, and web and worker processes share one file. Reads outside transactions stay
 lock-free (WAL).
 
+A write transaction never waits inside SQLite's busy handler: that handler sleeps 1 to 100 ms
+between tries in the thread of the process's one connection, so every other statement of the
+process (a page's reads) waited behind it, and a writer losing the race to another process's
+back-to-back transactions waited hundreds of ms. `BEGIN IMMEDIATE` is tried with no busy wait;
+when another process holds the write lock, the connection is given back and the try repeated
+after a short asyncio sleep, up to the same busy timeout, then the same "database is locked"
+(a 503, desk.dbstatus). Statements outside transactions keep the busy timeout.
+
 A statement's count of changed rows is its own (`sqlite3_changes`), as on PostgreSQL: Tortoise
 counts the connection's total changes, which include the rows triggers write (the dashboard's
 change log, migration 0020_dash), so an UPDATE of one row said it changed two.
@@ -14,22 +22,44 @@ change log, migration 0020_dash), so an UPDATE of one row said it changed two.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from tortoise.backends.base.client import TransactionContext
+from tortoise.backends.base.client import TransactionalDBClient, TransactionContext
 from tortoise.backends.sqlite.client import (
     SqliteClient,
     SqliteTransactionContext,
     SqliteTransactionWrapper,
     translate_exceptions,
 )
+from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
 # Long enough to queue behind a burst of other processes' short transactions (each holds the
 # lock for milliseconds); short enough that a stuck writer shows as a 503, not a hang.
 DEFAULT_BUSY_TIMEOUT_MS = 15_000
+# A try at the write lock is one thread round trip (tens of µs); another process's transaction
+# holds the lock for 1 to 5 ms.
+FIRST_RETRY_S = 0.0005
+LAST_RETRY_S = 0.002
+
+
+def _begin_immediate_now(conn: sqlite3.Connection, busy_timeout_ms: int) -> bool:
+    """In the connection's thread: BEGIN IMMEDIATE without waiting; False if another process
+    holds the write lock."""
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    return True
 
 
 def _fetch_counting(
@@ -53,6 +83,11 @@ async def _execute_query(
         return changed or len(rows), rows
 
 
+def _busy_timeout_ms(client: object) -> int:
+    pragmas = getattr(client, "pragmas", {})
+    return int(pragmas.get("busy_timeout", DEFAULT_BUSY_TIMEOUT_MS))
+
+
 class ImmediateTransactionWrapper(SqliteTransactionWrapper):
     @translate_exceptions
     async def execute_query(
@@ -61,11 +96,65 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
         return await _execute_query(self, query, values)
 
     async def begin(self) -> None:
+        if not await self.try_begin():
+            locked = sqlite3.OperationalError("database is locked")
+            raise TransactionManagementError(locked) from locked
+
+    async def try_begin(self) -> bool:
+        """BEGIN IMMEDIATE now, or False when another process holds the write lock."""
+        conn = self._connection
         try:
-            await self._connection.commit()
-            await self._connection.execute("BEGIN IMMEDIATE")
+            began: bool = await conn._execute(  # type: ignore[no-untyped-call]
+                _begin_immediate_now, conn._conn, _busy_timeout_ms(self._parent)
+            )
+            return began
         except sqlite3.OperationalError as exc:
             raise TransactionManagementError(exc) from exc
+
+    async def rollback_if_begun(self) -> None:
+        if self._connection._conn.in_transaction:
+            await self._connection.rollback()
+
+
+class ImmediateTransactionContext(SqliteTransactionContext):
+    """Holds the process's connection lock only while the write lock is held or being tried."""
+
+    connection: ImmediateTransactionWrapper
+
+    async def __aenter__(self) -> TransactionalDBClient:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _busy_timeout_ms(self.connection._parent) / 1000
+        delay = FIRST_RETRY_S
+        while True:
+            await self._trxlock.acquire()
+            try:
+                await self.ensure_connection()
+                began = await self._try_begin()
+            except BaseException:
+                self._trxlock.release()
+                raise
+            if began:
+                break
+            self._trxlock.release()
+            if loop.time() >= deadline:
+                locked = sqlite3.OperationalError("database is locked")
+                raise TransactionManagementError(locked) from locked
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LAST_RETRY_S)
+        self.token = get_connections().set(self.connection_name, self.connection)
+        return self.connection
+
+    async def _try_begin(self) -> bool:
+        # The try runs to its end in the connection's thread even when the caller is cancelled:
+        # a transaction it began is rolled back before the connection is given back.
+        attempt = asyncio.ensure_future(self.connection.try_begin())
+        try:
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await attempt
+                await self.connection.rollback_if_begun()
+            raise
 
 
 class ImmediateSqliteClient(SqliteClient):
@@ -74,7 +163,7 @@ class ImmediateSqliteClient(SqliteClient):
         super().__init__(file_path, **kwargs)
 
     def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+        return ImmediateTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 
     @translate_exceptions
     async def execute_query(
