@@ -14,7 +14,7 @@ from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
 from desk.receipts import log as receipt_log
 from desk.registry import joining
-from desk.requests import batch, dispatch, identifiers
+from desk.requests import batch, dispatch, identifiers, polling
 from desk.residents import digest, identities, pagecache
 from desk.residents import jobs as resident_jobs
 from desk.retention import closing, reduction
@@ -31,7 +31,7 @@ def job_registry() -> JobRegistry:
     return JobRegistry(
         handlers={
             "delivery.dispatch": batch.dispatch_delivery,
-            "delivery.poll": dispatch.poll_delivery,
+            "delivery.poll": polling.poll_delivery,
             "mail.login": resident_jobs.send_login_link,
             "mail.resident": resident_jobs.send_notification,
             digest.KIND: digest.send_digest,
@@ -55,7 +55,11 @@ def job_registry() -> JobRegistry:
         # One sequencer run appends every receipt not yet logged: a batch of them runs it once.
         coalesce=frozenset({receipt_log.APPEND_JOB}),
         # Dispatches claimed together are read, sent and recorded together.
-        batches={"delivery.dispatch": batch.dispatch_deliveries},
+        batches={
+            "delivery.dispatch": batch.dispatch_deliveries,
+            # Polls claimed together: read and asked together, acknowledgements recorded together.
+            "delivery.poll": polling.poll_deliveries,
+        },
         closing=[close_connections],
         periodic=[
             receipt_log.append_periodically,

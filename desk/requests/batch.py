@@ -164,7 +164,7 @@ def adapter_for(row: Row, rt: Runtime) -> object:
     return adapter
 
 
-async def _envelopes(rows: list[Row], rt: Runtime) -> list[Envelope]:
+async def envelopes_of(rows: list[Row], rt: Runtime) -> list[Envelope]:
     declarations = await declarations_of({row.signatory_id for row in rows})
     known: dict[int, dict[str, str]] = {}
     for row in rows:
@@ -195,7 +195,7 @@ async def _envelopes(rows: list[Row], rt: Runtime) -> list[Envelope]:
     ]
 
 
-def _job_error(exc: BaseException) -> Exception:
+def job_error(exc: BaseException) -> Exception:
     if isinstance(exc, PermanentAdapterError):
         permanent = PermanentJobError(str(exc))
         permanent.__cause__ = exc
@@ -215,7 +215,7 @@ async def dispatch_deliveries(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Ex
     todo = [row for row in todo if row.state == DeliveryState.PENDING]
     errors: dict[int, Exception] = {}
     if todo:
-        envelopes = await _envelopes(todo, rt)
+        envelopes = await envelopes_of(todo, rt)
         adapters = [adapter_for(row, rt) for row in todo]
         results = await asyncio.gather(
             *(
@@ -227,7 +227,7 @@ async def dispatch_deliveries(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Ex
         sends: list[sending.Sent] = []
         for row, result in zip(todo, results, strict=True):
             if isinstance(result, BaseException):
-                errors[row.id] = _job_error(result)
+                errors[row.id] = job_error(result)
                 continue
             reference, poll_after = result
             sends.append(

@@ -13,20 +13,18 @@ from adapters.base import (
     AdapterContext,
     Answer,
     Envelope,
-    PermanentAdapterError,
     load_adapter,
 )
 from desk.core import clock, crypto
 from desk.core.errors import DeskError
 from desk.db_rows import BuiltSelect
 from desk.outbox.models import OutboxJob
-from desk.outbox.worker import PermanentJobError
 from desk.requests import partner_answer, transitions
 from desk.requests.assurance import of_request as assurance_of
-from desk.requests.effects import JobSpec, UploadedFile, enqueue_spec
+from desk.requests.effects import JobSpec, UploadedFile
 from desk.requests.identifiers import known_identifiers
 from desk.requests.links import SALT, answer_path
-from desk.requests.models import Delivery, DeliveryState, RightsRequest
+from desk.requests.models import Delivery, RightsRequest
 from desk.runtime import Runtime
 
 log = logging.getLogger("desk.dispatch")
@@ -237,54 +235,16 @@ def polled_answer(answer: Answer, upload: UploadedFile | None) -> partner_answer
 
 def poll_interval(delivery: Delivery, rt: Runtime) -> float:
     """Seconds between two polls: the signatory's `poll_interval` setting, hourly by default."""
-    if channel_of(delivery) == "simulated":
+    return interval_of(channel_of(delivery), delivery.signatory.adapter_settings, rt)
+
+
+def interval_of(channel: str, settings: dict[str, Any] | None, rt: Runtime) -> float:
+    if channel == "simulated":
         return rt.settings.simulated_delay
     try:
-        return max(1.0, float(delivery.signatory.adapter_settings.get("poll_interval", 3600)))
+        return max(1.0, float((settings or {}).get("poll_interval", 3600)))
     except (TypeError, ValueError):
         return 3600.0
-
-
-async def poll_delivery(job: OutboxJob, rt: Runtime) -> None:
-    delivery = await _load(int(job.payload["delivery_id"]))
-    attempt = int(job.payload.get("attempt", 1))
-    if delivery is None or delivery.state not in (
-        DeliveryState.SENT,
-        DeliveryState.ACKNOWLEDGED,
-        DeliveryState.EXTENDED,
-    ):
-        return
-    adapter = make_adapter(delivery, rt)
-    envelope = await build_envelope(delivery, rt)
-    try:
-        answer: Answer | None = await adapter.poll(envelope)  # type: ignore[attr-defined]
-    except PermanentAdapterError as exc:
-        raise PermanentJobError(str(exc)) from exc
-    delay = poll_interval(delivery, rt)
-    next_poll = [poll_job(delivery.id, attempt + 1, delay)] if attempt < MAX_POLLS else []
-    if answer is None:
-        for spec in next_poll:
-            await enqueue_spec(spec)
-        return
-    upload = (
-        UploadedFile(answer.file.filename, answer.file.content_type, answer.file.content)
-        if answer.file
-        else None
-    )
-    try:
-        await partner_answer.answer(
-            delivery_id=delivery.id,
-            answer=polled_answer(answer, upload),
-            actor=f"adapter:{channel_of(delivery)}",
-            keyring=rt.keyring,
-            issuer=rt.issuer,
-            download_max_age=rt.settings.download_link_max_age,
-            jobs=[] if answer.final else next_poll,
-        )
-    except DeskError as exc:
-        log.warning(
-            "delivery %s: polled answer %s refused: %s", delivery.id, answer.action, exc.code
-        )
 
 
 async def dispatch_dead(job: OutboxJob, rt: Runtime, error: str) -> None:

@@ -1,11 +1,13 @@
-"""The `send` arrow for many deliveries at once: what a batch of dispatch jobs records.
+"""The `send` and `acknowledge` arrows for many deliveries at once: what a batch of dispatch
+jobs, or of polls answered "acknowledged", records.
 
-The same rows as desk.requests.transitions.send, delivery by delivery (the state, the dispatch
-reference, the modification time, one audit event chained to that delivery's last one, the
-follow-up jobs), written in one transaction of a few statements instead of one transaction of
-about five per delivery. Each delivery row is still locked (PostgreSQL: `FOR UPDATE`, in id
-order; SQLite: the transaction's write lock) and its state checked: a delivery that moved on
-meanwhile (answered early, withdrawn) is left as it is, as `send` would have refused it.
+The same rows as desk.requests.transitions.send (or acknowledge), delivery by delivery (the
+state, the dispatch reference for `send`, the modification time, one audit event chained to that
+delivery's last one, the follow-up jobs), written in one transaction of a few statements instead
+of one transaction of about five per delivery. Each delivery row is still locked (PostgreSQL:
+`FOR UPDATE`, in id order; SQLite: the transaction's write lock) and its state checked: a
+delivery that moved on meanwhile (answered early, withdrawn) is left as it is, as the transition
+would have refused it.
 """
 
 from __future__ import annotations
@@ -23,14 +25,13 @@ from desk.core import clock
 from desk.core.chain import GENESIS
 from desk.requests.audit import event_digest, with_salts
 from desk.requests.effects import JobSpec, enqueue_spec
-from desk.requests.models import Delivery, DeliveryEvent, DeliveryState
-from desk.requests.states import check
+from desk.requests.models import Delivery, DeliveryEvent
+from desk.requests.states import TRANSITIONS
 
 log = logging.getLogger("desk.dispatch")
 
 ACTION = "send"
-_FROM = DeliveryState.PENDING.value
-_TO = check(ACTION, DeliveryState.PENDING).target.value
+ACKNOWLEDGE = "acknowledge"
 _EVENT_COLUMNS = (
     "delivery_id",
     "at",
@@ -60,9 +61,12 @@ def _marks(db: BaseDBAsyncClient, count: int, start: int = 1) -> list[str]:
     return ["?"] * count
 
 
-async def _pending(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, tuple[Any, Any]]:
-    """Of `ids`, those still pending with their (due_at, paused_since), locked until the
-    transaction ends."""
+async def _pending(
+    conn: BaseDBAsyncClient, ids: list[int], action: str = ACTION
+) -> dict[int, tuple[Any, Any, str]]:
+    """Of `ids`, those `action` may still leave, with their (due_at, paused_since, state),
+    locked until the transaction ends."""
+    sources = {state.value for state in TRANSITIONS[action].sources}
     marks = ", ".join(_marks(conn, len(ids)))
     lock = " FOR UPDATE" if conn.capabilities.dialect == "postgres" else ""
     _, rows = await conn.execute_query(
@@ -70,7 +74,7 @@ async def _pending(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, tuple[A
         f"ORDER BY id{lock}",
         list(ids),
     )
-    return {int(r[0]): (r[2], r[3]) for r in rows if r[1] == _FROM}
+    return {int(r[0]): (r[2], r[3], str(r[1])) for r in rows if r[1] in sources}
 
 
 async def _last_digests(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, str]:
@@ -85,20 +89,23 @@ async def _last_digests(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, st
     return {int(r[0]): str(r[1]) for r in rows if r[1]}
 
 
-def _event_row(sent: Sent, prev: str, at: datetime, detail: dict[str, Any]) -> list[Any]:
+def _event_row(
+    action: str, sent: Sent, source: str, prev: str, at: datetime, detail: dict[str, Any]
+) -> list[Any]:
     actor = sent.actor[:100]
-    detail = with_salts(ACTION, detail)
+    target = TRANSITIONS[action].target.value
+    detail = with_salts(action, detail)
     digest = event_digest(
         prev=prev,
         delivery_id=sent.delivery_id,
         at=at,
         actor=actor,
-        action=ACTION,
-        from_state=_FROM,
-        to_state=_TO,
+        action=action,
+        from_state=source,
+        to_state=target,
         detail=detail,
     )
-    values = (sent.delivery_id, at, actor, ACTION, _FROM, _TO, detail, prev, digest)
+    values = (sent.delivery_id, at, actor, action, source, target, detail, prev, digest)
     fields = DeliveryEvent._meta.fields_map
     return [
         fields[column].to_db_value(value, DeliveryEvent)
@@ -110,33 +117,54 @@ async def send_many(*, sends: Sequence[Sent]) -> list[int]:
     """Record `send` for each delivery still pending, in one transaction; the ids recorded.
 
     A delivery that moved on is skipped (logged), as `transitions.send` refuses it."""
+    return await _record_many(ACTION, sends)
+
+
+async def acknowledge_many(*, acks: Sequence[Sent]) -> list[int]:
+    """Record `acknowledge` for each delivery still pending or sent, in one transaction (their
+    `dispatch_ref` is not used); the ids recorded. A delivery that moved on is skipped (logged),
+    as `transitions.acknowledge` refuses it."""
+    return await _record_many(ACKNOWLEDGE, acks)
+
+
+async def _record_many(action: str, sends: Sequence[Sent]) -> list[int]:
     if not sends:
         return []
     ids = sorted({s.delivery_id for s in sends})
+    target = TRANSITIONS[action].target.value
     async with in_transaction() as conn:
-        pending = await _pending(conn, ids)
+        pending = await _pending(conn, ids, action)
         chosen = [s for s in sends if s.delivery_id in pending]
         for sent in sends:
             if sent.delivery_id not in pending:
-                log.info("delivery %s moved on before send was recorded", sent.delivery_id)
+                log.info("delivery %s moved on before %s was recorded", sent.delivery_id, action)
         if not chosen:
             return []
         now = clock.now()
         fields = Delivery._meta.fields_map
-        marks = _marks(conn, 4)
-        await conn.execute_many(
-            f"UPDATE delivery SET state = {marks[0]}, dispatch_ref = {marks[1]}, "  # noqa: S608
-            f"updated_at = {marks[2]} WHERE id = {marks[3]}",
-            [
+        updated = fields["updated_at"].to_db_value(now, Delivery)
+        if action == ACTION:
+            marks = _marks(conn, 4)
+            await conn.execute_many(
+                f"UPDATE delivery SET state = {marks[0]}, dispatch_ref = {marks[1]}, "  # noqa: S608
+                f"updated_at = {marks[2]} WHERE id = {marks[3]}",
                 [
-                    _TO,
-                    fields["dispatch_ref"].to_db_value(s.dispatch_ref, Delivery),
-                    fields["updated_at"].to_db_value(now, Delivery),
-                    s.delivery_id,
-                ]
-                for s in chosen
-            ],
-        )
+                    [
+                        target,
+                        fields["dispatch_ref"].to_db_value(s.dispatch_ref, Delivery),
+                        updated,
+                        s.delivery_id,
+                    ]
+                    for s in chosen
+                ],
+            )
+        else:
+            marks = _marks(conn, 3)
+            await conn.execute_many(
+                f"UPDATE delivery SET state = {marks[0]}, updated_at = {marks[1]} "  # noqa: S608
+                f"WHERE id = {marks[2]}",
+                [[target, updated, s.delivery_id] for s in chosen],
+            )
         details = {s.delivery_id: await _resume(conn, s.delivery_id, pending, now) for s in chosen}
         last = await _last_digests(conn, [s.delivery_id for s in chosen])
         # Stored with microseconds, so the digest of what is read back is the one computed here.
@@ -146,7 +174,14 @@ async def send_many(*, sends: Sequence[Sent]) -> list[int]:
             f"INSERT INTO delivery_event ({', '.join(_EVENT_COLUMNS)}) "  # noqa: S608
             f"VALUES ({event_marks})",
             [
-                _event_row(s, last.get(s.delivery_id, GENESIS), at, details[s.delivery_id])
+                _event_row(
+                    action,
+                    s,
+                    pending[s.delivery_id][2],
+                    last.get(s.delivery_id, GENESIS),
+                    at,
+                    details[s.delivery_id],
+                )
                 for s in chosen
             ],
         )
@@ -157,12 +192,15 @@ async def send_many(*, sends: Sequence[Sent]) -> list[int]:
 
 
 async def _resume(
-    conn: BaseDBAsyncClient, delivery_id: int, pending: dict[int, tuple[Any, Any]], now: datetime
+    conn: BaseDBAsyncClient,
+    delivery_id: int,
+    pending: dict[int, tuple[Any, Any, str]],
+    now: datetime,
 ) -> dict[str, Any]:
-    """A paused deadline moves by the pause, as desk.requests.pause.resume does for `send`
-    (none is paused in practice: only a question to the resident pauses, and it is answered
-    before the delivery is pending again); the event's detail says so."""
-    due_at, since = pending[delivery_id]
+    """A paused deadline moves by the pause, as desk.requests.pause.resume does in every
+    transition (none is paused in practice: only a question to the resident pauses, and it is
+    answered before the delivery is pending or sent again); the event's detail says so."""
+    due_at, since, _ = pending[delivery_id]
     if since is None:
         return {}
     fields = Delivery._meta.fields_map

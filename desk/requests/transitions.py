@@ -28,6 +28,7 @@ from desk.requests import effects, outcomes, pause
 from desk.requests.audit import record_event
 from desk.requests.effects import JobSpec as JobSpec  # re-exported: partner_answer names it here
 from desk.requests.effects import UploadedFile, enqueue_spec
+from desk.requests.locking import locked
 from desk.requests.models import Delivery, DeliveryState, RequestKind
 from desk.requests.states import FINAL_STATES, TransitionNotAllowed, check
 
@@ -86,10 +87,7 @@ async def _transition(
     only columns `change` sets, written beside `LOCKED_FIELDS` (None: every column).
     """
     async with in_transaction() as conn:
-        query = Delivery.filter(id=delivery_id).using_db(conn).select_for_update(of=("delivery",))
-        if related:
-            query = query.select_related("request__resident", "signatory")
-        delivery = await query.first()
+        delivery = await locked(conn, delivery_id, related=related)
         if delivery is None or (signatory_id is not None and delivery.signatory_id != signatory_id):  # type: ignore[attr-defined]
             raise DeliveryNotFound()
         previous = delivery.state
@@ -165,6 +163,7 @@ async def acknowledge(
         actor=actor,
         signatory_id=signatory_id,
         jobs=jobs,
+        fields=(),
     )
 
 
@@ -320,6 +319,7 @@ async def fulfil(
         change=change,
         after=after,
         jobs=jobs,
+        fields=("outcome", "completed_at"),
     )
 
 
