@@ -233,12 +233,8 @@ def polled_answer(answer: Answer, upload: UploadedFile | None) -> partner_answer
     raise DeskError(transitions.MSG_NOT_NOW, code="conflict")
 
 
-def poll_interval(delivery: Delivery, rt: Runtime) -> float:
-    """Seconds between two polls: the signatory's `poll_interval` setting, hourly by default."""
-    return interval_of(channel_of(delivery), delivery.signatory.adapter_settings, rt)
-
-
 def interval_of(channel: str, settings: dict[str, Any] | None, rt: Runtime) -> float:
+    """Seconds between two polls: the signatory's `poll_interval` setting, hourly by default."""
     if channel == "simulated":
         return rt.settings.simulated_delay
     try:
