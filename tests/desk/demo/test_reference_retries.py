@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from desk.demo import reference_webhooks as reference
-from desk.demo.reference_partner import PartnerState, answer_delivery, serving
+from desk.demo.reference_partner import answer_delivery, serving
+from tests.desk.demo.support import partner_state
 
 
 def _desk(script: list[Callable[[], Response]], seen: list[tuple[str, str]]) -> Starlette:
@@ -34,13 +35,6 @@ def _desk(script: list[Callable[[], Response]], seen: list[tuple[str, str]]) -> 
     )
 
 
-def _state(url: str) -> PartnerState:
-    return PartnerState(
-        desk_base_url=url, client_id="c", client_secret="s", webhook_secrets=[],
-        auto_answer=True, api_token=None, unknown_emails=frozenset(),
-    )  # fmt: skip
-
-
 DATA = {"delivery_id": 7, "kind": "erasure", "identifiers": {"email": "a@exemple.invalid"}}
 
 
@@ -58,7 +52,7 @@ async def test_a_busy_desk_is_retried_with_the_same_idempotency_key() -> None:
         lambda: Response(status_code=502),
     ]
     async with serving(_desk(script, seen)) as url:
-        state = _state(url)
+        state = partner_state(url)
         await answer_delivery(state, "msg-1", DATA)
     assert len(seen) == 5
     assert {key for key, _ in seen} == {"msg-1-fulfil"}
@@ -73,7 +67,7 @@ async def test_a_final_refusal_is_not_retried() -> None:
         lambda: JSONResponse({"detail": "déjà répondu"}, status_code=409)
     ]
     async with serving(_desk(script, seen)) as url:
-        state = _state(url)
+        state = partner_state(url)
         await answer_delivery(state, "msg-2", DATA)
     assert len(seen) == 1 and state.retries == []
     assert state.errors == ["fulfil 7: 409"]
@@ -86,7 +80,7 @@ async def test_a_desk_that_stays_unavailable_is_given_up_after_the_last_attempt(
     seen: list[tuple[str, str]] = []
     script: list[Callable[[], Response]] = [lambda: Response(status_code=503)] * 5
     async with serving(_desk(script, seen)) as url:
-        state = _state(url)
+        state = partner_state(url)
         await answer_delivery(state, "msg-3", DATA)
     assert len(seen) == 3
     assert state.errors == ["fulfil 7: 503"]

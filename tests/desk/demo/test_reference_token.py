@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from desk.demo.reference_partner import PartnerState, answer_delivery, serving
+from desk.demo.reference_partner import answer_delivery, serving
+from tests.desk.demo.support import partner_state
 
 
 def _desk(tokens: list[str], accepted: set[str]) -> Starlette:
@@ -35,13 +36,6 @@ def _desk(tokens: list[str], accepted: set[str]) -> Starlette:
     )
 
 
-def _state(url: str) -> PartnerState:
-    return PartnerState(
-        desk_base_url=url, client_id="c", client_secret="s", webhook_secrets=[],
-        auto_answer=True, api_token=None, unknown_emails=frozenset(),
-    )  # fmt: skip
-
-
 def _data(n: int) -> dict[str, object]:
     return {"delivery_id": n, "kind": "erasure", "identifiers": {"email": "a@exemple.invalid"}}
 
@@ -49,7 +43,7 @@ def _data(n: int) -> dict[str, object]:
 async def test_answers_sent_together_share_one_token() -> None:
     tokens: list[str] = []
     async with serving(_desk(tokens, {"t0"})) as url:
-        state = _state(url)
+        state = partner_state(url)
         await asyncio.gather(*(answer_delivery(state, f"m{n}", _data(n)) for n in range(20)))
     assert tokens == ["t0"]
     assert state.errors == []
@@ -59,7 +53,7 @@ async def test_answers_sent_together_share_one_token() -> None:
 async def test_a_refused_token_is_renewed_once_for_every_waiting_answer() -> None:
     tokens: list[str] = []
     async with serving(_desk(tokens, {"t1"})) as url:
-        state = _state(url)
+        state = partner_state(url)
         await asyncio.gather(*(answer_delivery(state, f"m{n}", _data(n)) for n in range(10)))
     assert tokens == ["t0", "t1"]
     assert state.errors == []
