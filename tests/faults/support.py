@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -47,6 +48,10 @@ class Running:
         return self.log.read_text(errors="replace")
 
 
+# What `desk worker` logs once its signal handlers are in place (desk.outbox.worker).
+_STARTED = re.compile(r"worker \S+ started")
+
+
 @dataclass
 class WorkerProcesses:
     """`desk worker` processes, each logging to its own file (a full pipe would stall it)."""
@@ -86,7 +91,17 @@ class WorkerProcesses:
         return True
 
     def stop(self) -> list[int]:
-        """SIGTERM, the way an operator stops a worker; their exit codes."""
+        """SIGTERM, the way an operator stops a worker; their exit codes. A worker started a
+        moment ago is first let reach its loop: a SIGTERM while Python still imports the desk
+        ends it before any handler exists (nothing is held yet, but it exits -15)."""
+        deadline = time.monotonic() + 30
+        for worker in self.running:
+            while (
+                worker.process.poll() is None
+                and _STARTED.search(worker.log_text()) is None
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.05)
         for worker in self.running:
             worker.process.send_signal(signal.SIGTERM)
         codes = []
