@@ -22,7 +22,6 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -174,22 +173,20 @@ async def config_time_check(host: str, allowed: Iterable[Network]) -> bool:
 
 class GuardedTransport(httpx.AsyncBaseTransport):
     """An httpx transport that connects only to permitted addresses, to the very address it
-    checked. One per partner call (`guarded_client`) or per partner origin (`pooled_client`):
-    its connections are never shared between two partners' names that happen to resolve to
-    one address (the TLS session was opened, and its certificate checked, for one name)."""
+    checked. One per partner call (`guarded_client`): its connections are never shared
+    between two partners' names that happen to resolve to one address (the TLS session was
+    opened, and its certificate checked, for one name). Webhooks, sent thousands a minute, keep
+    their connections in adapters.http1 under the same guard."""
 
     def __init__(
         self,
         *,
         allowed: Iterable[Network],
         verify: ssl.SSLContext | bool,
-        limits: httpx.Limits | None = None,
     ) -> None:
         self.allowed = tuple(allowed)
         # retries=0: a retry is the outbox's decision, with its backoff.
-        self._inner = httpx.AsyncHTTPTransport(
-            verify=verify, retries=0, limits=limits or httpx.Limits()
-        )
+        self._inner = httpx.AsyncHTTPTransport(verify=verify, retries=0)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -203,9 +200,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         request.extensions = extensions
         failure = httpx.ConnectError(f"no address of {host} accepted the connection")
         # In the resolver's order, as a connection by name would (IPv6 unreachable: IPv4 next);
-        # only a refused connection moves on, before any byte of the request was sent. A pooled
-        # transport keys its kept-alive connections by that checked address: a connection is
-        # reused only by a request just checked to go to the same address.
+        # only a refused connection moves on, before any byte of the request was sent.
         for address in addresses:
             # The Host header was set from the original URL when the request was built.
             request.url = url.copy_with(host=str(address))
@@ -230,40 +225,3 @@ def guarded_client(
         timeout=timeout,
         trust_env=False,
     )
-
-
-# Kept-alive connections per partner origin: enough for a worker's lanes, closed when idle.
-POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=30)
-_pools: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[Any, ...], httpx.AsyncClient]
-] = weakref.WeakKeyDictionary()
-
-
-def pooled_client(
-    url: str, *, allowed: Iterable[Network], verify: ssl.SSLContext | bool
-) -> httpx.AsyncClient:
-    """A long-lived guarded client for one partner origin (scheme, host, port), so calls to it
-    reuse kept-alive connections instead of a TCP (and TLS) handshake each. Every request is
-    still resolved and checked (`GuardedTransport`): pooling changes where the bytes go for no
-    request. One per event loop; the caller passes each call's timeout. `close_pools` closes
-    them (the worker, when it stops)."""
-    parsed = httpx.URL(url)
-    networks = tuple(allowed)
-    key = (parsed.scheme, parsed.host, parsed.port, networks, id(verify))
-    pools = _pools.setdefault(asyncio.get_running_loop(), {})
-    client = pools.get(key)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(
-            transport=GuardedTransport(allowed=networks, verify=verify, limits=POOL_LIMITS),
-            follow_redirects=False,
-            trust_env=False,
-        )
-        pools[key] = client
-    return client
-
-
-async def close_pools() -> None:
-    """Close this event loop's partner connection pools."""
-    pools = _pools.pop(asyncio.get_running_loop(), {})
-    for client in pools.values():
-        await client.aclose()

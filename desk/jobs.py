@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters import http1, network
+from adapters import http1
 from desk.charter import complaints as charter_complaints
 from desk.charter import jobs as charter_jobs
 from desk.identity import sessions
@@ -74,7 +74,6 @@ def job_registry() -> JobRegistry:
 
 async def close_connections(runtime: Runtime) -> None:
     """The connections the worker kept open: partners' (webhooks) and the mail server's."""
-    await network.close_pools()
     await http1.close_pools()
     await runtime.mailer.close()
 
