@@ -20,11 +20,16 @@ def is_paused(delivery: Delivery) -> bool:
     return delivery.state == DeliveryState.AWAITING_INFO and delivery.paused_since is not None
 
 
+def resumed_due(due_at: datetime, paused_since: datetime, now: datetime) -> datetime:
+    """The deadline once a pause that began at `paused_since` ends at `now`."""
+    return due_at + max(now - paused_since, timedelta(0))
+
+
 def resume(delivery: Delivery, now: datetime) -> datetime | None:
     """End a pause (if any): the deadline moves by its length. Returns the new deadline."""
     since = delivery.paused_since
     if since is None:
         return None
-    delivery.due_at = delivery.due_at + max(now - since, timedelta(0))
+    delivery.due_at = resumed_due(delivery.due_at, since, now)
     delivery.paused_since = None
     return delivery.due_at

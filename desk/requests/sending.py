@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -23,9 +23,11 @@ from tortoise.transactions import in_transaction
 
 from desk.core import clock
 from desk.core.chain import GENESIS
+from desk.db_rows import placeholder
 from desk.requests.audit import event_digest, with_salts
 from desk.requests.effects import JobSpec, enqueue_spec
 from desk.requests.models import Delivery, DeliveryEvent
+from desk.requests.pause import resumed_due
 from desk.requests.states import TRANSITIONS
 
 log = logging.getLogger("desk.dispatch")
@@ -56,9 +58,7 @@ class Sent:
 
 
 def _marks(db: BaseDBAsyncClient, count: int, start: int = 1) -> list[str]:
-    if db.capabilities.dialect == "postgres":
-        return [f"${n}" for n in range(start, start + count)]
-    return ["?"] * count
+    return [placeholder(db, n) for n in range(start, start + count)]
 
 
 async def _pending(
@@ -205,7 +205,7 @@ async def _resume(
         return {}
     fields = Delivery._meta.fields_map
     since_at = fields["paused_since"].to_python_value(since)
-    due = fields["due_at"].to_python_value(due_at) + max(now - since_at, timedelta(0))
+    due = resumed_due(fields["due_at"].to_python_value(due_at), since_at, now)
     marks = _marks(conn, 2)
     await conn.execute_query(
         f"UPDATE delivery SET due_at = {marks[0]}, paused_since = NULL "  # noqa: S608
