@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiosmtplib  # noqa: E402
+import asyncpg  # noqa: E402
 
 from bench import desk_setup  # noqa: E402
 from bench.harness import (  # noqa: E402
@@ -106,13 +110,46 @@ async def done_count(database_url: str, kind: str) -> int:
         return await OutboxJob.filter(kind=kind, state=JobState.DONE).count()
 
 
+def backends_cpu(database_url: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving `database_url` (the worker's
+    pooled connections), other than the one asking; 0 on SQLite."""
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        return 0.0
+
+    async def pids() -> list[int]:
+        conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await conn.close()
+        return [int(row["pid"]) for row in rows]
+
+    total = 0.0
+    for pid in asyncio.run(pids()):
+        with contextlib.suppress(OSError):  # a backend gone meanwhile
+            total += cpu_seconds(pid)
+    return total
+
+
 def drain_rate(
-    database_url: str, kind: str, total: int, *, pid: int, timeout: float = 900
-) -> tuple[float, int, float]:
-    """Jobs/s between 10% and 90% of `total` done (polls the database), how many got done, and
-    the worker's CPU milliseconds per job over the same stretch."""
+    database_url: str,
+    kind: str,
+    total: int,
+    *,
+    pid: int,
+    timeout: float = 900,
+    beside: Mapping[str, Callable[[], float]] | None = None,
+) -> tuple[float, int, float, dict[str, float]]:
+    """Jobs/s between 10% and 90% of `total` done (polls the database), how many got done, the
+    worker's CPU milliseconds per job over the same stretch, and those of each of `beside` (the
+    partner-sim, the database: what else each job costs the machine)."""
+    beside = beside or {}
     marks: dict[int, float] = {}
     cpu: dict[int, float] = {}
+    other: dict[int, dict[str, float]] = {}
     low, high = total // 10, total * 9 // 10
     deadline = time.monotonic() + timeout
     done = 0
@@ -121,14 +158,19 @@ def drain_rate(
         now = time.monotonic()
         if done >= low and low not in marks:
             marks[low], cpu[low] = now, cpu_seconds(pid)
+            other[low] = {name: used() for name, used in beside.items()}
         if done >= high:
             marks[high], cpu[high] = now, cpu_seconds(pid)
+            other[high] = {name: used() for name, used in beside.items()}
             break
         time.sleep(0.25)
     if high not in marks or low not in marks or marks[high] == marks[low]:
-        return 0.0, done, 0.0
+        return 0.0, done, 0.0, {}
     per_job_ms = 1000 * (cpu[high] - cpu[low]) / (high - low)
-    return (high - low) / (marks[high] - marks[low]), done, per_job_ms
+    beside_ms = {
+        name: 1000 * (other[high][name] - other[low][name]) / (high - low) for name in beside
+    }
+    return (high - low) / (marks[high] - marks[low]), done, per_job_ms, beside_ms
 
 
 def raw_smtp_rate(port: int, total: int, connections: int) -> float:
@@ -163,7 +205,16 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=1, help="DESK_WORKER_CONCURRENCY of the worker"
     )
+    parser.add_argument(
+        "--claim-batch",
+        type=int,
+        default=0,
+        help="DESK_WORKER_CLAIM_BATCH of the worker (default: the desk's own)",
+    )
     parser.add_argument("--postgres", help="an EMPTY PostgreSQL database URL (default: SQLite)")
+    parser.add_argument(
+        "--no-bare", action="store_true", help="skip the bare-app yardstick (quicker reruns)"
+    )
     parser.add_argument("--profile", help="write py-spy's collapsed stacks of the worker here")
     parser.add_argument(
         "--profile-mails", help="the same, while the worker sends the mails (its own file)"
@@ -182,6 +233,8 @@ def main() -> None:
             base_url="http://127.0.0.1:9",
             DESK_WORKER_CONCURRENCY=str(args.concurrency),
         )
+        if args.claim_batch:
+            env["DESK_WORKER_CLAIM_BATCH"] = str(args.claim_batch)
         desk_setup.migrate(env)
         asyncio.run(desk_setup.seed_only(database_url, signatories=args.signatories))
         secret = new_secret()
@@ -205,7 +258,7 @@ def main() -> None:
                 ),
                 env=desk_env(env),
                 log=work / "partner.log",
-            ),
+            ) as partner_sim,
         ):
             wait_port(smtp_port)
             wait_port(partner_port)
@@ -213,16 +266,23 @@ def main() -> None:
                 desk_command("worker"), env=desk_env(env), log=work / "worker.log"
             ) as worker:
                 with profiled(worker.pid, args.profile, seconds=20):
-                    webhook_rate, sent, webhook_cpu = drain_rate(
-                        database_url, "delivery.dispatch", deliveries, pid=worker.pid
+                    webhook_rate, sent, webhook_cpu, beside_cpu = drain_rate(
+                        database_url,
+                        "delivery.dispatch",
+                        deliveries,
+                        pid=worker.pid,
+                        beside={
+                            "partner-sim": lambda: cpu_seconds(partner_sim.pid),
+                            "database": lambda: backends_cpu(database_url),
+                        },
                     )
                 with profiled(worker.pid, args.profile_mails, seconds=10):
-                    mail_rate, mailed, mail_cpu = drain_rate(
+                    mail_rate, mailed, mail_cpu, _ = drain_rate(
                         database_url, "mail.login", args.mails, pid=worker.pid
                     )
             raw_rate = raw_smtp_rate(smtp_port, args.mails, args.concurrency)
         # The yardstick needs wrk; without it the figures that matter (CPU ms per job) remain.
-        bare = bare_baseline(work) if shutil.which("wrk") else None
+        bare = bare_baseline(work) if shutil.which("wrk") and not args.no_bare else None
     db = "PostgreSQL" if args.postgres else "SQLite"
     bare_rps = bare.rps if bare is not None else 0.0
     if bare is not None:
@@ -234,6 +294,8 @@ def main() -> None:
         f"{webhook_rate:,.0f} deliveries/s "
         f"({sent}/{deliveries} dispatched; target >= 2,000/s), "
         f"{ratio(webhook_rate, bare_rps)} of bare req/s; worker CPU {webhook_cpu:.2f} ms/delivery"
+        + "".join(f", {name} CPU {ms:.2f} ms/delivery" for name, ms in beside_cpu.items())
+        + f"; load average {os.getloadavg()[0]:.2f}"
     )
     print(
         f"emails ({db}, one worker): {mail_rate:,.0f} mails/s ({mailed}/{args.mails} sent); "

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.base import Envelope, PermanentAdapterError
+from desk.outbox.lanes import current_batch
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.registry.models import Declaration, Signatory
@@ -165,11 +166,13 @@ def adapter_for(row: Row, rt: Runtime) -> object:
 
 
 async def envelopes_of(rows: list[Row], rt: Runtime) -> list[Envelope]:
-    declarations = await declarations_of({row.signatory_id for row in rows})
-    known: dict[int, dict[str, str]] = {}
-    for row in rows:
-        if row.resident_id not in known:
-            known[row.resident_id] = await known_identifiers(row.resident_id)
+    residents = list(dict.fromkeys(row.resident_id for row in rows))
+    # Both reads at once (PostgreSQL: on two pooled connections), not one after the other.
+    declarations, identifiers = await asyncio.gather(
+        declarations_of({row.signatory_id for row in rows}),
+        asyncio.gather(*(known_identifiers(resident) for resident in residents)),
+    )
+    known = dict(zip(residents, identifiers, strict=True))
     return [
         envelope_of(
             rt,
@@ -214,6 +217,7 @@ async def dispatch_deliveries(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Ex
     todo = [rows[i] for i in dict.fromkeys(delivery_of) if i in rows]
     todo = [row for row in todo if row.state == DeliveryState.PENDING]
     errors: dict[int, Exception] = {}
+    run = current_batch()
     if todo:
         envelopes = await envelopes_of(todo, rt)
         adapters = [adapter_for(row, rt) for row in todo]
@@ -224,6 +228,9 @@ async def dispatch_deliveries(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Ex
             ),
             return_exceptions=True,
         )
+        if run is not None:
+            # Only the recording is left: the worker claims its next batch meanwhile.
+            run.answered()
         sends: list[sending.Sent] = []
         for row, result in zip(todo, results, strict=True):
             if isinstance(result, BaseException):
@@ -238,11 +245,18 @@ async def dispatch_deliveries(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Ex
                     jobs=[poll_job(row.id, 1, poll_after)] if poll_after is not None else [],
                 )
             )
+        # Run by the worker's lanes, the jobs are marked done with their `send`s (one commit).
+        done = [job for job, d in zip(jobs, delivery_of, strict=True) if d not in errors]
+        if run is None or not sends:
+            done = []
         try:
-            await sending.send_many(sends=sends)
+            await sending.send_many(sends=sends, done=done)
         except Exception as exc:
             # Nothing recorded: these jobs run again, and their partners get the same keys.
             errors.update(dict.fromkeys((s.delivery_id for s in sends), exc))
+        else:
+            if run is not None:
+                run.recorded.update(job.id for job in done)
     return [errors.get(delivery_id) for delivery_id in delivery_of]
 
 
