@@ -217,6 +217,9 @@ def main() -> None:
     )
     parser.add_argument("--profile", help="write py-spy's collapsed stacks of the worker here")
     parser.add_argument(
+        "--profile-partner", help="the same of the partner-sim, while it receives the webhooks"
+    )
+    parser.add_argument(
         "--profile-mails", help="the same, while the worker sends the mails (its own file)"
     )
     args = parser.parse_args()
@@ -255,6 +258,9 @@ def main() -> None:
                     "--webhook-secret",
                     secret,
                     "--no-auto-answer",
+                    # A log line per webhook was a sixth of the partner's CPU: the partner
+                    # stands for a partner's server, whose logging is its own affair.
+                    "--no-access-log",
                 ),
                 env=desk_env(env),
                 log=work / "partner.log",
@@ -265,7 +271,10 @@ def main() -> None:
             with process(
                 desk_command("worker"), env=desk_env(env), log=work / "worker.log"
             ) as worker:
-                with profiled(worker.pid, args.profile, seconds=20):
+                with (
+                    profiled(worker.pid, args.profile, seconds=20),
+                    profiled(partner_sim.pid, args.profile_partner, seconds=20),
+                ):
                     webhook_rate, sent, webhook_cpu, beside_cpu = drain_rate(
                         database_url,
                         "delivery.dispatch",
@@ -273,7 +282,11 @@ def main() -> None:
                         pid=worker.pid,
                         beside={
                             "partner-sim": lambda: cpu_seconds(partner_sim.pid),
-                            "database": lambda: backends_cpu(database_url),
+                            **(
+                                {"database": lambda: backends_cpu(database_url)}
+                                if args.postgres
+                                else {}
+                            ),
                         },
                     )
                 with profiled(worker.pid, args.profile_mails, seconds=10):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Sequence
 
 import pytest
 from starlette.applications import Starlette
 from tortoise.transactions import in_transaction
 
 from desk.outbox import services
+from desk.outbox.lanes import current_batch
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import JobRegistry, Worker
 from desk.settings import Settings
@@ -132,3 +135,84 @@ async def test_a_job_written_wakes_a_worker_that_would_not_poll_for_an_hour(
         worker.stop()
         await asyncio.wait_for(task, timeout=GUARD)
     assert worker.wakeup.dsn is not None
+
+
+async def _run_until_done(worker: Worker, count: int) -> None:
+    task = asyncio.create_task(worker.run_forever())
+    try:
+        for _ in range(GUARD * 20):
+            if await OutboxJob.filter(state=JobState.DONE).count() == count:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, timeout=GUARD)
+
+
+async def test_a_batch_whose_partners_answered_lets_the_next_one_start_while_it_records(
+    app: Starlette,
+) -> None:
+    """Both places held by the first batch: the second starts only once the first says its
+    partners answered, and the first, still recording, keeps its jobs' leases meanwhile."""
+    second_started = asyncio.Event()
+    order: list[str] = []
+
+    async def batch(jobs: Sequence[OutboxJob], ctx: object) -> list[Exception | None]:
+        run = current_batch()
+        assert run is not None
+        if not order:
+            order.append("first")
+            run.answered()
+            # Recording: longer than a lease, which the heartbeat must keep.
+            await asyncio.wait_for(second_started.wait(), timeout=GUARD)
+            await asyncio.sleep(1.0)
+            order.append("first recorded")
+        else:
+            order.append("second")
+            second_started.set()
+        return [None] * len(jobs)
+
+    await _enqueue("b", 4)
+    worker = Worker(
+        registry=JobRegistry(batches={"b": batch}),
+        context=None,
+        base_delay=0,
+        max_delay=0,
+        poll_interval=0.05,
+        concurrency=2,
+        claim_batch=2,
+        lease_seconds=0.6,
+    )
+    await _run_until_done(worker, 4)
+    assert order == ["first", "second", "first recorded"]
+    jobs = await OutboxJob.all()
+    assert {job.state for job in jobs} == {JobState.DONE}
+    assert {job.attempts for job in jobs} == {1}  # never taken up again: leases kept
+
+
+async def test_jobs_a_batch_marked_done_with_its_effects_are_recorded_once(
+    app: Starlette, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def batch(jobs: Sequence[OutboxJob], ctx: object) -> list[Exception | None]:
+        run = current_batch()
+        assert run is not None
+        async with in_transaction() as conn:
+            # The batch's effects would be written here, in the same transaction.
+            assert await services.complete_many(jobs=jobs[:2], connection=conn) == 2
+        run.recorded.update(job.id for job in jobs[:2])
+        return [None] * len(jobs)
+
+    await _enqueue("b", 3)
+    worker = Worker(
+        registry=JobRegistry(batches={"b": batch}),
+        context=None,
+        base_delay=0,
+        max_delay=0,
+        poll_interval=0.05,
+        concurrency=4,
+    )
+    with caplog.at_level(logging.INFO, logger="desk.worker"):
+        await _run_until_done(worker, 3)
+    assert {job.state for job in await OutboxJob.all()} == {JobState.DONE}
+    assert "taken over" not in caplog.text
+    assert "done:" in caplog.text
