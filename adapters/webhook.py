@@ -61,7 +61,8 @@ USER_AGENT = "guichet-des-donnees/1 (+webhook)"
 def rfc3339(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime: three times a message, strftime was 2 % of the worker's time.
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def api_links(base_url: str, delivery_id: int) -> dict[str, str]:
@@ -80,16 +81,17 @@ def api_links(base_url: str, delivery_id: int) -> dict[str, str]:
 
 def envelope_payload(envelope: Envelope, base_url: str) -> dict[str, Any]:
     """The JSON the partner receives (on a retry, only the freshly signed answer_url differs)."""
+    received = rfc3339(envelope.received_at)
     return {
         "type": EVENT_TYPE,
-        "timestamp": rfc3339(envelope.received_at),
+        "timestamp": received,
         "data": {
             "delivery_id": envelope.delivery_id,
             "reference": envelope.request_reference,
             "kind": envelope.kind,
             "signatory": envelope.signatory_slug,
             "identifiers": dict(envelope.identifiers),
-            "received_at": rfc3339(envelope.received_at),
+            "received_at": received,
             "due_at": rfc3339(envelope.due_at),
             "answer_url": envelope.answer_url,
             "idempotency_key": envelope.idempotency_key,

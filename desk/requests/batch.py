@@ -123,18 +123,30 @@ async def read_rows(ids: Sequence[int]) -> dict[int, Row]:
 
 
 async def declarations_of(signatory_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each signatory's declarations as the envelope carries them, in one query."""
+    """Each signatory's declarations as the envelope carries them, in one query (written here:
+    Tortoise built the same SELECT again at every batch, a twelfth of the worker's time)."""
     found: dict[int, list[dict[str, Any]]] = {sid: [] for sid in signatory_ids}
     if not signatory_ids:
         return found
-    rows = (
-        await Declaration.filter(signatory_id__in=sorted(signatory_ids))
-        .order_by("id")
-        .values_list("signatory_id", "code", "title", "data_categories", "recipients")
+    db = Declaration._choose_db()
+    dialect = db.capabilities.dialect
+    marks = ", ".join(_mark(dialect, n) for n in range(1, len(signatory_ids) + 1))
+    _, rows = await db.execute_query(
+        "SELECT signatory_id, code, title, data_categories, recipients FROM declaration "  # noqa: S608
+        f"WHERE signatory_id IN ({marks}) ORDER BY id",
+        sorted(signatory_ids),
     )
+    fields = Declaration._meta.fields_map
+    categories_of = fields["data_categories"].to_python_value
+    recipients_of = fields["recipients"].to_python_value
     for sid, code, title, categories, recipients in rows:
         found[int(sid)].append(
-            {"code": code, "title": title, "data_categories": categories, "recipients": recipients}
+            {
+                "code": code,
+                "title": title,
+                "data_categories": categories_of(categories),
+                "recipients": recipients_of(recipients),
+            }
         )
     return found
 
