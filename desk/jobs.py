@@ -59,6 +59,11 @@ def job_registry() -> JobRegistry:
             "delivery.dispatch": batch.dispatch_deliveries,
             # Polls claimed together: read and asked together, acknowledgements recorded together.
             "delivery.poll": polling.poll_deliveries,
+            # Login mails claimed together: challenges read together, mails sent together over
+            # the kept SMTP connections, tokens forgotten together.
+            "mail.login": resident_jobs.send_login_links,
+            "mail.staff_login": staff_services.send_staff_login_links,
+            "mail.organisation_login": organisation_services.send_member_login_links,
         },
         closing=[close_connections],
         periodic=[

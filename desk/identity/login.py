@@ -16,8 +16,9 @@ Plain keyword-only async functions; no HTTP objects (the pages: desk.identity.lo
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -31,6 +32,7 @@ from desk.core import clock
 from desk.core.emails import normalise_email
 from desk.identity import login_links, login_mail, other_device
 from desk.identity.login_links import LinkKind, LoginLinkError
+from desk.identity.login_mail import MailedLink
 from desk.identity.models import LoginChallenge
 from desk.outbox.models import OutboxJob
 from desk.runtime import Runtime
@@ -39,6 +41,7 @@ log = logging.getLogger("desk.identity.login")
 
 P = TypeVar("P", bound=Model)
 MailJob = Callable[[OutboxJob, Runtime], Awaitable[None]]
+MailBatch = Callable[[Sequence[OutboxJob], Runtime], Awaitable[list[Exception | None]]]
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,9 @@ class Audience(Generic[P]):
     actor: Callable[[P], str]
     login_action: str
     mail_template: str
-    # The mail's own context for this address; None sends no mail (nobody active there).
-    mail_context: Callable[[str], Awaitable[Mapping[str, Any] | None]]
+    # The mails' own context for each of these addresses, in one query; an address left out
+    # gets no mail (nobody active there).
+    mail_contexts: Callable[[Sequence[str]], Awaitable[Mapping[str, Mapping[str, Any]]]]
     login_detail: Mapping[str, str] = field(default_factory=dict)
     # Whether the mail follows the language the asking page was read in.
     mail_in_reader_locale: bool = False
@@ -155,38 +159,96 @@ async def log_in(*, audience: Audience[P], challenge: LoginChallenge, via: str |
     return person
 
 
-def mail_handler(audience: Audience[Any]) -> MailJob:
-    """The outbox handler that mails `audience`'s login links (job kind `link.mail_job`)."""
+def mail_batch_handler(audience: Audience[Any]) -> MailBatch:
+    """The outbox batch handler that mails `audience`'s login links (job kind
+    `link.mail_job`, JobRegistry.batches): the jobs claimed together are read together, their
+    mails sent together over the kept SMTP connections, and their tokens forgotten together.
 
-    async def send_login_link(job: OutboxJob, rt: Runtime) -> None:
+    Each job has its own outcome: a mail refused or failed fails its job alone, to be retried
+    alone. A job whose mail went out forgets its token, so should it run again (its DONE lost
+    with a killed worker) it sends nothing; a worker killed between a send and the forgetting
+    sends that mail again, with the same Message-ID (at least once, never lost).
+    """
+
+    async def send_login_links(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Exception | None]:
         settings = rt.settings
-        mailed = await login_mail.link_to_mail(
-            job,
+        links = await login_mail.links_to_mail(
+            jobs,
             kind=audience.link,
             secret_key=settings.secret_key,
             max_age=settings.login_link_max_age,
         )
-        if mailed is None:
-            return
-        extra = await audience.mail_context(mailed.email)
-        if extra is None:
-            # Nobody active at that address: no mail, and the job forgets the token. The
-            # challenge (and its address) goes with the other old ones (`purge_challenges`).
-            await login_mail.forget_mailed_token(job)
-            log.info("%s login link not sent: nobody active (job %s)", audience.name, job.id)
-            return
-        await rt.send_mail(
-            to=mailed.email,
-            template=audience.mail_template,
-            context={
-                "link": settings.url(mailed.url_path),
-                "minutes": max(1, settings.login_link_max_age // 60),
-                **extra,
-            },
-            idempotency_key=job.idempotency_key,
-            locale=mailed.locale if audience.mail_in_reader_locale else "fr",
+        outcomes: list[Exception | None] = [
+            link if isinstance(link, Exception) else None for link in links
+        ]
+        to_mail = [
+            (job, link)
+            for job, link in zip(jobs, links, strict=True)
+            if isinstance(link, MailedLink)
+        ]
+        if not to_mail:
+            return outcomes
+        contexts = await audience.mail_contexts(sorted({link.email for _, link in to_mail}))
+        # Nobody active at an address: no mail, and its job forgets the token all the same. The
+        # challenge (and its address) goes with the other old ones (`purge_challenges`).
+        done = [job for job, link in to_mail if link.email not in contexts]
+        sending = [(job, link) for job, link in to_mail if link.email in contexts]
+        minutes = max(1, settings.login_link_max_age // 60)
+        sent = await asyncio.gather(
+            *(
+                rt.send_mail(
+                    to=link.email,
+                    template=audience.mail_template,
+                    context={
+                        "link": settings.url(link.url_path),
+                        "minutes": minutes,
+                        **contexts[link.email],
+                    },
+                    idempotency_key=job.idempotency_key,
+                    locale=link.locale if audience.mail_in_reader_locale else "fr",
+                )
+                for job, link in sending
+            ),
+            return_exceptions=True,
         )
-        await login_mail.forget_mailed_token(job)
-        log.info("%s login link sent (job %s)", audience.name, job.id)
+        position = {job.id: n for n, job in enumerate(jobs)}
+        for (job, _), result in zip(sending, sent, strict=True):
+            if isinstance(result, Exception):
+                outcomes[position[job.id]] = result
+            elif isinstance(result, BaseException):
+                raise result  # cancelled: the jobs stay running, their leases lapse
+            else:
+                done.append(job)
+        try:
+            await login_mail.forget_mailed_tokens(done)
+        except Exception:
+            # The mails are out: their jobs are done all the same (a retry would send them
+            # twice). The tokens open links that expire within `login_link_max_age`.
+            log.warning(
+                "%s login links sent, tokens not forgotten (jobs %s)",
+                audience.name,
+                ", ".join(str(job.id) for job in done),
+                exc_info=True,
+            )
+        if done:
+            log.info(
+                "%s login links sent or not needed (jobs %s)",
+                audience.name,
+                ", ".join(str(job.id) for job in done),
+            )
+        return outcomes
+
+    return send_login_links
+
+
+def mail_handler(audience: Audience[Any]) -> MailJob:
+    """One login mail job alone (`desk worker --once`, tests): a batch of one; the worker's
+    lanes run them in batches (`mail_batch_handler`)."""
+    batch = mail_batch_handler(audience)
+
+    async def send_login_link(job: OutboxJob, rt: Runtime) -> None:
+        [error] = await batch([job], rt)
+        if error is not None:
+            raise error
 
     return send_login_link

@@ -7,6 +7,7 @@ one transaction: the DPO can log in at /organisation as soon as the acceptance m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from desk.core.emails import normalise_email
 from desk.core.errors import DeskError
 from desk.core.translatable import N_
 from desk.identity import login_links
-from desk.identity.login import Audience, mail_handler
+from desk.identity.login import Audience, mail_batch_handler, mail_handler
 from desk.organisations.models import MemberRole, OrganisationMember
 from desk.registry import joining
 from desk.registry.models import CharterApplication, Signatory
@@ -78,14 +79,12 @@ async def _active_member(
     return member
 
 
-async def _mail_if_active(email: str) -> dict[str, Any] | None:
-    """The mail names the organisation; nobody active at that address gets no mail."""
-    member = (
-        await OrganisationMember.filter(email=email, active=True)
-        .select_related("signatory")
-        .first()
+async def _mail_if_active(emails: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The mail names the organisation; nobody active at an address gets no mail."""
+    active = await OrganisationMember.filter(email__in=list(emails), active=True).values_list(
+        "email", "signatory__name"
     )
-    return None if member is None else {"organisation": member.signatory.name}
+    return {str(email): {"organisation": name} for email, name in active}
 
 
 # The same work for every address when asking (no enumeration): the worker mails only an
@@ -96,10 +95,11 @@ AUDIENCE: Audience[OrganisationMember] = Audience(
     actor=lambda member: f"member:{member.id}",
     login_action="organisation.login",
     mail_template="organisation_login_link",
-    mail_context=_mail_if_active,
+    mail_contexts=_mail_if_active,
 )
 # Outbox handler for "mail.organisation_login".
 send_member_login_link = mail_handler(AUDIENCE)
+send_member_login_links = mail_batch_handler(AUDIENCE)
 
 
 # --- people -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from desk.identity.login import mail_handler
+from desk.identity.login import mail_batch_handler, mail_handler
 from desk.outbox.models import OutboxJob
 from desk.outbox.worker import PermanentJobError
 from desk.requests.models import AccessCopy, Delivery, DeliveryState
@@ -28,6 +28,7 @@ NOTIFICATION_TEMPLATES = frozenset(
 
 # The one login flow's mail, for residents (in the language they read the desk in).
 send_login_link = mail_handler(AUDIENCE)
+send_login_links = mail_batch_handler(AUDIENCE)
 
 
 async def send_notification(job: OutboxJob, rt: Runtime) -> None:

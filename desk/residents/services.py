@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,9 +60,9 @@ async def _resident_for(email: str, conn: BaseDBAsyncClient, now: datetime) -> R
     return resident
 
 
-async def _mail_anyone(email: str) -> dict[str, Any]:
+async def _mail_anyone(emails: Sequence[str]) -> dict[str, dict[str, Any]]:
     # Everyone gets a link: following it opens the account, or creates it.
-    return {}
+    return {email: {} for email in emails}
 
 
 AUDIENCE: Audience[Resident] = Audience(
@@ -71,7 +72,7 @@ AUDIENCE: Audience[Resident] = Audience(
     login_action="resident.login",
     login_detail={"method": "email"},
     mail_template="login_link",
-    mail_context=_mail_anyone,
+    mail_contexts=_mail_anyone,
     mail_in_reader_locale=True,
 )
 

@@ -9,6 +9,7 @@ back office.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from desk.audit.log import record_action
 from desk.core.emails import normalise_email
 from desk.core.errors import DeskError
 from desk.identity import login_links
-from desk.identity.login import Audience, mail_handler
+from desk.identity.login import Audience, mail_batch_handler, mail_handler
 from desk.identity.models import LoginChallenge
 from desk.identity.sessions import end_sessions
 from desk.staff.models import StaffMember, StaffRole
@@ -45,9 +46,12 @@ async def _active_member(email: str, conn: BaseDBAsyncClient, now: datetime) -> 
     return staff
 
 
-async def _mail_if_active(email: str) -> dict[str, Any] | None:
+async def _mail_if_active(emails: Sequence[str]) -> dict[str, dict[str, Any]]:
     # Not a member, or deactivated meanwhile: no mail (the page said the same to everyone).
-    return {} if await StaffMember.filter(email=email, active=True).exists() else None
+    active = await StaffMember.filter(email__in=list(emails), active=True).values_list(
+        "email", flat=True
+    )
+    return {str(email): {} for email in active}
 
 
 # Asking does the same work for every well-formed address (one challenge, one mail job), so
@@ -60,11 +64,12 @@ AUDIENCE: Audience[StaffMember] = Audience(
     login_action="staff.login",
     login_detail={"method": "email"},
     mail_template=MAIL_TEMPLATE,
-    mail_context=_mail_if_active,
+    mail_contexts=_mail_if_active,
 )
 MAIL_JOB_KIND = login_links.STAFF.mail_job
 # Outbox handler for "mail.staff_login".
 send_staff_login_link = mail_handler(AUDIENCE)
+send_staff_login_links = mail_batch_handler(AUDIENCE)
 
 
 async def get_active_staff(*, staff_id: int) -> StaffMember | None:
@@ -164,5 +169,6 @@ __all__ = [
     "get_active_staff",
     "parse_role",
     "send_staff_login_link",
+    "send_staff_login_links",
     "staff_login_path",
 ]
