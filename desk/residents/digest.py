@@ -12,15 +12,18 @@ receipt ids in its payload; once claimed it is closed, and the next receipt open
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from desk.core import clock
+from desk.db_rows import placeholder
 from desk.outbox.models import JobState, OutboxJob
-from desk.outbox.services import enqueue
+from desk.outbox.services import enqueue, wake_workers
 from desk.receipts.models import Receipt
 from desk.requests.models import Delivery, DeliveryState, RightsRequest
 from desk.requests.states import FINAL_STATES
@@ -84,6 +87,84 @@ async def feed(*, request_id: int, receipt_id: str, quiet_seconds: float) -> Non
             run_after=now if complete else now + timedelta(seconds=quiet_seconds),
             connection=conn,
         )
+
+
+async def feed_many(
+    feeds: Sequence[tuple[int, str]], *, quiet_seconds: float, connection: BaseDBAsyncClient
+) -> None:
+    """`feed` for receipts issued together, inside the transaction that issues them: (request
+    id, receipt id) pairs. A batch of answers (desk.requests.fulfilling) feeds the digests
+    itself rather than through one notification job per receipt; the receipts are new, so none
+    can be in a digest already. A few statements for the lot, whatever their number."""
+    if not feeds:
+        return
+    conn = connection
+    by_request: dict[int, list[str]] = {}
+    for request_id, receipt_id in feeds:
+        by_request.setdefault(request_id, []).append(receipt_id)
+    ids = sorted(by_request)
+    marks = ", ".join(placeholder(conn, n) for n in range(1, len(ids) + 1))
+    if conn.capabilities.dialect == "postgres":
+        # As in `feed`: the feeds of one request wait for each other, in request order.
+        await conn.execute_query(
+            f"SELECT id FROM rights_request WHERE id IN ({marks}) ORDER BY id FOR UPDATE",  # noqa: S608
+            list(ids),
+        )
+    open_ = await open_requests(ids, connection=conn)
+    pending = await (
+        OutboxJob.filter(
+            Q(*(Q(idempotency_key__startswith=_key_prefix(r)) for r in ids), join_type=Q.OR),
+            kind=KIND,
+            state=JobState.PENDING,
+        )
+        .using_db(conn)
+        .order_by("id")
+    )
+    now = clock.now()
+    opened: list[OutboxJob] = []
+    for request_id in ids:
+        receipts = by_request[request_id]
+        complete = request_id not in open_
+        prefix = _key_prefix(request_id)
+        job = next((j for j in pending if j.idempotency_key.startswith(prefix)), None)
+        if job is not None:
+            gathered = [*(job.payload.get("receipts") or []), *receipts]
+            run_after = now if complete else job.run_after
+            updated = await (
+                OutboxJob.filter(id=job.id, state=JobState.PENDING)
+                .using_db(conn)
+                .update(
+                    payload={**job.payload, "receipts": gathered},
+                    run_after=run_after,
+                )
+            )
+            if updated:
+                continue
+        opened.append(
+            OutboxJob(
+                kind=KIND,
+                payload={"request_id": request_id, "receipts": receipts},
+                idempotency_key=f"{prefix}{receipts[0]}",
+                run_after=now if complete else now + timedelta(seconds=quiet_seconds),
+            )
+        )
+    if opened:
+        await OutboxJob.bulk_create(opened, using_db=conn)
+        await wake_workers(conn)
+
+
+async def open_requests(ids: Sequence[int], *, connection: BaseDBAsyncClient) -> set[int]:
+    """Of the requests `ids`, those with a delivery not yet in a final state, in one query."""
+    if not ids:
+        return set()
+    rows = await (
+        Delivery.filter(request_id__in=list(ids))
+        .using_db(connection)
+        .exclude(state__in=list(FINAL_STATES))
+        .distinct()
+        .values_list("request_id", flat=True)
+    )
+    return {int(r) for r in rows}
 
 
 async def send_digest(job: OutboxJob, rt: Runtime) -> None:
