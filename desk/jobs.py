@@ -59,6 +59,8 @@ def job_registry() -> JobRegistry:
             "delivery.dispatch": batch.dispatch_deliveries,
             # Polls claimed together: read and asked together, acknowledgements recorded together.
             "delivery.poll": polling.poll_deliveries,
+            # Receipt digests claimed together: read in two queries, mailed together.
+            digest.KIND: digest.send_digests,
         },
         closing=[close_connections],
         periodic=[

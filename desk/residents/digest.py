@@ -11,6 +11,7 @@ receipt ids in its payload; once claimed it is closed, and the next receipt open
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -24,10 +25,8 @@ from desk.core import clock
 from desk.db_rows import placeholder
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.services import enqueue, wake_workers
-from desk.receipts.models import Receipt
-from desk.requests.models import Delivery, DeliveryState, RightsRequest
+from desk.requests.models import Delivery, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES
-from desk.residents.models import Resident
 from desk.residents.views import kind_label
 from desk.runtime import Runtime
 
@@ -169,44 +168,102 @@ async def open_requests(ids: Sequence[int], *, connection: BaseDBAsyncClient) ->
 
 
 async def send_digest(job: OutboxJob, rt: Runtime) -> None:
-    """Mail the receipts a digest gathered: one mail, each receipt linked."""
-    request = await RightsRequest.filter(id=int(job.payload["request_id"])).first()
+    """Mail the receipts a digest gathered: one mail, each receipt linked (a batch of one)."""
+    [error] = await send_digests([job], rt)
+    if error is not None:
+        raise error
+
+
+async def send_digests(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Exception | None]:
+    """The digests claimed together: their requests and residents read in one query, their
+    receipts in another, the mails sent together (over the mailer's kept connections); for each
+    job, None (done) or the error its retry is decided by."""
+    request_ids = sorted({int(job.payload["request_id"]) for job in jobs})
+    receipt_ids = sorted({str(r) for job in jobs for r in job.payload.get("receipts") or []})
+    db = OutboxJob._choose_db()
+    requests = await _requests(db, request_ids)
+    receipts = await _receipts(db, receipt_ids)
+    results = await asyncio.gather(
+        *(_send(job, requests, receipts, rt) for job in jobs), return_exceptions=True
+    )
+    errors: list[Exception | None] = []
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, Exception):
+            raise result  # cancelled, or the process is stopping
+        errors.append(result)
+    return errors
+
+
+# A request as its digest names it: (kind, reference, resident's email, resident's locale).
+_RequestRow = tuple[RequestKind, str, str | None, str | None]
+# A receipt as its digest links it: (id, signatory's name, denied).
+_ReceiptRow = tuple[str, str, bool]
+
+
+async def _requests(db: BaseDBAsyncClient, ids: list[int]) -> dict[int, _RequestRow]:
+    if not ids:
+        return {}
+    marks = ", ".join(placeholder(db, n) for n in range(1, len(ids) + 1))
+    _, rows = await db.execute_query(
+        "SELECT r.id, r.kind, r.reference, p.email, p.locale FROM rights_request r "  # noqa: S608
+        f"JOIN resident p ON p.id = r.resident_id WHERE r.id IN ({marks})",
+        ids,
+    )
+    kind = RightsRequest._meta.fields_map["kind"].to_python_value
+    return {int(r[0]): (kind(r[1]), str(r[2]), r[3], r[4]) for r in rows}
+
+
+async def _receipts(db: BaseDBAsyncClient, ids: list[str]) -> list[_ReceiptRow]:
+    """In the order they were issued."""
+    if not ids:
+        return []
+    marks = ", ".join(placeholder(db, n) for n in range(1, len(ids) + 1))
+    _, rows = await db.execute_query(
+        "SELECT c.id, s.name, d.state FROM receipt c "  # noqa: S608
+        "JOIN delivery d ON d.id = c.delivery_id JOIN signatory s ON s.id = d.signatory_id "
+        f"WHERE c.id IN ({marks}) ORDER BY c.issued_at, c.id",
+        ids,
+    )
+    return [(str(r[0]), str(r[1]), r[2] == DeliveryState.DENIED.value) for r in rows]
+
+
+async def _send(
+    job: OutboxJob, requests: dict[int, _RequestRow], receipts: list[_ReceiptRow], rt: Runtime
+) -> None:
+    request_id = int(job.payload["request_id"])
+    request = requests.get(request_id)
     if request is None:
         return  # reduced or deleted meanwhile: nothing to tell
-    resident = await Resident.filter(id=request.resident_id).first()  # type: ignore[attr-defined]
-    if resident is None or not resident.email:
+    kind, reference, email, locale = request
+    if not email:
         return  # assisted residents without email hear from their mediator
-    ids = [str(r) for r in job.payload.get("receipts") or []]
-    rows = (
-        await Receipt.filter(id__in=ids)
-        .select_related("delivery__signatory")
-        .order_by("issued_at", "id")
-    )
-    if not rows:
-        return
+    wanted = {str(r) for r in job.payload.get("receipts") or []}
     settings = rt.settings
     items: list[dict[str, Any]] = [
         {
-            "signatory_name": row.delivery.signatory.name,
-            "denied": row.delivery.state == DeliveryState.DENIED,
-            "receipt_url": settings.url(f"/recus/{row.id}"),
+            "signatory_name": name,
+            "denied": denied,
+            "receipt_url": settings.url(f"/recus/{receipt_id}"),
         }
-        for row in rows
+        for receipt_id, name, denied in receipts
+        if receipt_id in wanted
     ]
+    if not items:
+        return
     await rt.send_mail(
-        to=resident.email,
+        to=email,
         template="receipts_digest",
         context={
             "items": items,
             "count": len(items),
-            "kind_label": kind_label(request.kind),
-            "reference": request.reference,
-            "request_url": settings.url(f"/mon-espace/demandes/{request.reference}"),
+            "kind_label": kind_label(kind),
+            "reference": reference,
+            "request_url": settings.url(f"/mon-espace/demandes/{reference}"),
             "dashboard_url": settings.url("/mon-espace"),
         },
         idempotency_key=job.idempotency_key,
-        locale=resident.locale or "fr",
+        locale=locale or "fr",
     )
     log.info(
-        "receipt digest of request %s sent (%s receipts, job %s)", request.id, len(items), job.id
+        "receipt digest of request %s sent (%s receipts, job %s)", request_id, len(items), job.id
     )
