@@ -24,7 +24,9 @@ from desk.staff import services as staff_services
 from desk.statistics import snapshot as statistics_snapshot
 
 # A resident met at a help point is found by name and address, which only mediation knows.
-identifiers.register(mediation_services.contact_identifiers)
+identifiers.register(
+    mediation_services.contact_identifiers, many=mediation_services.contact_identifiers_many
+)
 
 
 def job_registry() -> JobRegistry:

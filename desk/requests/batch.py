@@ -29,7 +29,7 @@ from desk.outbox.worker import PermanentJobError
 from desk.registry.models import Declaration, Signatory
 from desk.requests import sending
 from desk.requests.dispatch import envelope_of, new_adapter, poll_job, scope_from
-from desk.requests.identifiers import known_identifiers
+from desk.requests.identifiers import known_identifiers_many
 from desk.requests.models import Delivery, DeliveryState, RightsRequest
 from desk.runtime import Runtime
 
@@ -166,10 +166,7 @@ def adapter_for(row: Row, rt: Runtime) -> object:
 
 async def envelopes_of(rows: list[Row], rt: Runtime) -> list[Envelope]:
     declarations = await declarations_of({row.signatory_id for row in rows})
-    known: dict[int, dict[str, str]] = {}
-    for row in rows:
-        if row.resident_id not in known:
-            known[row.resident_id] = await known_identifiers(row.resident_id)
+    known = await known_identifiers_many({row.resident_id for row in rows})
     return [
         envelope_of(
             rt,

@@ -41,7 +41,7 @@ from desk.receipts.services import Answered, Signed, sign, store_receipts
 from desk.registry.models import Signatory
 from desk.requests import outcomes
 from desk.requests.audit import event_digest, with_salts
-from desk.requests.effects import JobSpec, enqueue_spec
+from desk.requests.effects import JobSpec, enqueue_specs
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.models import RightsRequest as Request
 from desk.requests.pause import resumed_due
@@ -226,9 +226,7 @@ async def fulfil_many(
         receipts = [_sign(d, now, keyring, issuer) for d in done]
         await store_receipts(receipts, connection=conn)
         await _tell_residents(conn, done, receipts, digest_quiet)
-        for d in done:
-            for spec in d.fulfilment.jobs:
-                await enqueue_spec(spec, connection=conn)
+        await enqueue_specs([s for d in done for s in d.fulfilment.jobs], connection=conn)
     return [d.row.id for d in done]
 
 

@@ -30,7 +30,7 @@ from desk.registry.models import Signatory
 from desk.requests import fulfilling, partner_answer, sending
 from desk.requests.batch import Row, adapter_for, envelopes_of, job_error, read_rows
 from desk.requests.dispatch import MAX_POLLS, interval_of, poll_job, polled_answer
-from desk.requests.effects import JobSpec, UploadedFile, enqueue_spec
+from desk.requests.effects import JobSpec, UploadedFile, enqueue_specs
 from desk.requests.models import DeliveryState
 from desk.runtime import Runtime
 
@@ -117,8 +117,7 @@ async def _poll_round(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Exception 
     if waiting:
         try:
             async with in_transaction() as conn:
-                for spec in waiting:
-                    await enqueue_spec(spec, connection=conn)
+                await enqueue_specs(waiting, connection=conn)
         except Exception as exc:
             errors.update(dict.fromkeys((int(s.payload["delivery_id"]) for s in waiting), exc))
     try:
