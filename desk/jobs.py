@@ -14,7 +14,7 @@ from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
 from desk.receipts import log as receipt_log
 from desk.registry import joining
-from desk.requests import batch, dispatch, identifiers, polling
+from desk.requests import batch, dispatch, fulfilling, identifiers, polling
 from desk.residents import digest, identities, pagecache
 from desk.residents import jobs as resident_jobs
 from desk.retention import closing, reduction
@@ -27,6 +27,8 @@ from desk.statistics import snapshot as statistics_snapshot
 identifiers.register(
     mediation_services.contact_identifiers, many=mediation_services.contact_identifiers_many
 )
+# A batch of polled answers feeds its receipts to their requests' digest mails itself.
+fulfilling.register_receipt_feed(digest.feed_many)
 
 
 def job_registry() -> JobRegistry:

@@ -23,7 +23,7 @@ An answer carrying a file (an access copy) goes through its own transition, as b
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +35,6 @@ from desk.core import clock
 from desk.core.chain import GENESIS
 from desk.core.errors import DeskError
 from desk.db_rows import placeholder
-from desk.outbox.services import enqueue
 from desk.receipts.keys import Keyring
 from desk.receipts.services import Answered, Signed, sign, store_receipts
 from desk.registry.models import Signatory
@@ -45,9 +44,7 @@ from desk.requests.effects import JobSpec, enqueue_specs
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.models import RightsRequest as Request
 from desk.requests.pause import resumed_due
-from desk.requests.states import TRANSITIONS
-from desk.residents.digest import feed_many, open_requests
-from desk.residents.models import Resident
+from desk.requests.states import FINAL_STATES, TRANSITIONS
 
 log = logging.getLogger("desk.dispatch")
 
@@ -77,7 +74,7 @@ _COLUMNS: tuple[tuple[str, type[Any], str], ...] = (
     ("r.scope", Request, "scope"),
     ("r.consent_withdrawal", Request, "consent_withdrawal"),
     ("r.resident_id", Request, "id"),
-    ("p.pseudonym", Resident, "pseudonym"),
+    ("p.pseudonym", Request, "reference"),  # text, as the resident's pseudonym
     ("p.email", Request, "submission_key"),  # nullable text, as the resident's email
     ("s.slug", Signatory, "slug"),
     ("s.name", Signatory, "name"),
@@ -282,33 +279,79 @@ def _sign(done: _Done, now: datetime, keyring: Keyring, issuer: str) -> Signed:
     )
 
 
+# Feeds receipts issued together to their requests' digest mails, in the transaction that
+# issues them: (request id, receipt id) pairs, the digest's quiet period, the transaction.
+ReceiptFeed = Callable[[Sequence[tuple[int, str]], float, BaseDBAsyncClient], Awaitable[None]]
+_FEEDS: list[ReceiptFeed] = []
+
+
+def register_receipt_feed(feed: ReceiptFeed) -> None:
+    """Set by the worker's wiring (desk/jobs.py): the residents' digest, which `requests` may not
+    import. Without it, each receipt enqueues its notification job, as one answer alone does."""
+    _FEEDS[:] = [feed]
+
+
+async def open_requests(ids: Sequence[int], *, connection: BaseDBAsyncClient) -> set[int]:
+    """Of the requests `ids`, those with a delivery not yet in a final state, in one query."""
+    if not ids:
+        return set()
+    finals = sorted(state.value for state in FINAL_STATES)
+    marks = [placeholder(connection, n) for n in range(1, len(ids) + len(finals) + 1)]
+    _, rows = await connection.execute_query(
+        "SELECT DISTINCT request_id FROM delivery "  # noqa: S608
+        f"WHERE request_id IN ({', '.join(marks[: len(ids)])}) "
+        f"AND state NOT IN ({', '.join(marks[len(ids) :])})",
+        [*ids, *finals],
+    )
+    return {int(r[0]) for r in rows}
+
+
 async def _tell_residents(
     conn: BaseDBAsyncClient, done: list[_Done], receipts: list[Signed], quiet: float
 ) -> None:
     """What `transitions.fulfil` tells the resident, per kind (access copies aside): erasure and
     objection, the receipt (its request's digest); discovery, once every signatory answered."""
-    feeds = [
-        (d.row.request_id, r.id)
+    told = [
+        (d, r)
         for d, r in zip(done, receipts, strict=True)
-        # Assisted residents without email hear from their mediator (desk.residents.jobs).
-        if d.row.kind in (RequestKind.ERASURE, RequestKind.OBJECTION) and d.row.email
+        if d.row.kind in (RequestKind.ERASURE, RequestKind.OBJECTION)
     ]
-    await feed_many(feeds, quiet_seconds=quiet, connection=conn)
+    if _FEEDS:
+        # Assisted residents without email hear from their mediator (desk.residents.jobs).
+        feeds = [(d.row.request_id, r.id) for d, r in told if d.row.email]
+        await _FEEDS[0](feeds, quiet, conn)
+    else:
+        await enqueue_specs(
+            [_notice(d, "receipt", {"receipt_id": r.id}) for d, r in told], connection=conn
+        )
     discovery = {d.row.request_id: d for d in done if d.row.kind == RequestKind.DISCOVERY}
     if not discovery:
         return
     still_open = await open_requests(sorted(discovery), connection=conn)
-    for request_id, d in discovery.items():
-        if request_id in still_open:
-            continue
-        await enqueue(
-            kind="mail.resident",
-            payload={
-                "resident_id": d.row.resident_id,
-                "template": "discovery_complete",
-                "delivery_id": d.row.id,
-                "context": {"request_reference": d.row.reference},
-            },
-            idempotency_key=f"mail-discovery_complete-request-{request_id}",
-            connection=conn,
-        )
+    await enqueue_specs(
+        [
+            _notice(
+                d,
+                "discovery_complete",
+                {"request_reference": d.row.reference},
+                key=f"mail-discovery_complete-request-{request_id}",
+            )
+            for request_id, d in discovery.items()
+            if request_id not in still_open
+        ],
+        connection=conn,
+    )
+
+
+def _notice(done: _Done, template: str, context: dict[str, Any], key: str | None = None) -> JobSpec:
+    """The resident's notification job, as desk.requests.effects.notify_resident writes it."""
+    return JobSpec(
+        kind="mail.resident",
+        payload={
+            "resident_id": done.row.resident_id,
+            "template": template,
+            "delivery_id": done.row.id,
+            "context": context,
+        },
+        idempotency_key=key or f"mail-{template}-{done.row.id}",
+    )

@@ -18,13 +18,14 @@ from datetime import timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from desk.core import clock
 from desk.db_rows import placeholder
 from desk.outbox.models import JobState, OutboxJob
-from desk.outbox.services import enqueue, wake_workers
+from desk.outbox.services import enqueue
+from desk.requests.effects import JobSpec, enqueue_specs
+from desk.requests.fulfilling import open_requests
 from desk.requests.models import Delivery, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES
 from desk.residents.views import kind_label
@@ -89,7 +90,7 @@ async def feed(*, request_id: int, receipt_id: str, quiet_seconds: float) -> Non
 
 
 async def feed_many(
-    feeds: Sequence[tuple[int, str]], *, quiet_seconds: float, connection: BaseDBAsyncClient
+    feeds: Sequence[tuple[int, str]], quiet_seconds: float, connection: BaseDBAsyncClient
 ) -> None:
     """`feed` for receipts issued together, inside the transaction that issues them: (request
     id, receipt id) pairs. A batch of answers (desk.requests.fulfilling) feeds the digests
@@ -102,69 +103,55 @@ async def feed_many(
     for request_id, receipt_id in feeds:
         by_request.setdefault(request_id, []).append(receipt_id)
     ids = sorted(by_request)
-    marks = ", ".join(placeholder(conn, n) for n in range(1, len(ids) + 1))
+    marks = [placeholder(conn, n) for n in range(1, 2 * len(ids) + 3)]
     if conn.capabilities.dialect == "postgres":
         # As in `feed`: the feeds of one request wait for each other, in request order.
         await conn.execute_query(
-            f"SELECT id FROM rights_request WHERE id IN ({marks}) ORDER BY id FOR UPDATE",  # noqa: S608
-            list(ids),
+            f"SELECT id FROM rights_request WHERE id IN ({', '.join(marks[: len(ids)])}) "  # noqa: S608
+            "ORDER BY id FOR UPDATE",
+            ids,
         )
     open_ = await open_requests(ids, connection=conn)
-    pending = await (
-        OutboxJob.filter(
-            Q(*(Q(idempotency_key__startswith=_key_prefix(r)) for r in ids), join_type=Q.OR),
-            kind=KIND,
-            state=JobState.PENDING,
-        )
-        .using_db(conn)
-        .order_by("id")
+    prefixes = {_key_prefix(r): r for r in ids}
+    # The pending digests of these requests: among the pending jobs (the claim's index), never
+    # the whole history of done ones.
+    keys = " OR ".join(f"idempotency_key LIKE {m}" for m in marks[2 : 2 + len(ids)])
+    _, rows = await conn.execute_query(
+        "SELECT id, idempotency_key, payload FROM outbox_job "  # noqa: S608
+        f"WHERE state = {marks[0]} AND kind = {marks[1]} AND ({keys}) ORDER BY id",
+        [JobState.PENDING.value, KIND, *(f"{prefix}%" for prefix in prefixes)],
     )
+    payload_field = OutboxJob._meta.fields_map["payload"]
+    pending: dict[int, tuple[int, dict[str, Any]]] = {}
+    for job_id, key, payload in rows:
+        of = prefixes.get(str(key)[: str(key).rfind("-") + 1])
+        if of is not None and of not in pending:
+            pending[of] = (int(job_id), payload_field.to_python_value(payload))
     now = clock.now()
-    opened: list[OutboxJob] = []
+    opened: list[JobSpec] = []
     for request_id in ids:
         receipts = by_request[request_id]
         complete = request_id not in open_
-        prefix = _key_prefix(request_id)
-        job = next((j for j in pending if j.idempotency_key.startswith(prefix)), None)
-        if job is not None:
-            gathered = [*(job.payload.get("receipts") or []), *receipts]
-            run_after = now if complete else job.run_after
-            updated = await (
-                OutboxJob.filter(id=job.id, state=JobState.PENDING)
-                .using_db(conn)
-                .update(
-                    payload={**job.payload, "receipts": gathered},
-                    run_after=run_after,
-                )
-            )
-            if updated:
+        if request_id in pending:
+            job_id, payload = pending[request_id]
+            gathered = {**payload, "receipts": [*(payload.get("receipts") or []), *receipts]}
+            # Claimed meanwhile (its state changed under us): a new digest is opened instead.
+            query = OutboxJob.filter(id=job_id, state=JobState.PENDING).using_db(conn)
+            changes: dict[str, Any] = {"payload": gathered}
+            if complete:
+                changes["run_after"] = now
+            if await query.update(**changes):
                 continue
         opened.append(
-            OutboxJob(
+            JobSpec(
                 kind=KIND,
                 payload={"request_id": request_id, "receipts": receipts},
-                idempotency_key=f"{prefix}{receipts[0]}",
-                run_after=now if complete else now + timedelta(seconds=quiet_seconds),
+                idempotency_key=f"{_key_prefix(request_id)}{receipts[0]}",
+                # Complete: at once (PostgreSQL wakes a worker for it).
+                run_after=None if complete else now + timedelta(seconds=quiet_seconds),
             )
         )
-    if opened:
-        await OutboxJob.bulk_create(opened, using_db=conn)
-        await wake_workers(conn)
-
-
-async def open_requests(ids: Sequence[int], *, connection: BaseDBAsyncClient) -> set[int]:
-    """Of the requests `ids`, those with a delivery not yet in a final state, in one query."""
-    if not ids:
-        return set()
-    finals = sorted(state.value for state in FINAL_STATES)
-    marks = [placeholder(connection, n) for n in range(1, len(ids) + len(finals) + 1)]
-    _, rows = await connection.execute_query(
-        "SELECT DISTINCT request_id FROM delivery "  # noqa: S608
-        f"WHERE request_id IN ({', '.join(marks[: len(ids)])}) "
-        f"AND state NOT IN ({', '.join(marks[len(ids) :])})",
-        [*ids, *finals],
-    )
-    return {int(r[0]) for r in rows}
+    await enqueue_specs(opened, connection=conn)
 
 
 async def send_digest(job: OutboxJob, rt: Runtime) -> None:
