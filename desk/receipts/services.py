@@ -24,6 +24,7 @@ from desk.outbox.services import enqueue_new
 from desk.receipts.keys import Keyring
 from desk.receipts.log import APPEND_JOB, leaf_of
 from desk.receipts.models import Receipt
+from desk.requests.effects import JobSpec, enqueue_specs
 from desk.requests.models import Delivery, DeliveryState
 from desk.requests.states import DPV_STATUS
 
@@ -170,11 +171,8 @@ async def store_receipts(receipts: Sequence[Signed], *, connection: BaseDBAsyncC
         connection=connection,
     )
     first = receipts[0].id
-    await enqueue_new(
-        kind=APPEND_JOB,
-        jobs=[(f"receipt-log-{first}", {"receipt_id": first})],
-        connection=connection,
-    )
+    spec = JobSpec(APPEND_JOB, {"receipt_id": first}, f"receipt-log-{first}")
+    await enqueue_specs([spec], connection=connection)
 
 
 async def issue_receipt(
