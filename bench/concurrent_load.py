@@ -79,7 +79,7 @@ DEFAULTS: dict[str, tuple[int, int | None, int]] = {
 
 
 async def on_postgres(server: str, args: argparse.Namespace, mode: str, work: Path) -> LoadResult:
-    name = f"desk_bench_load_{secrets.token_hex(4)}"
+    name = f"{args.db_prefix}_{secrets.token_hex(4)}"
     parts = urlsplit(server)
     admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -165,6 +165,11 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=900.0, help="seconds to wait at most")
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a database is created)")
     parser.add_argument("--sqlite", action="store_true", help="SQLite too when --postgres")
+    parser.add_argument(
+        "--db-prefix",
+        default="desk_bench_load",
+        help="the throwaway database's name before its random suffix (runs sharing a server)",
+    )
     parser.add_argument(
         "--worker-after",
         action="store_true",

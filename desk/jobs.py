@@ -14,7 +14,7 @@ from desk.outbox.worker import JobRegistry, Worker
 from desk.partners import notify as partner_notify
 from desk.receipts import log as receipt_log
 from desk.registry import joining
-from desk.requests import batch, dispatch, identifiers, polling
+from desk.requests import batch, dispatch, fulfilling, identifiers, polling
 from desk.residents import digest, identities, pagecache
 from desk.residents import jobs as resident_jobs
 from desk.retention import closing, reduction
@@ -24,7 +24,11 @@ from desk.staff import services as staff_services
 from desk.statistics import snapshot as statistics_snapshot
 
 # A resident met at a help point is found by name and address, which only mediation knows.
-identifiers.register(mediation_services.contact_identifiers)
+identifiers.register(
+    mediation_services.contact_identifiers, many=mediation_services.contact_identifiers_many
+)
+# A batch of polled answers feeds its receipts to their requests' digest mails itself.
+fulfilling.register_receipt_feed(digest.feed_many)
 
 
 def job_registry() -> JobRegistry:
@@ -64,6 +68,8 @@ def job_registry() -> JobRegistry:
             "mail.login": resident_jobs.send_login_links,
             "mail.staff_login": staff_services.send_staff_login_links,
             "mail.organisation_login": organisation_services.send_member_login_links,
+            # Receipt digests claimed together: read in two queries, mailed together.
+            digest.KIND: digest.send_digests,
         },
         closing=[close_connections],
         periodic=[

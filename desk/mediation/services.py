@@ -24,7 +24,13 @@ and holders (the "who holds your data" printout).
 from __future__ import annotations
 
 from desk.core.emails import InvalidEmail
-from desk.mediation.access import Access, contact_identifiers, contact_of, known_resident
+from desk.mediation.access import (
+    Access,
+    contact_identifiers,
+    contact_identifiers_many,
+    contact_of,
+    known_resident,
+)
 from desk.mediation.followup import (
     Change,
     FollowedResident,
@@ -96,6 +102,7 @@ __all__ = [
     "ResidentFile",
     "acknowledgement",
     "contact_identifiers",
+    "contact_identifiers_many",
     "contact_of",
     "end_of_day",
     "file_for_resident",

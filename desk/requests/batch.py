@@ -30,7 +30,7 @@ from desk.outbox.worker import PermanentJobError
 from desk.registry.models import Declaration, Signatory
 from desk.requests import sending
 from desk.requests.dispatch import envelope_of, new_adapter, poll_job, scope_from
-from desk.requests.identifiers import known_identifiers
+from desk.requests.identifiers import known_identifiers_many
 from desk.requests.models import Delivery, DeliveryState, RightsRequest
 from desk.runtime import Runtime
 
@@ -178,13 +178,11 @@ def adapter_for(row: Row, rt: Runtime) -> object:
 
 
 async def envelopes_of(rows: list[Row], rt: Runtime) -> list[Envelope]:
-    residents = list(dict.fromkeys(row.resident_id for row in rows))
     # Both reads at once (PostgreSQL: on two pooled connections), not one after the other.
-    declarations, identifiers = await asyncio.gather(
+    declarations, known = await asyncio.gather(
         declarations_of({row.signatory_id for row in rows}),
-        asyncio.gather(*(known_identifiers(resident) for resident in residents)),
+        known_identifiers_many({row.resident_id for row in rows}),
     )
-    known = dict(zip(residents, identifiers, strict=True))
     return [
         envelope_of(
             rt,

@@ -4,9 +4,10 @@
   dispatch batch makes them (desk.requests.batch).
 - The partners are asked together.
 - The acknowledgements of the batch are recorded in one transaction
-  (desk.requests.sending.acknowledge_many) with each delivery's next poll; "no news yet" answers
-  enqueue their next polls in one transaction; every other answer (a fulfilment with its signed
-  receipt, a denial, an extension, a question) goes through its own transition, as before.
+  (desk.requests.sending.acknowledge_many) with each delivery's next poll, and so are its
+  fulfilments with their signed receipts (desk.requests.fulfilling.fulfil_many); "no news yet"
+  answers enqueue their next polls in one transaction; every other answer (a fulfilment with a
+  file, a denial, an extension, a question) goes through its own transition, as before.
 
 A delivery the batch finds answered meanwhile by another path (the API, the answer page) is
 left as that answer put it. A worker stopped before the batch's answers are recorded leaves its
@@ -26,10 +27,10 @@ from adapters.base import Answer, Envelope
 from desk.core.errors import DeskError
 from desk.outbox.models import OutboxJob
 from desk.registry.models import Signatory
-from desk.requests import partner_answer, sending
+from desk.requests import fulfilling, partner_answer, sending
 from desk.requests.batch import Row, adapter_for, envelopes_of, job_error, read_rows
 from desk.requests.dispatch import MAX_POLLS, interval_of, poll_job, polled_answer
-from desk.requests.effects import JobSpec, UploadedFile, enqueue_spec
+from desk.requests.effects import JobSpec, UploadedFile, enqueue_specs
 from desk.requests.models import DeliveryState
 from desk.runtime import Runtime
 
@@ -81,6 +82,7 @@ async def _poll_round(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Exception 
     settings_field = Signatory._meta.fields_map["adapter_settings"]
     waiting: list[JobSpec] = []
     acks: list[sending.Sent] = []
+    fulfils: list[fulfilling.Fulfilment] = []
     others: list[tuple[Row, Answer, list[JobSpec]]] = []
     for row, answer in zip(todo, answers, strict=True):
         if isinstance(answer, BaseException):
@@ -101,13 +103,21 @@ async def _poll_round(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Exception 
                     jobs=[] if answer.final else next_poll,
                 )
             )
+        elif answer.action == "fulfil" and answer.file is None:
+            fulfils.append(
+                fulfilling.Fulfilment(
+                    delivery_id=row.id,
+                    actor=f"adapter:{row.used_channel}",
+                    outcome=answer.outcome,
+                    jobs=[] if answer.final else next_poll,
+                )
+            )
         else:
             others.append((row, answer, [] if answer.final else next_poll))
     if waiting:
         try:
             async with in_transaction() as conn:
-                for spec in waiting:
-                    await enqueue_spec(spec, connection=conn)
+                await enqueue_specs(waiting, connection=conn)
         except Exception as exc:
             errors.update(dict.fromkeys((int(s.payload["delivery_id"]) for s in waiting), exc))
     try:
@@ -115,6 +125,16 @@ async def _poll_round(jobs: Sequence[OutboxJob], rt: Runtime) -> list[Exception 
     except Exception as exc:
         # Nothing recorded: these polls run again.
         errors.update(dict.fromkeys((a.delivery_id for a in acks), exc))
+    try:
+        await fulfilling.fulfil_many(
+            fulfilments=fulfils,
+            keyring=rt.keyring,
+            issuer=rt.issuer,
+            digest_quiet=rt.settings.receipt_digest_quiet,
+        )
+    except Exception as exc:
+        # Nothing recorded: these polls run again, and the partners answer them again.
+        errors.update(dict.fromkeys((f.delivery_id for f in fulfils), exc))
     for row, answer, next_jobs in others:
         try:
             await _record(row, answer, next_jobs, rt)

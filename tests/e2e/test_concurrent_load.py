@@ -32,8 +32,9 @@ async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path / 'load.sqlite3'}"
         return
-    name = f"desk_load_{secrets.token_hex(4)}"
     parts = urlsplit(PG_URL)
+    # Named after the test database: runs sharing one server each keep to their own names.
+    name = f"{parts.path.strip('/') or 'desk'}_load_{secrets.token_hex(4)}"
     server = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
     try:
         await server.execute(f'CREATE DATABASE "{name}"')

@@ -73,8 +73,11 @@ async def test_a_batch_of_polls_acknowledges_then_fulfils_each_delivery(
     for delivery_id in ids.values():
         assert await _trail(delivery_id) == ["file", "send", "acknowledge", "fulfil"]
         assert await Receipt.filter(delivery_id=delivery_id).count() == 1
-    mails = await OutboxJob.filter(kind="mail.resident")
-    assert sorted(j.payload["delivery_id"] for j in mails) == sorted(ids.values())
+    # The resident is told once: the request's three receipts in one digest, due at once
+    # since every signatory answered.
+    [digest] = await OutboxJob.filter(kind="mail.receipt_digest")
+    assert sorted(digest.payload["receipts"]) == sorted(r.id for r in await Receipt.all())
+    assert digest.run_after <= clock.now()
     # Final answers: no poll after them.
     assert await OutboxJob.filter(kind="delivery.poll", state=JobState.PENDING).count() == 0
     await _trails_verify()

@@ -109,3 +109,37 @@ async def test_receipts_fed_at_the_same_instant_share_one_digest(app: Starlette)
     jobs = await OutboxJob.filter(kind=digest.KIND)
     assert len(jobs) == 1
     assert sorted(jobs[0].payload["receipts"]) == sorted(f"r{n}" for n in range(8))
+
+
+async def test_digests_claimed_together_each_mail_their_own_resident_once(
+    app: Starlette, worker: Worker, mail_sink: MailSink
+) -> None:
+    signatory = await make_signatory("eau-du-ponant")
+    emails = ["yann@exemple.invalid", "nolwenn@exemple.invalid", None]
+    for email in emails:
+        resident = await make_resident(email)
+        await file_request(resident_id=resident.id, kind=RequestKind.ERASURE)
+    for delivery in await Delivery.filter(signatory_id=signatory.id):
+        await _answer(app, delivery)
+    # The notifications feed the digests (a batch of them, as the worker's lanes claim them);
+    # the assisted resident's, fed too, as a digest fed before the email was dropped would be.
+    while await OutboxJob.filter(kind="mail.resident", state=JobState.PENDING).exists():
+        await worker.run_once()
+    assisted = await Receipt.filter(delivery__request__resident__email__isnull=True).first()
+    assert assisted is not None
+    delivery = await Delivery.get(id=assisted.delivery_id)  # type: ignore[attr-defined]
+    await digest.feed(
+        request_id=delivery.request_id,  # type: ignore[attr-defined]
+        receipt_id=assisted.id,
+        quiet_seconds=0,
+    )
+    jobs = await OutboxJob.filter(kind=digest.KIND, state=JobState.PENDING)
+    assert len(jobs) == 3
+
+    assert await digest.send_digests(jobs, app.state.runtime) == [None, None, None]
+
+    for email in emails[:2]:
+        (mail,) = [m for m in mail_sink.to(str(email)) if "reçu" in m.subject]
+        assert "Eau Du Ponant a traité votre demande" in mail.subject
+    # The resident assisted without email hears from their mediator: no mail, nothing failed.
+    assert len([m for m in mail_sink.messages() if "reçu" in m.subject]) == 2
