@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/concurrent_load.py [--mode intake,everywhere,e2e] [--requests N]
      [--residents 50] [--concurrency 10] [--postgres URL_OF_A_SERVER [--sqlite]]
-     [--profile PREFIX]
+     [--worker-after] [--worker-nice N] [--profile PREFIX]
 
 `desk serve`, one `desk worker` and `desk partner-sim` processes (one per webhook signatory,
 answering through the partner API), the other signatories simulated. Residents log in through
@@ -79,7 +79,7 @@ DEFAULTS: dict[str, tuple[int, int | None, int]] = {
 
 
 async def on_postgres(server: str, args: argparse.Namespace, mode: str, work: Path) -> LoadResult:
-    name = f"{args.db_prefix}_{secrets.token_hex(4)}"
+    name = f"{args.database_prefix}_{secrets.token_hex(4)}"
     parts = urlsplit(server)
     admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -105,6 +105,7 @@ async def _run(database_url: str, args: argparse.Namespace, mode: str, work: Pat
         signatories=args.signatories or signatories,
         profile=profile if args.profile else None,
         worker_during_filing=not args.worker_after,
+        worker_nice=args.worker_nice,
     )
 
 
@@ -115,6 +116,8 @@ def report(db: str, mode: str, result: LoadResult, bare_rps: float, bare_p99: fl
     rate = filed / result.filing_seconds if result.filing_seconds else 0.0
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     worker = "worker during the filings" if result.worker_during_filing else "worker after"
+    if result.worker_nice:
+        worker += f" at nice {result.worker_nice}"
     print(
         f"\n== {db}, {mode}: {requests} erasure filings, "
         f"{result.signatories_per_filing:.1f} signatories each, {worker}; load average now {load}"
@@ -166,14 +169,20 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a database is created)")
     parser.add_argument("--sqlite", action="store_true", help="SQLite too when --postgres")
     parser.add_argument(
-        "--db-prefix",
+        "--database-prefix",
         default="desk_bench_load",
-        help="the throwaway database's name before its random suffix (runs sharing a server)",
+        help="the throwaway database's name: PREFIX_<random> (several runs at once on one server)",
     )
     parser.add_argument(
         "--worker-after",
         action="store_true",
         help="the worker stops during the filings (starts again after the last one)",
+    )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="run the worker at this nice level (e.g. 10: `desk serve` gets the CPU first)",
     )
     parser.add_argument(
         "--profile",

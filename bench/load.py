@@ -69,6 +69,7 @@ class LoadResult:
     partner_cpu: float = 0.0
     signatories_per_filing: float = 0.0
     worker_during_filing: bool = True
+    worker_nice: int = 0
 
     @property
     def completed_per_second(self) -> float:
@@ -182,8 +183,12 @@ def _cpu(procs: list[subprocess.Popen[bytes]]) -> float:
     return sum(cpu_seconds(p.pid) for p in procs)
 
 
-def _worker(env: dict[str, str], logs: Path) -> contextlib.AbstractContextManager[Popen[bytes]]:
-    return process(desk_command("worker"), env=desk_env(env), log=logs / "worker.log")
+def _worker(
+    env: dict[str, str], logs: Path, nice: int = 0
+) -> contextlib.AbstractContextManager[Popen[bytes]]:
+    # `nice` execs the worker: the pid (its CPU time, py-spy) is the worker's own.
+    lower = ["nice", "-n", str(nice)] if nice else []
+    return process([*lower, *desk_command("worker")], env=desk_env(env), log=logs / "worker.log")
 
 
 def _stop(proc: Popen[bytes]) -> None:
@@ -219,6 +224,7 @@ async def run_load(
     signatories: int | None = None,
     profile: str | None = None,
     worker_during_filing: bool = True,
+    worker_nice: int = 0,
 ) -> LoadResult:
     """The whole workload; `database_url` must name an empty database.
 
@@ -228,13 +234,14 @@ async def run_load(
     `worker_during_filing=False`: the worker stops once the residents are logged in and
     starts again after the last filing, so the filings have the machine to themselves (and
     the end-to-end time includes the worker's backlog).
+    `worker_nice`: the worker runs at that nice level (the web process keeps the CPU first).
     """
     if mode not in MODES:
         raise ValueError(f"mode {mode!r}: one of {', '.join(MODES)}")
     # Tortoise caches each model's SQL without the dialect in the key: a run on PostgreSQL
     # after one on SQLite, in one process, would reuse SQLite's placeholders.
     EXECUTOR_CACHE.clear()
-    result = LoadResult(worker_during_filing=worker_during_filing)
+    result = LoadResult(worker_during_filing=worker_during_filing, worker_nice=worker_nice)
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     sink = MailSink(limit=1_000_000)
@@ -271,7 +278,7 @@ async def run_load(
             _partners(env, webhook_slugs, base, logs) as partners,
             contextlib.ExitStack() as stack,
         ):
-            work_proc = stack.enter_context(_worker(env, logs))
+            work_proc = stack.enter_context(_worker(env, logs, worker_nice))
             limits = httpx.Limits(max_connections=concurrency)
             clients = [
                 httpx.AsyncClient(base_url=base, timeout=60, limits=limits)
@@ -303,7 +310,7 @@ async def run_load(
                         # The worker's own start (imports, first maintenance pass) is not
                         # counted: its CPU from the moment it says it started.
                         starts = _starts(logs / "worker.log")
-                        work_proc = stack.enter_context(_worker(env, logs))
+                        work_proc = stack.enter_context(_worker(env, logs, worker_nice))
                         worker_cpu = await _started(work_proc, logs / "worker.log", starts)
                         if profile:
                             spies.enter_context(spying(work_proc.pid, f"{profile}.worker.txt"))

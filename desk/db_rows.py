@@ -30,22 +30,18 @@ def _default(field: Field[Any]) -> Any:
     return default
 
 
-async def insert_rows(
+def _row_values(
     model: type[Model],
-    *,
+    columns: Sequence[str],
     shared: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
-    connection: BaseDBAsyncClient,
-) -> None:
-    """Insert `rows` of `model`: each maps field names to values; `shared` gives the values of
-    every row; any other field takes its default (auto_now fields must be given)."""
-    if not rows:
-        return
-    executor = connection.executor_class(model=model, db=connection)
+) -> list[list[Any]]:
+    """Each row's values for `columns` (field names), converted by their fields: a row's own
+    value, else `shared`'s, else the field's default (auto_now fields must be given)."""
     fields = model._meta.fields_map
     template: list[Any] = []
     varying: list[tuple[int, str]] = []
-    for position, name in enumerate(executor.regular_columns):
+    for position, name in enumerate(columns):
         field = fields[name]
         if name in rows[0]:
             varying.append((position, name))
@@ -64,7 +60,70 @@ async def insert_rows(
         for position, name in varying:
             row_values[position] = fields[name].to_db_value(row[name], model)
         values.append(row_values)
+    return values
+
+
+async def insert_rows(
+    model: type[Model],
+    *,
+    shared: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    connection: BaseDBAsyncClient,
+) -> None:
+    """Insert `rows` of `model`: each maps field names to values (every row the same names);
+    `shared` gives the values of every row; any other field takes its default (auto_now
+    fields must be given)."""
+    if not rows:
+        return
+    executor = connection.executor_class(model=model, db=connection)
+    values = _row_values(model, executor.regular_columns, shared, rows)
     await connection.execute_many(executor.insert_query, values)
+
+
+# Parameters in one statement: PostgreSQL takes 32,767 at most, SQLite (3.32+) 32,766.
+MAX_PARAMETERS = 30_000
+
+
+async def insert_returning(
+    model: type[Model],
+    *,
+    shared: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    returning: Sequence[str],
+    connection: BaseDBAsyncClient,
+    skip_conflicts: bool = False,
+) -> list[dict[str, Any]]:
+    """`insert_rows` as multi-row INSERTs that return the `returning` columns of each row
+    written, by name (in no promised order: name a column to match them by). `skip_conflicts`: a row
+    that would break a unique index is not written and not returned (ON CONFLICT DO NOTHING);
+    other constraints still fail the statement."""
+    if not rows:
+        return []
+    executor = connection.executor_class(model=model, db=connection)
+    columns = executor.regular_columns
+    projection = model._meta.fields_db_projection
+    head = (
+        f'INSERT INTO "{model._meta.db_table}" ('
+        + ",".join(f'"{projection[name]}"' for name in columns)
+        + ") VALUES "
+    )
+    tail = (" ON CONFLICT DO NOTHING" if skip_conflicts else "") + (
+        " RETURNING " + ",".join(f'"{projection.get(name, name)}"' for name in returning)
+    )
+    values = _row_values(model, columns, shared, rows)
+    per_statement = max(1, MAX_PARAMETERS // len(columns))
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(values), per_statement):
+        chunk = values[start : start + per_statement]
+        markers = []
+        for n in range(len(chunk)):
+            first = n * len(columns) + 1
+            places = (placeholder(connection, first + c) for c in range(len(columns)))
+            markers.append("(" + ",".join(places) + ")")
+        flat = [value for row in chunk for value in row]
+        # The dict variant: Tortoise's asyncpg `execute_query` drops an INSERT's rows.
+        found += await connection.execute_query_dict(head + ",".join(markers) + tail, flat)
+    return found
 
 
 def placeholder(connection: BaseDBAsyncClient, position: int) -> str:

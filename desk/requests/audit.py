@@ -156,9 +156,27 @@ async def record_first_events(
     The same rows `record_event` writes for a delivery with no trail yet (previous digest:
     GENESIS), without looking for a previous event that cannot exist.
     """
-    at = clock.now()
+    rows = first_event_rows(
+        delivery_ids=delivery_ids, action=action, actor=actor, state=state, detail=detail,
+        at=clock.now(),
+    )  # fmt: skip
+    await insert_rows(DeliveryEvent, shared={}, rows=rows, connection=connection)
+
+
+def first_event_rows(
+    *,
+    delivery_ids: list[int],
+    action: str,
+    actor: str,
+    state: str,
+    detail: dict[str, Any],
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """The rows of `record_first_events`, for a caller writing several filings' events in one
+    statement (desk.requests.filing). `at` is stored with microseconds, so the digest of what
+    is read back is the one computed here."""
     actor = actor[:100]
-    events = []
+    rows = []
     for delivery_id in delivery_ids:
         stored = with_salts(action, detail)
         digest = event_digest(
@@ -171,16 +189,14 @@ async def record_first_events(
             to_state=state,
             detail=stored,
         )
-        events.append({"delivery_id": delivery_id, "detail": stored, "digest": digest})
-    shared = {
-        "at": at,
-        "actor": actor,
-        "action": action,
-        "from_state": state,
-        "to_state": state,
-        "prev_digest": GENESIS,
-    }
-    await insert_rows(DeliveryEvent, shared=shared, rows=events, connection=connection)
+        rows.append(
+            {
+                "delivery_id": delivery_id, "detail": stored, "digest": digest, "at": at,
+                "actor": actor, "action": action, "from_state": state, "to_state": state,
+                "prev_digest": GENESIS,
+            }
+        )  # fmt: skip
+    return rows
 
 
 def digest_matches(event: DeliveryEvent, *, legacy: bool = True) -> bool:

@@ -14,17 +14,10 @@ from tortoise.transactions import in_transaction
 
 from desk.core import clock
 from desk.core.errors import DeskError
-from desk.db_rows import ids_where, insert_rows
-from desk.outbox.services import enqueue_new
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests import assurance as assurance_levels
-from desk.requests.audit import record_first_events
-from desk.requests.models import (
-    Delivery,
-    DeliveryState,
-    RequestKind,
-    RightsRequest,
-)
+from desk.requests.filing import GROUP, Filing, in_open_transaction, write_filings
+from desk.requests.models import RequestKind, RightsRequest
 
 MAX_UPLOAD_TYPES = {
     "application/json": ".json",
@@ -75,60 +68,40 @@ async def file_request(
         targets = [cast(int, sid) for sid in await signatories.values_list("id", flat=True)]
     if not targets:
         raise DeskError("Choisissez au moins un signataire de la charte.")
-    received = clock.now()
-    # A repeated submission key is found by its unique index, not looked up first: the
-    # INSERT fails, the transaction is undone, and the first request is returned (below).
-    try:
-        async with in_transaction() as conn:
-            request = await RightsRequest.create(
-                reference=new_reference(),
-                resident_id=resident_id,
-                kind=kind,
-                filed_via=filed_via,
-                submission_key=submission_key,
-                assurance=assurance,
-                declaration_id=declaration_id,
-                scope=scope,
-                consent_withdrawal=consent_withdrawal,
-                using_db=conn,
-            )
-            # Four statements for the deliveries, their first events and their dispatch
-            # jobs, whatever the number of signatories: one by one, filing to 32 signatories
-            # took 160 statements (bench/erasure.py); rows as tuples, not models
-            # (desk.db_rows).
-            await insert_rows(
-                Delivery,
-                shared={
-                    "request_id": request.id,
-                    "state": DeliveryState.PENDING,
-                    "received_at": received,
-                    "due_at": clock.add_months(received, 1),
-                    "updated_at": received,
-                },
-                rows=[{"signatory_id": sid} for sid in targets],
-                connection=conn,
-            )
-            delivery_ids = await ids_where(Delivery, "request_id", request.id, connection=conn)
-            await record_first_events(
-                delivery_ids=delivery_ids,
-                action="file",
-                actor=actor,
-                state=DeliveryState.PENDING.value,
-                detail=actor_detail or {},
-                connection=conn,
-            )
-            await enqueue_new(
-                kind="delivery.dispatch",
-                jobs=[(f"dispatch-{i}", {"delivery_id": i}) for i in delivery_ids],
-                connection=conn,
-            )
-    except IntegrityError:
-        # The same key filed before, or a concurrent double submission that won.
+    values: dict[str, Any] = {
+        "resident_id": resident_id,
+        "kind": kind,
+        "filed_via": filed_via,
+        "submission_key": submission_key,
+        "assurance": assurance,
+        "declaration_id": declaration_id,
+        "scope": scope,
+        "consent_withdrawal": consent_withdrawal,
+    }
+    # A reference drawn twice (32 random bits a year) is drawn again.
+    for _ in range(3):
+        filing = Filing(
+            request={**values, "reference": new_reference()},
+            targets=targets,
+            received=clock.now(),
+            actor=actor,
+            actor_detail=actor_detail or {},
+        )
+        if in_open_transaction():
+            async with in_transaction() as conn:
+                request = (await write_filings([filing], conn))[0]
+        else:
+            # Written with the filings of the moment, one commit for all (desk.requests.filing).
+            request = await GROUP.file(filing)
+        if request is not None:
+            return request
+        # A repeated submission key is found by its unique index, not looked up first: the
+        # row was not written, and the first request is returned (a double click, or a
+        # concurrent double submission that won).
         if submission_key:
             existing = await RightsRequest.filter(submission_key=submission_key).first()
             if existing is not None:
                 if existing.resident_id != resident_id:  # type: ignore[attr-defined]
-                    raise DeskError("Cette demande a déjà été envoyée.", code="conflict") from None
+                    raise DeskError("Cette demande a déjà été envoyée.", code="conflict")
                 return existing
-        raise
-    return request
+    raise IntegrityError("rights_request: no free reference")

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from desk.core import clock
 from desk.core.errors import DeskError
 from desk.outbox.models import JobState, OutboxJob
-from desk.requests import services
+from desk.requests import filing
 from desk.requests.audit import verify_events
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.services import file_request
@@ -87,10 +87,10 @@ async def test_a_filing_that_fails_half_way_leaves_nothing(
     resident = await make_resident()
     await make_signatory("eau")
 
-    async def broken(**kw: Any) -> None:
+    async def broken(*args: Any) -> None:
         raise RuntimeError("the outbox is unreachable")
 
-    monkeypatch.setattr(services, "enqueue_new", broken)
+    monkeypatch.setattr(filing, "enqueue_dispatches", broken)
     with pytest.raises(RuntimeError):
         await file_request(resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k4")
     assert await RightsRequest.all().count() == 0
@@ -101,3 +101,41 @@ async def test_a_filing_that_fails_half_way_leaves_nothing(
         resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k4"
     )
     assert await Delivery.filter(request=again).count() == 1
+
+
+async def test_filings_at_the_same_moment_are_each_whole_and_one_bad_one_fails_alone(
+    app: Starlette,
+) -> None:
+    """Concurrent filings are written together (desk.requests.filing): each still gets its own
+    request, deliveries, events and jobs; one whose resident is gone fails for its caller only;
+    a double submission among them still gives one request."""
+    residents = [await make_resident(f"r{n}@exemple.invalid") for n in range(6)]
+    signatories = [await make_signatory(f"organisme-{n}") for n in range(3)]
+
+    async def one(n: int) -> RightsRequest:
+        resident_id = residents[1 if n in (7, 8) else n % 6].id if n != 4 else 999_999
+        return await file_request(
+            resident_id=resident_id,
+            kind=RequestKind.ERASURE,
+            signatory_ids=[s.id for s in signatories[: 1 + n % 3]],
+            submission_key="same" if n in (7, 8) else None,
+            signatories_checked=True,
+        )
+
+    filed = await asyncio.gather(*(one(n) for n in range(12)), return_exceptions=True)
+    failed = [n for n, r in enumerate(filed) if isinstance(r, BaseException)]
+    assert failed == [4]
+    requests = [r for r in filed if isinstance(r, RightsRequest)]
+    assert requests[6].id == requests[7].id  # filings 7 and 8: the same submission key
+    assert await RightsRequest.all().count() == 10
+    for n, request in enumerate(filed):
+        if isinstance(request, RightsRequest):
+            stored = await RightsRequest.get(id=request.id)
+            assert stored.reference == request.reference
+            count = await Delivery.filter(request_id=request.id).count()
+            assert count == 1 + (7 if n == 8 else n) % 3
+    deliveries = await Delivery.all().order_by("id")
+    jobs = await OutboxJob.filter(kind="delivery.dispatch").order_by("id")
+    assert [j.payload for j in jobs] == [{"delivery_id": d.id} for d in deliveries]
+    checked, problems = await verify_events()
+    assert checked == len(deliveries) and problems == []
