@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from desk.demo.reference_partner import PartnerState, create_reference_partner, serve_in_thread
 from desk.outbox import services
@@ -45,6 +46,18 @@ def _partner(settings: Settings) -> tuple[Starlette, str]:
         auto_answer=False,
     )
     return partner, secret
+
+
+def _slowed(partner: Starlette, seconds: float) -> ASGIApp:
+    """The partner answering each request after `seconds`: a batched worker would otherwise
+    send a few hundred deliveries before the test could kill it mid-work."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await asyncio.sleep(seconds)
+        await partner(scope, receive, send)
+
+    return app
 
 
 async def _wait_until_sent(
@@ -130,7 +143,9 @@ async def test_on_sqlite_one_worker_works_the_other_stands_by_and_takes_over(
     if not settings.is_sqlite:
         pytest.skip("on PostgreSQL every worker works: see the test above")
     partner, secret = _partner(settings)
-    with serve_in_thread(partner) as partner_url:
+    # About 40 deliveries a second (4 at once, 0.1 s each): the active worker is still at work
+    # when it is killed, a third of the way.
+    with serve_in_thread(_slowed(partner, 0.1)) as partner_url:
         filed = await file_webhook_deliveries(
             settings, url=partner_url + "/webhooks/desk", secret=secret, signatories=10,
             residents=30,
