@@ -69,15 +69,18 @@ async def insert_rows(
     shared: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
     connection: BaseDBAsyncClient,
+    skip_conflicts: bool = False,
 ) -> None:
     """Insert `rows` of `model`: each maps field names to values (every row the same names);
     `shared` gives the values of every row; any other field takes its default (auto_now
-    fields must be given)."""
+    fields must be given). `skip_conflicts`: a row that would break a unique index is not
+    written (ON CONFLICT DO NOTHING); other constraints still fail the statement."""
     if not rows:
         return
     executor = connection.executor_class(model=model, db=connection)
     values = _row_values(model, executor.regular_columns, shared, rows)
-    await connection.execute_many(executor.insert_query, values)
+    query = executor.insert_query + (" ON CONFLICT DO NOTHING" if skip_conflicts else "")
+    await connection.execute_many(query, values)
 
 
 # Parameters in one statement: PostgreSQL takes 32,767 at most, SQLite (3.32+) 32,766.

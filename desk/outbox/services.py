@@ -7,7 +7,7 @@ exists if and only if the state change that causes it was committed.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from desk.core import clock
+from desk.db_rows import insert_rows
 from desk.outbox.models import JobState, OutboxJob
 
 # With the default backoff (5 s doubling, capped at an hour) the ceilings add up to about
@@ -56,28 +57,45 @@ async def enqueue_new(
     connection: BaseDBAsyncClient,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> None:
-    """Write many jobs in one statement: (idempotency key, payload) pairs whose keys are new
-    (named after rows created in the same transaction), so `enqueue`'s look-up of an earlier
-    job is skipped; a key used before still fails on its unique index, rolling back the lot.
+    """Write many jobs of one kind in one statement: (idempotency key, payload) pairs whose
+    keys are new (named after rows created in the same transaction), so `enqueue`'s look-up of
+    an earlier job is skipped; a key used before still fails on its unique index, rolling back
+    the lot.
 
     Filing one request to every signatory wrote its jobs one by one: 32 signatories, 64
     statements (bench/erasure.py).
     """
-    moment = clock.now()
-    await OutboxJob.bulk_create(
-        [
-            OutboxJob(
-                kind=kind,
-                payload=payload,
-                idempotency_key=key,
-                run_after=moment,
-                max_attempts=max_attempts,
-            )
-            for key, payload in jobs
-        ],
-        using_db=connection,
+    await enqueue_rows(
+        rows=[{"kind": kind, "idempotency_key": key, "payload": payload} for key, payload in jobs],
+        connection=connection,
+        max_attempts=max_attempts,
     )
-    await wake_workers(connection)
+
+
+async def enqueue_rows(
+    *,
+    rows: Sequence[Mapping[str, Any]],
+    connection: BaseDBAsyncClient,
+    skip_existing: bool = False,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> None:
+    """Write jobs in one statement, as tuples (a model per job was a sixth of a filing to 40
+    signatories, bench/concurrent_load.py --mode everywhere). Each row gives `kind`,
+    `idempotency_key` and `payload`, and `run_after` if the jobs are not due at once (every row
+    then). A key written before is left as it is with `skip_existing` (as `enqueue` leaves it:
+    a batch run again), and otherwise fails on its unique index, rolling back the lot."""
+    if not rows:
+        return
+    moment = clock.now()
+    await insert_rows(
+        OutboxJob,
+        shared={"run_after": moment, "created_at": moment, "max_attempts": max_attempts},
+        rows=rows,
+        connection=connection,
+        skip_conflicts=skip_existing,
+    )
+    if any(row.get("run_after", moment) <= moment for row in rows):
+        await wake_workers(connection)
 
 
 # PostgreSQL channel on which idle workers listen (desk.outbox.wakeup).

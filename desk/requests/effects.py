@@ -14,9 +14,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from desk.core import clock
-from desk.db_rows import placeholder
 from desk.outbox.models import OutboxJob
-from desk.outbox.services import DEFAULT_MAX_ATTEMPTS, enqueue, wake_workers
+from desk.outbox.services import enqueue, enqueue_rows
 from desk.requests.models import AccessCopy, Delivery
 from desk.requests.states import FINAL_STATES
 
@@ -39,41 +38,20 @@ async def enqueue_specs(specs: Sequence[JobSpec], *, connection: BaseDBAsyncClie
     """Write follow-up jobs in one statement; a key written before (by an earlier run of the
     same batch) is left as it is, as `enqueue` leaves it. `enqueue` looked the key up first:
     two statements per job, and each delivery's every poll enqueues one."""
-    if not specs:
-        return
-    executor = connection.executor_class(model=OutboxJob, db=connection)
-    columns = executor.regular_columns
-    fields = OutboxJob._meta.fields_map
     now = clock.now()
-    rows = []
-    for spec in specs:
-        given: dict[str, Any] = {
-            "kind": spec.kind,
-            "payload": spec.payload,
-            "idempotency_key": spec.idempotency_key,
-            "run_after": spec.run_after or now,
-            "max_attempts": DEFAULT_MAX_ATTEMPTS,
-            "created_at": now,
-        }
-        rows.append(
-            [
-                fields[c].to_db_value(given[c] if c in given else _default(fields[c]), OutboxJob)
-                for c in columns
-            ]
-        )
-    marks = ", ".join(placeholder(connection, n) for n in range(1, len(columns) + 1))
-    names = ", ".join(f'"{c}"' for c in columns)
-    await connection.execute_many(
-        f'INSERT INTO "outbox_job" ({names}) VALUES ({marks}) '  # noqa: S608
-        'ON CONFLICT ("idempotency_key") DO NOTHING',
-        rows,
+    await enqueue_rows(
+        rows=[
+            {
+                "kind": spec.kind,
+                "payload": spec.payload,
+                "idempotency_key": spec.idempotency_key,
+                "run_after": spec.run_after or now,
+            }
+            for spec in specs
+        ],
+        connection=connection,
+        skip_existing=True,
     )
-    if any(spec.run_after is None for spec in specs):
-        await wake_workers(connection)
-
-
-def _default(field: Any) -> Any:
-    return field.default() if callable(field.default) else field.default
 
 
 @dataclass(frozen=True)

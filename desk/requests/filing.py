@@ -30,8 +30,7 @@ from tortoise.transactions import in_transaction
 
 from desk.core import clock
 from desk.db_rows import insert_returning, insert_rows
-from desk.outbox.models import OutboxJob
-from desk.outbox.services import DEFAULT_MAX_ATTEMPTS, wake_workers
+from desk.outbox.services import enqueue_new
 from desk.requests.audit import first_event_rows
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RightsRequest
 
@@ -108,27 +107,11 @@ async def _write_deliveries(kept: list[tuple[Filing, int]], connection: BaseDBAs
             state=DeliveryState.PENDING.value, detail=f.actor_detail, at=f.received,
         )  # fmt: skip
     await insert_rows(DeliveryEvent, shared={}, rows=events, connection=connection)
-    await enqueue_dispatches(delivery_ids, connection)
-
-
-async def enqueue_dispatches(delivery_ids: list[int], connection: BaseDBAsyncClient) -> None:
-    """The deliveries' dispatch jobs: the rows `desk.outbox.services.enqueue_new` writes (new
-    keys, named after the deliveries), as tuples; a model per job was a sixth of a filing to
-    40 signatories (bench/concurrent_load.py --mode everywhere)."""
-    moment = clock.now()
-    await insert_rows(
-        OutboxJob,
-        shared={
-            "kind": "delivery.dispatch", "run_after": moment, "created_at": moment,
-            "max_attempts": DEFAULT_MAX_ATTEMPTS,
-        },
-        rows=[
-            {"idempotency_key": f"dispatch-{i}", "payload": {"delivery_id": i}}
-            for i in delivery_ids
-        ],
+    await enqueue_new(
+        kind="delivery.dispatch",
+        jobs=[(f"dispatch-{i}", {"delivery_id": i}) for i in delivery_ids],
         connection=connection,
-    )  # fmt: skip
-    await wake_workers(connection)
+    )
 
 
 def _as_model(f: Filing, pk: int) -> RightsRequest:

@@ -87,10 +87,10 @@ async def test_a_filing_that_fails_half_way_leaves_nothing(
     resident = await make_resident()
     await make_signatory("eau")
 
-    async def broken(*args: Any) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the outbox is unreachable")
 
-    monkeypatch.setattr(filing, "enqueue_dispatches", broken)
+    monkeypatch.setattr(filing, "enqueue_new", broken)
     with pytest.raises(RuntimeError):
         await file_request(resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k4")
     assert await RightsRequest.all().count() == 0
