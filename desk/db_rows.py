@@ -78,9 +78,22 @@ async def insert_rows(
     if not rows:
         return
     executor = connection.executor_class(model=model, db=connection)
-    values = _row_values(model, executor.regular_columns, shared, rows)
-    query = executor.insert_query + (" ON CONFLICT DO NOTHING" if skip_conflicts else "")
+    columns = executor.regular_columns
+    values = _row_values(model, columns, shared, rows)
+    if skip_conflicts:
+        # Tortoise's own INSERT may end with RETURNING (PostgreSQL), where no clause can follow.
+        marks = ",".join(placeholder(connection, n) for n in range(1, len(columns) + 1))
+        query = f"{_insert_head(model, columns)}({marks}) ON CONFLICT DO NOTHING"
+    else:
+        query = executor.insert_query
     await connection.execute_many(query, values)
+
+
+def _insert_head(model: type[Model], columns: Sequence[str]) -> str:
+    """`INSERT INTO "table" ("column", ...) VALUES `, the columns named by their fields."""
+    projection = model._meta.fields_db_projection
+    names = ",".join(f'"{projection[name]}"' for name in columns)
+    return f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES '
 
 
 # Parameters in one statement: PostgreSQL takes 32,767 at most, SQLite (3.32+) 32,766.
@@ -105,11 +118,7 @@ async def insert_returning(
     executor = connection.executor_class(model=model, db=connection)
     columns = executor.regular_columns
     projection = model._meta.fields_db_projection
-    head = (
-        f'INSERT INTO "{model._meta.db_table}" ('
-        + ",".join(f'"{projection[name]}"' for name in columns)
-        + ") VALUES "
-    )
+    head = _insert_head(model, columns)
     tail = (" ON CONFLICT DO NOTHING" if skip_conflicts else "") + (
         " RETURNING " + ",".join(f'"{projection.get(name, name)}"' for name in returning)
     )

@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 
 import pytest
 from starlette.applications import Starlette
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from desk.core import clock
 from desk.outbox import services
@@ -24,6 +26,30 @@ async def test_enqueue_is_idempotent_by_key(app: Starlette) -> None:
     b = await services.enqueue(kind="k", payload={"n": 2}, idempotency_key="same")
     assert a.id == b.id
     assert await OutboxJob.all().count() == 1
+
+
+async def test_jobs_written_as_rows_keep_an_earlier_key_only_when_asked(app: Starlette) -> None:
+    """enqueue_rows: a batch run again leaves its earlier jobs as they are (skip_existing); a
+    key thought new but taken fails the whole statement, so nothing of the lot is written."""
+    first = [{"kind": "k", "idempotency_key": "a", "payload": {"n": 1}}]
+    later = clock.now() + timedelta(hours=1)
+    async with in_transaction() as conn:
+        await services.enqueue_rows(rows=first, connection=conn)
+    again = [
+        {"kind": "k", "idempotency_key": "a", "payload": {"n": 2}, "run_after": later},
+        {"kind": "k", "idempotency_key": "b", "payload": {"n": 3}, "run_after": later},
+    ]
+    async with in_transaction() as conn:
+        await services.enqueue_rows(rows=again, connection=conn, skip_existing=True)
+    jobs = {job.idempotency_key: job for job in await OutboxJob.all()}
+    assert jobs["a"].payload == {"n": 1}  # left as it was
+    assert jobs["b"].payload == {"n": 3} and jobs["b"].run_after == later
+    with pytest.raises(IntegrityError):
+        async with in_transaction() as conn:
+            await services.enqueue_new(
+                kind="k", jobs=[("c", {"n": 4}), ("a", {"n": 5})], connection=conn
+            )
+    assert await OutboxJob.filter(idempotency_key="c").count() == 0
 
 
 async def test_a_failing_job_is_retried_then_parked_dead(app: Starlette) -> None:
