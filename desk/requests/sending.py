@@ -27,7 +27,7 @@ from desk.db_rows import placeholder
 from desk.outbox import services
 from desk.outbox.models import OutboxJob
 from desk.requests.audit import event_digest, with_salts
-from desk.requests.effects import JobSpec, enqueue_spec
+from desk.requests.effects import JobSpec, enqueue_specs
 from desk.requests.models import Delivery, DeliveryEvent
 from desk.requests.pause import resumed_due
 from desk.requests.states import TRANSITIONS
@@ -169,9 +169,7 @@ async def _record_many(
                 "%s done jobs had been taken over by another worker meanwhile",
                 len(done) - completed,
             )
-        for sent in chosen:
-            for spec in sent.jobs:
-                await enqueue_spec(spec, connection=conn)
+        await enqueue_specs([spec for sent in chosen for spec in sent.jobs], connection=conn)
     return [s.delivery_id for s in chosen]
 
 
