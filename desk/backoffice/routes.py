@@ -26,7 +26,7 @@ from desk.staff.models import StaffMember, StaffRole
 from desk.staff.pages import staff_page
 from desk.web.bodies import BodyTooLarge
 from desk.web.forms import read_form_with_file
-from desk.web.limits import digits
+from desk.web.limits import row_id
 
 ROLES = (StaffRole.BACK_OFFICE, StaffRole.ADMIN)
 
@@ -57,10 +57,10 @@ _page = partial(staff_page, helpers=PAGE_HELPERS)
 
 
 def _int_param(request: Request, name: str) -> int:
-    raw = str(request.path_params.get(name, ""))
-    if not digits(raw) or len(raw) > 12:
+    value = row_id(str(request.path_params.get(name, "")))
+    if value is None:
         raise DeskError("Cette page est introuvable.", code="not_found")
-    return int(raw)
+    return value
 
 
 def _redirect(path: str) -> RedirectResponse:

@@ -19,7 +19,7 @@ from desk.core.translatable import N_
 from desk.partners.auth import require_partner
 from desk.partners.openapi import json_answer, json_request, operation, problem
 from desk.web.errors import ApiProblem
-from desk.web.limits import digits
+from desk.web.limits import MAX_ROW_ID, row_id
 from desk.web.validation import validated
 
 BODY_MAX = 32 * 1024
@@ -90,7 +90,7 @@ async def list_alerts(request: Request) -> Response:
             "name": "alert_id",
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
         }
     ],
     request_body=json_request(AlertResponseBody),
@@ -103,20 +103,20 @@ async def list_alerts(request: Request) -> Response:
 )
 async def respond(request: Request) -> Response:
     principal = await require_partner(request)
-    raw = str(request.path_params.get("alert_id", ""))
-    if not digits(raw) or len(raw) > 10:
+    alert_id = row_id(str(request.path_params.get("alert_id", "")))
+    if alert_id is None:
         raise ApiProblem(404, alerts.MSG_ALERT_NOT_FOUND)
     # As ever: a body too large, not JSON or malformed is refused first (413, 415, 400), then
     # another signatory's alert is "not found" whatever the fields say, then the fields.
     data = await _body(request)
     try:
-        await alerts.alert_of(alert_id=int(raw), signatory_id=principal.signatory_id)
+        await alerts.alert_of(alert_id=alert_id, signatory_id=principal.signatory_id)
     except DeskError as exc:
         raise _refusal(exc) from exc
     body = validated(AlertResponseBody, data)
     try:
         alert = await alerts.respond(
-            alert_id=int(raw),
+            alert_id=alert_id,
             signatory_id=principal.signatory_id,
             explanation=body.explanation,
             corrective_plan=body.corrective_plan,

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from desk.charter import alerts, committee, complaints, selfeval
 from desk.core.translatable import N_
 from desk.registry.models import Signatory
-from desk.web.limits import digits
+from desk.web.limits import row_id
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 NOT_FOUND_FR = N_(
@@ -41,10 +41,10 @@ def field(form: FormData, name: str) -> str:
 
 
 def int_param(request: Request, name: str) -> int:
-    raw = str(request.path_params.get(name, ""))
-    if not digits(raw) or len(raw) > 10:
+    value = row_id(str(request.path_params.get(name, "")))
+    if value is None:
         raise HTTPException(404, "Page introuvable.")
-    return int(raw)
+    return value
 
 
 async def signatory_of(request: Request) -> Signatory:

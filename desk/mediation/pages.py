@@ -21,7 +21,7 @@ from desk.residents.views import answer_lines, kind_label, state_label
 from desk.staff.auth import require_staff
 from desk.staff.models import StaffMember, StaffRole
 from desk.staff.pages import staff_page
-from desk.web.limits import digits
+from desk.web.limits import row_id
 
 ROLES = (StaffRole.MEDIATOR, StaffRole.ADMIN)
 KINDS = [k.value for k in RequestKind]
@@ -54,11 +54,10 @@ page = partial(staff_page, helpers=PAGE_HELPERS)
 
 
 def int_param(request: Request, name: str) -> int:
-    raw = str(request.path_params.get(name, ""))
-    # Ids fit a 32-bit integer column (PostgreSQL): longer ones cannot exist.
-    if not digits(raw) or len(raw) > 9:
+    value = row_id(str(request.path_params.get(name, "")))
+    if value is None:
         raise DeskError("Cette page est introuvable.", code="not_found")
-    return int(raw)
+    return value
 
 
 def redirect(path: str) -> RedirectResponse:

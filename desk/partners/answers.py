@@ -60,7 +60,7 @@ from desk.runtime import Runtime
 from desk.web.errors import ApiProblem
 from desk.web.inputguard import MESSAGE as NUL_MESSAGE
 from desk.web.inputguard import has_nul
-from desk.web.limits import digits
+from desk.web.limits import row_id
 from desk.web.validation import ApiBody, validated
 
 Body = TypeVar("Body", bound=ApiBody)
@@ -75,10 +75,10 @@ def json_response(data: dict[str, Any] | BaseModel) -> JSONResponse:
 
 
 def path_id(request: Request) -> int:
-    raw = str(request.path_params.get("delivery_id", ""))
-    if not digits(raw) or len(raw) > 10 or not 0 < int(raw) <= B.MAX_ID:
+    delivery_id = row_id(str(request.path_params.get("delivery_id", "")))
+    if delivery_id is None:
         raise ApiProblem(404, MSG_NOT_FOUND)
-    return int(raw)
+    return delivery_id
 
 
 def refusal(exc: DeskError) -> ApiProblem:

@@ -22,9 +22,10 @@ from pydantic_core import PydanticCustomError
 from desk.requests import assurance
 from desk.requests.models import DeliveryState, RequestKind
 from desk.requests.states import DENIAL_REASONS
+from desk.web.limits import MAX_ROW_ID
 from desk.web.validation import ApiBody, NotBlank, OmittableFields, omittable
 
-MAX_ID = 2**31 - 1
+MAX_ID = MAX_ROW_ID  # an id the database can hold
 TEXT_MAX = 2000
 # One item of a list (a category, a recipient, a legal basis): as on the HTML answer form.
 ITEM_MAX = 200

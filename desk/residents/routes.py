@@ -28,7 +28,7 @@ from desk.residents.auth import require_resident
 from desk.residents.dashboard_page import dashboard
 from desk.residents.dashboard_page import refresh_context as _refresh
 from desk.retention import closing
-from desk.web.limits import digits
+from desk.web.limits import digits, row_id
 from desk.web.templating import render
 
 log = logging.getLogger("desk.residents")
@@ -207,14 +207,14 @@ async def withdraw(request: Request) -> Response:
     reference = request.path_params["reference"][:32]
     await services.check_own_request(resident_id=resident.id, reference=reference)
     form = await request.form()
-    raw = _field(form, "delivery")
-    if not digits(raw) or len(raw) > 10:
+    delivery_id = row_id(_field(form, "delivery"))
+    if delivery_id is None:
         raise DeskError("Indiquez quelle demande retirer.", code="invalid")
     runtime = request.app.state.runtime
     await services.withdraw(
         resident_id=resident.id,
         reference=reference,
-        delivery_id=int(raw),
+        delivery_id=delivery_id,
         keyring=runtime.keyring,
         issuer=runtime.issuer,
     )
@@ -259,11 +259,11 @@ async def answer_info(request: Request) -> Response:
     reference = request.path_params["reference"][:32]
     await services.check_own_request(resident_id=resident.id, reference=reference)
     form = await request.form()
-    raw = _field(form, "delivery")
-    if not digits(raw) or len(raw) > 10:
+    delivery_id = row_id(_field(form, "delivery"))
+    if delivery_id is None:
         raise DeskError("Indiquez à quelle question vous répondez.", code="invalid")
     await services.check_own_request(
-        resident_id=resident.id, reference=reference, delivery_id=int(raw)
+        resident_id=resident.id, reference=reference, delivery_id=delivery_id
     )
     answer = _field(form, "answer").strip()
     if not answer:
@@ -272,7 +272,7 @@ async def answer_info(request: Request) -> Response:
             code="invalid",
         )
     try:
-        await transitions.provide_info(delivery_id=int(raw), actor="resident", answer=answer)
+        await transitions.provide_info(delivery_id=delivery_id, actor="resident", answer=answer)
     except DeskError as exc:
         if exc.code == "conflict":
             raise DeskError(

@@ -131,3 +131,16 @@ def has_foreign_digit(text: str) -> bool:
 def digits(raw: str) -> bool:
     """Only ASCII digits, at least one: what str.isdigit says, without "１", "²" or "٣"."""
     return raw.isascii() and raw.isdigit()
+
+
+# Rows' ids are 32-bit integer columns (PostgreSQL's `integer`): a larger number names no row,
+# and PostgreSQL refuses it as a parameter (a 500) where SQLite would find nothing.
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(raw: str) -> int | None:
+    """`raw` as a row's id (ASCII digits, 1 to MAX_ROW_ID); None when no row can have it."""
+    if not digits(raw) or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ROW_ID else None

@@ -249,3 +249,21 @@ async def test_refused_input_is_logged_without_personal_data(
     assert logged, "nothing was logged at all"
     for personal in (name, "Kerlogue", "kerlogue", email, EMAIL):
         assert personal not in logged
+
+
+async def test_ids_past_what_the_database_holds_are_not_found_not_an_error(
+    app: Starlette, client: httpx.AsyncClient, worker: Worker, mail_sink: MailSink
+) -> None:
+    """Ten digits fit the old length check but not PostgreSQL's 32-bit integer ids, which
+    refused the parameter (a 500): every id in a path is now bounded the same way."""
+    too_big = "7488560349"
+    x = await make_signatory("eau-grande")
+    auth = await bearer_headers(client, x.slug)
+    for path in (f"/api/v1/alerts/{too_big}/response", f"/api/v1/deliveries/{too_big}/acknowledge"):
+        answer = await client.post(path, json={}, headers=auth)
+        assert answer.status_code == 404, path
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    await log_in_staff(client, worker, mail_sink, role="admin", help_point="")
+    page = await client.get(f"/back-office/envois/{too_big}")
+    assert page.status_code == 404
+    assert "introuvable" in page_text(page)
