@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -55,14 +56,7 @@ async def test_jobs_run_at_once_in_lanes_and_are_all_recorded_done(app: Starlett
         running -= 1
 
     await _enqueue("wait", lanes * 3)
-    worker = Worker(
-        registry=JobRegistry(handlers={"wait": waits}),
-        context=None,
-        base_delay=0,
-        max_delay=0,
-        poll_interval=0.05,
-        concurrency=lanes,
-    )
+    worker = _quick_worker(JobRegistry(handlers={"wait": waits}), concurrency=lanes)
     task = asyncio.create_task(worker.run_forever())
     for _ in range(GUARD * 20):
         if await OutboxJob.filter(state=JobState.DONE).count() == lanes * 3:
@@ -81,13 +75,8 @@ async def test_jobs_of_a_coalesced_kind_claimed_together_run_once(app: Starlette
         calls.append(job.id)
 
     await _enqueue("log", 5)
-    worker = Worker(
-        registry=JobRegistry(handlers={"log": append_all}, coalesce=frozenset({"log"})),
-        context=None,
-        base_delay=0,
-        max_delay=0,
-        poll_interval=0.05,
-        concurrency=8,
+    worker = _quick_worker(
+        JobRegistry(handlers={"log": append_all}, coalesce=frozenset({"log"})), concurrency=8
     )
     task = asyncio.create_task(worker.run_forever())
     for _ in range(GUARD * 20):
@@ -137,6 +126,13 @@ async def test_a_job_written_wakes_a_worker_that_would_not_poll_for_an_hour(
     assert worker.wakeup.dsn is not None
 
 
+def _quick_worker(registry: JobRegistry, **options: Any) -> Worker:
+    """A worker that retries at once and looks for due jobs every 50 ms."""
+    return Worker(
+        registry=registry, context=None, base_delay=0, max_delay=0, poll_interval=0.05, **options
+    )
+
+
 async def _run_until_done(worker: Worker, count: int) -> None:
     task = asyncio.create_task(worker.run_forever())
     try:
@@ -173,15 +169,8 @@ async def test_a_batch_whose_partners_answered_lets_the_next_one_start_while_it_
         return [None] * len(jobs)
 
     await _enqueue("b", 4)
-    worker = Worker(
-        registry=JobRegistry(batches={"b": batch}),
-        context=None,
-        base_delay=0,
-        max_delay=0,
-        poll_interval=0.05,
-        concurrency=2,
-        claim_batch=2,
-        lease_seconds=0.6,
+    worker = _quick_worker(
+        JobRegistry(batches={"b": batch}), concurrency=2, claim_batch=2, lease_seconds=0.6
     )
     await _run_until_done(worker, 4)
     assert order == ["first", "second", "first recorded"]
@@ -203,14 +192,7 @@ async def test_jobs_a_batch_marked_done_with_its_effects_are_recorded_once(
         return [None] * len(jobs)
 
     await _enqueue("b", 3)
-    worker = Worker(
-        registry=JobRegistry(batches={"b": batch}),
-        context=None,
-        base_delay=0,
-        max_delay=0,
-        poll_interval=0.05,
-        concurrency=4,
-    )
+    worker = _quick_worker(JobRegistry(batches={"b": batch}), concurrency=4)
     with caplog.at_level(logging.INFO, logger="desk.worker"):
         await _run_until_done(worker, 3)
     assert {job.state for job in await OutboxJob.all()} == {JobState.DONE}
