@@ -77,6 +77,28 @@ async def store_copy(
     )
 
 
+def resident_notice(
+    *,
+    resident_id: int,
+    delivery_id: int,
+    template: str,
+    context: dict[str, Any],
+    key: str | None = None,
+) -> JobSpec:
+    """The resident's notification job about a delivery (`mail.resident`), keyed so that a
+    transition run again does not mail twice."""
+    return JobSpec(
+        kind="mail.resident",
+        payload={
+            "resident_id": resident_id,
+            "template": template,
+            "delivery_id": delivery_id,
+            "context": context,
+        },
+        idempotency_key=key or f"mail-{template}-{delivery_id}",
+    )
+
+
 async def notify_resident(
     conn: BaseDBAsyncClient,
     delivery: Delivery,
@@ -84,15 +106,17 @@ async def notify_resident(
     context: dict[str, Any],
     key: str | None = None,
 ) -> None:
+    spec = resident_notice(
+        resident_id=delivery.request.resident_id,  # type: ignore[attr-defined]
+        delivery_id=delivery.id,
+        template=template,
+        context=context,
+        key=key,
+    )
     await enqueue(
-        kind="mail.resident",
-        payload={
-            "resident_id": delivery.request.resident_id,  # type: ignore[attr-defined]
-            "template": template,
-            "delivery_id": delivery.id,
-            "context": context,
-        },
-        idempotency_key=key or f"mail-{template}-{delivery.id}",
+        kind=spec.kind,
+        payload=spec.payload,
+        idempotency_key=spec.idempotency_key,
         connection=conn,
     )
 

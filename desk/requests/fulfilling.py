@@ -40,7 +40,7 @@ from desk.receipts.services import Answered, Signed, sign, store_receipts
 from desk.registry.models import Signatory
 from desk.requests import outcomes
 from desk.requests.audit import event_digest, with_salts
-from desk.requests.effects import JobSpec, enqueue_specs
+from desk.requests.effects import JobSpec, enqueue_specs, resident_notice
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.models import RightsRequest as Request
 from desk.requests.pause import resumed_due
@@ -322,7 +322,16 @@ async def _tell_residents(
         await _FEEDS[0](feeds, quiet, conn)
     else:
         await enqueue_specs(
-            [_notice(d, "receipt", {"receipt_id": r.id}) for d, r in told], connection=conn
+            [
+                resident_notice(
+                    resident_id=d.row.resident_id,
+                    delivery_id=d.row.id,
+                    template="receipt",
+                    context={"receipt_id": r.id},
+                )
+                for d, r in told
+            ],
+            connection=conn,
         )
     discovery = {d.row.request_id: d for d in done if d.row.kind == RequestKind.DISCOVERY}
     if not discovery:
@@ -330,28 +339,15 @@ async def _tell_residents(
     still_open = await open_requests(sorted(discovery), connection=conn)
     await enqueue_specs(
         [
-            _notice(
-                d,
-                "discovery_complete",
-                {"request_reference": d.row.reference},
+            resident_notice(
+                resident_id=d.row.resident_id,
+                delivery_id=d.row.id,
+                template="discovery_complete",
+                context={"request_reference": d.row.reference},
                 key=f"mail-discovery_complete-request-{request_id}",
             )
             for request_id, d in discovery.items()
             if request_id not in still_open
         ],
         connection=conn,
-    )
-
-
-def _notice(done: _Done, template: str, context: dict[str, Any], key: str | None = None) -> JobSpec:
-    """The resident's notification job, as desk.requests.effects.notify_resident writes it."""
-    return JobSpec(
-        kind="mail.resident",
-        payload={
-            "resident_id": done.row.resident_id,
-            "template": template,
-            "delivery_id": done.row.id,
-            "context": context,
-        },
-        idempotency_key=key or f"mail-{template}-{done.row.id}",
     )
