@@ -23,7 +23,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from desk.core import clock
 from desk.core.chain import CONTENT, GENESIS, LINK, Verifier, link_digest, moment, rows_by_id
-from desk.db_rows import insert_rows
+from desk.db_rows import insert_rows, placeholder
 from desk.requests.models import Delivery, DeliveryEvent
 
 # Where each action's event keeps free text someone typed: (key, nested key, ...).
@@ -265,3 +265,18 @@ _REASONS = {
     LINK: "Maillon manquant ou déplacé : cet événement ne suit pas le précédent.",
     CONTENT: "Événement modifié après son enregistrement.",
 }
+
+
+async def last_digests(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, str]:
+    """Each delivery's last audit event's digest (its trail's end, as `record_event` reads), for
+    many deliveries in one query: a batch's new events chain to these."""
+    if not ids:
+        return {}
+    marks = ", ".join(placeholder(conn, n) for n in range(1, len(ids) + 1))
+    _, rows = await conn.execute_query(
+        "SELECT delivery_id, digest FROM delivery_event WHERE id IN ("  # noqa: S608
+        f"SELECT MAX(id) FROM delivery_event WHERE delivery_id IN ({marks}) "
+        "GROUP BY delivery_id)",
+        list(ids),
+    )
+    return {int(r[0]): str(r[1]) for r in rows if r[1]}

@@ -38,7 +38,7 @@ from desk.db_rows import placeholder
 from desk.receipts.keys import Keyring
 from desk.receipts.services import Answered, Signed, sign, store_receipts
 from desk.registry.models import Signatory
-from desk.requests import outcomes
+from desk.requests import audit, outcomes
 from desk.requests.audit import event_digest, with_salts
 from desk.requests.effects import JobSpec, enqueue_specs, resident_notice
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
@@ -116,18 +116,6 @@ async def _locked(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, _Row]:
     sources = TRANSITIONS[ACTION].sources
     found = (_Row(*[convert(raw[n]) for n, convert in enumerate(converters)]) for raw in rows)
     return {row.id: row for row in found if row.state in sources}
-
-
-async def _last_digests(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, str]:
-    """Each delivery's last audit event's digest (its trail's end, as `record_event` reads)."""
-    marks = ", ".join(placeholder(conn, n) for n in range(1, len(ids) + 1))
-    _, rows = await conn.execute_query(
-        "SELECT delivery_id, digest FROM delivery_event WHERE id IN ("  # noqa: S608
-        f"SELECT MAX(id) FROM delivery_event WHERE delivery_id IN ({marks}) "
-        "GROUP BY delivery_id)",
-        ids,
-    )
-    return {int(r[0]): str(r[1]) for r in rows if r[1]}
 
 
 @dataclass
@@ -212,7 +200,7 @@ async def fulfil_many(
         if not done:
             return []
         await _write_states(conn, done, now)
-        last = await _last_digests(conn, [d.row.id for d in done])
+        last = await audit.last_digests(conn, [d.row.id for d in done])
         # Stored with microseconds, so the digest of what is read back is the one computed here.
         at = clock.now()
         marks = ", ".join(placeholder(conn, n) for n in range(1, len(_EVENT_COLUMNS) + 1))

@@ -26,6 +26,7 @@ from desk.core.chain import GENESIS
 from desk.db_rows import placeholder
 from desk.outbox import services
 from desk.outbox.models import OutboxJob
+from desk.requests import audit
 from desk.requests.audit import event_digest, with_salts
 from desk.requests.effects import JobSpec, enqueue_specs
 from desk.requests.models import Delivery, DeliveryEvent
@@ -77,18 +78,6 @@ async def _pending(
         list(ids),
     )
     return {int(r[0]): (r[2], r[3], str(r[1])) for r in rows if r[1] in sources}
-
-
-async def _last_digests(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, str]:
-    """Each delivery's last audit event's digest (its trail's end, as `record_event` reads)."""
-    marks = ", ".join(_marks(conn, len(ids)))
-    _, rows = await conn.execute_query(
-        "SELECT delivery_id, digest FROM delivery_event WHERE id IN ("  # noqa: S608
-        f"SELECT MAX(id) FROM delivery_event WHERE delivery_id IN ({marks}) "
-        "GROUP BY delivery_id)",
-        list(ids),
-    )
-    return {int(r[0]): str(r[1]) for r in rows if r[1]}
 
 
 def _event_row(
@@ -145,7 +134,7 @@ async def _record_many(
                 log.info("delivery %s moved on before %s was recorded", sent.delivery_id, action)
         now = clock.now()
         details = {s.delivery_id: await _resume(conn, s.delivery_id, pending, now) for s in chosen}
-        last = await _last_digests(conn, [s.delivery_id for s in chosen]) if chosen else {}
+        last = await audit.last_digests(conn, [s.delivery_id for s in chosen]) if chosen else {}
         # Stored with microseconds, so the digest of what is read back is the one computed here.
         at = clock.now()
         events = [
