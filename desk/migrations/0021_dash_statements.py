@@ -1,0 +1,109 @@
+"""PostgreSQL: the dashboard's change log written once per statement, not once per row.
+
+Migration 0020_dash gave every per-resident table a ROW trigger: a plpgsql call, its
+subqueries and one `dash_change` insert for each row written. The worker records a batch of
+16 sends in one UPDATE of 16 deliveries, so 16 trigger calls and 16 inserts (a fifth of the
+database's CPU per delivery, bench/fanout.py). Here each table gets STATEMENT triggers with
+transition tables instead: one call per statement, one INSERT … SELECT DISTINCT of the residents
+its rows concern. What desk.residents.pagecache reads is unchanged: a row (with the writing
+transaction's `xid`) for every resident whose page a committed statement changed, before or
+after the change (a row moved to another resident names both).
+
+Transition tables need one trigger per event (PostgreSQL refuses them on `INSERT OR UPDATE`),
+so each table gets up to three, sharing one function. SQLite keeps its row triggers (no
+transition tables there; its writer is one transaction at a time anyway).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+
+# As in 0020_dash (copied: a migration keeps the schema of its day): table → the resident a row
+# concerns, as an SQL expression of the row `X`, and the events that change the page.
+_PER_RESIDENT: dict[str, tuple[str, str]] = {
+    "rights_request": ("X.resident_id", "INSERT OR UPDATE OR DELETE"),
+    "delivery": (
+        "(SELECT resident_id FROM rights_request WHERE id = X.request_id)",
+        "INSERT OR UPDATE OR DELETE",
+    ),
+    "receipt": (
+        "(SELECT r.resident_id FROM delivery d JOIN rights_request r ON r.id = d.request_id "
+        "WHERE d.id = X.delivery_id)",
+        "INSERT OR DELETE",
+    ),
+    "access_copy": (
+        "(SELECT r.resident_id FROM delivery d JOIN rights_request r ON r.id = d.request_id "
+        "WHERE d.id = X.delivery_id)",
+        "INSERT OR DELETE",
+    ),
+    "assisted_filing": (
+        "(SELECT resident_id FROM rights_request WHERE id = X.request_id)",
+        "INSERT OR UPDATE OR DELETE",
+    ),
+    "assisted_session": ("X.resident_id", "INSERT OR UPDATE OR DELETE"),
+    "mandate": ("X.resident_id", "INSERT OR UPDATE OR DELETE"),
+    "mediation_copy_taken": ("X.resident_id", "INSERT OR UPDATE OR DELETE"),
+    "resident": ("X.id", "INSERT OR UPDATE OR DELETE"),
+}
+
+# The transition tables each event has: new rows, old rows, or both.
+_SOURCES = {"INSERT": ("dash_new",), "UPDATE": ("dash_new", "dash_old"), "DELETE": ("dash_old",)}
+_REFERENCING = {
+    "INSERT": "REFERENCING NEW TABLE AS dash_new",
+    "UPDATE": "REFERENCING OLD TABLE AS dash_old NEW TABLE AS dash_new",
+    "DELETE": "REFERENCING OLD TABLE AS dash_old",
+}
+
+
+def _insert(expr: str, event: str) -> str:
+    """The residents of the statement's rows, each once (UNION: old and new together)."""
+    rows = " UNION ".join(f"SELECT {expr} AS e FROM {source} X" for source in _SOURCES[event])
+    return (
+        "INSERT INTO dash_change (resident_id) SELECT DISTINCT e FROM "  # noqa: S608
+        f"({rows}) AS changed WHERE e IS NOT NULL;"
+    )
+
+
+def postgres_statements() -> list[str]:
+    statements: list[str] = []
+    for table, (expr, events) in _PER_RESIDENT.items():
+        names = events.split(" OR ")
+        # plpgsql plans a statement when it first runs it, so a branch naming a transition
+        # table its trigger lacks is never planned.
+        branches = " ".join(
+            f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{event}' THEN {_insert(expr, event)}"
+            for n, event in enumerate(names)
+        )
+        statements.append(
+            f"CREATE OR REPLACE FUNCTION dash_{table}_rows() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN {branches} END IF; RETURN NULL; END $$"
+        )
+        statements.append(f"DROP TRIGGER IF EXISTS dash_{table} ON {table}")
+        statements.append(f"DROP FUNCTION IF EXISTS dash_{table}_change()")
+        for event in names:
+            trigger = f"dash_{table}_{event.lower()}"
+            statements.append(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
+            statements.append(
+                f"CREATE TRIGGER {trigger} AFTER {event} ON {table} {_REFERENCING[event]} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION dash_{table}_rows()"
+            )
+    return statements
+
+
+async def _create(apps: Any, schema_editor: Any) -> None:
+    client = schema_editor.client
+    if client.capabilities.dialect != "postgres":
+        return
+    for statement in postgres_statements():
+        await client.execute_script(statement)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("models", "0020_dash")]
+
+    initial = False
+
+    operations = [ops.RunPython(_create)]

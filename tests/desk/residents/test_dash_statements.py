@@ -1,0 +1,74 @@
+"""The dashboard's change log (migrations 0020_dash, 0021_dash_statements): one statement
+writing many rows of a resident notes that resident's page as changed, once on PostgreSQL
+(statement triggers), and a row moved to another resident notes both pages."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from tortoise import connections
+
+from desk.requests.models import Delivery, RequestKind, RightsRequest
+from desk.requests.services import file_request
+from tests.factories import make_resident, make_signatory
+
+
+async def _changes() -> list[tuple[int, int]]:
+    """(resident, how many rows) of the change log, by resident."""
+    _, rows = await connections.get("default").execute_query(
+        "SELECT resident_id, count(*) FROM dash_change GROUP BY resident_id ORDER BY resident_id"
+    )
+    return [(int(r[0]), int(r[1])) for r in rows]
+
+
+async def _clear() -> None:
+    await connections.get("default").execute_query("DELETE FROM dash_change")
+
+
+async def test_one_update_of_many_deliveries_notes_their_resident_once(app: Starlette) -> None:
+    resident = await make_resident("un@exemple.invalid")
+    other = await make_resident("deux@exemple.invalid")
+    signatories = [await make_signatory(f"sig-{n}", name=f"Sig {n}") for n in range(3)]
+    await file_request(resident_id=resident.id, kind=RequestKind.DISCOVERY)
+    await file_request(resident_id=other.id, kind=RequestKind.DISCOVERY)
+    assert await Delivery.filter(request__resident_id=resident.id).count() == len(signatories)
+    await _clear()
+
+    ids = await Delivery.filter(request__resident_id=resident.id).values_list("id", flat=True)
+    assert await Delivery.filter(id__in=list(ids)).update(dispatch_ref="x") == len(signatories)
+
+    changes = dict(await _changes())
+    assert set(changes) == {resident.id}
+    if connections.get("default").capabilities.dialect == "postgres":
+        # The row trigger wrote one per delivery (three): one statement, one row now.
+        assert changes[resident.id] == 1
+
+
+async def test_a_statement_touching_nothing_notes_nothing(app: Starlette) -> None:
+    resident = await make_resident("un@exemple.invalid")
+    await make_signatory("sig", name="Sig")
+    await file_request(resident_id=resident.id, kind=RequestKind.DISCOVERY)
+    await _clear()
+    assert await Delivery.filter(id=-1).update(dispatch_ref="x") == 0
+    assert await Delivery.filter(id=-1).delete() == 0
+    assert await _changes() == []
+
+
+async def test_a_request_moved_to_another_resident_notes_both(app: Starlette) -> None:
+    first = await make_resident("un@exemple.invalid")
+    second = await make_resident("deux@exemple.invalid")
+    await make_signatory("sig", name="Sig")
+    await file_request(resident_id=first.id, kind=RequestKind.DISCOVERY)
+    await _clear()
+    await RightsRequest.filter(resident_id=first.id).update(resident_id=second.id)
+    assert {resident for resident, _ in await _changes()} == {first.id, second.id}
+
+
+async def test_deleted_and_inserted_rows_note_their_resident(app: Starlette) -> None:
+    resident = await make_resident("un@exemple.invalid")
+    await make_signatory("sig", name="Sig")
+    await _clear()
+    await file_request(resident_id=resident.id, kind=RequestKind.DISCOVERY)
+    assert {r for r, _ in await _changes()} == {resident.id}
+    await _clear()
+    await Delivery.filter(request__resident_id=resident.id).delete()
+    assert {r for r, _ in await _changes()} == {resident.id}
