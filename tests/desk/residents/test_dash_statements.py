@@ -1,4 +1,4 @@
-"""The dashboard's change log (migrations 0020_dash, 0021_dash_statements): one statement
+"""The dashboard's change log (migrations 0020_dash, 0021_postgres_writes): one statement
 writing many rows of a resident notes that resident's page as changed, once on PostgreSQL
 (statement triggers), and a row moved to another resident notes both pages."""
 
