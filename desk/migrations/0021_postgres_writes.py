@@ -24,7 +24,7 @@ partial index gets no entry for a row outside it). Every query by state still fi
 (pending and running for the claim and the next due time, dead for the back office), and the
 index holds only the jobs not done, not the millions done. SQLite keeps the model's indexes.
 
-3. `delivery` pages keep a fifth free (fillfactor 80): a delivery's transitions change no
+3. `delivery` pages keep 30 % free (fillfactor 70): a delivery's transitions change no
 indexed column, so with room on its page PostgreSQL updates the row in place (a HOT update, no
 new entry in its three indexes); packed full by the filings' inserts, no page had room.
 """
@@ -135,7 +135,7 @@ async def _create(apps: Any, schema_editor: Any) -> None:
     for name, columns in (tuple(row) for row in rows):
         if columns in _OUTBOX_REPLACED:
             await client.execute_script(f'DROP INDEX IF EXISTS "{name}"')
-    await client.execute_script("ALTER TABLE delivery SET (fillfactor = 80)")
+    await client.execute_script("ALTER TABLE delivery SET (fillfactor = 70)")
 
 
 class Migration(migrations.Migration):

@@ -273,16 +273,21 @@ async def complete_many(
     )
 
 
-def completion_postgres(jobs: Sequence[OutboxJob], *, first: int) -> tuple[str, list[Any]]:
+def completion_postgres(
+    jobs: Sequence[OutboxJob], *, first: int, guard: str | None = None
+) -> tuple[str, list[Any]]:
     """`complete_many` as a data-modifying statement a caller runs inside its own (a `WITH`
     clause returning a row per job marked done), its parameters numbered from `first`: jobs
-    done with their effects in one round trip."""
+    done with their effects in one round trip. `guard`: an SQL condition of the caller's
+    statement without which nothing is marked done."""
     n = first
     sql = (
         f"UPDATE outbox_job j SET state = 'done', finished_at = ${n}, locked_until = NULL, "
         f"last_error = NULL FROM unnest(${n + 1}::int[], ${n + 2}::text[], ${n + 3}::int[]) "
         "AS h(id, locked_by, attempts) WHERE j.id = h.id AND j.locked_by = h.locked_by "
-        "AND j.attempts = h.attempts AND j.state = 'running' RETURNING 1"
+        "AND j.attempts = h.attempts AND j.state = 'running'"
+        + (f" AND {guard}" if guard else "")
+        + " RETURNING 1"
     )
     at = OutboxJob._meta.fields_map["finished_at"].to_db_value(clock.now(), OutboxJob)
     values = [

@@ -53,4 +53,4 @@ async def test_deliveries_keep_room_for_updates_in_place(app: Starlette) -> None
     _, rows = await connections.get("default").execute_query(
         "SELECT reloptions FROM pg_class WHERE relname = 'delivery'"
     )
-    assert "fillfactor=80" in list(rows[0][0] or [])
+    assert "fillfactor=70" in list(rows[0][0] or [])

@@ -1,0 +1,116 @@
+"""PostgreSQL: a batch's `send`s written in one statement (desk.requests.sending._send_at_once)
+while every delivery is still the version the batch read; a delivery changed meanwhile sends the
+batch the careful way, and its trail stays one chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from desk.outbox import services
+from desk.outbox.models import JobState, OutboxJob
+from desk.requests import batch, sending
+from desk.requests.audit import record_event, verify_events
+from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
+from desk.requests.services import file_request
+from tests.factories import make_resident, make_signatory
+
+
+def _postgres_only() -> None:
+    if connections.get("default").capabilities.dialect != "postgres":
+        pytest.skip("the one-statement send is PostgreSQL's")
+
+
+async def _pending(count: int) -> list[int]:
+    for n in range(count):
+        await make_signatory(f"sig-{n}", name=f"Sig {n}")
+    resident = await make_resident()
+    await file_request(resident_id=resident.id, kind=RequestKind.ERASURE)
+    return sorted(d.id for d in await Delivery.all())
+
+
+def _sends(ids: list[int]) -> list[sending.Sent]:
+    return [
+        sending.Sent(delivery_id=i, actor="adapter:webhook", dispatch_ref="webhook:204")
+        for i in ids
+    ]
+
+
+async def _seen(ids: list[int]) -> dict[int, sending.Seen]:
+    rows = await batch.read_rows(ids)
+    return {i: row.seen for i, row in rows.items() if row.seen is not None}
+
+
+async def test_a_batch_unchanged_since_read_is_recorded_in_one_statement(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _postgres_only()
+    ids = await _pending(3)
+    seen = await _seen(ids)
+    assert set(seen) == set(ids)
+    jobs = await services.claim_batch(worker_id="w", limit=10)
+    assert len(jobs) == 3
+
+    async def careful(*_: Any) -> list[int]:
+        raise AssertionError("the careful way was taken")
+
+    monkeypatch.setattr(sending, "_record_many", careful)
+    assert await sending.send_many(sends=_sends(ids), done=jobs, seen=seen) == ids
+
+    assert {d.state for d in await Delivery.all()} == {DeliveryState.SENT}
+    assert {d.dispatch_ref for d in await Delivery.all()} == {"webhook:204"}
+    assert {j.state for j in await OutboxJob.all()} == {JobState.DONE}
+    for i in ids:
+        trail = await DeliveryEvent.filter(delivery_id=i).order_by("id")
+        assert [e.action for e in trail] == ["file", "send"]
+    _, problems = await verify_events()
+    assert problems == []
+
+
+async def test_a_delivery_changed_since_read_sends_the_batch_the_careful_way(
+    app: Starlette,
+) -> None:
+    _postgres_only()
+    ids = await _pending(2)
+    seen = await _seen(ids)
+    jobs = await services.claim_batch(worker_id="w", limit=10)
+    # Another writer adds an event to a delivery still pending (writing its row, as every
+    # transition does): the batch's idea of that trail's end is stale.
+    async with in_transaction() as conn:
+        await Delivery.filter(id=ids[0]).using_db(conn).update(dispatch_ref=None)
+        await record_event(
+            delivery_id=ids[0],
+            action="note",
+            actor="staff:1",
+            from_state="pending",
+            to_state="pending",
+            detail={},
+            connection=conn,
+        )
+
+    assert await sending.send_many(sends=_sends(ids), done=jobs, seen=seen) == ids
+
+    assert {d.state for d in await Delivery.all()} == {DeliveryState.SENT}
+    assert {j.state for j in await OutboxJob.all()} == {JobState.DONE}
+    trail = await DeliveryEvent.filter(delivery_id=ids[0]).order_by("id")
+    assert [e.action for e in trail] == ["file", "note", "send"]
+    # Chained to the event added meanwhile, not to the one the batch had read.
+    assert trail[2].prev_digest == trail[1].digest
+    _, problems = await verify_events()
+    assert problems == []
+
+
+async def test_a_delivery_answered_since_read_is_left_as_it_is(app: Starlette) -> None:
+    _postgres_only()
+    ids = await _pending(2)
+    seen = await _seen(ids)
+    await Delivery.filter(id=ids[1]).update(state=DeliveryState.ACKNOWLEDGED)
+
+    assert await sending.send_many(sends=_sends(ids), seen=seen) == [ids[0]]
+
+    states = {d.id: d.state for d in await Delivery.all()}
+    assert states == {ids[0]: DeliveryState.SENT, ids[1]: DeliveryState.ACKNOWLEDGED}
