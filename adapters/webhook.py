@@ -266,7 +266,8 @@ class WebhookAdapter:
             raise AdapterError(f"{what}: {type(exc).__name__}") from exc
         raise_for_status(response, what=what)
         status = response.status_code
-        log.info(
+        # The worker's batch says it at INFO, in one line for all its deliveries.
+        log.debug(
             "delivery %s posted to signatory %s (%s)",
             envelope.delivery_id,
             envelope.signatory_slug,

@@ -4,6 +4,7 @@ nothing is recorded twice or lost when the batch is interrupted (SQLite and Post
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -186,3 +187,26 @@ async def test_many_requests_dispatched_by_the_lanes_keep_every_chain(
         assert [e.action for e in trail] == ["file", "send"]
         assert trail[1].prev_digest == trail[0].digest
     await _trails_verify()
+
+
+async def test_a_batch_says_in_one_line_which_deliveries_it_handed_over(
+    app: Starlette,
+    worker: Worker,
+    partners: tuple[Partners, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, url = partners
+    ids = await _deliveries(app, url, ["ok", "ok2", "down"])
+    with caplog.at_level(logging.INFO):
+        await worker._handle_batch(await _claim_all(worker))
+
+    # A line per delivery was a twentieth of the worker's CPU: one per batch, with each id.
+    lines = [r.getMessage() for r in caplog.records if "handed over" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0].startswith("2 deliveries handed over: ")
+    for slug in ("ok", "ok2"):
+        assert f"{ids[slug]} ({slug}, webhook:204)" in lines[0]
+    assert f"{ids['down']} (" not in lines[0]
+    assert not [
+        r for r in caplog.records if r.name == "adapters.webhook" and r.levelno >= logging.INFO
+    ]
