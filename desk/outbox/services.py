@@ -177,11 +177,15 @@ async def claim_batch(
 # The rows are locked by the inner SELECT (skipping those another worker holds) and updated by
 # the same statement: one round trip and one commit, where BEGIN, SELECT, UPDATE and COMMIT were
 # four (the worker waited on each, bench/fanout.py). `= ANY(ARRAY(...))` runs the subquery once.
+# Written for the partial index `(run_after, id) WHERE state IN ('pending', 'running')` (migration
+# 0021): walked in the claim's order, it stops at the LIMIT. A running job was due when claimed
+# (`run_after <= now` then), so "due" is `run_after <= now` for both states; an OR of the two
+# states made PostgreSQL gather and sort every due job at each claim.
 _CLAIM_POSTGRES = (
     "UPDATE outbox_job SET state = 'running', locked_by = $1, locked_until = $2, "
     "attempts = attempts + 1 WHERE id = ANY(ARRAY("
-    "SELECT id FROM outbox_job WHERE (state = 'pending' AND run_after <= $3) "
-    "OR (state = 'running' AND locked_until < $3) "
+    "SELECT id FROM outbox_job WHERE state IN ('pending', 'running') AND run_after <= $3 "
+    "AND (state = 'pending' OR locked_until < $3) "
     "ORDER BY run_after, id LIMIT $4 FOR UPDATE SKIP LOCKED)) RETURNING *"
 )
 
