@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -210,17 +210,26 @@ def adapter_for(row: Row, rt: Runtime) -> object:
     return adapter
 
 
+async def _nothing_known(residents: set[int]) -> dict[int, dict[str, str]]:
+    return {rid: {} for rid in residents}
+
+
 async def envelopes_of(rows: list[Row], rt: Runtime) -> list[Envelope]:
     residents = {row.resident_id for row in rows}
+    if all(row.email and set(row.accepted_identifiers or ()) <= {"email"} for row in rows):
+        # The envelopes carry no identifier but the row's own email (what signatories accept
+        # by default): the other domains' identifiers would be read for nothing, one query.
+        identifiers: Awaitable[dict[int, dict[str, str]]] = _nothing_known(residents)
+    else:
+        identifiers = known_identifiers_many(residents)
     if all(row.declarations is not None for row in rows):
         # PostgreSQL: read with the rows.
         declarations = {row.signatory_id: row.declarations or [] for row in rows}
-        known = await known_identifiers_many(residents)
+        known = await identifiers
     else:
         # Both reads at once, not one after the other.
         declarations, known = await asyncio.gather(
-            declarations_of({row.signatory_id for row in rows}),
-            known_identifiers_many(residents),
+            declarations_of({row.signatory_id for row in rows}), identifiers
         )
     return [
         envelope_of(

@@ -11,10 +11,12 @@ from starlette.applications import Starlette
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from desk.mediation.models import ResidentContact
 from desk.outbox import services
 from desk.outbox.models import JobState, OutboxJob
 from desk.requests import batch, sending
 from desk.requests.audit import record_event, verify_events
+from desk.requests.identifiers import known_identifiers_many
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.services import file_request
 from tests.factories import make_resident, make_signatory
@@ -136,3 +138,38 @@ async def test_the_batch_reads_the_declarations_with_its_rows(
     envelopes = await batch.envelopes_of(rows, app.state.runtime)
     for row, envelope in zip(rows, envelopes, strict=True):
         assert [dict(d) for d in envelope.declarations] == expected[row.signatory_id]
+
+
+async def test_identifiers_are_read_only_for_signatories_that_accept_more_than_email(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signatories accepting the email alone (the default) need nothing of the other domains:
+    their query is skipped; one accepting a name gets it, as a delivery run alone would."""
+    email_only = await make_signatory("bibus", name="Bibus")
+    resident = await make_resident()
+    await ResidentContact.create(
+        resident=resident, full_name="Maïwenn Le Goff", address_lines=[], match_key="m"
+    )
+    await file_request(resident_id=resident.id, kind=RequestKind.DISCOVERY)
+    rows = list((await batch.read_rows([d.id for d in await Delivery.all()])).values())
+    calls: list[set[int]] = []
+    real = known_identifiers_many
+
+    async def counted(residents: set[int]) -> dict[int, dict[str, str]]:
+        calls.append(set(residents))
+        return await real(residents)
+
+    monkeypatch.setattr(batch, "known_identifiers_many", counted)
+    [envelope] = await batch.envelopes_of(rows, app.state.runtime)
+    assert calls == []
+    assert envelope.identifiers == {"email": "camille@exemple.invalid"}
+
+    email_only.accepted_identifiers = ["email", "full_name"]
+    await email_only.save()
+    rows = list((await batch.read_rows([d.id for d in await Delivery.all()])).values())
+    [envelope] = await batch.envelopes_of(rows, app.state.runtime)
+    assert calls == [{resident.id}]
+    assert envelope.identifiers == {
+        "email": "camille@exemple.invalid",
+        "full_name": "Maïwenn Le Goff",
+    }
