@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
@@ -109,8 +109,21 @@ async def wake_workers(connection: BaseDBAsyncClient | None) -> None:
     it at commit (and drops it on rollback, with the job), so a worker waiting for work starts
     at once instead of at its next poll. SQLite: nothing, workers poll."""
     client = connection or OutboxJob._meta.db
-    if client.capabilities.dialect == "postgres":
-        await client.execute_script(f"NOTIFY {WAKE_CHANNEL}")
+    if client.capabilities.dialect != "postgres":
+        return
+    # Once per transaction: PostgreSQL delivers one notification at commit however many were
+    # sent, and each was a round trip (a batch of fulfilments enqueued its receipts' log job,
+    # its digests and its next polls, bench/concurrent_load.py). A savepoint is a transaction
+    # object of its own: one rolled back does not count for the transaction around it.
+    transaction = client if isinstance(client, TransactionalDBClient) else None
+    if transaction is not None and getattr(transaction, _NOTIFIED, False):
+        return
+    await client.execute_script(f"NOTIFY {WAKE_CHANNEL}")
+    if transaction is not None:
+        setattr(transaction, _NOTIFIED, True)
+
+
+_NOTIFIED = "_desk_outbox_notified"
 
 
 DEFAULT_LEASE_SECONDS = 60.0
