@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from adapters.base import Answer, Envelope
 from adapters.simulated import SimulatedAdapter
+from desk import db_rows
 from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox import services
@@ -215,7 +216,7 @@ async def test_a_batch_of_fulfilments_writes_its_jobs_in_one_statement(
     round trip, where each was its own."""
     await _acknowledged(worker)
     written: list[list[str]] = []
-    insert = services.insert_rows
+    insert = db_rows.insert_rows
 
     async def counted(model: Any, **options: Any) -> None:
         if model is OutboxJob:
