@@ -106,5 +106,6 @@ def build_worker(runtime: Runtime) -> Worker:
         lease_seconds=s.outbox_lease_seconds,
         concurrency=s.worker_concurrency,
         claim_batch=s.worker_claim_batch,
+        claim_linger=s.worker_claim_linger,
         database_url=s.database_url,
     )

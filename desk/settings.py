@@ -80,6 +80,10 @@ class Settings:
     worker_concurrency: int = 16
     # Most jobs one worker claims in one transaction (never more than it has lanes free).
     worker_claim_batch: int = 32
+    # Seconds an idle worker, once woken (a new job, its next due job, its poll), waits before
+    # claiming, so jobs trickling in are claimed and run together: each claim and batch costs
+    # statements whatever its size. A job waits this much longer at most.
+    worker_claim_linger: float = 0.03
     # A running job's lease; its worker extends it every third while the job runs, so a job
     # whose worker was killed is taken up by another this long after at most.
     outbox_lease_seconds: float = 60.0

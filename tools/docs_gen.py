@@ -140,6 +140,11 @@ SETTINGS: dict[str, Setting] = {
     "worker_claim_batch": Setting(
         "most jobs one worker claims in one transaction (never more than its free lanes)"
     ),
+    "worker_claim_linger": Setting(
+        "seconds an idle worker, once woken, waits before claiming, so that jobs trickling in "
+        "are claimed and run together (each claim and batch costs statements whatever its size); "
+        "0 claims at once — see [operations.md](operations.md#workers-and-the-outbox)"
+    ),
     "outbox_lease_seconds": Setting(
         "how long a running job stays its worker's without a heartbeat (extended every third of it)"
     ),

@@ -64,6 +64,7 @@ class Worker:
         concurrency: int = 1,
         claim_batch: int = 32,
         database_url: str = "",
+        claim_linger: float = 0.0,
     ) -> None:
         self.registry = registry
         # Jobs run at once by run_forever: a job mostly waits (database, partner, SMTP).
@@ -80,6 +81,9 @@ class Worker:
         self.lease_seconds = lease_seconds
         # Jobs claimed at once by run_forever (at most as many as lanes are free).
         self.claim_batch = max(1, claim_batch)
+        # Seconds an idle worker, once woken, waits before claiming: jobs written meanwhile are
+        # claimed, and run, together (desk.outbox.lanes). Not for `run_once`.
+        self.claim_linger = max(0.0, claim_linger)
         self.wakeup = Wakeup(database_url)
 
     def stop(self) -> None:

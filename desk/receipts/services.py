@@ -150,9 +150,19 @@ def sign(*, delivery: Answered, keyring: Keyring, issuer: str) -> Signed:
     )
 
 
-async def store_receipts(receipts: Sequence[Signed], *, connection: BaseDBAsyncClient) -> None:
+def log_job(receipts: Sequence[Signed]) -> JobSpec:
+    """The one job asking the log's sequencer for receipts stored together (one run appends
+    every receipt not yet logged: desk.receipts.log)."""
+    first = receipts[0].id
+    return JobSpec(APPEND_JOB, {"receipt_id": first}, f"receipt-log-{first}")
+
+
+async def store_receipts(
+    receipts: Sequence[Signed], *, connection: BaseDBAsyncClient, with_log_job: bool = True
+) -> None:
     """Store receipts signed together, in the caller's transaction, and ask the log's sequencer
-    for them with one job (one run appends every receipt not yet logged: desk.receipts.log)."""
+    for them with one job (`log_job`); `with_log_job=False` leaves that job to the caller, who
+    writes it with its own (one statement for all)."""
     if not receipts:
         return
     await insert_rows(
@@ -170,9 +180,8 @@ async def store_receipts(receipts: Sequence[Signed], *, connection: BaseDBAsyncC
         ],
         connection=connection,
     )
-    first = receipts[0].id
-    spec = JobSpec(APPEND_JOB, {"receipt_id": first}, f"receipt-log-{first}")
-    await enqueue_specs([spec], connection=connection)
+    if with_log_job:
+        await enqueue_specs([log_job(receipts)], connection=connection)
 
 
 async def issue_receipt(

@@ -24,7 +24,7 @@ from desk.core import clock
 from desk.db_rows import placeholder
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.services import enqueue
-from desk.requests.effects import JobSpec, enqueue_specs
+from desk.requests.effects import JobSpec
 from desk.requests.fulfilling import open_requests
 from desk.requests.models import Delivery, DeliveryState, RequestKind, RightsRequest
 from desk.requests.states import FINAL_STATES
@@ -91,13 +91,14 @@ async def feed(*, request_id: int, receipt_id: str, quiet_seconds: float) -> Non
 
 async def feed_many(
     feeds: Sequence[tuple[int, str]], quiet_seconds: float, connection: BaseDBAsyncClient
-) -> None:
+) -> list[JobSpec]:
     """`feed` for receipts issued together, inside the transaction that issues them: (request
     id, receipt id) pairs. A batch of answers (desk.requests.fulfilling) feeds the digests
     itself rather than through one notification job per receipt; the receipts are new, so none
-    can be in a digest already. A few statements for the lot, whatever their number."""
+    can be in a digest already. A few statements for the lot, whatever their number; the
+    digests to open are returned, for the caller to write with its other jobs."""
     if not feeds:
-        return
+        return []
     conn = connection
     by_request: dict[int, list[str]] = {}
     for request_id, receipt_id in feeds:
@@ -151,7 +152,8 @@ async def feed_many(
                 run_after=None if complete else now + timedelta(seconds=quiet_seconds),
             )
         )
-    await enqueue_specs(opened, connection=conn)
+    # Written by the caller with the batch's other jobs, in one statement.
+    return opened
 
 
 async def send_digest(job: OutboxJob, rt: Runtime) -> None:

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from adapters.base import Answer, Envelope
 from adapters.simulated import SimulatedAdapter
+from desk import db_rows
 from desk.core import clock
 from desk.mail.sink import MailSink
 from desk.outbox import services
@@ -206,3 +207,22 @@ async def test_a_batch_cut_before_its_fulfilments_are_recorded_is_redone_once(
         assert await _trail(delivery_id) == ["file", "send", "acknowledge", "fulfil"]
         assert await Receipt.filter(delivery_id=delivery_id).count() == 1
     assert await OutboxJob.filter(kind="mail.receipt_digest").count() == 1
+
+
+async def test_a_batch_of_fulfilments_writes_its_jobs_in_one_statement(
+    app: Starlette, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receipts' log job and the request's digest (and any next polls): one INSERT, one
+    round trip, where each was its own."""
+    await _acknowledged(worker)
+    written: list[list[str]] = []
+    insert = db_rows.insert_rows
+
+    async def counted(model: Any, **options: Any) -> None:
+        if model is OutboxJob:
+            written.append(sorted(row["kind"] for row in options["rows"]))
+        await insert(model, **options)
+
+    monkeypatch.setattr(services, "insert_rows", counted)
+    assert len(await worker._handle_batch(await _due(worker, "delivery.poll"))) == 3
+    assert written == [["mail.receipt_digest", "receipts.log_append"]]

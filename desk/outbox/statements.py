@@ -1,0 +1,178 @@
+"""The outbox's hottest statements written once as SQL text, and on SQLite run in one trip to the
+connection's thread.
+
+Tortoise builds a query set's SQL with pypika at every await: with jobs trickling in (a worker
+beside `desk serve`, bench/concurrent_load.py --mode intake) the claim and the completion were
+built at every call and were a quarter of the worker's samples on SQLite, the completion a tenth
+on PostgreSQL. PostgreSQL's claim is one statement already (services._CLAIM_POSTGRES); its
+completion is `services.completion_postgres`'s text, run on its own here.
+
+SQLite: a claim was BEGIN IMMEDIATE, SELECT, UPDATE and COMMIT, four trips to the connection's
+thread and back (each a wake-up of the event loop), and took the write lock even when nothing was
+due. It is now one function run in the thread: a read of whether anything is due (no lock under
+WAL), then BEGIN IMMEDIATE, one `UPDATE … RETURNING`, COMMIT. The write lock is tried without
+SQLite's busy handler (which sleeps in the connection's thread, desk.db_sqlite explains why that
+is avoided); when another process holds it, the try is repeated from the event loop after a short
+sleep, up to the busy timeout, as desk.db_sqlite's write transactions are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.exceptions import TransactionManagementError
+
+from desk.db_sqlite import DEFAULT_BUSY_TIMEOUT_MS, FIRST_RETRY_S, LAST_RETRY_S
+from desk.outbox.models import OutboxJob
+
+T = TypeVar("T")
+
+# Due: pending and due, or running with its lease lapsed (its worker was lost), as services._due.
+_DUE_SQLITE = "(state = 'pending' AND run_after <= ?) OR (state = 'running' AND locked_until < ?)"
+_ANY_DUE_SQLITE = f"SELECT 1 FROM outbox_job WHERE {_DUE_SQLITE} LIMIT 1"  # noqa: S608
+_CLAIM_SQLITE = (
+    "UPDATE outbox_job SET state = 'running', locked_by = ?, locked_until = ?, "
+    f"attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox_job WHERE {_DUE_SQLITE} "  # noqa: S608
+    "ORDER BY run_after, id LIMIT ?) RETURNING *"
+)
+# One run per job (executemany: the statement is prepared once); `_held` in services.
+_COMPLETE_SQLITE = (
+    "UPDATE outbox_job SET state = 'done', finished_at = ?, locked_until = NULL, "
+    "last_error = NULL WHERE id = ? AND locked_by = ? AND attempts = ? AND state = 'running'"
+)
+_NEXT_DUE = "SELECT run_after FROM outbox_job WHERE state = 'pending' ORDER BY run_after LIMIT 1"
+
+
+def sqlite_client(client: BaseDBAsyncClient) -> SqliteClient | None:
+    """The client when it is SQLite's own connection (not a transaction's), else None."""
+    if isinstance(client, SqliteClient) and not isinstance(client, TransactionalDBClient):
+        return client
+    return None
+
+
+def _db_time(value: datetime) -> Any:
+    return OutboxJob._meta.fields_map["run_after"].to_db_value(value, OutboxJob)
+
+
+def _begin_now(conn: sqlite3.Connection, busy_timeout_ms: int) -> bool:
+    """BEGIN IMMEDIATE without waiting; False if another process holds the write lock."""
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    return True
+
+
+def _written(
+    conn: sqlite3.Connection,
+    busy_timeout_ms: int,
+    ready: Callable[[sqlite3.Connection], bool],
+    work: Callable[[sqlite3.Connection], T],
+) -> tuple[bool, T | None]:
+    """In the connection's thread: nothing (True, None) unless `ready`; else `work` in its own
+    write transaction, committed; (False, None) when the write lock is another process's."""
+    if not ready(conn):
+        return True, None
+    if not _begin_now(conn, busy_timeout_ms):
+        return False, None
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return True, result
+
+
+async def _write(
+    client: SqliteClient,
+    work: Callable[[sqlite3.Connection], T],
+    ready: Callable[[sqlite3.Connection], bool] = lambda _: True,
+) -> T | None:
+    """`work` in a write transaction of its own, in one trip to the connection's thread; None
+    when `ready` said there was nothing to do."""
+    loop = asyncio.get_running_loop()
+    busy_ms = int(getattr(client, "pragmas", {}).get("busy_timeout", DEFAULT_BUSY_TIMEOUT_MS))
+    deadline = loop.time() + busy_ms / 1000
+    delay = FIRST_RETRY_S
+    while True:
+        # The client's lock: no other statement of this process runs on the connection
+        # meanwhile, and no transaction of it is open (one would hold this lock).
+        async with client.acquire_connection() as connection:
+            done, result = await connection._execute(
+                _written, connection._conn, busy_ms, ready, work
+            )
+        if done:
+            return result  # type: ignore[no-any-return]
+        if loop.time() >= deadline:
+            locked = sqlite3.OperationalError("database is locked")
+            raise TransactionManagementError(locked) from locked
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, LAST_RETRY_S)
+
+
+async def claim_sqlite(
+    client: SqliteClient, *, worker_id: str, limit: int, moment: datetime, until: datetime
+) -> list[OutboxJob]:
+    """Up to `limit` due jobs, oldest due first, RUNNING and leased to `worker_id`."""
+    now, lease_end = _db_time(moment), _db_time(until)
+
+    def any_due(conn: sqlite3.Connection) -> bool:
+        return conn.execute(_ANY_DUE_SQLITE, (now, now)).fetchone() is not None
+
+    def claim(conn: sqlite3.Connection) -> list[Any]:
+        return conn.execute(_CLAIM_SQLITE, (worker_id, lease_end, now, now, limit)).fetchall()
+
+    rows = await _write(client, claim, any_due)
+    jobs = [OutboxJob._init_from_db(**dict(row)) for row in rows or ()]
+    jobs.sort(key=lambda job: (job.run_after, job.id))
+    return jobs
+
+
+def _completion_values(jobs: Sequence[OutboxJob], at: datetime) -> list[tuple[Any, ...]]:
+    when = OutboxJob._meta.fields_map["finished_at"].to_db_value(at, OutboxJob)
+    return [(when, job.id, job.locked_by, job.attempts) for job in jobs]
+
+
+async def complete_sqlite(client: SqliteClient, jobs: Sequence[OutboxJob], at: datetime) -> int:
+    """Mark jobs done in a write transaction of their own; how many were still held."""
+    values = _completion_values(jobs, at)
+
+    def complete(conn: sqlite3.Connection) -> int:
+        return _run_many(conn, _COMPLETE_SQLITE, values)
+
+    return int(await _write(client, complete) or 0)
+
+
+def _run_many(conn: sqlite3.Connection, sql: str, values: list[tuple[Any, ...]]) -> int:
+    return max(conn.executemany(sql, values).rowcount, 0)
+
+
+async def complete_in(transaction: SqliteClient, jobs: Sequence[OutboxJob], at: datetime) -> int:
+    """Mark jobs done inside the caller's SQLite transaction; how many were still held."""
+    values = _completion_values(jobs, at)
+    async with transaction.acquire_connection() as connection:
+        done = await connection._execute(_run_many, connection._conn, _COMPLETE_SQLITE, values)
+    return int(done)
+
+
+async def next_due(client: BaseDBAsyncClient) -> datetime | None:
+    """When the earliest pending job is due, None when none is pending."""
+    _, rows = await client.execute_query(_NEXT_DUE)
+    if not rows:
+        return None
+    value = OutboxJob._meta.fields_map["run_after"].to_python_value(rows[0][0])
+    assert isinstance(value, datetime)
+    return value
