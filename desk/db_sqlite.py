@@ -28,6 +28,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+import aiosqlite
 from tortoise.backends.base.client import TransactionalDBClient, TransactionContext
 from tortoise.backends.sqlite.client import (
     SqliteClient,
@@ -157,19 +158,80 @@ class ImmediateTransactionContext(SqliteTransactionContext):
             raise
 
 
+def _is_read(query: str) -> bool:
+    """A plain SELECT: what the reading connection may run (it is opened read-only anyway)."""
+    return query.lstrip()[:6].upper() == "SELECT"
+
+
+def _shared_file(file_path: str) -> bool:
+    """Whether a second connection opens the same database (an in-memory one is private)."""
+    return bool(file_path) and file_path != ":memory:" and "mode=memory" not in file_path
+
+
 class ImmediateSqliteClient(SqliteClient):
+    """Writes and transactions on the one connection Tortoise gives a process; SELECTs outside
+    a transaction on a second, read-only connection.
+
+    With one connection, a page's reads (its session, its person) queued behind a write
+    transaction of the same process until its commit (a group of filings: its inserts, then an
+    fsync), and behind each other: bench/concurrent_load.py's p99. WAL lets a reader run beside
+    the writer; a read after a write of this process sees it (the write was committed before
+    it returned: autocommit, or the transaction's end). A read inside a transaction stays on
+    the transaction's connection, so it sees that transaction's own writes.
+    """
+
     def __init__(self, file_path: str, **kwargs: Any) -> None:
         kwargs.setdefault("busy_timeout", DEFAULT_BUSY_TIMEOUT_MS)
         super().__init__(file_path, **kwargs)
+        self._reader: aiosqlite.Connection | None = None
+        self._reader_opening = asyncio.Lock()
+        self._reads_apart = _shared_file(file_path)
 
     def _in_transaction(self) -> TransactionContext:
         return ImmediateTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+
+    async def _reading_connection(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            async with self._reader_opening:
+                if self._reader is None:
+                    reader = await aiosqlite.connect(self.filename, isolation_level=None)
+                    reader._conn.row_factory = sqlite3.Row
+                    for pragma in ("busy_timeout", "foreign_keys"):
+                        if pragma in self.pragmas:
+                            await reader.execute(f"PRAGMA {pragma}={self.pragmas[pragma]}")
+                    await reader.execute("PRAGMA query_only=ON")
+                    self._reader = reader
+        return self._reader
+
+    async def close(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            await reader.close()
+        await super().close()
 
     @translate_exceptions
     async def execute_query(
         self, query: str, values: list[Any] | None = None
     ) -> tuple[int, Sequence[dict[str, Any]]]:
+        if self._reads_apart and _is_read(query):
+            reader = await self._reading_connection()
+            query = query.replace("\x00", "'||CHAR(0)||'")
+            self.log.debug("%s: %s", query, values)
+            rows: list[Any] = list(await reader.execute_fetchall(query, values or []))
+            return len(rows), rows
         return await _execute_query(self, query, values)
+
+    @translate_exceptions
+    async def execute_query_dict(
+        self, query: str, values: list[Any] | None = None
+    ) -> list[dict[str, Any]]:
+        if self._reads_apart and _is_read(query):
+            reader = await self._reading_connection()
+            query = query.replace("\x00", "'||CHAR(0)||'")
+            self.log.debug("%s: %s", query, values)
+            return [dict(row) for row in await reader.execute_fetchall(query, values or [])]
+        found: list[dict[str, Any]] = await super().execute_query_dict(query, values)
+        return found
 
 
 client_class = ImmediateSqliteClient

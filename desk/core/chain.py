@@ -37,11 +37,14 @@ def moment(at: datetime) -> int:
     return round(at.timestamp() * 1_000_000)
 
 
+def canonical_json(value: object) -> str:
+    """The JSON a chain row's digest covers: sorted keys, no spaces, UTF-8 text kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def link_digest(prev: str, *fields: object) -> str:
     """SHA-256 (hex) of the canonical JSON of `[prev, *fields]`: a chain row's digest."""
-    body = [prev, *fields]
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json([prev, *fields]).encode("utf-8")).hexdigest()
 
 
 class Row(Protocol):

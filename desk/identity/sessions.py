@@ -27,9 +27,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desk.core import clock
-from desk.db_rows import by_id
 from desk.identity.devices import device_of
 from desk.identity.models import WebSession
+from desk.identity.session_rows import SCOPE_RESIDENT, session_and_resident
 from desk.runtime import Runtime
 from desk.settings import Settings
 from desk.staff.auth import NOTICE_KEY
@@ -137,11 +137,14 @@ class ServerSessionMiddleware:
     def _raw_cookie(self, scope: Scope) -> str | None:
         return cookies_of(scope).get(self.cookie)
 
-    async def _load(self, raw: str | None, now: datetime) -> tuple[WebSession | None, bool]:
-        """The live row the cookie names; and True when it named a staff session that timed out."""
+    async def _load(
+        self, raw: str | None, now: datetime, scope: Scope
+    ) -> tuple[WebSession | None, bool]:
+        """The live row the cookie names; and True when it named a staff session that timed out.
+        The resident it names is read with it, for desk.residents.auth (`SCOPE_RESIDENT`)."""
         if raw is None or not _COOKIE_VALUE.match(raw):
             return None, False
-        row = await by_id(WebSession, session_digest(raw))
+        row, resident = await session_and_resident(session_digest(raw))
         if row is None:
             return None, False
         if row.expires_at <= now or row.last_seen_at + self.idle <= now:
@@ -150,6 +153,8 @@ class ServerSessionMiddleware:
                 "session ended by timeout (resident %s, staff %s)", row.resident_id, row.staff_id
             )
             return None, row.staff_id is not None
+        if row.resident_id is not None:
+            scope[SCOPE_RESIDENT] = (row.resident_id, resident)
         return row, False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -159,7 +164,7 @@ class ServerSessionMiddleware:
             await self.app(scope, receive, send)
             return
         raw = self._raw_cookie(scope)
-        row, staff_timed_out = await self._load(raw, clock.now())
+        row, staff_timed_out = await self._load(raw, clock.now(), scope)
         data: dict[str, Any] = dict(row.data) if row is not None else {}
         device = data.pop(DEVICE_KEY, None)
         scope[SCOPE_SESSION_ID] = row.id if row is not None else None

@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from desk.db_rows import by_id
+from desk.identity.session_rows import SCOPE_RESIDENT
 from desk.residents.models import Resident
 from desk.web.errors import wants_json
 
@@ -33,7 +34,14 @@ async def current_resident(request: Request) -> Resident | None:
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
     rid = session_resident_id(request)
-    resident = await by_id(Resident, rid) if rid is not None else None
+    # Read with the session (desk.identity.session_rows) when the row names this resident.
+    read = request.scope.get(SCOPE_RESIDENT)
+    if rid is None:
+        resident = None
+    elif isinstance(read, tuple) and read[0] == rid:
+        resident = read[1]
+    else:
+        resident = await by_id(Resident, rid)
     request.state.resident = resident
     return resident
 

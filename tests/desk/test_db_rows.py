@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from starlette.applications import Starlette
 
 from desk.core import clock
-from desk.db_rows import _BY_ID, by_id
+from desk.db_rows import _BY_ID, by_id, insert_rows
 from desk.identity.models import WebSession
 from desk.residents.models import Resident
 from tests.factories import make_resident
@@ -38,3 +39,26 @@ async def test_a_row_by_its_key_is_the_query_sets_model(app: Starlette) -> None:
         assert await by_id(model, key) is not None
     assert await by_id(Resident, resident.id + 1000) is None
     assert await by_id(WebSession, "b" * 64) is None
+
+
+async def test_rows_sharing_values_are_each_converted_whole(app: Starlette) -> None:
+    """Rows written together share value objects (a filing's times, its events' detail): each
+    row still gets its own values, converted as the field converts them."""
+    resident = await make_resident("camille@exemple.invalid")
+    now = clock.now()
+    shared_data = {"resident_id": resident.id, "é": ["x", 1]}
+    later = now + timedelta(hours=2)
+    rows: list[dict[str, Any]] = [
+        {"id": f"{n:064d}", "data": shared_data if n != 2 else {"n": n},
+         "resident_id": resident.id, "last_seen_at": now, "created_at": now,
+         "expires_at": later if n % 2 else now}
+        for n in range(5)
+    ]  # fmt: skip
+    db = WebSession._choose_db()
+    await insert_rows(WebSession, shared={}, rows=rows, connection=db)
+    found = {s.id: s for s in await WebSession.all()}
+    for row in rows:
+        stored = found[row["id"]]
+        assert stored.data == row["data"]
+        assert stored.last_seen_at == now
+        assert stored.expires_at == row["expires_at"]

@@ -3,6 +3,10 @@ wrote (the dashboard's change log), on SQLite as on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
+import pytest
 from starlette.applications import Starlette
 from tortoise import connections
 from tortoise.transactions import in_transaction
@@ -22,3 +26,38 @@ async def test_an_update_of_a_watched_table_counts_its_own_rows(app: Starlette) 
     _, rows = await connections.get("default").execute_query("SELECT count(*) FROM dash_change")
     assert tuple(rows[0])[0] >= 5
     assert await Resident.filter(id=first.id).delete() == 1
+
+
+async def test_a_read_runs_beside_a_write_transaction_and_then_sees_its_commit(
+    app: Starlette,
+) -> None:
+    """SQLite: a process's reads outside a transaction do not queue behind its own write
+    transaction (they used to wait for its commit); once committed, a write is read back."""
+    if connections.get("default").capabilities.dialect != "sqlite":
+        pytest.skip("SQLite's connections")
+    first = await make_resident("un@exemple.invalid")
+    written, read_meanwhile = asyncio.Event(), asyncio.Event()
+    seen: list[int] = []
+
+    async def reader() -> None:
+        await written.wait()
+        seen.append(await Resident.all().count())
+        read_meanwhile.set()
+
+    # Started outside the transaction: a task started inside would share it.
+    task = asyncio.create_task(reader())
+    async with in_transaction():
+        await make_resident("deux@exemple.invalid")
+        written.set()
+        # Guards against a hang: with one connection the read waited for this commit.
+        await asyncio.wait_for(read_meanwhile.wait(), timeout=30)
+        assert await Resident.all().count() == 2  # the transaction reads its own write
+    await task
+    assert seen == [1]  # the uncommitted row was not seen
+    assert await Resident.all().count() == 2
+    assert await Resident.filter(id=first.id).update(locale="en") == 1
+    assert (await Resident.get(id=first.id)).locale == "en"
+    # Nothing but reads on the reading connection.
+    reading = await connections.get("default")._reading_connection()
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await reading.execute("DELETE FROM resident")

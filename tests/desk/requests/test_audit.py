@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from desk.core import clock
 from desk.core.chain import GENESIS
 from desk.requests import transitions
-from desk.requests.audit import verify_events
+from desk.requests.audit import event_digest, first_event_rows, verify_events
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.services import file_request
 from tests.factories import make_resident, make_signatory
@@ -65,3 +66,25 @@ async def _answered_again(app: Starlette) -> Delivery:
     resident = await make_resident("autre@exemple.invalid")
     request = await file_request(resident_id=resident.id, kind=RequestKind.DISCOVERY)
     return await Delivery.get(request=request)
+
+
+def test_first_events_digests_are_the_ones_their_content_gives() -> None:
+    """Many first events share one encoding of their detail: their digests are still each
+    event's own (the one `event_digest`, hence `desk audit verify`, recomputes)."""
+    at = clock.now()
+    for action, detail in (
+        ("file", {"mandate": "é€ 🙂", "n": [1, 2.5, None, True]}),
+        ("file", {}),
+        ("fail", {"error": "texte libre"}),  # free text: salted per event
+    ):
+        rows = first_event_rows(
+            delivery_ids=[1, 42, 10**9], action=action, actor="médiateur:7",
+            state="pending", detail=detail, at=at,
+        )  # fmt: skip
+        assert len({row["digest"] for row in rows}) == 3
+        for row, delivery_id in zip(rows, [1, 42, 10**9], strict=True):
+            assert row["delivery_id"] == delivery_id
+            assert row["digest"] == event_digest(
+                prev=GENESIS, delivery_id=delivery_id, at=at, actor="médiateur:7",
+                action=action, from_state="pending", to_state="pending", detail=row["detail"],
+            )  # fmt: skip
