@@ -36,5 +36,6 @@ class OutboxJob(Model):
         table = "outbox_job"
         ordering = ["id"]
         # The claim looks for pending jobs due by run_after: without the state first, it walked
-        # the run_after index through every job already done (bench/scale.py).
+        # the run_after index through every job already done (bench/scale.py). On PostgreSQL,
+        # migration 0021 replaces both indexes by partial ones that leave done jobs out.
         indexes = (("state", "run_after"),)
