@@ -48,7 +48,7 @@ FIRST_RETRY_S = 0.0005
 LAST_RETRY_S = 0.002
 
 
-def _begin_immediate_now(conn: sqlite3.Connection, busy_timeout_ms: int) -> bool:
+def begin_immediate_now(conn: sqlite3.Connection, busy_timeout_ms: int) -> bool:
     """In the connection's thread: BEGIN IMMEDIATE without waiting; False if another process
     holds the write lock."""
     conn.execute("PRAGMA busy_timeout=0")
@@ -106,7 +106,7 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
         conn = self._connection
         try:
             began: bool = await conn._execute(  # type: ignore[no-untyped-call]
-                _begin_immediate_now, conn._conn, _busy_timeout_ms(self._parent)
+                begin_immediate_now, conn._conn, _busy_timeout_ms(self._parent)
             )
             return began
         except sqlite3.OperationalError as exc:

@@ -28,7 +28,12 @@ from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClie
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import TransactionManagementError
 
-from desk.db_sqlite import DEFAULT_BUSY_TIMEOUT_MS, FIRST_RETRY_S, LAST_RETRY_S
+from desk.db_sqlite import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    FIRST_RETRY_S,
+    LAST_RETRY_S,
+    begin_immediate_now,
+)
 from desk.outbox.models import OutboxJob
 
 T = TypeVar("T")
@@ -60,20 +65,6 @@ def _db_time(value: datetime) -> Any:
     return OutboxJob._meta.fields_map["run_after"].to_db_value(value, OutboxJob)
 
 
-def _begin_now(conn: sqlite3.Connection, busy_timeout_ms: int) -> bool:
-    """BEGIN IMMEDIATE without waiting; False if another process holds the write lock."""
-    conn.execute("PRAGMA busy_timeout=0")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
-            return False
-        raise
-    finally:
-        conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-    return True
-
-
 def _written(
     conn: sqlite3.Connection,
     busy_timeout_ms: int,
@@ -84,7 +75,7 @@ def _written(
     write transaction, committed; (False, None) when the write lock is another process's."""
     if not ready(conn):
         return True, None
-    if not _begin_now(conn, busy_timeout_ms):
+    if not begin_immediate_now(conn, busy_timeout_ms):
         return False, None
     try:
         result = work(conn)
