@@ -139,3 +139,46 @@ async def test_filings_at_the_same_moment_are_each_whole_and_one_bad_one_fails_a
     assert [j.payload for j in jobs] == [{"delivery_id": d.id} for d in deliveries]
     checked, problems = await verify_events()
     assert checked == len(deliveries) and problems == []
+
+
+async def test_on_postgresql_a_group_is_written_while_another_holds_its_transaction(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL runs two group transactions at once (`filing.WRITERS`): a filing arriving
+    while a group's transaction is open, its rows written, is committed without waiting for
+    it. SQLite's one writer writes it after."""
+    first_resident, second_resident = (
+        await make_resident(),
+        await make_resident("b@exemple.invalid"),
+    )
+    await make_signatory("eau")
+    original = filing.write_filings
+    gate, entered = asyncio.Event(), asyncio.Event()
+    groups: list[int] = []
+
+    async def held(filings: list[filing.Filing], connection: Any) -> Any:
+        groups.append(len(filings))
+        written = await original(filings, connection)
+        if len(groups) == 1:
+            entered.set()
+            await gate.wait()  # the first group's rows are written, its transaction open
+        return written
+
+    monkeypatch.setattr(filing, "write_filings", held)
+    first = asyncio.create_task(
+        file_request(resident_id=first_resident.id, kind=RequestKind.ERASURE)
+    )
+    await asyncio.wait_for(entered.wait(), timeout=10)
+    second = asyncio.create_task(
+        file_request(resident_id=second_resident.id, kind=RequestKind.ERASURE)
+    )
+    if RightsRequest._meta.db.capabilities.dialect == "postgres":
+        request = await asyncio.wait_for(second, timeout=10)
+        assert not first.done()
+        assert await Delivery.filter(request_id=request.id).count() == 1
+    gate.set()
+    await asyncio.gather(first, second)
+    assert groups == [1, 1]
+    assert await RightsRequest.all().count() == 2
+    checked, problems = await verify_events()
+    assert checked == 2 and problems == []
