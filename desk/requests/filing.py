@@ -181,7 +181,7 @@ class GroupCommit:
         finally:
             # At once, not by a done callback: a filing queued before that callback ran
             # would find no writer free and wait for nobody.
-            self._writers.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._writers.discard(asyncio.current_task())
 
     def _take(self) -> list[_Waiting]:
         group: list[_Waiting] = []

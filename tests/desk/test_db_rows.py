@@ -109,7 +109,7 @@ async def test_inserts_of_any_size_are_one_statement_text_on_postgresql(
     for row in rows(0, 13):
         stored = found[row["id"]]
         assert stored.data == row["data"]
-        assert stored.resident_id == row["resident_id"]  # type: ignore[attr-defined]
+        assert stored.resident_id == row["resident_id"]
         assert stored.expires_at == row["expires_at"]
     if db.capabilities.dialect == "postgres":
         inserts = [q for q in sent if q.startswith("INSERT")]
