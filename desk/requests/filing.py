@@ -38,11 +38,6 @@ from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RightsR
 # statements stay far below the parameters one statement takes (desk.db_rows).
 MAX_FILINGS = 64
 MAX_DELIVERIES = 4_000
-# Group transactions running at once. SQLite: one (one write lock, one connection). PostgreSQL:
-# two, each on its own pooled connection: a group to 40 signatories held its transaction
-# 14–35 ms, mostly the server inserting and checking its rows (bench/concurrent_load.py --mode
-# everywhere --worker-after), while the next filings waited with a core idle.
-WRITERS = {"sqlite": 1, "postgres": 2}
 
 
 @dataclass
@@ -61,13 +56,10 @@ async def write_filings(
 ) -> list[RightsRequest | None]:
     """Write the filings in the caller's transaction; for each, its request, or None when its
     row was skipped (its submission key or reference is taken)."""
-    # Submission keys in one order in every group: two groups written at once (PostgreSQL)
-    # that share keys wait for each other's in the same order, never in a deadlock.
-    in_key_order = sorted(filings, key=lambda f: f.request.get("submission_key") or "")
     written = await insert_returning(
         RightsRequest,
         shared={},
-        rows=[{**f.request, "created_at": f.received} for f in in_key_order],
+        rows=[{**f.request, "created_at": f.received} for f in filings],
         returning=("id", "reference"),
         connection=connection,
         skip_conflicts=True,
@@ -143,23 +135,21 @@ class _Waiting:
 
 
 class GroupCommit:
-    """Filings queued while a transaction runs; a task (on PostgreSQL, up to two at once,
-    `WRITERS`) writes them group by group."""
+    """Filings queued while a transaction runs; one task writes them group by group."""
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: list[_Waiting] = []
-        self._writers: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.Task[None] | None = None
 
     async def file(self, filing: Filing) -> RightsRequest | None:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (tests): nothing carries over
-            self._loop, self._queue, self._writers = loop, [], set()
+            self._loop, self._queue, self._writer = loop, [], None
         waiting = _Waiting(filing, loop.create_future())
         self._queue.append(waiting)
-        dialect = get_connections().get("default").capabilities.dialect
-        if len(self._writers) < WRITERS.get(dialect, 1):
-            self._writers.add(loop.create_task(self._drain()))
+        if self._writer is None:
+            self._writer = loop.create_task(self._drain())
         # A caller cancelled meanwhile (the client went away) leaves its filing to be written:
         # the resident may send the form again, and its submission key finds it.
         return await waiting.answer
@@ -179,9 +169,7 @@ class GroupCommit:
             self._queue = []
             raise
         finally:
-            # At once, not by a done callback: a filing queued before that callback ran
-            # would find no writer free and wait for nobody.
-            self._writers.discard(asyncio.current_task())
+            self._writer = None
 
     def _take(self) -> list[_Waiting]:
         group: list[_Waiting] = []
