@@ -95,6 +95,10 @@ async def insert_rows(
     executor = connection.executor_class(model=model, db=connection)
     columns = executor.regular_columns
     values = _row_values(model, columns, shared, rows)
+    unnest = _unnest_insert(model, tuple(columns), connection, skip_conflicts, ())
+    if unnest is not None:
+        await connection.execute_query(unnest, _as_arrays(values, len(columns)))
+        return
     if skip_conflicts:
         # Tortoise's own INSERT may end with RETURNING (PostgreSQL), where no clause can follow.
         marks = ",".join(placeholder(connection, n) for n in range(1, len(columns) + 1))
@@ -138,6 +142,9 @@ async def insert_returning(
         " RETURNING " + ",".join(f'"{projection.get(name, name)}"' for name in returning)
     )
     values = _row_values(model, columns, shared, rows)
+    unnest = _unnest_insert(model, tuple(columns), connection, skip_conflicts, tuple(returning))
+    if unnest is not None:
+        return await connection.execute_query_dict(unnest, _as_arrays(values, len(columns)))
     per_statement = max(1, MAX_PARAMETERS // len(columns))
     found: list[dict[str, Any]] = []
     postgres = connection.capabilities.dialect == "postgres"
@@ -148,6 +155,46 @@ async def insert_returning(
         # The dict variant: Tortoise's asyncpg `execute_query` drops an INSERT's rows.
         found += await connection.execute_query_dict(head + markers + tail, flat)
     return found
+
+
+def _unnest_insert(
+    model: type[Model],
+    columns: tuple[str, ...],
+    connection: BaseDBAsyncClient,
+    skip_conflicts: bool,
+    returning: tuple[str, ...],
+) -> str | None:
+    """PostgreSQL: `INSERT ... SELECT * FROM unnest($1::type[], ...)`, an array per column, or
+    None (SQLite). One statement text per table whatever the number of rows, so asyncpg
+    prepares it once per connection; the multi-row VALUES were a new text (prepared again)
+    for each group size, with a parameter per value (a group of 10 filings to 40 signatories:
+    4,800), and `executemany` sent a Bind and an Execute per row."""
+    if connection.capabilities.dialect != "postgres":
+        return None
+    return _unnest_sql(model, columns, skip_conflicts, returning)
+
+
+@functools.lru_cache(maxsize=64)
+def _unnest_sql(
+    model: type[Model], columns: tuple[str, ...], skip_conflicts: bool, returning: tuple[str, ...]
+) -> str:
+    fields = model._meta.fields_map
+    projection = model._meta.fields_db_projection
+    arrays = ",".join(
+        f"${n}::{fields[name].get_for_dialect('postgres', 'SQL_TYPE')}[]"
+        for n, name in enumerate(columns, start=1)
+    )
+    sql = f"{_insert_head(model, columns)[: -len(' VALUES ')]} SELECT * FROM unnest({arrays})"
+    if skip_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += " RETURNING " + ",".join(f'"{projection.get(name, name)}"' for name in returning)
+    return sql
+
+
+def _as_arrays(values: list[list[Any]], columns: int) -> list[Any]:
+    """Rows of values as one list per column (unnest's arrays)."""
+    return [[row[c] for row in values] for c in range(columns)]
 
 
 @functools.lru_cache(maxsize=256)

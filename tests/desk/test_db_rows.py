@@ -1,14 +1,16 @@
-"""`by_id` gives the models the query set gives, on SQLite and PostgreSQL."""
+"""`by_id` gives the models the query set gives, and the inserts write what they are given,
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from starlette.applications import Starlette
 
 from desk.core import clock
-from desk.db_rows import _BY_ID, by_id, insert_rows
+from desk.db_rows import _BY_ID, by_id, insert_returning, insert_rows
 from desk.identity.models import WebSession
 from desk.residents.models import Resident
 from tests.factories import make_resident
@@ -62,3 +64,55 @@ async def test_rows_sharing_values_are_each_converted_whole(app: Starlette) -> N
         assert stored.data == row["data"]
         assert stored.last_seen_at == now
         assert stored.expires_at == row["expires_at"]
+
+
+async def test_inserts_of_any_size_are_one_statement_text_on_postgresql(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: rows go as one array per column (`unnest`), so a group of any size is the
+    same statement, prepared once; every value still arrives (nulls, JSON, times), a taken key
+    is skipped, and only the rows written are returned."""
+    resident = await make_resident("camille@exemple.invalid")
+    now = clock.now()
+    db = WebSession._choose_db()
+    sent: list[str] = []
+    for method in ("execute_query", "execute_query_dict", "execute_many"):
+        original = getattr(db, method)
+
+        async def spy(query: str, values: Any = None, _original: Any = original) -> Any:
+            sent.append(query)
+            return await _original(query, values)
+
+        monkeypatch.setattr(db, method, spy)
+
+    def rows(first: int, count: int) -> list[dict[str, Any]]:
+        return [
+            {"id": f"{n:064d}", "data": {"n": n, "é": [None, "x"]},
+             "resident_id": resident.id if n % 2 else None, "last_seen_at": now,
+             "created_at": now, "expires_at": now + timedelta(minutes=n)}
+            for n in range(first, first + count)
+        ]  # fmt: skip
+
+    written = await insert_returning(
+        WebSession, shared={}, rows=rows(0, 1), returning=("id",), connection=db
+    )
+    assert [row["id"] for row in written] == [f"{0:064d}"]
+    # Rows 0–2 again with 3–4: the taken keys are skipped and not returned.
+    written = await insert_returning(
+        WebSession, shared={}, rows=rows(0, 5), returning=("id",), connection=db,
+        skip_conflicts=True,
+    )  # fmt: skip
+    assert sorted(row["id"] for row in written) == [f"{n:064d}" for n in range(1, 5)]
+    await insert_rows(WebSession, shared={}, rows=rows(5, 1), connection=db)
+    await insert_rows(WebSession, shared={}, rows=rows(6, 7), connection=db)
+    found = {s.id: s for s in await WebSession.all()}
+    for row in rows(0, 13):
+        stored = found[row["id"]]
+        assert stored.data == row["data"]
+        assert stored.resident_id == row["resident_id"]
+        assert stored.expires_at == row["expires_at"]
+    if db.capabilities.dialect == "postgres":
+        inserts = [q for q in sent if q.startswith("INSERT")]
+        assert len(inserts) == 4
+        assert inserts[0] == inserts[1].replace(" ON CONFLICT DO NOTHING", "")
+        assert inserts[2] == inserts[3]
