@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import signal
 
@@ -19,13 +18,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # Also creates DESK_DATA_DIR/secret.key once, before worker processes would race for it.
     current = settings()
-    # The app's modules (and the ORM's models) imported now, then set aside from the cyclic
-    # garbage collector: its full collections scanned those 70,000 long-lived objects, a
-    # 25-30 ms pause every few hundred filings (bench/concurrent_load.py's p99).
-    import desk.app  # noqa: F401
-
-    gc.collect()
-    gc.freeze()
     os.environ["DESK_LOG_FORMAT"] = current.log_format or "json"
     uvicorn.run(
         "desk.app:app_from_env",
