@@ -135,6 +135,11 @@ def report(db: str, mode: str, result: LoadResult, bare_rps: float, bare_p99: fl
         f"filings: {rate:,.1f}/s = {rate / bare_rps:.3f}x bare through the same client, "
         f"p50 {p50:.0f} ms, p99 {p99:.0f} ms; "
         f"desk serve {1000 * result.web_cpu_filing / max(1, filed):.2f} ms CPU per filing"
+        + (
+            f", PostgreSQL {1000 * result.database_cpu_filing / max(1, filed):.2f} ms"
+            if db == "PostgreSQL"
+            else ""
+        )
     )
     print(
         f"completed end to end: {result.completed_per_second:,.1f} requests/s "

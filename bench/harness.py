@@ -228,6 +228,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_server_cpu() -> float:
+    """CPU seconds used so far by every live PostgreSQL process of this machine (backends, WAL
+    writer, checkpointer, autovacuum): the database's share of a run, whoever asked for it."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):  # a process gone meanwhile
+            if stat.read_text().strip() == "postgres":
+                total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def sqlite_url(directory: Path) -> str:
     return f"sqlite://{directory / 'desk.sqlite3'}"
 

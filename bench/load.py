@@ -31,7 +31,16 @@ import httpx
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bench.desk_setup import add_signatories, migrate, settings_env
-from bench.harness import ROOT, cpu_seconds, desk_command, desk_env, free_port, process, spying
+from bench.harness import (
+    ROOT,
+    cpu_seconds,
+    desk_command,
+    desk_env,
+    free_port,
+    postgres_server_cpu,
+    process,
+    spying,
+)
 from bench.load_checks import check_receipts, half_written, log_in, scan_logs, wait_final
 from desk.db import connected
 from desk.mail.sink import MailSink, SmtpSinkServer
@@ -64,6 +73,8 @@ class LoadResult:
     # and the partner simulators from the first filing to the last request completed
     # (machine-independent costs, bench/README.md).
     web_cpu_filing: float = 0.0
+    # PostgreSQL's processes while the filings ran (all of them: the worker's too if running).
+    database_cpu_filing: float = 0.0
     web_cpu: float = 0.0
     worker_cpu: float = 0.0
     partner_cpu: float = 0.0
@@ -297,6 +308,7 @@ async def run_load(
                             spies.enter_context(spying(p.pid, f"{profile}.partner.txt"))
                     started = time.perf_counter()
                     web_cpu = cpu_seconds(web.pid)
+                    database_cpu = postgres_server_cpu()
                     worker_cpu = cpu_seconds(work_proc.pid) if worker_during_filing else 0.0
                     partner_cpu = _cpu(partners)
                     if worker_during_filing and profile:
@@ -305,6 +317,7 @@ async def run_load(
                         asked = await _file_all(clients, targets, concurrency, result)
                     result.filing_seconds = time.perf_counter() - started
                     result.web_cpu_filing = cpu_seconds(web.pid) - web_cpu
+                    result.database_cpu_filing = postgres_server_cpu() - database_cpu
                     result.requests_filed = result.filing_statuses.get(303, 0)
                     if not worker_during_filing:
                         # The worker's own start (imports, first maintenance pass) is not
