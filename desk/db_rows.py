@@ -31,7 +31,7 @@ def _default(field: Field[Any]) -> Any:
     return default
 
 
-def _row_values(
+def row_values(
     model: type[Model],
     columns: Sequence[str],
     shared: Mapping[str, Any],
@@ -94,7 +94,7 @@ async def insert_rows(
         return
     executor = connection.executor_class(model=model, db=connection)
     columns = executor.regular_columns
-    values = _row_values(model, columns, shared, rows)
+    values = row_values(model, columns, shared, rows)
     unnest = _unnest_insert(model, tuple(columns), connection, skip_conflicts, ())
     if unnest is not None:
         await connection.execute_query(unnest, _as_arrays(values, len(columns)))
@@ -134,27 +134,52 @@ async def insert_returning(
     other constraints still fail the statement."""
     if not rows:
         return []
-    executor = connection.executor_class(model=model, db=connection)
-    columns = executor.regular_columns
-    projection = model._meta.fields_db_projection
-    head = _insert_head(model, columns)
-    tail = (" ON CONFLICT DO NOTHING" if skip_conflicts else "") + (
-        " RETURNING " + ",".join(f'"{projection.get(name, name)}"' for name in returning)
-    )
-    values = _row_values(model, columns, shared, rows)
+    columns = columns_of(model, connection)
+    values = row_values(model, columns, shared, rows)
     unnest = _unnest_insert(model, tuple(columns), connection, skip_conflicts, tuple(returning))
     if unnest is not None:
         return await connection.execute_query_dict(unnest, _as_arrays(values, len(columns)))
-    per_statement = max(1, MAX_PARAMETERS // len(columns))
-    found: list[dict[str, Any]] = []
     postgres = connection.capabilities.dialect == "postgres"
+    found: list[dict[str, Any]] = []
+    for sql, flat in values_inserts(
+        model, columns, values, postgres=postgres, skip_conflicts=skip_conflicts,
+        returning=returning,
+    ):  # fmt: skip
+        # The dict variant: Tortoise's asyncpg `execute_query` drops an INSERT's rows.
+        found += await connection.execute_query_dict(sql, flat)
+    return found
+
+
+def columns_of(model: type[Model], connection: BaseDBAsyncClient) -> list[str]:
+    """The fields `model`'s INSERT writes (all but a generated primary key), in its order."""
+    columns: list[str] = connection.executor_class(model=model, db=connection).regular_columns
+    return columns
+
+
+def values_inserts(
+    model: type[Model],
+    columns: Sequence[str],
+    values: list[list[Any]],
+    *,
+    postgres: bool,
+    skip_conflicts: bool = False,
+    returning: Sequence[str] = (),
+) -> list[tuple[str, list[Any]]]:
+    """Multi-row `INSERT … VALUES` statements writing `values` (each under the parameters one
+    statement takes), as (text, parameters); for a caller running them itself (on SQLite in
+    the connection's thread, desk.db_sqlite.write_in_thread)."""
+    projection = model._meta.fields_db_projection
+    head = _insert_head(model, columns)
+    tail = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
+    if returning:
+        tail += " RETURNING " + ",".join(f'"{projection.get(name, name)}"' for name in returning)
+    per_statement = max(1, MAX_PARAMETERS // len(columns))
+    statements = []
     for start in range(0, len(values), per_statement):
         chunk = values[start : start + per_statement]
         markers = _values_markers(postgres, len(columns), len(chunk))
-        flat = [value for row in chunk for value in row]
-        # The dict variant: Tortoise's asyncpg `execute_query` drops an INSERT's rows.
-        found += await connection.execute_query_dict(head + markers + tail, flat)
-    return found
+        statements.append((head + markers + tail, [value for row in chunk for value in row]))
+    return statements
 
 
 def _unnest_insert(

@@ -25,11 +25,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import aiosqlite
-from tortoise.backends.base.client import TransactionalDBClient, TransactionContext
+from tortoise.backends.base.client import (
+    BaseDBAsyncClient,
+    TransactionalDBClient,
+    TransactionContext,
+)
 from tortoise.backends.sqlite.client import (
     SqliteClient,
     SqliteTransactionContext,
@@ -37,7 +41,9 @@ from tortoise.backends.sqlite.client import (
     translate_exceptions,
 )
 from tortoise.connection import get_connections
-from tortoise.exceptions import TransactionManagementError
+from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
+
+T = TypeVar("T")
 
 # Long enough to queue behind a burst of other processes' short transactions (each holds the
 # lock for milliseconds); short enough that a stuck writer shows as a 503, not a hang.
@@ -61,6 +67,73 @@ def begin_immediate_now(conn: sqlite3.Connection, busy_timeout_ms: int) -> bool:
     finally:
         conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     return True
+
+
+def own_client(client: BaseDBAsyncClient) -> SqliteClient | None:
+    """The client when it is SQLite's own connection (not a transaction's), else None."""
+    if isinstance(client, SqliteClient) and not isinstance(client, TransactionalDBClient):
+        return client
+    return None
+
+
+def _written(
+    conn: sqlite3.Connection,
+    busy_timeout_ms: int,
+    ready: Callable[[sqlite3.Connection], bool],
+    work: Callable[[sqlite3.Connection], T],
+) -> tuple[bool, T | None]:
+    """In the connection's thread: nothing (True, None) unless `ready`; else `work` in its own
+    write transaction, committed; (False, None) when the write lock is another process's."""
+    if not ready(conn):
+        return True, None
+    if not begin_immediate_now(conn, busy_timeout_ms):
+        return False, None
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return True, result
+
+
+def _always(conn: sqlite3.Connection) -> bool:
+    return True
+
+
+async def write_in_thread(
+    client: SqliteClient,
+    work: Callable[[sqlite3.Connection], T],
+    ready: Callable[[sqlite3.Connection], bool] = _always,
+) -> T | None:
+    """`work` in a write transaction of its own, in ONE trip to the connection's thread (each
+    statement of a transaction is a trip there and back, an event-loop wake-up, while the
+    write lock every process shares is held); None when `ready` said there was nothing to do.
+    The write lock is tried as the transactions of ImmediateTransactionContext try it."""
+    loop = asyncio.get_running_loop()
+    busy_ms = _busy_timeout_ms(client)
+    deadline = loop.time() + busy_ms / 1000
+    delay = FIRST_RETRY_S
+    while True:
+        # The client's lock: no other statement of this process runs on the connection
+        # meanwhile, and no transaction of it is open (one would hold this lock).
+        async with client.acquire_connection() as connection:
+            try:
+                done, result = await connection._execute(
+                    _written, connection._conn, busy_ms, ready, work
+                )
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(exc) from exc
+            except sqlite3.OperationalError as exc:
+                raise OperationalError(exc) from exc
+        if done:
+            return result  # type: ignore[no-any-return]
+        if loop.time() >= deadline:
+            locked = sqlite3.OperationalError("database is locked")
+            raise TransactionManagementError(locked) from locked
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, LAST_RETRY_S)
 
 
 def _fetch_counting(

@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from desk.core import clock
 from desk.db_rows import insert_rows
+from desk.db_sqlite import own_client
 from desk.outbox import statements
 from desk.outbox.models import JobState, OutboxJob
 
@@ -68,10 +69,18 @@ async def enqueue_new(
     statements (bench/erasure.py).
     """
     await enqueue_rows(
-        rows=[{"kind": kind, "idempotency_key": key, "payload": payload} for key, payload in jobs],
-        connection=connection,
-        max_attempts=max_attempts,
+        rows=new_job_rows(kind, jobs), connection=connection, max_attempts=max_attempts
     )
+
+
+def new_job_rows(kind: str, jobs: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """`enqueue_rows`' rows for (idempotency key, payload) pairs of one kind."""
+    return [{"kind": kind, "idempotency_key": key, "payload": payload} for key, payload in jobs]
+
+
+def job_defaults(moment: datetime, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[str, Any]:
+    """What every job written at `moment` shares: due at once, its attempts."""
+    return {"run_after": moment, "created_at": moment, "max_attempts": max_attempts}
 
 
 async def enqueue_rows(
@@ -91,7 +100,7 @@ async def enqueue_rows(
     moment = clock.now()
     await insert_rows(
         OutboxJob,
-        shared={"run_after": moment, "created_at": moment, "max_attempts": max_attempts},
+        shared=job_defaults(moment, max_attempts),
         rows=rows,
         connection=connection,
         skip_conflicts=skip_existing,
@@ -164,7 +173,7 @@ async def claim_batch(
     until = moment + timedelta(seconds=lease_seconds)
     if OutboxJob._meta.db.capabilities.dialect == "postgres":
         return await _claim_postgres(worker_id, limit, moment, until)
-    if (client := statements.sqlite_client(OutboxJob._meta.db)) is not None:
+    if (client := own_client(OutboxJob._meta.db)) is not None:
         return await statements.claim_sqlite(
             client, worker_id=worker_id, limit=limit, moment=moment, until=until
         )
@@ -291,7 +300,7 @@ async def complete_many(
         sql, values = completion_postgres(jobs, first=1)
         done, _ = await client.execute_query(sql, values)
         return int(done)
-    if (own := statements.sqlite_client(client)) is not None:
+    if (own := own_client(client)) is not None:
         return await statements.complete_sqlite(own, jobs, clock.now())
     if isinstance(client, SqliteClient):
         return await statements.complete_in(client, jobs, clock.now())

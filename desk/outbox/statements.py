@@ -9,34 +9,22 @@ completion is `services.completion_postgres`'s text, run on its own here.
 
 SQLite: a claim was BEGIN IMMEDIATE, SELECT, UPDATE and COMMIT, four trips to the connection's
 thread and back (each a wake-up of the event loop), and took the write lock even when nothing was
-due. It is now one function run in the thread: a read of whether anything is due (no lock under
-WAL), then BEGIN IMMEDIATE, one `UPDATE … RETURNING`, COMMIT. The write lock is tried without
-SQLite's busy handler (which sleeps in the connection's thread, desk.db_sqlite explains why that
-is avoided); when another process holds it, the try is repeated from the event loop after a short
-sleep, up to the busy timeout, as desk.db_sqlite's write transactions are.
+due. It is now one function run in the thread (desk.db_sqlite.write_in_thread): a read of whether
+anything is due (no lock under WAL), then BEGIN IMMEDIATE, one `UPDATE … RETURNING`, COMMIT.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.sqlite.client import SqliteClient
-from tortoise.exceptions import TransactionManagementError
 
-from desk.db_sqlite import (
-    DEFAULT_BUSY_TIMEOUT_MS,
-    FIRST_RETRY_S,
-    LAST_RETRY_S,
-    begin_immediate_now,
-)
+from desk.db_sqlite import write_in_thread
 from desk.outbox.models import OutboxJob
-
-T = TypeVar("T")
 
 # Due: pending and due, or running with its lease lapsed (its worker was lost), as services._due.
 _DUE_SQLITE = "(state = 'pending' AND run_after <= ?) OR (state = 'running' AND locked_until < ?)"
@@ -54,64 +42,8 @@ _COMPLETE_SQLITE = (
 _NEXT_DUE = "SELECT run_after FROM outbox_job WHERE state = 'pending' ORDER BY run_after LIMIT 1"
 
 
-def sqlite_client(client: BaseDBAsyncClient) -> SqliteClient | None:
-    """The client when it is SQLite's own connection (not a transaction's), else None."""
-    if isinstance(client, SqliteClient) and not isinstance(client, TransactionalDBClient):
-        return client
-    return None
-
-
 def _db_time(value: datetime) -> Any:
     return OutboxJob._meta.fields_map["run_after"].to_db_value(value, OutboxJob)
-
-
-def _written(
-    conn: sqlite3.Connection,
-    busy_timeout_ms: int,
-    ready: Callable[[sqlite3.Connection], bool],
-    work: Callable[[sqlite3.Connection], T],
-) -> tuple[bool, T | None]:
-    """In the connection's thread: nothing (True, None) unless `ready`; else `work` in its own
-    write transaction, committed; (False, None) when the write lock is another process's."""
-    if not ready(conn):
-        return True, None
-    if not begin_immediate_now(conn, busy_timeout_ms):
-        return False, None
-    try:
-        result = work(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return True, result
-
-
-async def _write(
-    client: SqliteClient,
-    work: Callable[[sqlite3.Connection], T],
-    ready: Callable[[sqlite3.Connection], bool] = lambda _: True,
-) -> T | None:
-    """`work` in a write transaction of its own, in one trip to the connection's thread; None
-    when `ready` said there was nothing to do."""
-    loop = asyncio.get_running_loop()
-    busy_ms = int(getattr(client, "pragmas", {}).get("busy_timeout", DEFAULT_BUSY_TIMEOUT_MS))
-    deadline = loop.time() + busy_ms / 1000
-    delay = FIRST_RETRY_S
-    while True:
-        # The client's lock: no other statement of this process runs on the connection
-        # meanwhile, and no transaction of it is open (one would hold this lock).
-        async with client.acquire_connection() as connection:
-            done, result = await connection._execute(
-                _written, connection._conn, busy_ms, ready, work
-            )
-        if done:
-            return result  # type: ignore[no-any-return]
-        if loop.time() >= deadline:
-            locked = sqlite3.OperationalError("database is locked")
-            raise TransactionManagementError(locked) from locked
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, LAST_RETRY_S)
 
 
 async def claim_sqlite(
@@ -126,7 +58,7 @@ async def claim_sqlite(
     def claim(conn: sqlite3.Connection) -> list[Any]:
         return conn.execute(_CLAIM_SQLITE, (worker_id, lease_end, now, now, limit)).fetchall()
 
-    rows = await _write(client, claim, any_due)
+    rows = await write_in_thread(client, claim, any_due)
     jobs = [OutboxJob._init_from_db(**dict(row)) for row in rows or ()]
     jobs.sort(key=lambda job: (job.run_after, job.id))
     return jobs
@@ -144,7 +76,7 @@ async def complete_sqlite(client: SqliteClient, jobs: Sequence[OutboxJob], at: d
     def complete(conn: sqlite3.Connection) -> int:
         return _run_many(conn, _COMPLETE_SQLITE, values)
 
-    return int(await _write(client, complete) or 0)
+    return int(await write_in_thread(client, complete) or 0)
 
 
 def _run_many(conn: sqlite3.Connection, sql: str, values: list[tuple[Any, ...]]) -> int:

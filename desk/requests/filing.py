@@ -14,41 +14,45 @@ reference drawn twice) skips that filing's row (ON CONFLICT DO NOTHING) and its 
 told, so the others are written; any other error of a row's data undoes the group, and each
 of its filings is then written alone, so one bad filing fails only its own caller. Every
 filing answered has been committed, as before.
+
+On SQLite a group's transaction is one trip to the connection's thread (its statements run
+there back to back); the rows are built alike on every path (desk.requests.filing_rows).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from datetime import datetime
+import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.connection import get_connections
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from desk.core import clock
-from desk.db_rows import insert_returning, insert_rows
-from desk.outbox.services import enqueue_new
-from desk.requests.audit import first_event_rows
-from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RightsRequest
+from desk.db_rows import columns_of, insert_returning, insert_rows, row_values, values_inserts
+from desk.db_sqlite import own_client, write_in_thread
+from desk.outbox.models import OutboxJob
+from desk.outbox.services import enqueue_rows, job_defaults
+from desk.requests.filing_rows import (
+    DELIVERY_SHARED,
+    Filing,
+    answers,
+    delivery_rows,
+    events_and_jobs,
+    kept_filings,
+    request_rows,
+)
+from desk.requests.models import Delivery, DeliveryEvent, RightsRequest
 
 # One group at most: enough for every filing a process has in flight at once; a group's
 # statements stay far below the parameters one statement takes (desk.db_rows).
 MAX_FILINGS = 64
 MAX_DELIVERIES = 4_000
-
-
-@dataclass
-class Filing:
-    """One request to write, its values all known before the transaction."""
-
-    request: dict[str, Any]  # RightsRequest's fields (reference, resident_id, kind, ...)
-    targets: list[int]  # signatory ids, sorted
-    received: datetime
-    actor: str
-    actor_detail: dict[str, Any] = field(default_factory=dict)
 
 
 async def write_filings(
@@ -59,67 +63,76 @@ async def write_filings(
     written = await insert_returning(
         RightsRequest,
         shared={},
-        rows=[{**f.request, "created_at": f.received} for f in filings],
+        rows=request_rows(filings),
         returning=("id", "reference"),
         connection=connection,
         skip_conflicts=True,
     )
     ids = {str(row["reference"]): int(row["id"]) for row in written}
-    kept = [(f, ids[f.request["reference"]]) for f in filings if f.request["reference"] in ids]
+    kept = kept_filings(filings, ids)
     if kept:
-        await _write_deliveries(kept, connection)
-    results: list[RightsRequest | None] = []
-    for f in filings:
-        pk = ids.get(f.request["reference"])
-        results.append(None if pk is None else _as_model(f, pk))
-    return results
+        # Deliveries, their first events and their dispatch jobs: three statements for the lot.
+        created = await insert_returning(
+            Delivery,
+            shared=DELIVERY_SHARED,
+            rows=delivery_rows(kept),
+            returning=("id", "request_id"),
+            connection=connection,
+        )
+        events, jobs = events_and_jobs(kept, created)
+        await insert_rows(DeliveryEvent, shared={}, rows=events, connection=connection)
+        await enqueue_rows(rows=jobs, connection=connection)
+    return answers(filings, ids)
 
 
-async def _write_deliveries(kept: list[tuple[Filing, int]], connection: BaseDBAsyncClient) -> None:
-    """Deliveries, their first events and their dispatch jobs: three statements for the lot."""
-    rows = []
-    for f, request_id in kept:
-        due = clock.add_months(f.received, 1)
-        rows += [
-            {
-                "request_id": request_id, "signatory_id": sid, "received_at": f.received,
-                "due_at": due, "updated_at": f.received,
-            }
-            for sid in f.targets
-        ]  # fmt: skip
-    created = await insert_returning(
-        Delivery,
-        shared={"state": DeliveryState.PENDING},
-        rows=rows,
-        returning=("id", "request_id"),
-        connection=connection,
-    )
-    by_request: dict[int, list[int]] = {}
-    for row in created:
-        by_request.setdefault(int(row["request_id"]), []).append(int(row["id"]))
-    events: list[dict[str, Any]] = []
-    delivery_ids: list[int] = []
-    for f, request_id in kept:
-        mine = sorted(by_request.get(request_id, []))
-        delivery_ids += mine
-        events += first_event_rows(
-            delivery_ids=mine, action="file", actor=f.actor,
-            state=DeliveryState.PENDING.value, detail=f.actor_detail, at=f.received,
-        )  # fmt: skip
-    await insert_rows(DeliveryEvent, shared={}, rows=events, connection=connection)
-    await enqueue_new(
-        kind="delivery.dispatch",
-        jobs=[(f"dispatch-{i}", {"delivery_id": i}) for i in delivery_ids],
-        connection=connection,
-    )
+async def write_filings_sqlite(
+    client: SqliteClient, filings: list[Filing]
+) -> list[RightsRequest | None]:
+    """`write_filings` in a write transaction of its own, in one trip to the connection's
+    thread: the write lock every process shares is held for the statements alone, not for the
+    event loop's turns between them (five trips, each waiting behind the page requests of the
+    moment, bench/concurrent_load.py --mode everywhere)."""
+    columns = {model: columns_of(model, client) for model in _WRITTEN}
+    requests = values_inserts(
+        RightsRequest, columns[RightsRequest],
+        row_values(RightsRequest, columns[RightsRequest], {}, request_rows(filings)),
+        postgres=False, skip_conflicts=True, returning=("id", "reference"),
+    )  # fmt: skip
+    jobs_shared = job_defaults(clock.now())
+
+    def insert(
+        conn: sqlite3.Connection,
+        model: type[Model],
+        shared: dict[str, Any],
+        rows: list[dict[str, Any]],
+        returning: tuple[str, ...] = (),
+    ) -> list[Any]:
+        values = row_values(model, columns[model], shared, rows) if rows else []
+        found: list[Any] = []
+        for sql, params in values_inserts(
+            model, columns[model], values, postgres=False, returning=returning
+        ):
+            found += conn.execute(sql, params).fetchall()
+        return found
+
+    def work(conn: sqlite3.Connection) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for sql, params in requests:
+            ids.update((str(row[1]), int(row[0])) for row in conn.execute(sql, params))
+        kept = kept_filings(filings, ids)
+        if kept:
+            written = delivery_rows(kept)
+            rows = insert(conn, Delivery, DELIVERY_SHARED, written, ("id", "request_id"))
+            created = [{"id": row[0], "request_id": row[1]} for row in rows]
+            events, jobs = events_and_jobs(kept, created)
+            insert(conn, DeliveryEvent, {}, events)
+            insert(conn, OutboxJob, jobs_shared, jobs)
+        return ids
+
+    return answers(filings, await write_in_thread(client, work) or {})
 
 
-def _as_model(f: Filing, pk: int) -> RightsRequest:
-    """The request as `RightsRequest.create` would have returned it."""
-    request = RightsRequest(**f.request, created_at=f.received)
-    request.id = pk
-    request._saved_in_db = True
-    return request
+_WRITTEN: tuple[type[Model], ...] = (RightsRequest, Delivery, DeliveryEvent, OutboxJob)
 
 
 def in_open_transaction() -> bool:
@@ -183,8 +196,12 @@ class GroupCommit:
 
     async def _write(self, group: list[_Waiting]) -> None:
         try:
-            async with in_transaction() as connection:
-                results = await write_filings([w.filing for w in group], connection)
+            filings = [w.filing for w in group]
+            if (own := own_client(get_connections().get("default"))) is not None:
+                results = await write_filings_sqlite(own, filings)
+            else:
+                async with in_transaction() as connection:
+                    results = await write_filings(filings, connection)
         except IntegrityError as exc:
             if len(group) > 1:
                 # One filing's data (a resident or signatory deleted meanwhile): each alone.

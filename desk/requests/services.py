@@ -16,7 +16,8 @@ from desk.core import clock
 from desk.core.errors import DeskError
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests import assurance as assurance_levels
-from desk.requests.filing import GROUP, Filing, in_open_transaction, write_filings
+from desk.requests.filing import GROUP, in_open_transaction, write_filings
+from desk.requests.filing_rows import Filing
 from desk.requests.models import RequestKind, RightsRequest
 
 MAX_UPLOAD_TYPES = {

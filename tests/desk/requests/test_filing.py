@@ -87,10 +87,11 @@ async def test_a_filing_that_fails_half_way_leaves_nothing(
     resident = await make_resident()
     await make_signatory("eau")
 
-    async def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("the outbox is unreachable")
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the events and jobs cannot be built")
 
-    monkeypatch.setattr(filing, "enqueue_new", broken)
+    # Once the request and its deliveries are written, on every path.
+    monkeypatch.setattr(filing, "events_and_jobs", broken)
     with pytest.raises(RuntimeError):
         await file_request(resident_id=resident.id, kind=RequestKind.ERASURE, submission_key="k4")
     assert await RightsRequest.all().count() == 0

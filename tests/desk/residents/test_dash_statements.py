@@ -4,6 +4,8 @@ writing many rows of a resident notes that resident's page as changed, once on P
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.applications import Starlette
 from tortoise import connections
 
@@ -72,3 +74,38 @@ async def test_deleted_and_inserted_rows_note_their_resident(app: Starlette) -> 
     await _clear()
     await Delivery.filter(request__resident_id=resident.id).delete()
     assert {r for r, _ in await _changes()} == {resident.id}
+
+
+async def test_a_filing_to_many_signatories_notes_its_resident_once_per_statement(
+    app: Starlette,
+) -> None:
+    resident = await make_resident("un@exemple.invalid")
+    for n in range(6):
+        await make_signatory(f"sig-{n}", name=f"Sig {n}")
+    await _clear()
+    await file_request(resident_id=resident.id, kind=RequestKind.ERASURE)
+    assert await Delivery.filter(request__resident_id=resident.id).count() == 6
+    changes = dict(await _changes())
+    assert set(changes) == {resident.id}
+    # SQLite: the request's row says it all (migration 0022), not one more per delivery;
+    # PostgreSQL: one per statement, the request's and the deliveries'.
+    sqlite = connections.get("default").capabilities.dialect == "sqlite"
+    assert changes[resident.id] == (1 if sqlite else 2)
+
+
+async def test_a_delivery_written_apart_from_its_request_notes_its_resident(
+    app: Starlette,
+) -> None:
+    resident = await make_resident("un@exemple.invalid")
+    first = await make_signatory("sig-1", name="Sig 1")
+    request = await file_request(
+        resident_id=resident.id, kind=RequestKind.ERASURE, signatory_ids=[first.id]
+    )
+    later = await make_signatory("sig-2", name="Sig 2")
+    await _clear()
+    stamp = request.created_at + timedelta(minutes=5)
+    await Delivery.create(
+        request_id=request.id, signatory_id=later.id, received_at=stamp, due_at=stamp,
+        updated_at=stamp,
+    )  # fmt: skip
+    assert dict(await _changes()) == {resident.id: 1}
