@@ -11,6 +11,8 @@ from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate as tortoise_migrate
 
+from desk.db_sqlite import WAL_SIZE_LIMIT
+
 MODEL_MODULES = [
     "desk.registry.models",
     "desk.residents.models",
@@ -32,10 +34,12 @@ MODEL_MODULES = [
 
 def connection_config(database_url: str) -> str | dict[str, Any]:
     """PostgreSQL as the URL says, its pool's connections given back without a reset query;
-    SQLite through the desk's client (desk.db_sqlite)."""
+    SQLite through the desk's client (desk.db_sqlite), its write-ahead log kept at its size."""
     config = expand_db_url(database_url)
     if database_url.startswith("sqlite"):
         config["engine"] = "desk.db_sqlite"
+        if "journal_size_limit=" not in database_url:  # Tortoise's default is 16 KB
+            config["credentials"]["journal_size_limit"] = WAL_SIZE_LIMIT
     elif config["engine"] == "tortoise.backends.asyncpg":
         config["credentials"]["reset"] = keep_session
     return config

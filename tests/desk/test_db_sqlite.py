@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -61,3 +62,24 @@ async def test_a_read_runs_beside_a_write_transaction_and_then_sees_its_commit(
     reading = await connections.get("default")._reading_connection()
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         await reading.execute("DELETE FROM resident")
+
+
+async def test_the_write_ahead_log_keeps_its_size_once_checkpointed(app: Starlette) -> None:
+    """SQLite: the log is reused from its start after a checkpoint, not cut back to a few KB
+    and grown again by appends (each commit's fsync then also wrote the file's size)."""
+    client = connections.get("default")
+    if client.capabilities.dialect != "sqlite" or not _file_of(client):
+        pytest.skip("a SQLite file's write-ahead log")
+    wal = Path(_file_of(client) + "-wal")
+    for n in range(40):
+        await make_resident(f"r{n}-{'x' * 200}@exemple.invalid")
+    await client.execute_script("PRAGMA wal_checkpoint(PASSIVE)")
+    grown = await asyncio.to_thread(lambda: wal.stat().st_size)
+    assert grown > 64 * 1024
+    await make_resident("apres@exemple.invalid")
+    assert await asyncio.to_thread(lambda: wal.stat().st_size) == grown
+
+
+def _file_of(client: object) -> str:
+    name = str(getattr(client, "filename", ""))
+    return "" if name == ":memory:" or "mode=memory" in name else name
