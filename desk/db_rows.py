@@ -203,11 +203,9 @@ def _unnest_insert(
 def _unnest_sql(
     model: type[Model], columns: tuple[str, ...], skip_conflicts: bool, returning: tuple[str, ...]
 ) -> str:
-    fields = model._meta.fields_map
     projection = model._meta.fields_db_projection
     arrays = ",".join(
-        f"${n}::{fields[name].get_for_dialect('postgres', 'SQL_TYPE')}[]"
-        for n, name in enumerate(columns, start=1)
+        f"${n}::{postgres_type(model, name)}[]" for n, name in enumerate(columns, start=1)
     )
     sql = f"{_insert_head(model, columns)[: -len(' VALUES ')]} SELECT * FROM unnest({arrays})"
     if skip_conflicts:
@@ -220,6 +218,40 @@ def _unnest_sql(
 def _as_arrays(values: list[list[Any]], columns: int) -> list[Any]:
     """Rows of values as one list per column (unnest's arrays)."""
     return [[row[c] for row in values] for c in range(columns)]
+
+
+def column_arrays(
+    model: type[Model],
+    columns: Sequence[str],
+    shared: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+) -> list[list[Any]]:
+    """`rows` as `insert_rows` converts them, one list per column of `columns` (unnest's
+    arrays), for a caller writing its own statement (desk.requests.filing_pg)."""
+    return _as_arrays(row_values(model, columns, shared, rows), len(columns))
+
+
+def postgres_type(model: type[Model], name: str) -> str:
+    """The PostgreSQL type of a field's column (`VARCHAR(32)`, `JSONB`, ...)."""
+    return str(model._meta.fields_map[name].get_for_dialect("postgres", "SQL_TYPE"))
+
+
+def default_literal(model: type[Model], name: str) -> str:
+    """The field's default as an SQL literal of its column's type (`NULL::TEXT`, `0::INT`),
+    for a statement that writes a row without a value for it."""
+    field = model._meta.fields_map[name]
+    value = field.to_db_value(_default(field), model)
+    if value is None:
+        text = "NULL"
+    elif isinstance(value, bool):
+        text = "TRUE" if value else "FALSE"
+    elif isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, str):
+        text = "'" + value.replace("'", "''") + "'"
+    else:
+        raise ValueError(f"{name}: no SQL literal for its default {value!r}")
+    return f"{text}::{postgres_type(model, name)}"
 
 
 @functools.lru_cache(maxsize=256)

@@ -172,7 +172,23 @@ async def record_first_events(
     await insert_rows(DeliveryEvent, shared={}, rows=rows, connection=connection)
 
 
-_GENESIS_JSON = canonical_json(GENESIS)
+# The canonical JSON of the first link of every trail, as its events' digests encode it.
+GENESIS_JSON = canonical_json(GENESIS)
+
+
+def first_event_tail(
+    *, action: str, actor: str, state: str, detail: dict[str, Any], at: datetime
+) -> str | None:
+    """What a first event's digest encodes after its delivery id: the canonical JSON of its
+    content as `[...]`, the same for every delivery of a filing; or None when the detail holds
+    free text (each event then has salts of its own). The digest is the SHA-256 of
+    `[GENESIS_JSON,<delivery id>,` followed by the tail without its `[` (link_digest's
+    encoding, an int as its decimal digits): PostgreSQL computes it so for a group of filings
+    (desk.requests.filing_pg)."""
+    if with_salts(action, detail) is not detail:
+        return None
+    content = [moment(at), actor[:100], action, state, state, sealed_detail(action, detail)]
+    return canonical_json(content)
 
 
 def first_event_rows(
@@ -192,18 +208,14 @@ def first_event_rows(
     # The events differ only by their delivery when their detail holds no free text: the
     # canonical JSON after the delivery id is encoded once (to 40 signatories, 40 encodings of
     # the same detail per filing).
-    tail: str | None = None
+    tail = first_event_tail(action=action, actor=actor, state=state, detail=detail, at=at)
     for delivery_id in delivery_ids:
-        stored = with_salts(action, detail)
-        if stored is detail:
-            if tail is None:
-                tail = canonical_json(
-                    [moment(at), actor, action, state, state, sealed_detail(action, detail)]
-                )
-            # What link_digest encodes: `[prev,delivery_id,...]`, an int as its decimal digits.
-            canonical = f"[{_GENESIS_JSON},{int(delivery_id)},{tail[1:]}"
+        if tail is not None:
+            stored = detail
+            canonical = f"[{GENESIS_JSON},{int(delivery_id)},{tail[1:]}"
             digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
         else:
+            stored = with_salts(action, detail)
             digest = event_digest(
                 prev=GENESIS,
                 delivery_id=delivery_id,

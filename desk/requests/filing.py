@@ -6,8 +6,10 @@ the bench box) and, on SQLite, for the one write lock every process shares; the 
 SQLite connection is held meanwhile, so concurrent filings of a process queued behind each
 other's commits (bench/concurrent_load.py --mode intake: 8–9 ms per filing, serialised).
 Filings that arrive while a transaction is running wait for it, then are written together:
-one BEGIN, one statement per table for all of them, one NOTIFY, one commit. A filing alone is
-written at once, as before; nobody waits for company.
+one BEGIN, one statement per table for all of them, one NOTIFY, one commit; on PostgreSQL,
+one statement that does all of it (desk.requests.filing_pg). A filing alone is written at once,
+as before; nobody waits for company. A filing in a mediator's open transaction is written
+there, by `write_filings`.
 
 Nothing is shared between filings but the transaction: a repeated submission key (or a
 reference drawn twice) skips that filing's row (ON CONFLICT DO NOTHING) and its caller is
@@ -38,6 +40,7 @@ from desk.db_rows import columns_of, insert_returning, insert_rows, row_values, 
 from desk.db_sqlite import own_client, write_in_thread
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue_rows, job_defaults
+from desk.requests import filing_pg
 from desk.requests.filing_rows import (
     DELIVERY_SHARED,
     Filing,
@@ -197,8 +200,12 @@ class GroupCommit:
     async def _write(self, group: list[_Waiting]) -> None:
         try:
             filings = [w.filing for w in group]
-            if (own := own_client(get_connections().get("default"))) is not None:
+            client = get_connections().get("default")
+            if (own := own_client(client)) is not None:
                 results = await write_filings_sqlite(own, filings)
+            elif (tails := filing_pg.event_tails(filings, client)) is not None:
+                # PostgreSQL: one statement, its own transaction (desk.requests.filing_pg).
+                results = answers(filings, await filing_pg.write_group(filings, tails, client))
             else:
                 async with in_transaction() as connection:
                     results = await write_filings(filings, connection)
