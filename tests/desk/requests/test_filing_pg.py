@@ -20,7 +20,8 @@ from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.wakeup import listen_dsn
 from desk.requests import filing, filing_pg
 from desk.requests.audit import digest_matches, first_event_rows, verify_events
-from desk.requests.filing import GROUP, Filing
+from desk.requests.filing import GROUP
+from desk.requests.filing_rows import Filing
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.services import new_reference
 from tests.factories import make_resident, make_signatory
