@@ -136,7 +136,7 @@ async def insert_returning(
         return []
     columns = columns_of(model, connection)
     values = row_values(model, columns, shared, rows)
-    unnest = _unnest_insert(model, tuple(columns), connection, skip_conflicts, tuple(returning))
+    unnest = _unnest_insert(model, columns, connection, skip_conflicts, tuple(returning))
     if unnest is not None:
         return await connection.execute_query_dict(unnest, _as_arrays(values, len(columns)))
     postgres = connection.capabilities.dialect == "postgres"
@@ -150,10 +150,9 @@ async def insert_returning(
     return found
 
 
-def columns_of(model: type[Model], connection: BaseDBAsyncClient) -> list[str]:
+def columns_of(model: type[Model], connection: BaseDBAsyncClient) -> tuple[str, ...]:
     """The fields `model`'s INSERT writes (all but a generated primary key), in its order."""
-    columns: list[str] = connection.executor_class(model=model, db=connection).regular_columns
-    return columns
+    return tuple(connection.executor_class(model=model, db=connection).regular_columns)
 
 
 def values_inserts(

@@ -31,7 +31,7 @@ from tortoise.models import Model
 
 from desk.core import clock
 from desk.core.chain import GENESIS
-from desk.db_rows import column_arrays, default_literal, postgres_type
+from desk.db_rows import column_arrays, columns_of, default_literal, postgres_type
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import DEFAULT_MAX_ATTEMPTS, WAKE_CHANNEL
 from desk.requests.audit import GENESIS_JSON, first_event_tail
@@ -64,7 +64,7 @@ async def write_group(
 ) -> dict[str, int]:
     """Write the filings; the id of each request written, by reference (a request whose
     submission key or reference is taken is not written, nor anything of its filing)."""
-    columns = _columns(RightsRequest, connection)
+    columns = columns_of(RightsRequest, connection)
     requests = column_arrays(RightsRequest, columns, {}, request_rows(filings))
     due = Delivery._meta.fields_map["due_at"]
     actor = DeliveryEvent._meta.fields_map["actor"]
@@ -83,18 +83,13 @@ async def write_group(
     now: datetime = OutboxJob._meta.fields_map["run_after"].to_db_value(clock.now(), OutboxJob)
     sql = _statement(
         columns,
-        _columns(Delivery, connection),
-        _columns(DeliveryEvent, connection),
-        _columns(OutboxJob, connection),
+        columns_of(Delivery, connection),
+        columns_of(DeliveryEvent, connection),
+        columns_of(OutboxJob, connection),
     )
     values = [*requests, *per_filing, filing_of, signatories, now]
     rows = await connection.execute_query_dict(sql, values)
     return {str(row["reference"]): int(row["id"]) for row in rows}
-
-
-def _columns(model: type[Model], connection: BaseDBAsyncClient) -> tuple[str, ...]:
-    """The fields an INSERT of the model names (`insert_rows`' columns: all but the key)."""
-    return tuple(connection.executor_class(model=model, db=connection).regular_columns)
 
 
 def _insert(model: type[Model], columns: tuple[str, ...], given: dict[str, str]) -> str:
