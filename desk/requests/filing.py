@@ -138,6 +138,19 @@ async def write_filings_sqlite(
 _WRITTEN: tuple[type[Model], ...] = (RightsRequest, Delivery, DeliveryEvent, OutboxJob)
 
 
+async def write_group(filings: list[Filing]) -> list[RightsRequest | None]:
+    """The filings committed together, by the cheapest path the database offers: on SQLite one
+    trip to the connection's thread, on PostgreSQL one statement (desk.requests.filing_pg),
+    else (a detail holding free text, salted per event) a transaction of their own."""
+    client = get_connections().get("default")
+    if (own := own_client(client)) is not None:
+        return await write_filings_sqlite(own, filings)
+    if (tails := filing_pg.event_tails(filings, client)) is not None:
+        return answers(filings, await filing_pg.write_group(filings, tails, client))
+    async with in_transaction() as connection:
+        return await write_filings(filings, connection)
+
+
 def in_open_transaction() -> bool:
     """Whether the caller runs inside a transaction (a mediator's filing and what goes with
     it): its filing is written there, not in a group's transaction of its own."""
@@ -199,16 +212,7 @@ class GroupCommit:
 
     async def _write(self, group: list[_Waiting]) -> None:
         try:
-            filings = [w.filing for w in group]
-            client = get_connections().get("default")
-            if (own := own_client(client)) is not None:
-                results = await write_filings_sqlite(own, filings)
-            elif (tails := filing_pg.event_tails(filings, client)) is not None:
-                # PostgreSQL: one statement, its own transaction (desk.requests.filing_pg).
-                results = answers(filings, await filing_pg.write_group(filings, tails, client))
-            else:
-                async with in_transaction() as connection:
-                    results = await write_filings(filings, connection)
+            results = await write_group([w.filing for w in group])
         except IntegrityError as exc:
             if len(group) > 1:
                 # One filing's data (a resident or signatory deleted meanwhile): each alone.

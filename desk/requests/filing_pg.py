@@ -35,12 +35,14 @@ from desk.db_rows import column_arrays, columns_of, default_literal, postgres_ty
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import DEFAULT_MAX_ATTEMPTS, WAKE_CHANNEL
 from desk.requests.audit import GENESIS_JSON, first_event_tail
-from desk.requests.filing_rows import DISPATCH, Filing, request_rows
-from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RightsRequest
-
-ACTION = "file"
-STATE = DeliveryState.PENDING.value
-JOB_KIND = DISPATCH
+from desk.requests.filing_rows import (
+    DISPATCH,
+    FIRST_ACTION,
+    FIRST_STATE,
+    Filing,
+    request_rows,
+)
+from desk.requests.models import Delivery, DeliveryEvent, RightsRequest
 
 
 def event_tails(filings: Sequence[Filing], connection: BaseDBAsyncClient) -> list[str] | None:
@@ -51,7 +53,11 @@ def event_tails(filings: Sequence[Filing], connection: BaseDBAsyncClient) -> lis
     tails = []
     for f in filings:
         tail = first_event_tail(
-            action=ACTION, actor=f.actor, state=STATE, detail=f.actor_detail, at=f.received
+            action=FIRST_ACTION,
+            actor=f.actor,
+            state=FIRST_STATE,
+            detail=f.actor_detail,
+            at=f.received,
         )
         if tail is None:
             return None
@@ -129,7 +135,7 @@ def _statement(
         Delivery,
         delivery_columns,
         {
-            "request_id": "r.id", "signatory_id": "t.signatory_id", "state": f"'{STATE}'",
+            "request_id": "r.id", "signatory_id": "t.signatory_id", "state": f"'{FIRST_STATE}'",
             "received_at": "f.created_at", "due_at": "f.due", "updated_at": "f.created_at",
         },
     )  # fmt: skip
@@ -144,7 +150,8 @@ def _statement(
         event_columns,
         {
             "delivery_id": "d.id", "at": "f.created_at", "actor": "f.actor",
-            "action": f"'{ACTION}'", "from_state": f"'{STATE}'", "to_state": f"'{STATE}'",
+            "action": f"'{FIRST_ACTION}'", "from_state": f"'{FIRST_STATE}'",
+            "to_state": f"'{FIRST_STATE}'",
             "detail": "f.detail", "prev_digest": f"'{GENESIS}'", "digest": digest,
         },
     )  # fmt: skip
@@ -152,7 +159,7 @@ def _statement(
         OutboxJob,
         job_columns,
         {
-            "kind": f"'{JOB_KIND}'", "payload": "jsonb_build_object('delivery_id', d.id)",
+            "kind": f"'{DISPATCH}'", "payload": "jsonb_build_object('delivery_id', d.id)",
             "idempotency_key": "'dispatch-' || d.id", "state": "'pending'",
             "max_attempts": str(DEFAULT_MAX_ATTEMPTS), "run_after": f"${now}::TIMESTAMPTZ",
             "created_at": f"${now}::TIMESTAMPTZ",

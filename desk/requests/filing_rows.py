@@ -18,6 +18,9 @@ from desk.requests.audit import first_event_rows
 from desk.requests.models import DeliveryState, RightsRequest
 
 DISPATCH = "delivery.dispatch"
+# A filing's first event on each delivery's trail: its action, and the state it leaves.
+FIRST_ACTION = "file"
+FIRST_STATE = DeliveryState.PENDING.value
 # What every delivery of a filing starts with.
 DELIVERY_SHARED: dict[str, Any] = {"state": DeliveryState.PENDING}
 
@@ -70,8 +73,8 @@ def events_and_jobs(
         mine = sorted(by_request.get(request_id, []))
         delivery_ids += mine
         events += first_event_rows(
-            delivery_ids=mine, action="file", actor=f.actor,
-            state=DeliveryState.PENDING.value, detail=f.actor_detail, at=f.received,
+            delivery_ids=mine, action=FIRST_ACTION, actor=f.actor,
+            state=FIRST_STATE, detail=f.actor_detail, at=f.received,
         )  # fmt: skip
     jobs = new_job_rows(DISPATCH, [(f"dispatch-{i}", {"delivery_id": i}) for i in delivery_ids])
     return events, jobs
