@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import bare_app, machine_facts, print_facts  # noqa: E402
 from bench.load import MODES, LoadResult, run_load  # noqa: E402
+from desk.settings import Settings  # noqa: E402
 
 
 async def bare_through_client(url: str, *, requests: int, concurrency: int) -> tuple[float, float]:
@@ -105,7 +106,7 @@ async def _run(database_url: str, args: argparse.Namespace, mode: str, work: Pat
         signatories=args.signatories or signatories,
         profile=profile if args.profile else None,
         worker_during_filing=not args.worker_after,
-        worker_nice=args.worker_nice,
+        worker_nice=Settings.worker_nice if args.worker_nice is None else args.worker_nice,
     )
 
 
@@ -116,8 +117,7 @@ def report(db: str, mode: str, result: LoadResult, bare_rps: float, bare_p99: fl
     rate = filed / result.filing_seconds if result.filing_seconds else 0.0
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     worker = "worker during the filings" if result.worker_during_filing else "worker after"
-    if result.worker_nice:
-        worker += f" at nice {result.worker_nice}"
+    worker += f" at nice {result.worker_nice}"
     print(
         f"\n== {db}, {mode}: {requests} erasure filings, "
         f"{result.signatories_per_filing:.1f} signatories each, {worker}; load average now {load}"
@@ -186,8 +186,8 @@ def main() -> None:
     parser.add_argument(
         "--worker-nice",
         type=int,
-        default=0,
-        help="run the worker at this nice level (e.g. 10: `desk serve` gets the CPU first)",
+        help="the worker's nice level, DESK_WORKER_NICE (default: the desk's, "
+        f"{Settings.worker_nice}: `desk serve` gets the CPU first; 0: the same as the web's)",
     )
     parser.add_argument(
         "--profile",

@@ -28,11 +28,12 @@ from desk.requests.models import Delivery, RequestKind, RightsRequest  # noqa: E
 
 async def signatory_slugs(database_url: str) -> list[str]:
     async with connected(database_url):
-        return list(
+        slugs = (
             await Signatory.filter(charter_status=CharterStatus.SIGNED)
             .order_by("slug")
             .values_list("slug", flat=True)
         )
+        return [str(slug) for slug in slugs]
 
 
 async def filed(database_url: str) -> tuple[int, int]:

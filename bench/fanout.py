@@ -246,6 +246,9 @@ def main() -> None:
             smtp_port=smtp_port,
             base_url="http://127.0.0.1:9",
             DESK_WORKER_CONCURRENCY=str(args.concurrency),
+            # The worker is what is measured; the partner simulator and the SMTP sink stand
+            # for other machines, so the worker keeps the same priority as they have.
+            DESK_WORKER_NICE="0",
         )
         if args.claim_batch:
             env["DESK_WORKER_CLAIM_BATCH"] = str(args.claim_batch)

@@ -46,6 +46,7 @@ from desk.db import connected
 from desk.mail.sink import MailSink, SmtpSinkServer
 from desk.registry.models import CharterStatus, Signatory
 from desk.requests.models import Delivery
+from desk.settings import Settings
 
 MODES = ("mixed", "intake", "everywhere", "e2e")
 
@@ -80,7 +81,8 @@ class LoadResult:
     partner_cpu: float = 0.0
     signatories_per_filing: float = 0.0
     worker_during_filing: bool = True
-    worker_nice: int = 0
+    # The worker's nice level (DESK_WORKER_NICE; the desk's default, 10, unless given).
+    worker_nice: int = Settings.worker_nice
 
     @property
     def completed_per_second(self) -> float:
@@ -195,11 +197,10 @@ def _cpu(procs: list[subprocess.Popen[bytes]]) -> float:
 
 
 def _worker(
-    env: dict[str, str], logs: Path, nice: int = 0
+    env: dict[str, str], logs: Path, nice: int
 ) -> contextlib.AbstractContextManager[Popen[bytes]]:
-    # `nice` execs the worker: the pid (its CPU time, py-spy) is the worker's own.
-    lower = ["nice", "-n", str(nice)] if nice else []
-    return process([*lower, *desk_command("worker")], env=desk_env(env), log=logs / "worker.log")
+    own = desk_env({**env, "DESK_WORKER_NICE": str(nice)})
+    return process(desk_command("worker"), env=own, log=logs / "worker.log")
 
 
 def _stop(proc: Popen[bytes]) -> None:
@@ -235,7 +236,7 @@ async def run_load(
     signatories: int | None = None,
     profile: str | None = None,
     worker_during_filing: bool = True,
-    worker_nice: int = 0,
+    worker_nice: int = Settings.worker_nice,
 ) -> LoadResult:
     """The whole workload; `database_url` must name an empty database.
 
@@ -245,7 +246,8 @@ async def run_load(
     `worker_during_filing=False`: the worker stops once the residents are logged in and
     starts again after the last filing, so the filings have the machine to themselves (and
     the end-to-end time includes the worker's backlog).
-    `worker_nice`: the worker runs at that nice level (the web process keeps the CPU first).
+    `worker_nice`: the worker lowers itself to that nice level (DESK_WORKER_NICE; the web
+    process keeps the CPU first); 0 keeps the bench's own priority.
     """
     if mode not in MODES:
         raise ValueError(f"mode {mode!r}: one of {', '.join(MODES)}")

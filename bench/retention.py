@@ -30,9 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import desk_setup  # noqa: E402
 from bench.harness import machine_facts, print_facts, sqlite_url  # noqa: E402
 from desk.core import clock
+from desk.core.chain import GENESIS  # noqa: E402
 from desk.db import connected  # noqa: E402
 from desk.registry.models import Signatory, SignatoryKind  # noqa: E402
-from desk.requests.audit import GENESIS, event_digest, verify_events, with_salts  # noqa: E402
+from desk.requests.audit import event_digest, verify_events, with_salts  # noqa: E402
 from desk.requests.models import (  # noqa: E402
     Delivery,
     DeliveryEvent,
@@ -122,7 +123,7 @@ async def generate(database_url: str, *, requests: int, deliveries: int) -> floa
                     RightsRequest(
                         reference=f"B-{done + k:09d}", resident_id=rid, kind=RequestKind.ERASURE
                     )
-                    for k, rid in enumerate(sorted(first))  # type: ignore[type-var]
+                    for k, rid in enumerate(sorted(first))
                 ]
             )
             request_ids = (

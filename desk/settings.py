@@ -84,6 +84,10 @@ class Settings:
     # claiming, so jobs trickling in are claimed and run together: each claim and batch costs
     # statements whatever its size. A job waits this much longer at most.
     worker_claim_linger: float = 0.03
+    # The CPU priority `desk worker` lowers itself to at start (nice, 0-19): on a machine it
+    # shares with the web app, pages people wait for come first and the worker takes what they
+    # leave; alone on its machine it loses nothing. 0 keeps the priority it was started with.
+    worker_nice: int = 10
     # A running job's lease; its worker extends it every third while the job runs, so a job
     # whose worker was killed is taken up by another this long after at most.
     outbox_lease_seconds: float = 60.0
@@ -113,6 +117,11 @@ class Settings:
     def __post_init__(self) -> None:
         # A typo here would only show at the first partner call: refuse to start instead.
         _ = self.partner_networks
+        if not 0 <= self.worker_nice <= 19:
+            raise ValueError(
+                f"DESK_WORKER_NICE={self.worker_nice}: a nice level from 0 (the priority the "
+                "worker was started with) to 19 (the lowest)"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -126,10 +135,12 @@ class Settings:
             default = f.default
             if isinstance(default, bool):
                 kwargs[name] = _bool(raw)
-            elif isinstance(default, int):
-                kwargs[name] = int(raw)
-            elif isinstance(default, float):
-                kwargs[name] = float(raw)
+            elif isinstance(default, int | float):
+                try:
+                    kwargs[name] = type(default)(raw)
+                except ValueError:
+                    kind = "an integer" if isinstance(default, int) else "a number"
+                    raise ValueError(f"{key}={raw!r}: {kind} is expected") from None
             elif isinstance(default, Path):
                 kwargs[name] = Path(raw)
             else:

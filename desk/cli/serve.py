@@ -48,6 +48,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         current = settings()
+        lower_priority(current.worker_nice)
         async with connected(current.database_url):
             worker = build_worker(Runtime.build(current))
             if args.once:
@@ -66,6 +67,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def lower_priority(nice: int) -> None:
+    """Lower this process's CPU priority to `nice` (never raise it: that needs privileges)."""
+    current = os.nice(0)
+    if nice > current:
+        os.nice(nice - current)
 
 
 def register(sub: Subparsers) -> None:

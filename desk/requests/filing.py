@@ -5,11 +5,11 @@ jobs), but its commit waits for the disk (`synchronous=FULL` on SQLite: an fsync
 the bench box) and, on SQLite, for the one write lock every process shares; the process's one
 SQLite connection is held meanwhile, so concurrent filings of a process queued behind each
 other's commits (bench/concurrent_load.py --mode intake: 8–9 ms per filing, serialised).
-Filings that arrive while a transaction is running wait for it, then are written together:
+Filings that arrive while a group is being written wait for it, then are written together:
 one BEGIN, one statement per table for all of them, one NOTIFY, one commit; on PostgreSQL,
-one statement that does all of it (desk.requests.filing_pg). A filing alone is written at once,
-as before; nobody waits for company. A filing in a mediator's open transaction is written
-there, by `write_filings`.
+one statement that does all of it (desk.requests.filing_pg), and two groups at once. A filing
+alone is written at once, as before; nobody waits for company. A filing in a mediator's open
+transaction is written there, by `write_filings`.
 
 Nothing is shared between filings but the transaction: a repeated submission key (or a
 reference drawn twice) skips that filing's row (ON CONFLICT DO NOTHING) and its caller is
@@ -28,6 +28,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from asyncpg.exceptions import TransactionRollbackError
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.connection import get_connections
@@ -51,6 +52,14 @@ from desk.requests.filing_rows import (
     request_rows,
 )
 from desk.requests.models import Delivery, DeliveryEvent, RightsRequest
+
+# PostgreSQL writes two groups at once: while one group's statement runs in its backend, the
+# filings that arrived meanwhile are written by another, on the other core, instead of waiting
+# for it; the web process's own work (the next filings' pages) overlaps both. With one group
+# at a time, a filing's page and its group's statement took turns: to 40 signatories, filings/s
+# were 1 / (serve + PostgreSQL CPU per filing) (bench/concurrent_load.py --mode everywhere).
+# SQLite has one write lock for every process: a second group would only queue behind it.
+GROUPS_AT_ONCE = 2
 
 # One group at most: enough for every filing a process has in flight at once; a group's
 # statements stay far below the parameters one statement takes (desk.db_rows).
@@ -151,6 +160,12 @@ async def write_group(filings: list[Filing]) -> list[RightsRequest | None]:
         return await write_filings(filings, connection)
 
 
+def groups_at_once() -> int:
+    """How many groups this process writes at once (GROUPS_AT_ONCE on PostgreSQL, 1 on SQLite)."""
+    postgres = get_connections().get("default").capabilities.dialect == "postgres"
+    return GROUPS_AT_ONCE if postgres else 1
+
+
 def in_open_transaction() -> bool:
     """Whether the caller runs inside a transaction (a mediator's filing and what goes with
     it): its filing is written there, not in a group's transaction of its own."""
@@ -164,21 +179,24 @@ class _Waiting:
 
 
 class GroupCommit:
-    """Filings queued while a transaction runs; one task writes them group by group."""
+    """Filings queued while a group is being written; writer tasks write them group by group,
+    one at a time on SQLite (one writer per database), two on PostgreSQL (see GROUPS_AT_ONCE)."""
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: list[_Waiting] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def file(self, filing: Filing) -> RightsRequest | None:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (tests): nothing carries over
-            self._loop, self._queue, self._writer = loop, [], None
+            self._loop, self._queue, self._writers = loop, [], set()
         waiting = _Waiting(filing, loop.create_future())
         self._queue.append(waiting)
-        if self._writer is None:
-            self._writer = loop.create_task(self._drain())
+        if len(self._writers) < groups_at_once():
+            writer = loop.create_task(self._drain())
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         # A caller cancelled meanwhile (the client went away) leaves its filing to be written:
         # the resident may send the form again, and its submission key finds it.
         return await waiting.answer
@@ -197,8 +215,6 @@ class GroupCommit:
                     waiting.answer.cancel()
             self._queue = []
             raise
-        finally:
-            self._writer = None
 
     def _take(self) -> list[_Waiting]:
         group: list[_Waiting] = []
@@ -213,9 +229,11 @@ class GroupCommit:
     async def _write(self, group: list[_Waiting]) -> None:
         try:
             results = await write_group([w.filing for w in group])
-        except IntegrityError as exc:
+        except (IntegrityError, TransactionRollbackError) as exc:
+            # One filing's data (a resident or signatory deleted meanwhile), or two groups
+            # written at once that each waited for the other's row (the same submission keys,
+            # sent twice in crossed order, PostgreSQL's deadlock): each alone.
             if len(group) > 1:
-                # One filing's data (a resident or signatory deleted meanwhile): each alone.
                 for waiting in group:
                     await self._write([waiting])
                 return

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 from starlette.applications import Starlette
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from desk.core import clock
 from desk.core.errors import DeskError
 from desk.outbox.models import JobState, OutboxJob
+from desk.outbox.wakeup import listen_dsn
 from desk.requests.audit import verify_events
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind, RightsRequest
 from desk.requests.services import file_request
@@ -138,3 +141,55 @@ async def test_filings_at_the_same_moment_are_each_whole_and_one_bad_one_fails_a
     assert [j.payload for j in jobs] == [{"delivery_id": d.id} for d in deliveries]
     checked, problems = await verify_events()
     assert checked == len(deliveries) and problems == []
+
+
+async def test_a_filing_held_up_on_postgresql_does_not_hold_up_the_next_ones(
+    app: Starlette, database_url: str
+) -> None:
+    """Two groups at once on PostgreSQL: a resident whose row another session has locked (an
+    erasure of their account, a back-office edit) waits for it; the others' filings go on."""
+    if connections.get("default").capabilities.dialect != "postgres":
+        pytest.skip("SQLite writes one group at a time: one write lock for every process")
+    held, other = await make_resident(), await make_resident("yann@exemple.invalid")
+    signatory = await make_signatory("organisme-bloque")
+    dsn = listen_dsn(database_url)
+    assert dsn is not None
+    session = await asyncpg.connect(dsn)
+    try:
+        lock = session.transaction()
+        await lock.start()
+        await session.execute("SELECT 1 FROM resident WHERE id = $1 FOR UPDATE", held.id)
+
+        def filing(resident_id: int) -> asyncio.Task[RightsRequest]:
+            return asyncio.create_task(
+                file_request(
+                    resident_id=resident_id,
+                    kind=RequestKind.ERASURE,
+                    signatory_ids=[signatory.id],
+                    signatories_checked=True,
+                )
+            )
+
+        waiting = filing(held.id)
+        # Its group's statement is running, waiting for the lock (its request's foreign key).
+        for _ in range(600):
+            if await session.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%rights_request%'"
+            ):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the first filing never reached the lock")
+        # Bounded so a filing queued behind the held one fails the test rather than hanging.
+        written = await asyncio.wait_for(filing(other.id), timeout=60)
+        assert not waiting.done()
+        assert await Delivery.filter(request_id=written.id).count() == 1
+        await lock.rollback()
+        first = await asyncio.wait_for(waiting, timeout=60)
+        assert first.resident_id == held.id  # type: ignore[attr-defined]
+        assert await Delivery.filter(request_id=first.id).count() == 1
+    finally:
+        await session.close()
+    checked, problems = await verify_events()
+    assert checked == 2 and problems == []
