@@ -145,6 +145,13 @@ SETTINGS: dict[str, Setting] = {
         "are claimed and run together (each claim and batch costs statements whatever its size); "
         "0 claims at once — see [operations.md](operations.md#workers-and-the-outbox)"
     ),
+    "worker_nice": Setting(
+        "the CPU priority (nice level, 0–19) `desk worker` lowers itself to at start: on a "
+        "machine shared with the web app, pages come first and the worker takes what they "
+        "leave; alone on its machine it loses nothing. 0 keeps the priority it was started "
+        "with. A value out of range stops the worker at start with its reason (exit 2) — see "
+        "[operations.md](operations.md#workers-and-the-outbox)"
+    ),
     "outbox_lease_seconds": Setting(
         "how long a running job stays its worker's without a heartbeat (extended every third of it)"
     ),
