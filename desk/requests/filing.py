@@ -194,9 +194,7 @@ class GroupCommit:
         waiting = _Waiting(filing, loop.create_future())
         self._queue.append(waiting)
         if len(self._writers) < groups_at_once():
-            writer = loop.create_task(self._drain())
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
+            self._writers.add(loop.create_task(self._drain()))
         # A caller cancelled meanwhile (the client went away) leaves its filing to be written:
         # the resident may send the form again, and its submission key finds it.
         return await waiting.answer
@@ -215,6 +213,10 @@ class GroupCommit:
                     waiting.answer.cancel()
             self._queue = []
             raise
+        finally:
+            # Here, not in a done callback: one runs a loop turn later, and a filing queued
+            # meanwhile would find every writer slot taken by writers that have ended.
+            self._writers.discard(asyncio.current_task())
 
     def _take(self) -> list[_Waiting]:
         group: list[_Waiting] = []
