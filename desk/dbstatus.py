@@ -64,6 +64,18 @@ def _from_database_driver(exc: BaseException) -> bool:
     return False
 
 
+# PostgreSQL's "two transactions each waited for the other" (deadlock_detected) and "your
+# snapshot went stale" (serialization_failure): the same statement, run again, may succeed.
+_WRITE_CONFLICTS = frozenset({"40P01", "40001"})
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """Whether the statement failed only because another transaction wrote the same rows at
+    the same moment (read from the SQLSTATE the driver carries, so SQLite processes never
+    load asyncpg for it)."""
+    return getattr(exc, "sqlstate", None) in _WRITE_CONFLICTS
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
     """True when `exc` (or what caused it) says the database cannot be reached right now."""
     seen: set[int] = set()

@@ -28,7 +28,6 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from asyncpg.exceptions import TransactionRollbackError
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.connection import get_connections
@@ -39,6 +38,7 @@ from tortoise.transactions import in_transaction
 from desk.core import clock
 from desk.db_rows import columns_of, insert_returning, insert_rows, row_values, values_inserts
 from desk.db_sqlite import own_client, write_in_thread
+from desk.dbstatus import is_write_conflict
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue_rows, job_defaults
 from desk.requests import filing_pg
@@ -231,17 +231,15 @@ class GroupCommit:
     async def _write(self, group: list[_Waiting]) -> None:
         try:
             results = await write_group([w.filing for w in group])
-        except (IntegrityError, TransactionRollbackError) as exc:
+        except Exception as exc:
             # One filing's data (a resident or signatory deleted meanwhile), or two groups
             # written at once that each waited for the other's row (the same submission keys,
-            # sent twice in crossed order, PostgreSQL's deadlock): each alone.
-            if len(group) > 1:
+            # sent twice in crossed order, PostgreSQL's deadlock): each alone. Anything else
+            # (the database locked or gone) is the same for all.
+            if len(group) > 1 and (isinstance(exc, IntegrityError) or is_write_conflict(exc)):
                 for waiting in group:
                     await self._write([waiting])
                 return
-            _tell(group, exc)
-            return
-        except Exception as exc:  # the database itself (locked, gone): the same for all
             _tell(group, exc)
             return
         for waiting, result in zip(group, results, strict=True):
