@@ -107,6 +107,7 @@ async def _run(database_url: str, args: argparse.Namespace, mode: str, work: Pat
         profile=profile if args.profile else None,
         worker_during_filing=not args.worker_after,
         worker_nice=Settings.worker_nice if args.worker_nice is None else args.worker_nice,
+        worker_concurrency=args.worker_concurrency,
     )
 
 
@@ -117,7 +118,7 @@ def report(db: str, mode: str, result: LoadResult, bare_rps: float, bare_p99: fl
     rate = filed / result.filing_seconds if result.filing_seconds else 0.0
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     worker = "worker during the filings" if result.worker_during_filing else "worker after"
-    worker += f" at nice {result.worker_nice}"
+    worker += f" at nice {result.worker_nice}, {result.worker_concurrency} jobs at once"
     print(
         f"\n== {db}, {mode}: {requests} erasure filings, "
         f"{result.signatories_per_filing:.1f} signatories each, {worker}; load average now {load}"
@@ -188,6 +189,13 @@ def main() -> None:
         type=int,
         help="the worker's nice level, DESK_WORKER_NICE (default: the desk's, "
         f"{Settings.worker_nice}: `desk serve` gets the CPU first; 0: the same as the web's)",
+    )
+    parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=Settings.worker_concurrency,
+        help="jobs the worker runs at once, DESK_WORKER_CONCURRENCY (default: the desk's, "
+        f"{Settings.worker_concurrency})",
     )
     parser.add_argument(
         "--profile",

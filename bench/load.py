@@ -83,6 +83,7 @@ class LoadResult:
     worker_during_filing: bool = True
     # The worker's nice level (DESK_WORKER_NICE; the desk's default, 10, unless given).
     worker_nice: int = Settings.worker_nice
+    worker_concurrency: int = Settings.worker_concurrency
 
     @property
     def completed_per_second(self) -> float:
@@ -231,7 +232,7 @@ async def run_load(
     concurrency: int = 10,
     webhook_partners: int = 2,
     settle_timeout: float = 240.0,
-    worker_concurrency: int = 8,
+    worker_concurrency: int = Settings.worker_concurrency,
     mode: str = "mixed",
     signatories: int | None = None,
     profile: str | None = None,
@@ -254,7 +255,11 @@ async def run_load(
     # Tortoise caches each model's SQL without the dialect in the key: a run on PostgreSQL
     # after one on SQLite, in one process, would reuse SQLite's placeholders.
     EXECUTOR_CACHE.clear()
-    result = LoadResult(worker_during_filing=worker_during_filing, worker_nice=worker_nice)
+    result = LoadResult(
+        worker_during_filing=worker_during_filing,
+        worker_nice=worker_nice,
+        worker_concurrency=worker_concurrency,
+    )
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     sink = MailSink(limit=1_000_000)
