@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/concurrent_load.py [--mode intake,everywhere,e2e] [--requests N]
      [--residents 50] [--concurrency 10] [--postgres URL_OF_A_SERVER [--sqlite]]
-     [--worker-after] [--worker-nice N] [--profile PREFIX]
+     [--worker-after] [--worker-nice N] [--worker-concurrency N] [--history N]
+     [--profile PREFIX]
 
 `desk serve`, one `desk worker` and `desk partner-sim` processes (one per webhook signatory,
 answering through the partner API), the other signatories simulated. Residents log in through
@@ -108,6 +109,7 @@ async def _run(database_url: str, args: argparse.Namespace, mode: str, work: Pat
         worker_during_filing=not args.worker_after,
         worker_nice=Settings.worker_nice if args.worker_nice is None else args.worker_nice,
         worker_concurrency=args.worker_concurrency,
+        history=args.history,
     )
 
 
@@ -119,6 +121,8 @@ def report(db: str, mode: str, result: LoadResult, bare_rps: float, bare_p99: fl
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     worker = "worker during the filings" if result.worker_during_filing else "worker after"
     worker += f" at nice {result.worker_nice}, {result.worker_concurrency} jobs at once"
+    if result.history:
+        worker += f"; after {result.history} filings completed (history)"
     print(
         f"\n== {db}, {mode}: {requests} erasure filings, "
         f"{result.signatories_per_filing:.1f} signatories each, {worker}; load average now {load}"
@@ -196,6 +200,13 @@ def main() -> None:
         default=Settings.worker_concurrency,
         help="jobs the worker runs at once, DESK_WORKER_CONCURRENCY (default: the desk's, "
         f"{Settings.worker_concurrency})",
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="filings of the same kind filed and completed before the measure, then (PostgreSQL) "
+        "ANALYZE: a desk in operation rather than a database seconds old",
     )
     parser.add_argument(
         "--profile",

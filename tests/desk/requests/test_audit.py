@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from tortoise import connections
 
 from desk.core import clock
 from desk.core.chain import GENESIS
 from desk.requests import transitions
-from desk.requests.audit import event_digest, first_event_rows, verify_events
+from desk.requests.audit import event_digest, first_event_rows, last_digests, verify_events
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.services import file_request
 from tests.factories import make_resident, make_signatory
@@ -88,3 +89,21 @@ def test_first_events_digests_are_the_ones_their_content_gives() -> None:
                 prev=GENESIS, delivery_id=delivery_id, at=at, actor="médiateur:7",
                 action=action, from_state="pending", to_state="pending", detail=row["detail"],
             )  # fmt: skip
+
+
+async def test_a_batch_chains_to_each_trail_s_last_event(app: Starlette) -> None:
+    """The worker's batches chain each new event to its delivery's last one, read for the whole
+    batch at once: the last of each trail, whatever the order events were written in."""
+    answered = await _answered(app)
+    filed = await _answered_again(app)
+    # Trails written in turn, so one delivery's events are not contiguous.
+    await transitions.acknowledge(delivery_id=filed.id, actor="partner:test")
+    events = await DeliveryEvent.filter(delivery_id__in=[answered.id, filed.id]).order_by("id")
+    ends = {e.delivery_id: e.digest for e in events}  # type: ignore[attr-defined]
+    assert len({e.delivery_id for e in events}) == 2  # type: ignore[attr-defined]
+
+    conn = connections.get("default")
+    assert await last_digests(conn, [filed.id, answered.id, filed.id]) == ends
+    # A delivery with no event yet (or none at all) has no trail's end to chain to.
+    assert await last_digests(conn, [answered.id, 10**9]) == {answered.id: ends[answered.id]}
+    assert await last_digests(conn, []) == {}
