@@ -214,7 +214,11 @@ def main() -> None:
     parser.add_argument("--mails", type=int, default=1000)
     parser.add_argument("--signatories", type=int, default=40)
     parser.add_argument(
-        "--concurrency", type=int, default=1, help="DESK_WORKER_CONCURRENCY of the worker"
+        "--concurrency",
+        type=int,
+        default=Settings.worker_concurrency,
+        help=f"DESK_WORKER_CONCURRENCY of the worker (default: the desk's, "
+        f"{Settings.worker_concurrency})",
     )
     parser.add_argument(
         "--claim-batch",
