@@ -311,10 +311,10 @@ async def last_digests(conn: BaseDBAsyncClient, ids: list[int]) -> dict[int, str
         return {}
     if conn.capabilities.dialect == "postgres":
         # Each trail's end found through the (delivery_id, id) index, one array parameter for
-        # any number of deliveries. The IN (SELECT MAX …) form below was planned once per
-        # connection while the tables were small and kept: two sequential scans of every
-        # event at each batch, 7.6 ms a call on a database minutes old (bench/README.md,
-        # eighth pass); this form has no other plan.
+        # any number of deliveries. The IN (SELECT MAX …) form (SQLite's, below) was planned
+        # on each connection while the tables were small, and the plan kept: two sequential
+        # scans of every event at each batch, 7.6 ms a call on a database minutes old
+        # (bench/README.md, eighth pass). This one is planned on the index from the first rows.
         _, rows = await conn.execute_query(
             "SELECT k.id, (SELECT e.digest FROM delivery_event e WHERE e.delivery_id = k.id "
             "ORDER BY e.id DESC LIMIT 1) FROM unnest($1::bigint[]) AS k(id)",
