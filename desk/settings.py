@@ -12,6 +12,8 @@ from typing import Any
 # Where templates/ and static/ are: the source checkout, or DESK_ASSETS_DIR when the desk is
 # installed from its wheel (the Docker image puts them in /opt/desk/share).
 PROJECT_ROOT = Path(os.environ.get("DESK_ASSETS_DIR") or Path(__file__).resolve().parent.parent)
+# The most jobs one worker runs at once or claims in one transaction.
+MAX_WORKER_JOBS = 1000
 
 
 def _bool(value: str) -> bool:
@@ -125,6 +127,14 @@ class Settings:
                 f"DESK_WORKER_NICE={self.worker_nice}: a nice level from 0 (the priority the "
                 "worker was started with) to 19 (the lowest)"
             )
+        # A worker made of 0 lanes would silently run 1; one of a million would start a million
+        # tasks: both are typos, said at start.
+        for name in ("worker_concurrency", "worker_claim_batch"):
+            value = getattr(self, name)
+            if not 1 <= value <= MAX_WORKER_JOBS:
+                raise ValueError(
+                    f"DESK_{name.upper()}={value}: a number of jobs from 1 to {MAX_WORKER_JOBS}"
+                )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -135,10 +135,12 @@ SETTINGS: dict[str, Setting] = {
     ),
     "worker_concurrency": Setting(
         "jobs one worker runs at once (lanes fed by batched claims); they mostly wait on "
-        "partners, the mail server and the database — see [bench/README.md](../bench/README.md)"
+        "partners, the mail server and the database; one partner may get that many calls at "
+        "once from one worker. 1 to 1,000 — see [bench/README.md](../bench/README.md)"
     ),
     "worker_claim_batch": Setting(
-        "most jobs one worker claims in one transaction (never more than its free lanes)"
+        "most jobs one worker claims in one transaction (never more than its free lanes); 1 to "
+        "1,000"
     ),
     "worker_claim_linger": Setting(
         "seconds an idle worker, once woken, waits before claiming, so that jobs trickling in "

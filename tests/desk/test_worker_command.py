@@ -1,5 +1,6 @@
 """`desk worker` as an operator starts it: at a lower CPU priority than the web app unless told
-otherwise (DESK_WORKER_NICE), and a nice level out of range refused before it starts."""
+otherwise (DESK_WORKER_NICE), and a nice level or a worker size out of range refused before it
+starts."""
 
 from __future__ import annotations
 
@@ -76,19 +77,26 @@ def test_the_worker_lowers_its_priority_as_configured(
 
 
 @pytest.mark.parametrize(
-    ("value", "says"),
+    ("name", "value", "says"),
     [
-        ("20", "DESK_WORKER_NICE=20: a nice level from 0"),
-        ("-5", "DESK_WORKER_NICE=-5: a nice level from 0"),
-        ("dix", "DESK_WORKER_NICE='dix': an integer is expected"),
+        ("DESK_WORKER_NICE", "20", "DESK_WORKER_NICE=20: a nice level from 0"),
+        ("DESK_WORKER_NICE", "-5", "DESK_WORKER_NICE=-5: a nice level from 0"),
+        ("DESK_WORKER_NICE", "dix", "DESK_WORKER_NICE='dix': an integer is expected"),
+        ("DESK_WORKER_CONCURRENCY", "0", "DESK_WORKER_CONCURRENCY=0: a number of jobs from 1"),
+        (
+            "DESK_WORKER_CONCURRENCY",
+            "1" + "0" * 50,
+            f"DESK_WORKER_CONCURRENCY=1{'0' * 50}: a number of jobs from 1 to 1000",
+        ),
+        ("DESK_WORKER_CLAIM_BATCH", "-1", "DESK_WORKER_CLAIM_BATCH=-1: a number of jobs from 1"),
     ],
 )
-def test_a_nice_level_out_of_range_is_refused_in_one_line(
-    tmp_path: Path, value: str, says: str
+def test_a_worker_setting_out_of_range_is_refused_in_one_line(
+    tmp_path: Path, name: str, value: str, says: str
 ) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "desk.cli", "worker"],
-        env=_env(tmp_path, DESK_WORKER_NICE=value),
+        env=_env(tmp_path, **{name: value}),
         capture_output=True,
         text=True,
         timeout=60,
