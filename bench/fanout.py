@@ -36,6 +36,7 @@ import asyncpg  # noqa: E402
 from bench import desk_setup  # noqa: E402
 from bench.harness import (  # noqa: E402
     PYTHON,
+    analyze,
     bare_baseline,
     cpu_seconds,
     desk_command,
@@ -108,17 +109,6 @@ async def fill_mails(database_url: str, *, total: int) -> None:
 async def done_count(database_url: str, kind: str) -> int:
     async with connected(database_url):
         return await OutboxJob.filter(kind=kind, state=JobState.DONE).count()
-
-
-async def analyze(database_url: str) -> None:
-    """PostgreSQL: statistics for the tables just filled, as autovacuum keeps them in service.
-    Without them, the first minute's plans took the thousands of jobs queued for a handful
-    (the claim gathered and sorted every due job: most of the database's CPU per delivery)."""
-    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
-    try:
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
 
 
 def backends_cpu(database_url: str) -> float:

@@ -21,7 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
+
+from desk.outbox.wakeup import listen_dsn
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -237,6 +240,21 @@ def postgres_server_cpu() -> float:
             if stat.read_text().strip() == "postgres":
                 total += cpu_seconds(int(stat.parent.name))
     return total
+
+
+async def analyze(database_url: str) -> None:
+    """PostgreSQL (nothing on SQLite): statistics for the tables just filled, as autovacuum
+    keeps them in service. Without them, each connection kept the plans it made while the
+    tables held a few rows: the claim gathered and sorted every due job, the worker's batches
+    read the deliveries and their trails by sequential scans (bench/README.md, eighth pass)."""
+    dsn = listen_dsn(database_url)
+    if dsn is None:
+        return
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
 
 
 def sqlite_url(directory: Path) -> str:

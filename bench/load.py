@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
 
-import asyncpg
 import httpx
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bench.desk_setup import add_signatories, migrate, settings_env
 from bench.harness import (
     ROOT,
+    analyze,
     cpu_seconds,
     desk_command,
     desk_env,
@@ -176,12 +176,7 @@ async def _history(
             result.filing_statuses[status] = result.filing_statuses.get(status, 0) + count
     # Any still open is counted by the measure's own wait, at the end.
     await wait_final(database_url, settle_timeout)
-    if "postgres" in database_url:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute("ANALYZE")
-        finally:
-            await conn.close()
+    await analyze(database_url)
     return asked
 
 

@@ -11,13 +11,13 @@ import asyncpg
 import pytest
 
 from desk.dbstatus import is_write_conflict
+from desk.outbox.wakeup import listen_dsn
 
 
 async def test_a_postgresql_deadlock_is_a_write_conflict_and_other_errors_are_not() -> None:
-    url = os.environ.get("DESK_TEST_DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
+    dsn = listen_dsn(os.environ.get("DESK_TEST_DATABASE_URL", ""))
+    if dsn is None:
         pytest.skip("needs DESK_TEST_DATABASE_URL (PostgreSQL)")
-    dsn = "postgresql://" + url.split("://", 1)[1].split("?", 1)[0]
     first, second = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
     try:
         await first.execute(
