@@ -1,13 +1,16 @@
-"""The dashboard's change log (migrations 0020_dash, 0021_postgres_writes): one statement
-writing many rows of a resident notes that resident's page as changed, once on PostgreSQL
-(statement triggers), and a row moved to another resident notes both pages."""
+"""The dashboard's change log (migrations 0020_dash, 0021_postgres_writes, 0023_dash_per_request):
+one statement writing many rows of a resident notes that resident's page as changed, once on
+PostgreSQL (statement triggers, each request looked up once), and a row moved to another
+resident notes both pages."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from starlette.applications import Starlette
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from desk.requests.models import Delivery, RequestKind, RightsRequest
 from desk.requests.services import file_request
@@ -108,4 +111,33 @@ async def test_a_delivery_written_apart_from_its_request_notes_its_resident(
         request_id=request.id, signatory_id=later.id, received_at=stamp, due_at=stamp,
         updated_at=stamp,
     )  # fmt: skip
+    assert dict(await _changes()) == {resident.id: 1}
+
+
+async def test_a_statement_over_many_deliveries_looks_each_request_up_once(
+    app: Starlette,
+) -> None:
+    """The trigger looked a delivery's request up twice per row: 80 reads of one request for a
+    filing to 40 signatories, each a sequential scan under a plan made on a small table."""
+    if connections.get("default").capabilities.dialect != "postgres":
+        pytest.skip("PostgreSQL's statement triggers and per-transaction table statistics")
+    resident = await make_resident("un@exemple.invalid")
+    for n in range(8):
+        await make_signatory(f"sig-{n}", name=f"Sig {n}")
+    requests = [
+        await file_request(resident_id=resident.id, kind=RequestKind.ERASURE) for _ in range(2)
+    ]
+    await _clear()
+    scans = (
+        "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables "
+        "WHERE relname = 'rights_request'"
+    )
+    async with in_transaction() as connection:
+        _, before = await connection.execute_query(scans)
+        await connection.execute_query(
+            "UPDATE delivery SET dispatch_ref = 'x' WHERE request_id IN ($1, $2)",
+            [r.id for r in requests],
+        )
+        _, after = await connection.execute_query(scans)
+    assert int(after[0][0]) - int(before[0][0]) <= len(requests)
     assert dict(await _changes()) == {resident.id: 1}
