@@ -100,7 +100,12 @@ async def check_receipts(client: httpx.AsyncClient, database_url: str, result: F
             continue
         answer = await client.get(f"/recus/{receipt.id}/inclusion.json")
         if answer.status_code != 200:
-            result.receipt_problems.append(f"receipt {receipt.id}: {answer.status_code}")
+            # The problem's own words (not yet logged, or unknown leaf) and what this process
+            # read: a 404 seen once under load (CI) could not be told apart otherwise.
+            result.receipt_problems.append(
+                f"receipt {receipt.id}: {answer.status_code} {answer.text[:160]!r}, "
+                f"leaf index read here {receipt.leaf_index}"
+            )
             continue
         proof = answer.json()
         head = json.loads(jws.deserialize_compact(proof["tree_head"], keys).payload)
