@@ -23,39 +23,30 @@ from typing import Any
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-# Table → the key its rows name, the resident of a key `K.k` as an SQL expression, and the
-# joins that lead there (copied, not imported: a migration keeps the schema of its day).
+# Table → the key its rows name, the resident of a key `K.k` as an SQL expression with the
+# joins that lead there, and the events that change the page (copied, not imported: a
+# migration keeps the schema of its day).
 _BY_REQUEST = ("r.resident_id", ("JOIN rights_request r ON r.id = K.k",))
 _BY_DELIVERY = (
     "r.resident_id",
     ("JOIN delivery d ON d.id = K.k", "JOIN rights_request r ON r.id = d.request_id"),
 )
 _DIRECT: tuple[str, tuple[str, ...]] = ("K.k", ())
-_PER_RESIDENT: dict[str, tuple[str, tuple[str, tuple[str, ...]]]] = {
-    "rights_request": ("resident_id", _DIRECT),
-    "delivery": ("request_id", _BY_REQUEST),
-    "receipt": ("delivery_id", _BY_DELIVERY),
-    "access_copy": ("delivery_id", _BY_DELIVERY),
-    "assisted_filing": ("request_id", _BY_REQUEST),
-    "assisted_session": ("resident_id", _DIRECT),
-    "mandate": ("resident_id", _DIRECT),
-    "mediation_copy_taken": ("resident_id", _DIRECT),
-    "resident": ("id", _DIRECT),
+_ALL, _NO_UPDATE = "INSERT OR UPDATE OR DELETE", "INSERT OR DELETE"
+_PER_RESIDENT: dict[str, tuple[str, tuple[str, tuple[str, ...]], str]] = {
+    "rights_request": ("resident_id", _DIRECT, _ALL),
+    "delivery": ("request_id", _BY_REQUEST, _ALL),
+    "receipt": ("delivery_id", _BY_DELIVERY, _NO_UPDATE),
+    "access_copy": ("delivery_id", _BY_DELIVERY, _NO_UPDATE),
+    "assisted_filing": ("request_id", _BY_REQUEST, _ALL),
+    "assisted_session": ("resident_id", _DIRECT, _ALL),
+    "mandate": ("resident_id", _DIRECT, _ALL),
+    "mediation_copy_taken": ("resident_id", _DIRECT, _ALL),
+    "resident": ("id", _DIRECT, _ALL),
 }
 
 # The transition tables each event has (0021 named them): new rows, old rows, or both.
 _SOURCES = {"INSERT": ("dash_new",), "UPDATE": ("dash_new", "dash_old"), "DELETE": ("dash_old",)}
-_EVENTS = {
-    "rights_request": "INSERT OR UPDATE OR DELETE",
-    "delivery": "INSERT OR UPDATE OR DELETE",
-    "receipt": "INSERT OR DELETE",
-    "access_copy": "INSERT OR DELETE",
-    "assisted_filing": "INSERT OR UPDATE OR DELETE",
-    "assisted_session": "INSERT OR UPDATE OR DELETE",
-    "mandate": "INSERT OR UPDATE OR DELETE",
-    "mediation_copy_taken": "INSERT OR UPDATE OR DELETE",
-    "resident": "INSERT OR UPDATE OR DELETE",
-}
 
 
 def _insert(key: str, resident: tuple[str, tuple[str, ...]], event: str) -> str:
@@ -76,12 +67,12 @@ def _insert(key: str, resident: tuple[str, tuple[str, ...]], event: str) -> str:
 def postgres_statements() -> list[str]:
     """The trigger functions of 0021, replaced (their triggers are unchanged)."""
     statements: list[str] = []
-    for table, (key, resident) in _PER_RESIDENT.items():
+    for table, (key, resident, events) in _PER_RESIDENT.items():
         # plpgsql plans a statement when it first runs it, so a branch naming a transition
         # table its trigger lacks is never planned.
         branches = " ".join(
             f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{event}' THEN {_insert(key, resident, event)}"
-            for n, event in enumerate(_EVENTS[table].split(" OR "))
+            for n, event in enumerate(events.split(" OR "))
         )
         statements.append(
             f"CREATE OR REPLACE FUNCTION dash_{table}_rows() RETURNS trigger "
