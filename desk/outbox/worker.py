@@ -40,7 +40,8 @@ class JobRegistry:
     # Housekeeping run every `maintenance_interval` seconds (purges of expired personal data).
     periodic: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)
     # Kinds whose one run does the work of every job of that kind claimed with it (appending
-    # every receipt not yet logged, say): a batch of them runs the handler once.
+    # every receipt not yet logged, say): a batch of them runs the handler once, with any one
+    # of them, so that handler must not decide from its own job's payload what is left to do.
     coalesce: frozenset[str] = frozenset()
     # Run once when run_forever ends: connections kept open to partners and the mail server.
     closing: list[Callable[[Any], Awaitable[None]]] = field(default_factory=list)

@@ -4,6 +4,7 @@ without ever seeing a receipt's content."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -15,11 +16,11 @@ from starlette.applications import Starlette
 
 from desk.core import clock, merkle
 from desk.core.chain import GENESIS
-from desk.outbox.models import OutboxJob
-from desk.outbox.worker import Worker
+from desk.outbox.models import JobState, OutboxJob
+from desk.outbox.worker import JobRegistry, Worker
 from desk.receipts.audit import audit
 from desk.receipts.keys import signing_input
-from desk.receipts.log import APPEND_JOB, TREE_HEAD_TYPE, append_all, leaf_of
+from desk.receipts.log import APPEND_JOB, TREE_HEAD_TYPE, append_all, append_job, leaf_of
 from desk.receipts.models import LogNode, Receipt, TransparencyCheckpoint, TreeHead
 from desk.requests.models import Delivery, RightsRequest
 from tests.desk.receipts.conftest import fulfil_all, tamper, unb64
@@ -165,6 +166,43 @@ async def test_many_receipts_are_appended_in_one_batch_with_one_head(
     assert (await TreeHead.get()).size == 7
     # Complete subtrees only: 7 leaves, 3 pairs, 1 quadruple.
     assert await LogNode.all().count() == 7 + 3 + 1
+
+
+async def test_receipts_whose_jobs_are_claimed_with_one_already_logged_are_all_logged(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """A worker claims log jobs together and runs the sequencer once for them. When the job
+    it runs them as stands for a receipt an earlier run already took, the others' receipts
+    must still be logged: left for the hourly sweep, their proofs answered 404 meanwhile."""
+    runtime = app.state.runtime
+    first = await fulfil_all(app, slugs=["eau-du-ponant"])
+    # A sequencer run started by an earlier job takes the first receipt; its own job waits.
+    await append_all(keyring=runtime.keyring, issuer=runtime.issuer)
+    later = await fulfil_all(app, slugs=["bibus", "brest-metropole-habitat"])
+    assert await OutboxJob.filter(kind=APPEND_JOB).count() == 3
+    # Only the log's jobs, so that one claim takes the three (dispatches and mails aside).
+    await OutboxJob.exclude(kind=APPEND_JOB).delete()
+
+    # No housekeeping sweep: only the jobs may log the receipts.
+    lanes = Worker(
+        registry=JobRegistry(handlers={APPEND_JOB: append_job}, coalesce=frozenset({APPEND_JOB})),
+        context=runtime, base_delay=0, max_delay=0, poll_interval=0.05, concurrency=4,
+    )  # fmt: skip
+    task = asyncio.create_task(lanes.run_forever())
+    try:
+        for _ in range(600):
+            if await OutboxJob.filter(kind=APPEND_JOB, state=JobState.DONE).count() == 3:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        lanes.stop()
+        await asyncio.wait_for(task, timeout=30)
+
+    assert (await TreeHead.all().order_by("-size").first()).size == 3  # type: ignore[union-attr]
+    for receipt in [*first, *later]:
+        proof = await client.get(f"/recus/{receipt.id}/inclusion.json")
+        assert proof.status_code == 200, proof.text
+        assert proof.json()["tree_size"] == 3
 
 
 async def test_tampering_with_receipts_nodes_or_heads_is_found(app: Starlette) -> None:
