@@ -41,7 +41,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import bare_app, machine_facts, print_facts  # noqa: E402
+from bench.harness import bare_app, client_gc_held, machine_facts, print_facts  # noqa: E402
 from bench.load import MODES, LoadResult, run_load  # noqa: E402
 from desk.settings import Settings  # noqa: E402
 
@@ -59,9 +59,10 @@ async def bare_through_client(url: str, *, requests: int, concurrency: int) -> t
                 (await client.get(url)).raise_for_status()
                 latencies.append(time.perf_counter() - started)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(requests)))
-        elapsed = time.perf_counter() - started
+        with client_gc_held():
+            started = time.perf_counter()
+            await asyncio.gather(*(one() for _ in range(requests)))
+            elapsed = time.perf_counter() - started
     return requests / elapsed, _p(latencies, 99)
 
 

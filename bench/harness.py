@@ -7,6 +7,7 @@ measured in the same run, so a result stays comparable on a loaded or different 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import platform
@@ -312,3 +313,22 @@ def spying(pid: int, output: str | None) -> Iterator[None]:
             spy.wait(timeout=60)
         except subprocess.TimeoutExpired:
             spy.kill()
+
+
+@contextlib.contextmanager
+def client_gc_held() -> Iterator[None]:
+    """The measuring client's garbage collector held off for a timed burst, then run.
+
+    The client process holds the desk's modules and Tortoise (for its checks): a full
+    collection there took 69–96 ms, and every request in flight meanwhile was charged for
+    it. The ten slowest filings of a 300-filing run all ended the moment the client's
+    collection did (gc callbacks and per-filing timestamps, bench/README "tenth pass").
+    Used for the bare yardstick and the desk alike."""
+    gc.collect()
+    gc.freeze()  # what exists before the burst is never scanned during it
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -34,6 +34,7 @@ from bench.desk_setup import add_signatories, migrate, settings_env
 from bench.harness import (
     ROOT,
     analyze,
+    client_gc_held,
     cpu_seconds,
     desk_command,
     desk_env,
@@ -209,7 +210,8 @@ async def _file_all(
         if answer.status_code == 303:
             asked += len(targets[n])
 
-    await asyncio.gather(*(one(n) for n in range(len(targets))))
+    with client_gc_held():
+        await asyncio.gather(*(one(n) for n in range(len(targets))))
     return asked
 
 
