@@ -320,7 +320,7 @@ def client_gc_held() -> Iterator[None]:
     """The measuring client's garbage collector held off for a timed burst, then run.
 
     The client process holds the desk's modules and Tortoise (for its checks): a full
-    collection there took 69–96 ms, and every request in flight meanwhile was charged for
+    collection there took 55–117 ms, and every request in flight meanwhile was charged for
     it. The ten slowest filings of a 300-filing run all ended the moment the client's
     collection did (gc callbacks and per-filing timestamps, bench/README "tenth pass").
     Used for the bare yardstick and the desk alike."""
