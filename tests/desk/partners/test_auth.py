@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
+import secrets
 
 import httpx
 
 from desk.partners import clients
+from desk.partners.models import ClientSecret
 from tests.factories import make_signatory
 
 
@@ -65,3 +69,29 @@ async def test_openapi_document_describes_the_token_endpoint(client: httpx.Async
     document = (await client.get("/api/openapi.json")).json()
     assert document["openapi"].startswith("3.1")
     assert "post" in document["paths"]["/oauth/token"]
+
+
+async def test_pages_are_served_while_a_partner_secret_is_being_checked(
+    client: httpx.AsyncClient,
+) -> None:
+    """scrypt runs beside the event loop, not on it: a token request whose secret takes long
+    to check (a costlier hash, stored as an older desk could have) holds up no one else."""
+    await make_signatory("bibus")
+    cred = await clients.create_client(slug="bibus")
+    salt = secrets.token_bytes(16)
+    # p=48 makes one check about 48 times as long as the desk's own (n=2**14, r=8, p=1) at
+    # the same memory: seconds, against the page's milliseconds.
+    costly = hashlib.scrypt(cred.client_secret.encode(), salt=salt, n=2**14, r=8, p=48, dklen=32)
+    await ClientSecret.filter(client__client_id=cred.client_id).update(
+        secret_hash=f"scrypt${2**14}$8$48${salt.hex()}${costly.hex()}"
+    )
+    answered = 0
+    checking = asyncio.create_task(_token(client, cred.client_id, cred.client_secret))
+    # Other pages keep being answered while that secret is checked: dozens of them. On the
+    # event loop, none could be for the check's seconds; only the request's own few queries
+    # around it would leave room for one or two.
+    while not checking.done() and answered < 100:
+        assert (await client.get("/signataires")).status_code == 200
+        answered += 1
+    assert (await asyncio.wait_for(checking, timeout=60)).status_code == 200
+    assert answered >= 20, answered
