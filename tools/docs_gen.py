@@ -34,7 +34,13 @@ class Setting:
 
 # One entry per field of Settings (but `extra`, which no variable sets), in display order.
 SETTINGS: dict[str, Setting] = {
-    "database_url": Setting("`sqlite://FILE` or `postgres://user:pass@host:5432/db`"),
+    "database_url": Setting(
+        "`sqlite://FILE` or `postgres://user:pass@host:5432/db`. On PostgreSQL each process "
+        "(`desk serve`, `desk worker`) keeps a pool of at most 5 connections, Tortoise's "
+        "default; `?maxsize=N` (and `minsize=`) in the URL changes it. Twenty instead of five "
+        "did not shorten residents' slowest filings in the end-to-end benchmark (one run, "
+        "[bench/README.md](../bench/README.md), tenth pass)"
+    ),
     "secret_key": Setting(
         "signs links and CSRF tokens, and encrypts stored secrets; set it (same value) on every "
         "instance — see [security.md](security.md#rotating-desk_secret_key) to rotate it",
