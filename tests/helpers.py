@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 from tortoise.queryset import QuerySet
 
+from desk.outbox.models import JobState, OutboxJob
+from desk.outbox.worker import Worker
+
 # DESK_PARTNER_ALLOWED_NETWORKS for the tests: their partners run on this machine.
 LOCAL_PARTNER_NETWORKS = "127.0.0.1/32"
 
@@ -23,6 +26,20 @@ async def column(query: QuerySet[Any], name: str) -> list[Any]:
     as a list of tuples."""
     rows: Any = await query.values_list(name, flat=True)
     return list(rows)
+
+
+async def run_worker_until_done(worker: Worker, count: int, *, guard: float = 30) -> None:
+    """Run the worker's lanes (`run_forever`: batched claims, coalesced and batched kinds) until
+    `count` jobs are done or `guard` seconds pass, then stop it; the caller asserts the rest."""
+    task = asyncio.create_task(worker.run_forever())
+    try:
+        for _ in range(int(guard * 20)):
+            if await OutboxJob.filter(state=JobState.DONE).count() >= count:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, timeout=guard)
 
 
 async def csrf_token(client: httpx.AsyncClient, path: str = "/") -> str:

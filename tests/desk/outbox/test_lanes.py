@@ -16,6 +16,7 @@ from desk.outbox.lanes import current_batch
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import JobRegistry, Worker
 from desk.settings import Settings
+from tests.helpers import run_worker_until_done
 
 GUARD = 30
 
@@ -133,18 +134,6 @@ def _quick_worker(registry: JobRegistry, **options: Any) -> Worker:
     )
 
 
-async def _run_until_done(worker: Worker, count: int) -> None:
-    task = asyncio.create_task(worker.run_forever())
-    try:
-        for _ in range(GUARD * 20):
-            if await OutboxJob.filter(state=JobState.DONE).count() == count:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        worker.stop()
-        await asyncio.wait_for(task, timeout=GUARD)
-
-
 async def test_a_batch_whose_partners_answered_lets_the_next_one_start_while_it_records(
     app: Starlette,
 ) -> None:
@@ -172,7 +161,7 @@ async def test_a_batch_whose_partners_answered_lets_the_next_one_start_while_it_
     worker = _quick_worker(
         JobRegistry(batches={"b": batch}), concurrency=2, claim_batch=2, lease_seconds=0.6
     )
-    await _run_until_done(worker, 4)
+    await run_worker_until_done(worker, 4)
     assert order == ["first", "second", "first recorded"]
     jobs = await OutboxJob.all()
     assert {job.state for job in jobs} == {JobState.DONE}
@@ -194,7 +183,7 @@ async def test_jobs_a_batch_marked_done_with_its_effects_are_recorded_once(
     await _enqueue("b", 3)
     worker = _quick_worker(JobRegistry(batches={"b": batch}), concurrency=4)
     with caplog.at_level(logging.INFO, logger="desk.worker"):
-        await _run_until_done(worker, 3)
+        await run_worker_until_done(worker, 3)
     assert {job.state for job in await OutboxJob.all()} == {JobState.DONE}
     assert "taken over" not in caplog.text
     assert "done:" in caplog.text

@@ -4,7 +4,6 @@ without ever seeing a receipt's content."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import uuid
@@ -16,7 +15,7 @@ from starlette.applications import Starlette
 
 from desk.core import clock, merkle
 from desk.core.chain import GENESIS
-from desk.outbox.models import JobState, OutboxJob
+from desk.outbox.models import OutboxJob
 from desk.outbox.worker import JobRegistry, Worker
 from desk.receipts.audit import audit
 from desk.receipts.keys import signing_input
@@ -24,7 +23,7 @@ from desk.receipts.log import APPEND_JOB, TREE_HEAD_TYPE, append_all, append_job
 from desk.receipts.models import LogNode, Receipt, TransparencyCheckpoint, TreeHead
 from desk.requests.models import Delivery, RightsRequest
 from tests.desk.receipts.conftest import fulfil_all, tamper, unb64
-from tests.helpers import column, run_desk
+from tests.helpers import column, run_desk, run_worker_until_done
 
 
 def _payload(token: str) -> dict[str, object]:
@@ -171,9 +170,9 @@ async def test_many_receipts_are_appended_in_one_batch_with_one_head(
 async def test_receipts_whose_jobs_are_claimed_with_one_already_logged_are_all_logged(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    """A worker claims log jobs together and runs the sequencer once for them. When the job
-    it runs them as stands for a receipt an earlier run already took, the others' receipts
-    must still be logged: left for the hourly sweep, their proofs answered 404 meanwhile."""
+    """A worker runs log jobs claimed together once, with one of them. When that one's receipt
+    was taken by an earlier run, the others' receipts must still be logged: they were left for
+    the five-minute sweep, their proofs answering 404 meanwhile."""
     runtime = app.state.runtime
     first = await fulfil_all(app, slugs=["eau-du-ponant"])
     # A sequencer run started by an earlier job takes the first receipt; its own job waits.
@@ -188,15 +187,7 @@ async def test_receipts_whose_jobs_are_claimed_with_one_already_logged_are_all_l
         registry=JobRegistry(handlers={APPEND_JOB: append_job}, coalesce=frozenset({APPEND_JOB})),
         context=runtime, base_delay=0, max_delay=0, poll_interval=0.05, concurrency=4,
     )  # fmt: skip
-    task = asyncio.create_task(lanes.run_forever())
-    try:
-        for _ in range(600):
-            if await OutboxJob.filter(kind=APPEND_JOB, state=JobState.DONE).count() == 3:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        lanes.stop()
-        await asyncio.wait_for(task, timeout=30)
+    await run_worker_until_done(lanes, 3)
 
     assert (await TreeHead.all().order_by("-size").first()).size == 3  # type: ignore[union-attr]
     for receipt in [*first, *later]:

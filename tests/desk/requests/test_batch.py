@@ -3,7 +3,6 @@ nothing is recorded twice or lost when the batch is interrupted (SQLite and Post
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +24,7 @@ from desk.requests.audit import verify_events
 from desk.requests.models import Delivery, DeliveryEvent, DeliveryState, RequestKind
 from desk.requests.services import file_request
 from tests.factories import make_resident, make_signatory
+from tests.helpers import run_worker_until_done
 
 GUARD = 30
 
@@ -171,15 +171,7 @@ async def test_many_requests_dispatched_by_the_lanes_keep_every_chain(
         await file_request(resident_id=resident.id, kind=RequestKind.ERASURE)
     worker.concurrency = 8
     worker.claim_batch = 8
-    runner = asyncio.create_task(worker.run_forever())
-    try:
-        for _ in range(GUARD * 20):
-            if await OutboxJob.filter(state=JobState.DONE).count() == 12:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        worker.stop()
-        await runner
+    await run_worker_until_done(worker, 12, guard=GUARD)
 
     assert {d.state for d in await Delivery.all()} == {DeliveryState.SENT}
     for delivery in await Delivery.all():
