@@ -37,9 +37,8 @@ SETTINGS: dict[str, Setting] = {
     "database_url": Setting(
         "`sqlite://FILE` or `postgres://user:pass@host:5432/db`. On PostgreSQL each process "
         "(`desk serve`, `desk worker`) keeps a pool of at most 5 connections, Tortoise's "
-        "default; `?maxsize=N` (and `minsize=`) in the URL changes it. Twenty instead of five "
-        "did not shorten residents' slowest filings in the end-to-end benchmark (one run, "
-        "[bench/README.md](../bench/README.md), tenth pass)"
+        "default; `?maxsize=N` (and `minsize=`) in the URL changes it (the worker's listener "
+        "for new jobs leaves these options out)"
     ),
     "secret_key": Setting(
         "signs links and CSRF tokens, and encrypts stored secrets; set it (same value) on every "
