@@ -204,18 +204,12 @@ async def claim_batch(
 
 # The rows are locked by the inner SELECT (skipping those another worker holds) and updated by
 # the same statement: one round trip and one commit, where BEGIN, SELECT, UPDATE and COMMIT were
-# four (the worker waited on each, bench/fanout.py). `= ANY(ARRAY(...))` runs the subquery once.
-# Written for the partial index `(run_after, id) WHERE state IN ('pending', 'running')` (migration
-# 0021): walked in the claim's order, it stops at the LIMIT. A running job was due when claimed
-# (`run_after <= now` then), so "due" is `run_after <= now` for both states; an OR of the two
-# states made PostgreSQL gather and sort every due job at each claim.
-_CLAIM_POSTGRES = (
-    "UPDATE outbox_job SET state = 'running', locked_by = $1, locked_until = $2, "
-    "attempts = attempts + 1 WHERE id = ANY(ARRAY("
-    "SELECT id FROM outbox_job WHERE state IN ('pending', 'running') AND run_after <= $3 "
-    "AND (state = 'pending' OR locked_until < $3) "
-    "ORDER BY run_after, id LIMIT $4 FOR UPDATE SKIP LOCKED)) RETURNING *"
-)
+# four (the worker waited on each, bench/fanout.py). The statement is a function (migration
+# 0024_outbox_claim) so that it walks the partial index `outbox_job_due` in the claim's order
+# and stops at the LIMIT: left to a queue's statistics, PostgreSQL gathered and sorted every due
+# job at each claim. A running job was due when claimed (`run_after <= now` then), so "due" is
+# `run_after <= now` for both states.
+_CLAIM_POSTGRES = "SELECT * FROM outbox_claim($1, $2, $3, $4)"
 
 
 async def _claim_postgres(
@@ -249,9 +243,17 @@ async def seconds_until_due() -> float | None:
     return max(0.0, (moment - clock.now()).total_seconds())
 
 
+# "Still running", said as "in none of the other states": `state = 'running'` lets PostgreSQL
+# read the job through the partial index of due jobs, which a queue's statistics (none, or
+# those of a drained queue) make look small. With 12,000 deliveries pending it gathered them
+# all to mark 16 jobs done (2.7 ms against 0.28 ms by primary key), at every batch.
+_NOT_RUNNING = tuple(state.value for state in JobState if state is not JobState.RUNNING)
+_STILL_RUNNING = f"state NOT IN ({', '.join(repr(state) for state in _NOT_RUNNING)})"
+
+
 def _held(job: OutboxJob) -> Q:
     """The job as this worker claimed it: not reclaimed by another since (its lease lapsed)."""
-    return Q(id=job.id, state=JobState.RUNNING, locked_by=job.locked_by, attempts=job.attempts)
+    return Q(id=job.id, state__not_in=_NOT_RUNNING, locked_by=job.locked_by, attempts=job.attempts)
 
 
 async def extend_lease(*, job: OutboxJob, lease_seconds: float) -> bool:
@@ -282,7 +284,7 @@ def _held_all(jobs: Sequence[OutboxJob]) -> Q:
             for (worker, attempts), ids in by_attempt.items()
         ),
         join_type=Q.OR,
-    ) & Q(state=JobState.RUNNING)
+    ) & Q(state__not_in=_NOT_RUNNING)
 
 
 async def complete_many(
@@ -323,7 +325,7 @@ def completion_postgres(
         f"UPDATE outbox_job j SET state = 'done', finished_at = ${n}, locked_until = NULL, "
         f"last_error = NULL FROM unnest(${n + 1}::int[], ${n + 2}::text[], ${n + 3}::int[]) "
         "AS h(id, locked_by, attempts) WHERE j.id = h.id AND j.locked_by = h.locked_by "
-        "AND j.attempts = h.attempts AND j.state = 'running'"
+        f"AND j.attempts = h.attempts AND j.{_STILL_RUNNING}"
         + (f" AND {guard}" if guard else "")
         + " RETURNING 1"
     )

@@ -1,6 +1,7 @@
 """Migration 0021_postgres_writes on PostgreSQL: the outbox's only non-unique index leaves done
 jobs out, the claim and the back office still find jobs by state, and deliveries keep room on
-their pages for in-place updates."""
+their pages for in-place updates. How the claim walks that index: test_claim_postgres.py in
+tests/desk/outbox."""
 
 from __future__ import annotations
 
@@ -28,32 +29,6 @@ async def test_the_outbox_indexes_only_jobs_not_done(app: Starlette) -> None:
     assert sorted(found) == ["outbox_job_dead", "outbox_job_due"]
     assert "(run_after, id) WHERE ((state)::text = ANY" in found["outbox_job_due"]
     assert "(finished_at, id) WHERE ((state)::text = 'dead'::text)" in found["outbox_job_dead"]
-
-
-async def test_the_claim_walks_the_due_jobs_in_order_and_stops_at_its_limit(
-    app: Starlette,
-) -> None:
-    """With an OR of pending and running, PostgreSQL gathered every due job (bitmap scans) and
-    sorted them at each claim: thousands in a backlog."""
-    _postgres_only()
-    db = connections.get("default")
-    await db.execute_script(
-        "INSERT INTO outbox_job (kind, payload, idempotency_key, state, attempts, max_attempts, "
-        "run_after, created_at) SELECT 'test.kind', '{}', 'k-' || n, 'pending', 0, 8, "
-        "now() - interval '1 hour' + n * interval '1 ms', now() FROM generate_series(1, 5000) n"
-    )
-    await db.execute_script("ANALYZE outbox_job")
-    inner = services._CLAIM_POSTGRES.split("ARRAY(", 1)[1].rsplit("))", 1)[0]
-    plan = "\n".join(
-        str(row["QUERY PLAN"])
-        for row in await db.execute_query_dict(
-            "EXPLAIN " + inner.replace("$3", "now()").replace("$4", "16")
-        )
-    )
-    assert "Index Scan using outbox_job_due" in plan, plan
-    assert "Sort" not in plan and "Bitmap" not in plan, plan
-    jobs = await services.claim_batch(worker_id="w", limit=16)
-    assert [job.idempotency_key for job in jobs] == [f"k-{n}" for n in range(1, 17)]
 
 
 async def test_jobs_are_still_claimed_done_and_found_by_state(app: Starlette) -> None:
