@@ -29,11 +29,26 @@ from desk.outbox.models import OutboxJob
 # Due: pending and due, or running with its lease lapsed (its worker was lost), as services._due.
 _DUE_SQLITE = "(state = 'pending' AND run_after <= ?) OR (state = 'running' AND locked_until < ?)"
 _ANY_DUE_SQLITE = f"SELECT 1 FROM outbox_job WHERE {_DUE_SQLITE} LIMIT 1"  # noqa: S608
+# Each state walks its own part of the index (state, run_after, id) in the claim's order and
+# stops at the limit; then at most twice the limit is sorted. With the OR of the two states
+# SQLite gathered every due job (two index searches merged) and sorted them all, at every claim
+# and with the write lock held: 1.98 ms against 0.022 ms for 32 jobs of a 12,000 backlog.
 _CLAIM_SQLITE = (
     "UPDATE outbox_job SET state = 'running', locked_by = ?, locked_until = ?, "
-    f"attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox_job WHERE {_DUE_SQLITE} "  # noqa: S608
-    "ORDER BY run_after, id LIMIT ?) RETURNING *"
+    "attempts = attempts + 1 WHERE id IN (SELECT id FROM ("
+    "SELECT * FROM (SELECT id, run_after FROM outbox_job WHERE state = 'pending' "
+    "AND run_after <= ? ORDER BY run_after, id LIMIT ?) UNION ALL "
+    "SELECT * FROM (SELECT id, run_after FROM outbox_job WHERE state = 'running' "
+    "AND locked_until < ? ORDER BY run_after, id LIMIT ?)"
+    ") ORDER BY run_after, id LIMIT ?) RETURNING *"
 )
+
+
+def claim_values(worker_id: str, lease_end: Any, now: Any, limit: int) -> tuple[Any, ...]:
+    """`_CLAIM_SQLITE`'s parameters, in its order."""
+    return (worker_id, lease_end, now, limit, now, limit, limit)
+
+
 # One run per job (executemany: the statement is prepared once); `_held` in services.
 _COMPLETE_SQLITE = (
     "UPDATE outbox_job SET state = 'done', finished_at = ?, locked_until = NULL, "
@@ -56,7 +71,8 @@ async def claim_sqlite(
         return conn.execute(_ANY_DUE_SQLITE, (now, now)).fetchone() is not None
 
     def claim(conn: sqlite3.Connection) -> list[Any]:
-        return conn.execute(_CLAIM_SQLITE, (worker_id, lease_end, now, now, limit)).fetchall()
+        values = claim_values(worker_id, lease_end, now, limit)
+        return conn.execute(_CLAIM_SQLITE, values).fetchall()
 
     rows = await write_in_thread(client, claim, any_due)
     jobs = [OutboxJob._init_from_db(**dict(row)) for row in rows or ()]

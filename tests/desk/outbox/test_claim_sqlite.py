@@ -4,15 +4,18 @@ write lock without holding the process's connection, and completion counts only 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from starlette.applications import Starlette
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import TransactionManagementError
 
-from desk.outbox import services
+from desk.core import clock
+from desk.outbox import services, statements
 from desk.outbox.models import JobState, OutboxJob
 
 GUARD = 30
@@ -80,3 +83,52 @@ async def test_a_claim_waits_for_another_process_then_takes_its_jobs(
     jobs[1].attempts += 1
     assert await services.complete_many(jobs=jobs) == 1
     assert await OutboxJob.filter(state=JobState.DONE).count() == 1
+
+
+def _backlog(path: str, first: int, last: int) -> None:
+    when = statements._db_time(clock.now() - timedelta(seconds=1))
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.executemany(
+            "INSERT INTO outbox_job (kind, payload, idempotency_key, state, attempts, "
+            "max_attempts, run_after, created_at) VALUES ('test.backlog', '{}', ?, 'pending', "
+            "0, 8, ?, ?)",
+            [(f"backlog-{n}", when, when) for n in range(first, last + 1)],
+        )
+
+
+def _claim_steps(path: str, limit: int) -> tuple[int, list[str]]:
+    """SQLite's virtual-machine steps for one claim (by hundreds), and the keys it took; rolled
+    back. Steps, not time: what the claim does while it holds the write lock, on any machine."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.set_progress_handler(count, 100)
+        conn.execute("BEGIN IMMEDIATE")
+        now = statements._db_time(clock.now())
+        values = statements.claim_values("w1", now, now, limit)
+        rows = conn.execute(statements._CLAIM_SQLITE, values).fetchall()
+        keys = [str(row[3]) for row in sorted(rows, key=lambda row: int(row[0]))]
+        conn.execute("ROLLBACK")
+    return steps[0], keys
+
+
+async def test_a_claim_does_not_grow_with_the_backlog(sqlite_db: SqliteClient) -> None:
+    """With the OR of pending and running, SQLite gathered and sorted every due job at each
+    claim, holding the write lock that every filing waits for."""
+    _backlog(sqlite_db.filename, 1, 1000)
+    small, taken = _claim_steps(sqlite_db.filename, 32)
+    assert taken == [f"backlog-{n}" for n in range(1, 33)]
+    _backlog(sqlite_db.filename, 1001, 12_000)
+    large, taken = _claim_steps(sqlite_db.filename, 32)
+    assert taken == [f"backlog-{n}" for n in range(1, 33)]
+    # The gathering took twelve times the steps for twelve times the backlog.
+    assert large <= 2 * small
+    # A lapsed lease comes back in its turn among the pending ones.
+    jobs = await services.claim_batch(worker_id="w1", limit=2)
+    await OutboxJob.filter(id=jobs[1].id).update(locked_until=clock.now() - timedelta(seconds=1))
+    again = await services.claim_batch(worker_id="w2", limit=2)
+    assert [job.idempotency_key for job in again] == ["backlog-2", "backlog-3"]
