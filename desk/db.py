@@ -32,6 +32,17 @@ MODEL_MODULES = [
 ]
 
 
+# How long a PostgreSQL connection keeps a prepared statement, and so its plan (asyncpg's
+# default: 300 s). After five runs PostgreSQL may keep one generic plan for the statement's life,
+# made for the tables as they were then: on a database minutes old, plans made while `delivery`
+# held a few hundred rows read it whole for every batch of 32 deliveries once it held 12,000
+# (auto_explain, bench/concurrent_load.py --mode everywhere), until autovacuum's ANALYZE, and
+# never with autovacuum off. Prepared again, a statement is planned for the tables as they are.
+# A statement prepared anew costs one more round trip and five plans: every few seconds, not per
+# run (a plan at every run cost the fan-out a third of its deliveries per second).
+PLAN_LIFETIME_S = 5
+
+
 def connection_config(database_url: str) -> str | dict[str, Any]:
     """PostgreSQL as the URL says, its pool's connections given back without a reset query;
     SQLite through the desk's client (desk.db_sqlite), its write-ahead log kept at its size."""
@@ -42,6 +53,7 @@ def connection_config(database_url: str) -> str | dict[str, Any]:
             config["credentials"]["journal_size_limit"] = WAL_SIZE_LIMIT
     elif config["engine"] == "tortoise.backends.asyncpg":
         config["credentials"]["reset"] = keep_session
+        config["credentials"].setdefault("max_cached_statement_lifetime", PLAN_LIFETIME_S)
     return config
 
 

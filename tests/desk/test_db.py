@@ -10,7 +10,7 @@ import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from desk.db import connected, connection_config, keep_session
+from desk.db import PLAN_LIFETIME_S, connected, connection_config, keep_session
 from desk.settings import PROJECT_ROOT
 
 
@@ -18,6 +18,9 @@ def test_postgres_pool_skips_the_reset_query_and_sqlite_keeps_its_client() -> No
     postgres = connection_config("postgres://desk@127.0.0.1:5432/desk")
     assert isinstance(postgres, dict)
     assert postgres["credentials"]["reset"] is keep_session
+    # A plan is made again every few seconds, for the tables as they have grown (desk.db).
+    assert postgres["credentials"]["max_cached_statement_lifetime"] == PLAN_LIFETIME_S
+    assert 0 < PLAN_LIFETIME_S < 300
     sqlite = connection_config("sqlite:///tmp/desk.sqlite3")
     assert isinstance(sqlite, dict)
     assert sqlite["engine"] == "desk.db_sqlite"
