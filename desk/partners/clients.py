@@ -4,6 +4,7 @@ and each signatory's hashing key for holdings and lineage events."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,9 +122,7 @@ async def create_client(*, slug: str, label: str = "", actor: str = "system") ->
     if signatory is None:
         raise UnknownSignatory(slug)
     client_id = f"{slug}-{secrets.token_hex(6)}"
-    secret = _new_secret()
-    # Before the transaction, off the event loop: scrypt takes about 37 ms.
-    secret_hash = await asyncio.to_thread(crypto.hash_secret, secret)
+    secret, secret_hash = await _new_secret()
     async with in_transaction() as conn:
         client = await PartnerClient.create(
             client_id=client_id, signatory=signatory, label=label, using_db=conn
@@ -154,8 +153,7 @@ async def rotate_secret(
     )
     if client is None or (signatory_id is not None and client.signatory.id != signatory_id):
         raise LookupError(client_id)
-    secret = _new_secret()
-    secret_hash = await asyncio.to_thread(crypto.hash_secret, secret)
+    secret, secret_hash = await _new_secret()
     async with in_transaction() as conn:
         active = (
             await ClientSecret.filter(client=client, revoked_at=None)
@@ -221,8 +219,8 @@ async def authenticate(*, client_id: str, client_secret: str) -> Authenticated |
     # excluded signatory, one or two active secrets, right or wrong secret): the time taken
     # tells nothing about which client ids exist or how many secrets they have.
     stored = await ClientSecret.filter(client_id=client.id if client else 0, revoked_at=None)
-    hashes = [s.secret_hash for s in stored]
-    hashes += [_DUMMY_HASH] * max(0, MAX_ACTIVE_SECRETS - len(hashes))
+    hashes: list[str | None] = [s.secret_hash for s in stored]
+    hashes += [None] * max(0, MAX_ACTIVE_SECRETS - len(hashes))
     # Off the event loop (hashlib's scrypt releases the GIL): a run takes about 37 ms, and
     # every request of the process, residents' pages included, waited for both.
     matches = await asyncio.to_thread(_matches, client_secret, hashes)
@@ -237,9 +235,17 @@ async def authenticate(*, client_id: str, client_secret: str) -> Authenticated |
     )
 
 
-def _matches(secret: str, hashes: list[str]) -> list[bool]:
-    """Whether `secret` matches each hash, every hash checked whatever the first ones say."""
-    return [crypto.check_secret(secret, h) for h in hashes]
+def _matches(secret: str, hashes: list[str | None]) -> list[bool]:
+    """Whether `secret` matches each hash, every hash checked whatever the first ones say; an
+    empty slot (None) is checked against a stand-in of the same cost, and never matches."""
+    return [crypto.check_secret(secret, h or _stand_in()) and h is not None for h in hashes]
+
+
+@functools.cache
+def _stand_in() -> str:
+    """The hash an empty slot is checked against, made at first use in the checking thread:
+    made at import, its 37 ms of scrypt were paid by every process and command at start-up."""
+    return crypto.hash_secret("not-a-real-secret")
 
 
 async def secret_still_active(*, secret_id: int, client_id: str, signatory_id: int) -> bool:
@@ -274,8 +280,8 @@ async def hashing_key(*, signatory: Signatory, secret_key: str, create: bool = T
     return key
 
 
-def _new_secret() -> str:
-    return "dsk_" + secrets.token_urlsafe(32)
-
-
-_DUMMY_HASH = crypto.hash_secret("not-a-real-secret")
+async def _new_secret() -> tuple[str, str]:
+    """A new client secret and its hash, made off the event loop (scrypt takes about 37 ms) and
+    before the caller's transaction opens (on SQLite it held the write lock meanwhile)."""
+    secret = "dsk_" + secrets.token_urlsafe(32)
+    return secret, await asyncio.to_thread(crypto.hash_secret, secret)
