@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
+from desk.outbox import services
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker
 
@@ -40,6 +42,17 @@ async def run_worker_until_done(worker: Worker, count: int, *, guard: float = 30
     finally:
         worker.stop()
         await asyncio.wait_for(task, timeout=guard)
+
+
+async def enqueue_backlog(first: int, last: int) -> None:
+    """Pending jobs keyed `backlog-<first>` to `backlog-<last>`, due now, their ids in that
+    order, written as the desk writes many jobs (one statement)."""
+    async with in_transaction() as connection:
+        await services.enqueue_new(
+            kind="test.backlog",
+            jobs=[(f"backlog-{n}", {}) for n in range(first, last + 1)],
+            connection=connection,
+        )
 
 
 async def csrf_token(client: httpx.AsyncClient, path: str = "/") -> str:

@@ -3,6 +3,7 @@ while the desk leaves no session state on a pooled connection (desk.db.keep_sess
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -66,3 +67,29 @@ async def test_a_failed_transaction_leaves_nothing_for_the_next_user(database_ur
             assert rows[0]["held"] == 0
             _, rows = await conn.execute_query("SELECT to_regclass('left_behind') IS NULL AS gone")
             assert rows[0]["gone"] is True
+
+
+async def test_a_prepared_statement_is_planned_again_once_its_lifetime_is_over(
+    database_url: str,
+) -> None:
+    """After five runs PostgreSQL may keep a generic plan for a prepared statement's life, made
+    for the tables as they were: the desk's connections prepare a statement again once it is
+    PLAN_LIFETIME_S old, and it is planned afresh for the tables as they have grown."""
+    if not database_url.startswith("postgres"):
+        pytest.skip("PostgreSQL's prepared statements")
+    query = "SELECT id FROM outbox_job WHERE id = ANY($1::int[]) AND kind <> 'plan-lifetime'"
+    plans = (
+        "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements WHERE statement = $1"
+    )
+    async with connected(database_url), in_transaction() as conn:
+        # One session throughout: a transaction keeps its connection.
+        for _ in range(6):
+            await conn.execute_query(query, [[1, 2, 3]])
+        _, before = await conn.execute_query(plans, [query])
+        await asyncio.sleep(PLAN_LIFETIME_S + 0.5)
+        await conn.execute_query(query, [[1, 2, 3]])
+        _, after = await conn.execute_query(plans, [query])
+    assert [int(row[1]) for row in before] == [6]
+    # The old statement closed, a new one prepared and planned once so far.
+    assert [int(row[1]) for row in after] == [1]
+    assert after[0][0] != before[0][0]

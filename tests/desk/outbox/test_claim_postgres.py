@@ -7,7 +7,7 @@ again at each completion."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
 
 import pytest
 from starlette.applications import Starlette
@@ -15,9 +15,9 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from desk.core import clock
 from desk.outbox import services
 from desk.outbox.models import JobState, OutboxJob
+from tests.helpers import enqueue_backlog
 
 # The backlog of 300 filings to 40 signatories; at 3,000 jobs the old claim still walked.
 BACKLOG = 12_000
@@ -43,12 +43,7 @@ def _more(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 async def backlog(app: Starlette) -> None:
     if connections.get("default").capabilities.dialect != "postgres":
         pytest.skip("PostgreSQL's planner and per-transaction index statistics")
-    await connections.get("default").execute_query(
-        "INSERT INTO outbox_job (kind, payload, idempotency_key, state, attempts, max_attempts, "
-        "run_after, created_at) SELECT 'test.backlog', '{}'::jsonb, 'backlog-' || n, 'pending', "
-        "0, 8, $1, $1 FROM generate_series(1, $2) AS n",
-        [clock.now() - timedelta(seconds=1), BACKLOG],
-    )
+    await enqueue_backlog(1, BACKLOG)
 
 
 async def test_a_claim_walks_the_due_jobs_in_order_and_stops_at_its_limit(backlog: None) -> None:
@@ -77,6 +72,23 @@ async def test_a_second_claim_skips_what_the_first_took(backlog: None) -> None:
     ]
     # The first claim's jobs, still running under their lease, are walked past.
     assert read["outbox_job_due"] <= 3 * TAKEN
+
+
+async def test_two_claims_at_once_take_the_oldest_jobs_between_them_never_one_twice(
+    backlog: None,
+) -> None:
+    """Two workers' claims at the same moment, each on its own PostgreSQL session: each skips
+    the rows the other has locked, and together they take the oldest jobs."""
+    first, second = await asyncio.gather(
+        services.claim_batch(worker_id="w1", limit=TAKEN),
+        services.claim_batch(worker_id="w2", limit=TAKEN),
+    )
+    taken = [job.idempotency_key for job in [*first, *second]]
+    assert len(first) == len(second) == TAKEN
+    assert sorted(taken, key=lambda key: int(key.split("-")[1])) == [
+        f"backlog-{n}" for n in range(1, 2 * TAKEN + 1)
+    ]
+    assert await OutboxJob.filter(state=JobState.RUNNING).count() == 2 * TAKEN
 
 
 async def test_completing_a_batch_reads_its_jobs_by_key(backlog: None) -> None:

@@ -17,6 +17,7 @@ from tortoise.exceptions import TransactionManagementError
 from desk.core import clock
 from desk.outbox import services, statements
 from desk.outbox.models import JobState, OutboxJob
+from tests.helpers import enqueue_backlog
 
 GUARD = 30
 
@@ -85,17 +86,6 @@ async def test_a_claim_waits_for_another_process_then_takes_its_jobs(
     assert await OutboxJob.filter(state=JobState.DONE).count() == 1
 
 
-def _backlog(path: str, first: int, last: int) -> None:
-    when = statements._db_time(clock.now() - timedelta(seconds=1))
-    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        conn.executemany(
-            "INSERT INTO outbox_job (kind, payload, idempotency_key, state, attempts, "
-            "max_attempts, run_after, created_at) VALUES ('test.backlog', '{}', ?, 'pending', "
-            "0, 8, ?, ?)",
-            [(f"backlog-{n}", when, when) for n in range(first, last + 1)],
-        )
-
-
 def _claim_steps(path: str, limit: int) -> tuple[int, list[str]]:
     """SQLite's virtual-machine steps for one claim (by hundreds), and the keys it took; rolled
     back. Steps, not time: what the claim does while it holds the write lock, on any machine."""
@@ -119,10 +109,10 @@ def _claim_steps(path: str, limit: int) -> tuple[int, list[str]]:
 async def test_a_claim_does_not_grow_with_the_backlog(sqlite_db: SqliteClient) -> None:
     """With the OR of pending and running, SQLite gathered and sorted every due job at each
     claim, holding the write lock that every filing waits for."""
-    _backlog(sqlite_db.filename, 1, 1000)
+    await enqueue_backlog(1, 1000)
     small, taken = _claim_steps(sqlite_db.filename, 32)
     assert taken == [f"backlog-{n}" for n in range(1, 33)]
-    _backlog(sqlite_db.filename, 1001, 12_000)
+    await enqueue_backlog(1001, 12_000)
     large, taken = _claim_steps(sqlite_db.filename, 32)
     assert taken == [f"backlog-{n}" for n in range(1, 33)]
     # The gathering took twelve times the steps for twelve times the backlog.
