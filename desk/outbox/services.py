@@ -205,10 +205,10 @@ async def claim_batch(
 # The rows are locked by the inner SELECT (skipping those another worker holds) and updated by
 # the same statement: one round trip and one commit, where BEGIN, SELECT, UPDATE and COMMIT were
 # four (the worker waited on each, bench/fanout.py). The statement is a function (migration
-# 0024_outbox_claim) so that it walks the partial index `outbox_job_due` in the claim's order
-# and stops at the LIMIT: left to a queue's statistics, PostgreSQL gathered and sorted every due
-# job at each claim. A running job was due when claimed (`run_after <= now` then), so "due" is
-# `run_after <= now` for both states.
+# 0024_outbox_claim; changing the claim takes a migration) so that it walks the partial index
+# `outbox_job_due` in the claim's order and stops at the LIMIT: left to a queue's statistics,
+# PostgreSQL gathered and sorted every due job at each claim. A running job was due when
+# claimed (`run_after <= now` then), so "due" is `run_after <= now` for both states.
 _CLAIM_POSTGRES = "SELECT * FROM outbox_claim($1, $2, $3, $4)"
 
 

@@ -49,7 +49,8 @@ def claim_values(worker_id: str, lease_end: Any, now: Any, limit: int) -> tuple[
     return (worker_id, lease_end, now, limit, now, limit, limit)
 
 
-# One run per job (executemany: the statement is prepared once); `_held` in services.
+# One run per job (executemany: the statement is prepared once); `_held` in services. SQLite finds
+# the row by its id whatever the state test says; PostgreSQL needs services._STILL_RUNNING.
 _COMPLETE_SQLITE = (
     "UPDATE outbox_job SET state = 'done', finished_at = ?, locked_until = NULL, "
     "last_error = NULL WHERE id = ? AND locked_by = ? AND attempts = ? AND state = 'running'"
