@@ -25,7 +25,7 @@ from desk.jobs import build_worker
 from desk.mail.sink import MailSink, SmtpSinkServer
 from desk.outbox.worker import Worker
 from desk.settings import Settings
-from tests.helpers import LOCAL_PARTNER_NETWORKS
+from tests.helpers import LOCAL_PARTNER_NETWORKS, migrated_sqlite
 
 PG_URL = os.environ.get("DESK_TEST_DATABASE_URL", "")
 
@@ -68,9 +68,7 @@ TABLES = [
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
-    asyncio.run(migrate(f"sqlite://{path}"))
-    return path
+    return migrated_sqlite(tmp_path_factory.mktemp("db") / "template.sqlite3")
 
 
 @pytest.fixture(scope="session")

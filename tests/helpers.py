@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -15,12 +18,32 @@ import httpx
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from desk.db import migrate
 from desk.outbox import services
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.worker import Worker
 
 # DESK_PARTNER_ALLOWED_NETWORKS for the tests: their partners run on this machine.
 LOCAL_PARTNER_NETWORKS = "127.0.0.1/32"
+
+_migrated: Path | None = None
+
+
+def migrated_sqlite(path: Path) -> Path:
+    """At `path`, a copy of an SQLite database migrated once per test process: migrating a new
+    database costs 7-8 s of CPU (Tortoise rebuilds its model state at each operation), and the
+    tests that start `desk demo`, `desk serve` or `desk worker` on a database of their own paid
+    it each time. Only tests of migrating itself start from an empty file."""
+    global _migrated
+    if _migrated is None:
+        directory = Path(tempfile.mkdtemp(prefix="desk-migrated-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        template = directory / "template.sqlite3"
+        asyncio.run(migrate(f"sqlite://{template}"))
+        _migrated = template
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_migrated, path)
+    return path
 
 
 async def column(query: QuerySet[Any], name: str) -> list[Any]:
@@ -91,8 +114,14 @@ async def partner_bearer(client: httpx.AsyncClient, slug: str) -> dict[str, str]
     return {"Authorization": f"Bearer {await partner_token(client, slug)}"}
 
 
-def start_demo(tmp_path: Path, **env_overrides: str) -> tuple[subprocess.Popen[str], str]:
-    """Start `desk demo` in tmp_path on a free port; returns (process, base URL) once it answers."""
+def start_demo(
+    tmp_path: Path, *, fresh: bool = False, **env_overrides: str
+) -> tuple[subprocess.Popen[str], str]:
+    """Start `desk demo` in tmp_path on a free port; returns (process, base URL) once it answers.
+    Its database is migrated already (`migrated_sqlite`) unless `fresh`: then the demo makes it,
+    as on a new machine."""
+    if not fresh and "DESK_DATABASE_URL" not in env_overrides:
+        migrated_sqlite(tmp_path / "desk-demo.sqlite3")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])

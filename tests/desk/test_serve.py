@@ -3,7 +3,6 @@ factory, health endpoints answering, JSON log lines with the request id, no Serv
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from desk.db import migrate
+from tests.helpers import migrated_sqlite
 
 
 def _free_port() -> int:
@@ -41,8 +40,7 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> No
 
 @pytest.mark.functional
 def test_serve_with_two_workers_answers_and_logs_json(tmp_path: Path) -> None:
-    database = f"sqlite://{tmp_path / 'desk.sqlite3'}"
-    asyncio.run(migrate(database))
+    database = f"sqlite://{migrated_sqlite(tmp_path / 'desk.sqlite3')}"
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESK_")}
     env.update(DESK_DATABASE_URL=database, DESK_DATA_DIR=str(tmp_path / "data"))

@@ -4,7 +4,6 @@ starts."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from desk.db import migrate
+from tests.helpers import migrated_sqlite
 
 STARTED = re.compile(r"worker \S+ started")
 
@@ -38,7 +37,7 @@ def _nice_of(pid: int) -> int:
 
 
 def _nice_of_started_worker(tmp_path: Path, **settings: str) -> int:
-    asyncio.run(migrate(f"sqlite://{tmp_path / 'desk.sqlite3'}"))
+    migrated_sqlite(tmp_path / "desk.sqlite3")
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
         worker = subprocess.Popen(

@@ -13,7 +13,7 @@ from tests.helpers import start_demo
 
 def test_demo_serves_seeded_register_and_mailbox_then_stops_on_ctrl_c(tmp_path: Path) -> None:
     started = time.monotonic()
-    process, base = start_demo(tmp_path)
+    process, base = start_demo(tmp_path, fresh=True)
     try:
         print(f"desk demo answered its first page after {time.monotonic() - started:.2f} s")
         register = httpx.get(base + "/signataires", timeout=5)
