@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/concurrent_load.py [--mode intake,everywhere,e2e] [--requests N]
      [--residents 50] [--concurrency 10] [--postgres URL_OF_A_SERVER [--sqlite]]
-     [--worker-after] [--worker-nice N] [--worker-concurrency N] [--history N]
+     [--worker-after] [--worker-nice N] [--worker-concurrency N] [--worker-intake-yield S]
+     [--history N]
      [--profile PREFIX]
 
 `desk serve`, one `desk worker` and `desk partner-sim` processes (one per webhook signatory,
@@ -110,6 +111,7 @@ async def _run(database_url: str, args: argparse.Namespace, mode: str, work: Pat
         worker_during_filing=not args.worker_after,
         worker_nice=Settings.worker_nice if args.worker_nice is None else args.worker_nice,
         worker_concurrency=args.worker_concurrency,
+        worker_intake_yield=args.worker_intake_yield,
         history=args.history,
     )
 
@@ -122,6 +124,7 @@ def report(db: str, mode: str, result: LoadResult, bare_rps: float, bare_p99: fl
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     worker = "worker during the filings" if result.worker_during_filing else "worker after"
     worker += f" at nice {result.worker_nice}, {result.worker_concurrency} jobs at once"
+    worker += f", holding back {result.worker_intake_yield} s at most while residents file"
     if result.history:
         worker += f"; after {result.history} filings completed (history)"
     print(
@@ -201,6 +204,13 @@ def main() -> None:
         default=Settings.worker_concurrency,
         help="jobs the worker runs at once, DESK_WORKER_CONCURRENCY (default: the desk's, "
         f"{Settings.worker_concurrency})",
+    )
+    parser.add_argument(
+        "--worker-intake-yield",
+        type=float,
+        default=Settings.worker_intake_yield,
+        help="most seconds the worker waits between two claims while residents are filing, "
+        f"DESK_WORKER_INTAKE_YIELD (default: the desk's, {Settings.worker_intake_yield}; 0: never)",
     )
     parser.add_argument(
         "--history",

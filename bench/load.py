@@ -86,6 +86,7 @@ class LoadResult:
     # The worker's nice level (DESK_WORKER_NICE; the desk's default, 10, unless given).
     worker_nice: int = Settings.worker_nice
     worker_concurrency: int = Settings.worker_concurrency
+    worker_intake_yield: float = Settings.worker_intake_yield
     history: int = 0
 
     @property
@@ -260,6 +261,7 @@ async def run_load(
     profile: str | None = None,
     worker_during_filing: bool = True,
     worker_nice: int = Settings.worker_nice,
+    worker_intake_yield: float = Settings.worker_intake_yield,
     history: int = 0,
 ) -> LoadResult:
     """The whole workload; `database_url` must name an empty database.
@@ -272,6 +274,8 @@ async def run_load(
     the end-to-end time includes the worker's backlog).
     `worker_nice`: the worker lowers itself to that nice level (DESK_WORKER_NICE; the web
     process keeps the CPU first); 0 keeps the bench's own priority.
+    `worker_intake_yield`: DESK_WORKER_INTAKE_YIELD, the most seconds the worker waits between
+    two claims while residents are filing (desk.outbox.intake); 0: it never holds back.
     `history`: that many filings of the same kind are filed and completed before the measure,
     and PostgreSQL's statistics taken (`ANALYZE`, as its autovacuum does within a minute), so
     the measure meets a desk in operation rather than a database a few seconds old: on an empty
@@ -287,6 +291,7 @@ async def run_load(
         worker_during_filing=worker_during_filing,
         worker_nice=worker_nice,
         worker_concurrency=worker_concurrency,
+        worker_intake_yield=worker_intake_yield,
         history=history,
     )
     logs = work / "logs"
@@ -304,6 +309,7 @@ async def run_load(
             base_url=base,
             DESK_SIMULATED_DELAY="0.5",
             DESK_WORKER_CONCURRENCY=str(worker_concurrency),
+            DESK_WORKER_INTAKE_YIELD=str(worker_intake_yield),
             DESK_PARTNER_ALLOWED_NETWORKS="127.0.0.1/32",
             # Every resident logs in from this one address: its limit is not what is measured.
             DESK_RATE_LIMIT_LOGIN_PER_IP="10000 per minute",

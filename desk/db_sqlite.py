@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -245,6 +246,15 @@ def _is_read(query: str) -> bool:
 def _shared_file(file_path: str) -> bool:
     """Whether a second connection opens the same database (an in-memory one is private)."""
     return bool(file_path) and file_path != ":memory:" and "mode=memory" not in file_path
+
+
+def file_beside(database_url: str, suffix: str) -> Path | None:
+    """A file of the desk's beside an SQLite database (`<database><suffix>`: the workers' lock,
+    the filings' pulse); None for PostgreSQL and for a database in memory."""
+    if not database_url.startswith("sqlite://"):
+        return None
+    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+    return Path(path + suffix) if _shared_file(path) else None
 
 
 class ImmediateSqliteClient(SqliteClient):

@@ -107,5 +107,6 @@ def build_worker(runtime: Runtime) -> Worker:
         concurrency=s.worker_concurrency,
         claim_batch=s.worker_claim_batch,
         claim_linger=s.worker_claim_linger,
+        intake_yield=s.worker_intake_yield,
         database_url=s.database_url,
     )

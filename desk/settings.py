@@ -14,6 +14,8 @@ from typing import Any
 PROJECT_ROOT = Path(os.environ.get("DESK_ASSETS_DIR") or Path(__file__).resolve().parent.parent)
 # The most jobs one worker runs at once or claims in one transaction.
 MAX_WORKER_JOBS = 1000
+# Beyond a minute, holding back for filings would look like a stuck worker.
+MAX_INTAKE_YIELD = 60.0
 
 
 def _bool(value: str) -> bool:
@@ -89,6 +91,10 @@ class Settings:
     # claiming, so jobs trickling in are claimed and run together: each claim and batch costs
     # statements whatever its size. A job waits this much longer at most.
     worker_claim_linger: float = 0.03
+    # While residents are filing, the most seconds a worker waits between two claims
+    # (desk.outbox.intake): the filings get the cores and the database first, the worker
+    # catches up when they stop. 0: it never holds back.
+    worker_intake_yield: float = 0.5
     # The CPU priority `desk worker` lowers itself to at start (nice, 0-19): on a machine it
     # shares with the web app, pages people wait for come first and the worker takes what they
     # leave; alone on its machine it loses nothing. 0 keeps the priority it was started with.
@@ -126,6 +132,11 @@ class Settings:
             raise ValueError(
                 f"DESK_WORKER_NICE={self.worker_nice}: a nice level from 0 (the priority the "
                 "worker was started with) to 19 (the lowest)"
+            )
+        if not 0 <= self.worker_intake_yield <= MAX_INTAKE_YIELD:  # also refuses nan
+            raise ValueError(
+                f"DESK_WORKER_INTAKE_YIELD={self.worker_intake_yield}: seconds from 0 (the "
+                f"worker never holds back) to {MAX_INTAKE_YIELD}"
             )
         # A worker made of 0 lanes would silently run 1; one of a million would start a million
         # tasks: both are typos, said at start.

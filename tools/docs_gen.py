@@ -152,6 +152,12 @@ SETTINGS: dict[str, Setting] = {
         "are claimed and run together (each claim and batch costs statements whatever its size); "
         "0 claims at once — see [operations.md](operations.md#workers-and-the-outbox)"
     ),
+    "worker_intake_yield": Setting(
+        "while residents are filing (one filing in the last 50 ms), the most seconds a worker "
+        "waits between two claims: the filings get the processor and the database first, the "
+        "worker catches up when they stop; 0 to 60, 0 never holds back — see "
+        "[operations.md](operations.md#workers-and-the-outbox)"
+    ),
     "worker_nice": Setting(
         "the CPU priority (nice level, 0–19) `desk worker` lowers itself to at start: on a "
         "machine shared with the web app, pages come first and the worker takes what they "

@@ -9,6 +9,8 @@
 - A recorder marks finished jobs done in batches (one statement for all the jobs finished
   while the previous batch was written); failures are recorded at once, one by one.
 - One heartbeat extends the lease of every job held, in one statement per beat.
+- While residents are filing, the feeder holds back its next claim, `intake_yield` seconds at
+  most since its last (desk.outbox.intake): the filings get the cores and the database first.
 - Kinds the registry coalesces (`JobRegistry.coalesce`) claimed together run once.
 - Kinds the registry batches (`JobRegistry.batches`) claimed together run as one batch in one
   lane (a webhook's deliveries: read, sent and recorded together), each job with its own
@@ -60,6 +62,8 @@ class Worker(Protocol):
     @property
     def poll_interval(self) -> float: ...
     @property
+    def intake_yield(self) -> float: ...
+    @property
     def lease_seconds(self) -> float: ...
     @property
     def maintenance_interval(self) -> float: ...
@@ -77,6 +81,9 @@ class Worker(Protocol):
     def maintenance_due(self) -> bool: ...
     async def maintain(self) -> None: ...
 
+
+# Seconds between two looks at whether residents are still filing, while holding back.
+INTAKE_RECHECK = 0.02
 
 # A job and the jobs of the same coalesced kind its run stands for, or of the same batched
 # kind run with it.
@@ -119,6 +126,7 @@ class Lanes:
         self.done: list[OutboxJob] = []
         self.done_event = asyncio.Event()
         self.closing = False
+        self.last_claim = float("-inf")
 
     async def run(self) -> None:
         w = self.worker
@@ -156,6 +164,7 @@ class Lanes:
 
     async def _feed(self) -> None:
         w = self.worker
+        await w.wakeup.listen()
         while not w.stopping.is_set():
             free = w.concurrency - self.busy
             if free <= 0:
@@ -164,6 +173,7 @@ class Lanes:
                 await self._gather_places()
                 continue
             wanted = min(free, w.claim_batch)
+            await self._give_way()
             try:
                 jobs = await w._claim(wanted)
             except asyncio.CancelledError:
@@ -179,6 +189,20 @@ class Lanes:
                 # due time (a poll of a partner, a retry), or the next poll.
                 await w.wakeup.wait(await self._idle_seconds())
                 await self._linger()
+
+    async def _give_way(self) -> None:
+        """While residents are filing, wait until they stop or `intake_yield` seconds have
+        passed since the last claim, whichever comes first (desk.outbox.intake). A stop ends
+        the wait at once."""
+        w = self.worker
+        loop = asyncio.get_running_loop()
+        until = self.last_claim + w.intake_yield
+        while loop.time() < until and w.wakeup.intake.filing_now():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(w.stopping.wait(), timeout=INTAKE_RECHECK)
+            if w.stopping.is_set():
+                return
+        self.last_claim = loop.time()
 
     async def _gather_places(self) -> None:
         """Lanes all busy, one just freed: before claiming, wait up to `claim_linger` seconds for

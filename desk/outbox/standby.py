@@ -17,17 +17,14 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from desk.db_sqlite import file_beside
+
 log = logging.getLogger("desk.worker")
 
 
 def lock_path(database_url: str) -> Path | None:
     """The lock file of a SQLite database (None for PostgreSQL or an in-memory database)."""
-    if not database_url.startswith("sqlite://"):
-        return None
-    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
-    if not path or path == ":memory:":
-        return None
-    return Path(path + ".worker-lock")
+    return file_beside(database_url, ".worker-lock")
 
 
 def _try_lock(descriptor: int) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from desk.outbox.intake import INTAKE, IntakeWatch
 from desk.outbox.services import WAKE_CHANNEL
 
 log = logging.getLogger("desk.worker")
@@ -41,12 +42,17 @@ class Wakeup:
         self._event = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         self._next_try = 0.0
+        # Whether residents are filing now (desk.outbox.intake): on PostgreSQL, told by the
+        # filings' notifications this connection receives.
+        self.intake = IntakeWatch(database_url)
 
     @property
     def listening(self) -> bool:
         return self._conn is not None and not self._conn.is_closed()
 
-    def _notified(self, *_: Any) -> None:
+    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload == INTAKE:
+            self.intake.notified()
         self._event.set()
 
     def _lost(self, *_: Any) -> None:
@@ -54,7 +60,9 @@ class Wakeup:
         self._conn = None
         self._event.set()  # look for work now: notifications may have been missed
 
-    async def _listen(self) -> None:
+    async def listen(self) -> None:
+        """Listen now if not listening yet (PostgreSQL; the worker starts with it: the filings'
+        notifications tell it to hold back even while it is busy)."""
         loop = asyncio.get_running_loop()
         if self.dsn is None or self.listening or loop.time() < self._next_try:
             return
@@ -76,7 +84,7 @@ class Wakeup:
 
     async def wait(self, seconds: float) -> None:
         """Until a notification, a poke or `seconds`, whichever comes first."""
-        await self._listen()
+        await self.listen()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout=seconds)
         self._event.clear()

@@ -66,6 +66,7 @@ class Worker:
         claim_batch: int = 32,
         database_url: str = "",
         claim_linger: float = 0.0,
+        intake_yield: float = 0.0,
     ) -> None:
         self.registry = registry
         # Jobs run at once by run_forever: a job mostly waits (database, partner, SMTP).
@@ -85,6 +86,9 @@ class Worker:
         # Seconds an idle worker, once woken, waits before claiming: jobs written meanwhile are
         # claimed, and run, together (desk.outbox.lanes). Not for `run_once`.
         self.claim_linger = max(0.0, claim_linger)
+        # Most seconds between two claims while residents are filing (desk.outbox.intake);
+        # 0: the worker never holds back. Not for `run_once`.
+        self.intake_yield = max(0.0, intake_yield)
         self.wakeup = Wakeup(database_url)
 
     def stop(self) -> None:

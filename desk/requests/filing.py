@@ -39,6 +39,7 @@ from desk.core import clock
 from desk.db_rows import columns_of, insert_returning, insert_rows, row_values, values_inserts
 from desk.db_sqlite import own_client, write_in_thread
 from desk.dbstatus import is_write_conflict
+from desk.outbox import intake
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import enqueue_rows, job_defaults
 from desk.requests import filing_pg
@@ -141,7 +142,10 @@ async def write_filings_sqlite(
             insert(conn, OutboxJob, jobs_shared, jobs)
         return ids
 
-    return answers(filings, await write_in_thread(client, work) or {})
+    ids = await write_in_thread(client, work) or {}
+    if ids:
+        intake.filed(client.filename)  # workers hold back while residents file
+    return answers(filings, ids)
 
 
 _WRITTEN: tuple[type[Model], ...] = (RightsRequest, Delivery, DeliveryEvent, OutboxJob)

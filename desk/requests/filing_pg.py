@@ -32,6 +32,7 @@ from tortoise.models import Model
 from desk.core import clock
 from desk.core.chain import GENESIS
 from desk.db_rows import column_arrays, columns_of, default_literal, postgres_type
+from desk.outbox.intake import INTAKE
 from desk.outbox.models import OutboxJob
 from desk.outbox.services import DEFAULT_MAX_ATTEMPTS, WAKE_CHANNEL
 from desk.requests.audit import GENESIS_JSON, first_event_tail
@@ -167,8 +168,9 @@ def _statement(
     )  # fmt: skip
     # The deliveries take their ids in the order their rows are sorted (PostgreSQL evaluates
     # nextval() after the sort): a filing's in signatory order, as the transaction path.
-    # The NOTIFY is wake_workers' (no payload), once, and only when something was written: an
-    # uncorrelated subquery is evaluated at the first row it is needed for.
+    # The NOTIFY is wake_workers', with the payload that tells workers residents are filing
+    # (desk.outbox.intake), once, and only when something was written: an uncorrelated subquery
+    # is evaluated at the first row it is needed for.
     return (
         f"WITH f AS (SELECT * FROM unnest({f_arrays}) WITH ORDINALITY AS f({f_names},n)),"  # noqa: S608
         f" r AS ({requests} FROM f ORDER BY f.n ON CONFLICT DO NOTHING"
@@ -180,6 +182,6 @@ def _statement(
         ' JOIN f ON f."reference"=r."reference" ORDER BY d.id),'
         f" j AS ({jobs} FROM d ORDER BY d.id)"
         ' SELECT r."id",r."reference",'
-        f" (SELECT count(*) FROM (SELECT pg_notify('{WAKE_CHANNEL}','') FROM d LIMIT 1) w)"
+        f" (SELECT count(*) FROM (SELECT pg_notify('{WAKE_CHANNEL}','{INTAKE}') FROM d LIMIT 1) w)"
         " AS woken FROM r"
     )

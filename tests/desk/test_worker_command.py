@@ -88,6 +88,8 @@ def test_the_worker_lowers_its_priority_as_configured(
             f"DESK_WORKER_CONCURRENCY=1{'0' * 50}: a number of jobs from 1 to 1000",
         ),
         ("DESK_WORKER_CLAIM_BATCH", "-1", "DESK_WORKER_CLAIM_BATCH=-1: a number of jobs from 1"),
+        ("DESK_WORKER_INTAKE_YIELD", "nan", "DESK_WORKER_INTAKE_YIELD=nan: seconds from 0"),
+        ("DESK_WORKER_INTAKE_YIELD", "61", "DESK_WORKER_INTAKE_YIELD=61.0: seconds from 0"),
     ],
 )
 def test_a_worker_setting_out_of_range_is_refused_in_one_line(

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from tortoise import connections
 
 from desk.core import clock
-from desk.outbox import services
+from desk.outbox import intake, services
 from desk.outbox.models import JobState, OutboxJob
 from desk.outbox.wakeup import listen_dsn
 from desk.requests import filing, filing_pg
@@ -191,7 +191,11 @@ async def test_the_statement_notifies_the_workers_as_wake_workers_does(
         ids = await filing_pg.write_group(group, tails, client)
         assert len(ids) == 3
         # Bounded so a lost notification fails the test rather than hanging it.
-        assert await asyncio.wait_for(heard.get(), timeout=10) == (services.WAKE_CHANNEL, "")
+        # Its payload says residents are filing: workers hold back (desk.outbox.intake).
+        assert await asyncio.wait_for(heard.get(), timeout=10) == (
+            services.WAKE_CHANNEL,
+            intake.INTAKE,
+        )
         # Nothing written (every reference taken), nothing to wake the workers for.
         assert await filing_pg.write_group(group, tails, client) == {}
         await listener.execute("SELECT 1")  # a notification sent meanwhile has reached it
