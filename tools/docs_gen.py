@@ -155,7 +155,8 @@ SETTINGS: dict[str, Setting] = {
     "worker_intake_yield": Setting(
         "while residents are filing (one filing in the last 50 ms), the most seconds a worker "
         "waits between two claims: the filings get the processor and the database first, the "
-        "worker catches up when they stop; 0 to 60, 0 never holds back — see "
+        "worker catches up when they stop; 0 to 60, 0 never holds back (a worker on a machine "
+        "of its own) — see "
         "[operations.md](operations.md#workers-and-the-outbox)"
     ),
     "worker_nice": Setting(
